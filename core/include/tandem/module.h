@@ -1,0 +1,526 @@
+/*
+ * Tandem module ABI — the contract between the engine and every module.
+ *
+ * This header is pure C11 and depends only on <stdint.h>, <stddef.h> and
+ * <stdbool.h>, so a vendor can build a module with any C or C++ compiler.
+ *
+ * A module is a shared library that exports exactly one symbol,
+ * TANDEM_MODULE_ENTRY_SYMBOL ("tandem_module_entry"), returning a pointer to
+ * a static tandem_module_desc. The engine loads it with RTLD_NOW|RTLD_LOCAL,
+ * checks the ABI version, loads its dependencies first, then calls load()
+ * with a table of host functions (the SQLite-extension pattern): a module
+ * never links against the engine binary, it only calls through that table.
+ *
+ * Versioning rules
+ *   - TANDEM_ABI_MAJOR changes only when an existing function or struct
+ *     changes meaning; the engine refuses modules of another major.
+ *   - TANDEM_ABI_MINOR grows when something is appended. The host table and
+ *     every struct that crosses the boundary start with `struct_size`, and
+ *     new members are only ever appended, so both sides can tell what the
+ *     other knows: a module built against 1.0 loads into a 1.3 engine, and a
+ *     module built against 1.3 must check host->struct_size (or
+ *     host->abi_minor) before calling a member added after 1.0.
+ *
+ * Thread rules (apply to every function below unless it says otherwise)
+ *   - The engine runs a fixed set of worker threads. Every call, and every
+ *     leg of that call, belongs to one worker for its whole life.
+ *   - "worker-only" means: call it only on the worker that owns the leg,
+ *     i.e. from a callback the engine made for that leg, or from a function
+ *     you posted there with host->leg_post() or host->post().
+ *   - "any thread" means exactly that; such functions never block for long.
+ *   - Module callbacks are never called concurrently for the same leg.
+ *
+ * Ownership rules
+ *   - Strings passed into the engine are copied before the call returns,
+ *     unless the member says "kept": descriptor structs passed to
+ *     register_* (and the strings they point to) must stay valid until the
+ *     module is unloaded; static storage is the normal way to do that.
+ *   - Strings and frames the engine hands to a callback are borrowed for the
+ *     duration of that callback only.
+ *   - A tandem_leg pointer given to a callback is valid during it; to keep
+ *     one beyond it, take a reference with leg_ref() and drop it with
+ *     leg_unref(). A referenced leg stays valid memory after hang-up, but
+ *     most operations on it then fail with TANDEM_EGONE.
+ */
+#ifndef TANDEM_MODULE_H
+#define TANDEM_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TANDEM_ABI_MAJOR 1
+#define TANDEM_ABI_MINOR 0
+
+#if defined(__GNUC__)
+#define TANDEM_EXPORT __attribute__((visibility("default")))
+#define TANDEM_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TANDEM_EXPORT
+#define TANDEM_PRINTF(f, a)
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Result codes. Functions returning int use 0 for success.               */
+
+enum {
+    TANDEM_OK = 0,
+    TANDEM_ERROR = -1,     /* generic failure; the log says why */
+    TANDEM_EINVAL = -2,    /* bad argument or malformed struct */
+    TANDEM_EEXIST = -3,    /* a registration with that name already exists */
+    TANDEM_ENOENT = -4,    /* no such thing */
+    TANDEM_EGONE = -5,     /* the leg or call has hung up */
+    TANDEM_EBUSY = -6,     /* refused: in use, or the engine is shutting down */
+    TANDEM_SUSPENDED = 1   /* dialplan function: result comes later */
+};
+
+/* ---------------------------------------------------------------------- */
+/* Opaque engine objects.                                                   */
+
+typedef struct tandem_module tandem_module;         /* one loaded module */
+typedef struct tandem_leg tandem_leg;               /* one channel to one party */
+typedef struct tandem_invocation tandem_invocation; /* one dialplan function call */
+typedef struct tandem_console_out tandem_console_out;
+typedef struct tandem_host tandem_host;
+
+/* ---------------------------------------------------------------------- */
+/* Logging.                                                                 */
+
+enum tandem_log_level {
+    TANDEM_LOG_DEBUG = 0,
+    TANDEM_LOG_INFO = 1,
+    TANDEM_LOG_NOTICE = 2,
+    TANDEM_LOG_WARNING = 3,
+    TANDEM_LOG_ERROR = 4
+};
+
+/* ---------------------------------------------------------------------- */
+/* Legs.                                                                    */
+
+/* Leg states. Transitions only move forward:
+ *   DOWN -> RINGING -> EARLY -> UP -> HUNGUP, any of them may be skipped,
+ *   and every state may go straight to HUNGUP. */
+enum tandem_leg_state {
+    TANDEM_LEG_DOWN = 0,
+    TANDEM_LEG_RINGING = 1,
+    TANDEM_LEG_EARLY = 2, /* early media: audio flows before answer */
+    TANDEM_LEG_UP = 3,
+    TANDEM_LEG_HUNGUP = 4
+};
+
+/* Q.850 cause values the engine itself uses; any 1..127 value is accepted. */
+enum tandem_cause {
+    TANDEM_CAUSE_UNALLOCATED = 1,
+    TANDEM_CAUSE_NORMAL_CLEARING = 16,
+    TANDEM_CAUSE_USER_BUSY = 17,
+    TANDEM_CAUSE_NO_USER_RESPONSE = 18,
+    TANDEM_CAUSE_NO_ANSWER = 19,
+    TANDEM_CAUSE_CALL_REJECTED = 21,
+    TANDEM_CAUSE_INVALID_NUMBER_FORMAT = 28,
+    TANDEM_CAUSE_NORMAL_UNSPECIFIED = 31,
+    TANDEM_CAUSE_CONGESTION = 34, /* no circuit/channel available */
+    TANDEM_CAUSE_TEMPORARY_FAILURE = 41,
+    TANDEM_CAUSE_SWITCH_CONGESTION = 42,
+    TANDEM_CAUSE_FACILITY_NOT_IMPLEMENTED = 69,
+    TANDEM_CAUSE_INCOMPATIBLE_DESTINATION = 88,
+    TANDEM_CAUSE_RECOVERY_ON_TIMER_EXPIRE = 102,
+    TANDEM_CAUSE_INTERWORKING = 127
+};
+
+/* ---------------------------------------------------------------------- */
+/* Media frames.                                                            */
+
+enum tandem_frame_kind {
+    TANDEM_FRAME_AUDIO = 0, /* encoded or linear audio, see `format` */
+    TANDEM_FRAME_DTMF = 1,  /* one completed digit */
+    TANDEM_FRAME_T38 = 2    /* one UDPTL/T.38 IFP packet, payload in data */
+};
+
+/* The linear format names every codec converts to and from. */
+#define TANDEM_FORMAT_SLIN8 "slin8"
+#define TANDEM_FORMAT_SLIN16 "slin16"
+#define TANDEM_FORMAT_SLIN48 "slin48"
+
+typedef struct tandem_frame {
+    size_t struct_size;
+    uint32_t kind;        /* enum tandem_frame_kind */
+    const char *format;   /* AUDIO: codec name ("PCMU") or "slinN"; else NULL */
+    uint32_t samples;     /* AUDIO: samples per channel in this frame */
+    const void *data;     /* payload (AUDIO, T38) */
+    size_t len;           /* payload length in bytes */
+    char digit;           /* DTMF: '0'-'9', '*', '#', 'A'-'D' */
+    uint32_t duration_ms; /* DTMF: how long the key was held */
+} tandem_frame;
+
+/* Channel driver: provides legs to one kind of network or device.
+ * A dial string "NAME/REST" reaches the driver registered as NAME.
+ * All callbacks run on the leg's worker. */
+typedef struct tandem_channel_driver {
+    size_t struct_size;
+    const char *name;        /* kept; "local", "sip", ... */
+    const char *description; /* kept; one line for `tandem ctl modules` */
+    void *user;              /* passed back to every callback */
+
+    /* Start an outbound leg towards REST of the dial string. The engine
+     * created `leg` in state DOWN; the driver reports progress with
+     * leg_set_state() and failure with leg_hangup(). Return TANDEM_OK when
+     * the attempt started, or a Q.850 cause (> 0) to fail at once. */
+    int (*request)(void *user, tandem_leg *leg, const char *dest);
+
+    /* The dialplan answers an inbound leg. Return TANDEM_OK or a cause. */
+    int (*answer)(void *user, tandem_leg *leg);
+
+    /* Tell the far end that it is ringing (TANDEM_LEG_RINGING) or that early
+     * media follows (TANDEM_LEG_EARLY). May be NULL. */
+    int (*indicate)(void *user, tandem_leg *leg, int state);
+
+    /* The engine hangs up the leg with a Q.850 cause. After this returns the
+     * engine calls nothing else for this leg; the driver drops its private
+     * state (see leg_set_pvt) here. Not called when the driver itself
+     * reported the hang-up with leg_hangup(). */
+    void (*hangup)(void *user, tandem_leg *leg, int cause);
+
+    /* Send one frame to the far end. The frame is borrowed. */
+    int (*write_frame)(void *user, tandem_leg *leg, const tandem_frame *frame);
+} tandem_channel_driver;
+
+/* What a driver knows about a call it received (see host->leg_new_inbound). */
+typedef struct tandem_inbound {
+    size_t struct_size;
+    const char *context;     /* dialplan context that routes it */
+    const char *exten;       /* dialled number */
+    const char *caller_num;  /* may be NULL */
+    const char *caller_name; /* may be NULL */
+    const char *format;      /* audio format the driver reads/writes */
+    int worker;              /* worker to own the call, or -1 to let the engine pick */
+    const char *linked_id;   /* join an existing interaction, or NULL for a new one */
+    const tandem_leg *inherit_from; /* copy this leg's variables (the other half
+                                       of a local pair), or NULL */
+} tandem_inbound;
+
+/* ---------------------------------------------------------------------- */
+/* Dialplan functions: become methods of the Lua call object.              */
+
+enum tandem_value_type {
+    TANDEM_VALUE_NIL = 0,
+    TANDEM_VALUE_BOOLEAN = 1,
+    TANDEM_VALUE_INTEGER = 2,
+    TANDEM_VALUE_NUMBER = 3,
+    TANDEM_VALUE_STRING = 4
+};
+
+/* A Lua value crossing the boundary. Its layout is frozen for ABI major 1
+ * (it is an array element, so it carries no struct_size). */
+typedef struct tandem_value {
+    uint32_t type; /* enum tandem_value_type */
+    union {
+        bool boolean;
+        int64_t integer;
+        double number;
+        struct {
+            const char *ptr; /* not NUL-terminated when it comes from Lua */
+            size_t len;
+        } string;
+    } as;
+} tandem_value;
+
+typedef struct tandem_function {
+    size_t struct_size;
+    const char *name; /* kept; Lua: call:NAME(...) */
+    /* kept; argument types, one letter each: s string, i integer,
+     * n number, b boolean; letters after '|' are optional.
+     * Example: "si|b". The engine checks arguments before invoke(). */
+    const char *signature;
+    const char *help;  /* kept; one line for `tandem ctl functions` */
+    bool may_suspend;  /* true if invoke() may return TANDEM_SUSPENDED */
+    void *user;
+
+    /* Worker-only. Read arguments with inv_arg(), add results with
+     * inv_return(), then either return TANDEM_OK (done), an error code after
+     * inv_error() (the script gets a Lua error), or TANDEM_SUSPENDED: the
+     * Lua coroutine then sleeps until the module calls inv_complete() on the
+     * same worker. */
+    int (*invoke)(void *user, tandem_invocation *inv);
+
+    /* Worker-only; needed when may_suspend. The call hung up or the
+     * script was stopped while suspended: release what belongs to `inv`;
+     * after cancel() returns, `inv` must not be used. */
+    void (*cancel)(void *user, tandem_invocation *inv);
+} tandem_function;
+
+/* ---------------------------------------------------------------------- */
+/* Codecs.                                                                  */
+
+typedef struct tandem_codec {
+    size_t struct_size;
+    const char *name;     /* kept; SDP encoding name, e.g. "PCMU" */
+    uint32_t sample_rate; /* rate of the linear audio it encodes/decodes */
+    /* Relative CPU cost to encode + decode 20 ms; the translator minimises
+     * the sum of costs along a path. G.711 is 1. */
+    uint32_t cost;
+    void *user;
+    void *(*state_new)(void *user); /* may be NULL: stateless codec */
+    void (*state_free)(void *user, void *state);
+    /* Encode `samples` linear samples; return bytes written or -1. */
+    int (*encode)(void *user, void *state, const int16_t *pcm, size_t samples,
+                  uint8_t *out, size_t out_cap);
+    /* Decode `len` bytes; return samples written or -1. */
+    int (*decode)(void *user, void *state, const uint8_t *in, size_t len,
+                  int16_t *pcm, size_t pcm_cap);
+} tandem_codec;
+
+/* ---------------------------------------------------------------------- */
+/* Audio file formats (prompts, recordings).                                */
+
+typedef struct tandem_file_format {
+    size_t struct_size;
+    const char *name;       /* kept */
+    const char *extensions; /* kept; comma-separated, no dots: "wav,wave" */
+    void *user;
+    /* Open for reading; mono PCM16. Fill *sample_rate. On failure return
+     * NULL and write a reason into err. Any thread (never a worker in a
+     * hurry: the engine caches decoded prompts). */
+    void *(*open_read)(void *user, const char *path, uint32_t *sample_rate,
+                       char *err, size_t err_len);
+    /* Return samples read, 0 at end, -1 on error. */
+    long (*read)(void *user, void *handle, int16_t *pcm, size_t max_samples);
+    void (*close)(void *user, void *handle);
+} tandem_file_format;
+
+/* ---------------------------------------------------------------------- */
+/* Events.                                                                  */
+
+enum tandem_event_type {
+    TANDEM_EVENT_CALL_START = 0,
+    TANDEM_EVENT_CALL_END = 1,
+    TANDEM_EVENT_LEG_STATE = 2,
+    TANDEM_EVENT_DTMF = 3,
+    TANDEM_EVENT_BRIDGE = 4,
+    TANDEM_EVENT_UNBRIDGE = 5,
+    TANDEM_EVENT_MODULE = 6,
+    TANDEM_EVENT_DIALPLAN = 7, /* script errors, limits, reloads */
+    TANDEM_EVENT_CUSTOM = 8,   /* published by a module; see `name` */
+    TANDEM_EVENT_TYPE_COUNT = 9
+};
+#define TANDEM_EVENT_MASK(type) (UINT64_C(1) << (type))
+#define TANDEM_EVENT_MASK_ALL (~UINT64_C(0))
+
+typedef struct tandem_field {
+    const char *key;
+    const char *value;
+} tandem_field;
+
+typedef struct tandem_event {
+    size_t struct_size;
+    uint32_t type;         /* enum tandem_event_type */
+    const char *name;      /* "call_start", ..., or the CUSTOM name */
+    uint64_t timestamp_us; /* UTC microseconds since the epoch */
+    const char *call_id;   /* "" when not about a call */
+    const char *leg_id;    /* "" when not about a leg */
+    const char *linked_id; /* "" when not about a call */
+    size_t field_count;
+    const tandem_field *fields;
+} tandem_event;
+
+typedef struct tandem_event_subscriber {
+    size_t struct_size;
+    const char *name;   /* kept */
+    uint64_t type_mask; /* TANDEM_EVENT_MASK(...) bits, or _ALL */
+    void *user;
+    /* Runs on the engine's event thread, never on a worker, in publication
+     * order per call. Must not block for long: it delays every subscriber. */
+    void (*on_event)(void *user, const tandem_event *event);
+} tandem_event_subscriber;
+
+/* ---------------------------------------------------------------------- */
+/* Records for billing and reporting (CDR, queue log, recording metadata).  */
+
+typedef struct tandem_record {
+    size_t struct_size;
+    const char *kind; /* "cdr", "queue_log", "recording" */
+    const char *id;   /* unique; a sink stores each id at most once */
+    const char *json; /* the record, one JSON object */
+    size_t json_len;
+} tandem_record;
+
+typedef struct tandem_cdr_sink {
+    size_t struct_size;
+    const char *name; /* kept */
+    void *user;
+    /* Runs on the engine's record thread. Return TANDEM_OK once every
+     * record is stored durably; anything else makes the engine retry the
+     * same batch later (so storing must be idempotent by record id). */
+    int (*write)(void *user, const tandem_record *records, size_t count);
+} tandem_cdr_sink;
+
+/* ---------------------------------------------------------------------- */
+/* Console commands (`tandem ctl NAME ARGS...`).                            */
+
+typedef struct tandem_console_command {
+    size_t struct_size;
+    const char *name;  /* kept; one word, must not clash with built-ins */
+    const char *usage; /* kept; e.g. "example-hello NAME" */
+    const char *help;  /* kept; one line */
+    void *user;
+    /* Runs on the console thread. argv[0] is the command name. Write output
+     * with host->console_print(). Return TANDEM_OK or an error code (the
+     * client then exits non-zero). */
+    int (*run)(void *user, int argc, const char *const *argv,
+               tandem_console_out *out);
+} tandem_console_command;
+
+/* ---------------------------------------------------------------------- */
+/* The host table: everything a module may call.                           */
+
+typedef void (*tandem_task_fn)(void *arg);
+
+struct tandem_host {
+    size_t struct_size;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    const char *engine_version;
+
+    /* --- module and configuration (any thread) --- */
+
+    /* Log a line; call_id may be NULL. */
+    void (*log)(tandem_module *self, int level, const char *call_id,
+                const char *fmt, ...) TANDEM_PRINTF(4, 5);
+    /* A value from this module's table in tandem.lua (`module_config`),
+     * converted to a string; NULL when absent. Valid until reload/unload. */
+    const char *(*config_get)(tandem_module *self, const char *key);
+    const char *(*module_name)(tandem_module *self);
+
+    /* --- registration (only inside load() or reload()) ---
+     * Names are global per kind; a clash returns TANDEM_EEXIST. Everything
+     * a module registered is removed by the engine when it unloads. */
+    int (*register_channel)(tandem_module *self, const tandem_channel_driver *driver);
+    int (*register_function)(tandem_module *self, const tandem_function *function);
+    int (*register_codec)(tandem_module *self, const tandem_codec *codec);
+    int (*register_file_format)(tandem_module *self, const tandem_file_format *format);
+    int (*subscribe)(tandem_module *self, const tandem_event_subscriber *subscriber);
+    int (*register_cdr_sink)(tandem_module *self, const tandem_cdr_sink *sink);
+    int (*register_console_command)(tandem_module *self, const tandem_console_command *command);
+
+    /* --- workers and timers --- */
+
+    /* Number of worker threads (any thread). */
+    int (*worker_count)(void);
+    /* Run fn(arg) on worker `worker` soon (any thread). TANDEM_EBUSY when
+     * the engine is stopping: then fn is not called and arg is yours. */
+    int (*post)(tandem_module *self, int worker, tandem_task_fn fn, void *arg);
+    /* Worker-only: run fn(arg) once after `ms` on the current worker.
+     * Returns a timer id > 0, or 0 on failure. */
+    uint64_t (*timer_start)(tandem_module *self, uint32_t ms, tandem_task_fn fn, void *arg);
+    /* Worker-only, same worker: cancel a timer that has not fired yet. */
+    void (*timer_cancel)(tandem_module *self, uint64_t timer_id);
+
+    /* --- legs --- */
+
+    /* Any thread: a new inbound leg and call, routed by in->context and
+     * in->exten once it reaches its worker. Returns a referenced leg (drop it
+     * with leg_unref) or NULL when refused (engine stopping, bad args). */
+    tandem_leg *(*leg_new_inbound)(tandem_module *self, const char *driver_name,
+                                   const tandem_inbound *in);
+    void (*leg_ref)(tandem_leg *leg);   /* any thread */
+    void (*leg_unref)(tandem_leg *leg); /* any thread */
+    /* Any thread: run fn(leg, arg) on the leg's worker. The engine holds a
+     * reference until fn returns. TANDEM_EBUSY when stopping. */
+    int (*leg_post)(tandem_leg *leg, void (*fn)(tandem_leg *leg, void *arg), void *arg);
+    /* Any thread; the strings live as long as the leg. */
+    const char *(*leg_id)(const tandem_leg *leg);
+    const char *(*leg_call_id)(const tandem_leg *leg);
+    const char *(*leg_linked_id)(const tandem_leg *leg);
+    int (*leg_worker)(const tandem_leg *leg);
+    /* Worker-only. */
+    int (*leg_state)(const tandem_leg *leg);
+    /* Worker-only: the driver reports remote progress (RINGING, EARLY, UP). */
+    int (*leg_set_state)(tandem_leg *leg, int state);
+    /* Worker-only: the driver reports that the far end hung up. */
+    int (*leg_hangup)(tandem_leg *leg, int cause);
+    /* Worker-only: the driver delivers one frame received from the far end. */
+    int (*leg_push_frame)(tandem_leg *leg, const tandem_frame *frame);
+    /* Worker-only: private driver state. */
+    void (*leg_set_pvt)(tandem_leg *leg, void *pvt);
+    void *(*leg_pvt)(const tandem_leg *leg);
+    /* Worker-only: channel variables. leg_get_var's result is valid until the
+     * variable changes or the callback returns, whichever is first. */
+    const char *(*leg_get_var)(const tandem_leg *leg, const char *name);
+    int (*leg_set_var)(tandem_leg *leg, const char *name, const char *value);
+    /* Worker-only: the audio format this leg's driver reads and writes. */
+    int (*leg_set_format)(tandem_leg *leg, const char *format);
+
+    /* --- dialplan function invocations (worker-only) --- */
+
+    tandem_leg *(*inv_leg)(tandem_invocation *inv);
+    size_t (*inv_argc)(const tandem_invocation *inv);
+    /* NULL past the last argument. Borrowed until invoke() returns; copy
+     * what you need before suspending. */
+    const tandem_value *(*inv_arg)(const tandem_invocation *inv, size_t index);
+    /* Append one result (copied). */
+    int (*inv_return)(tandem_invocation *inv, const tandem_value *value);
+    /* Set the error message raised in Lua when invoke() returns an error. */
+    void (*inv_error)(tandem_invocation *inv, const char *message);
+    /* Finish a suspended invocation: the coroutine resumes with the results
+     * added so far. `inv` is invalid afterwards. */
+    void (*inv_complete)(tandem_invocation *inv);
+
+    /* --- events and console --- */
+
+    /* Any thread: publish a TANDEM_EVENT_CUSTOM event named `name` with
+     * `count` key/value fields. call_id may be NULL. */
+    int (*publish)(tandem_module *self, const char *name, const char *call_id,
+                   const tandem_field *fields, size_t count);
+    /* Console thread, inside tandem_console_command.run only. */
+    void (*console_print)(tandem_console_out *out, const char *text);
+};
+
+/* ---------------------------------------------------------------------- */
+/* The module descriptor and its entry point.                               */
+
+typedef struct tandem_module_desc {
+    size_t struct_size;
+    uint16_t abi_major; /* TANDEM_ABI_MAJOR the module was built against */
+    uint16_t abi_minor;
+    const char *name;    /* unique; what tandem.lua's `modules` list names */
+    const char *version; /* the module's own version, free text */
+    const char *description;
+    const char *const *depends; /* NULL-terminated module names, or NULL */
+
+    /* Called once, on the main thread, after the dependencies loaded.
+     * Register what the module provides. `host` stays valid until unload.
+     * Return TANDEM_OK, or an error: the engine then removes anything it
+     * registered and unloads it. */
+    int (*load)(tandem_module *self, const tandem_host *host);
+    /* Called on the main or console thread when no call uses the module.
+     * May be NULL. */
+    void (*unload)(tandem_module *self);
+    /* Re-read configuration in place. May be NULL: reload then means unload
+     * and load again from the same file. */
+    int (*reload)(tandem_module *self);
+} tandem_module_desc;
+
+#define TANDEM_MODULE_ENTRY_SYMBOL "tandem_module_entry"
+typedef const tandem_module_desc *(*tandem_module_entry_fn)(void);
+
+/* Declare a module's entry point:
+ *   TANDEM_MODULE(my_desc)
+ * expands to the one exported function the engine looks for. */
+#define TANDEM_MODULE(desc)                                                  \
+    TANDEM_EXPORT const tandem_module_desc *tandem_module_entry(void);      \
+    TANDEM_EXPORT const tandem_module_desc *tandem_module_entry(void) {     \
+        return &(desc);                                                      \
+    }
+
+/* Convenience initialiser for the descriptor's version fields. */
+#define TANDEM_MODULE_DESC_INIT                                              \
+    sizeof(tandem_module_desc), TANDEM_ABI_MAJOR, TANDEM_ABI_MINOR
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TANDEM_MODULE_H */

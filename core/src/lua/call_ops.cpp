@@ -1,0 +1,434 @@
+#include "lua/call_ops.hpp"
+
+#include "log.hpp"
+#include "lua/call_api.hpp"
+#include "media/player.hpp"
+#include "media/prompts.hpp"
+#include "media/tones.hpp"
+#include "modules/invocation.hpp"
+#include "runtime/bridge.hpp"
+#include "runtime/call.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/worker.hpp"
+
+#include <algorithm>
+
+namespace tandem {
+
+namespace lua {
+
+void read_play_items(lua_State *L, int idx, std::vector<PlayItem> &items) {
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        items.push_back({lua_tostring(L, idx)});
+        return;
+    }
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, idx);
+    for (lua_Integer i = 1; i <= n; ++i) {
+        lua_geti(L, idx, i);
+        items.push_back({luaL_checkstring(L, -1)});
+        lua_pop(L, 1);
+    }
+}
+
+int push_invocation_results(lua_State *L, const tandem_invocation &inv) {
+    for (auto &v : inv.results) {
+        switch (v.type) {
+        case TANDEM_VALUE_BOOLEAN: lua_pushboolean(L, v.as.boolean); break;
+        case TANDEM_VALUE_INTEGER: lua_pushinteger(L, v.as.integer); break;
+        case TANDEM_VALUE_NUMBER: lua_pushnumber(L, v.as.number); break;
+        case TANDEM_VALUE_STRING: lua_pushlstring(L, v.as.string.ptr, v.as.string.len); break;
+        default: lua_pushnil(L);
+        }
+    }
+    return static_cast<int>(inv.results.size());
+}
+
+} // namespace lua
+
+namespace {
+
+int push_nothing(lua_State *) { return 0; }
+int push_nil(lua_State *L) {
+    lua_pushnil(L);
+    return 1;
+}
+
+// Builds a player for the items; missing prompts are logged and skipped, as
+// a missing recording must not cut a caller off.
+std::unique_ptr<media::Player> build_player(Call &call, const std::vector<PlayItem> &items) {
+    Engine &engine = call.worker.engine();
+    auto formats = engine.registry().snapshot()->file_format_list();
+    auto player = std::make_unique<media::Player>();
+    bool any = false;
+    for (auto &item : items) {
+        std::string error;
+        if (media::is_tone_spec(item.name)) {
+            media::ToneSpec tone;
+            if (media::parse_tone(item.name, tone, &error)) {
+                player->add_tone(tone);
+                any = true;
+            } else {
+                log::at(log::Level::warning, "lua", call.id, "play: {}: {}", item.name, error);
+            }
+            continue;
+        }
+        std::string path = media::resolve_prompt_path(engine.config().paths.sounds, item.name, formats);
+        auto prompt = path.empty() ? nullptr : engine.prompts().load(path, formats, &error);
+        if (!prompt) {
+            log::at(log::Level::warning, "lua", call.id, "play: prompt '{}' not found{}{}", item.name,
+                    error.empty() ? "" : ": ", error);
+            continue;
+        }
+        player->add_prompt(std::move(prompt));
+        any = true;
+    }
+    return any ? std::move(player) : nullptr;
+}
+
+class SleepOp : public PendingOp {
+public:
+    SleepOp(Call &call, uint32_t ms) : call_(call), ms_(ms) {}
+    void start() override {
+        timer_ = call_.worker.reactor().add_timer(std::chrono::milliseconds(ms_), [this] {
+            timer_ = 0;
+            call_.worker.lua().complete(call_, push_nothing);
+        });
+    }
+    void cancel() override {
+        if (timer_)
+            call_.worker.reactor().cancel_timer(timer_);
+    }
+
+private:
+    Call &call_;
+    uint32_t ms_;
+    uint64_t timer_ = 0;
+};
+
+class PlayOp : public PendingOp {
+public:
+    PlayOp(Call &call, Leg &leg, PlayRequest req) : call_(call), leg_(&leg), req_(std::move(req)) {}
+    void start() override {
+        auto player = build_player(call_, req_.items);
+        if (!player) {
+            call_.worker.lua().complete(call_, push_nil);
+            return;
+        }
+        call_.worker.start_playing(*leg_, std::move(player), [this] { call_.worker.lua().complete(call_, push_nil); });
+    }
+    void on_dtmf(Leg &leg, char digit) override {
+        if (&leg != leg_.get() || req_.interrupt.find(digit) == std::string::npos)
+            return;
+        if (!leg.dtmf_buffer.empty())
+            leg.dtmf_buffer.pop_back(); // the digit answers this prompt
+        call_.worker.stop_playing(leg);
+        call_.worker.lua().complete(call_, [digit](lua_State *L) {
+            lua_pushlstring(L, &digit, 1);
+            return 1;
+        });
+    }
+    void cancel() override { call_.worker.stop_playing(*leg_); }
+
+private:
+    Call &call_;
+    Ref<Leg> leg_;
+    PlayRequest req_;
+};
+
+class ReadOp : public PendingOp {
+public:
+    ReadOp(Call &call, Leg &leg, ReadRequest req) : call_(call), leg_(&leg), req_(std::move(req)) {}
+
+    void start() override {
+        // Digits typed ahead count, as callers expect.
+        std::string typed = std::move(leg_->dtmf_buffer);
+        leg_->dtmf_buffer.clear();
+        for (char d : typed)
+            if (accept(d))
+                return;
+        if (digits_.empty() && !req_.prompt.empty()) {
+            if (auto player = build_player(call_, req_.prompt)) {
+                playing_ = true;
+                call_.worker.start_playing(*leg_, std::move(player), [this] {
+                    playing_ = false;
+                    arm(req_.timeout_ms);
+                });
+                return;
+            }
+        }
+        arm(digits_.empty() ? req_.timeout_ms : req_.digit_timeout_ms);
+    }
+
+    void on_dtmf(Leg &leg, char digit) override {
+        if (&leg != leg_.get())
+            return;
+        if (!leg.dtmf_buffer.empty())
+            leg.dtmf_buffer.pop_back();
+        if (playing_) {
+            playing_ = false;
+            call_.worker.stop_playing(leg);
+        }
+        if (!accept(digit))
+            arm(req_.digit_timeout_ms);
+    }
+
+    void cancel() override {
+        disarm();
+        if (playing_)
+            call_.worker.stop_playing(*leg_);
+    }
+
+private:
+    // Returns true when the read finished.
+    bool accept(char digit) {
+        if (req_.terminators.find(digit) != std::string::npos) {
+            finish("terminator");
+            return true;
+        }
+        digits_.push_back(digit);
+        if (digits_.size() >= req_.max) {
+            finish("max");
+            return true;
+        }
+        return false;
+    }
+    void arm(uint32_t ms) {
+        disarm();
+        timer_ = call_.worker.reactor().add_timer(std::chrono::milliseconds(ms), [this] {
+            timer_ = 0;
+            finish("timeout");
+        });
+    }
+    void disarm() {
+        if (timer_)
+            call_.worker.reactor().cancel_timer(timer_);
+        timer_ = 0;
+    }
+    void finish(const char *reason) {
+        disarm();
+        if (playing_) {
+            playing_ = false;
+            call_.worker.stop_playing(*leg_);
+        }
+        bool enough = digits_.size() >= req_.min;
+        std::string digits = digits_;
+        call_.worker.lua().complete(call_, [enough, digits, reason](lua_State *L) {
+            if (enough)
+                lua_pushlstring(L, digits.data(), digits.size());
+            else
+                lua_pushnil(L);
+            lua_pushstring(L, reason);
+            return 2;
+        });
+    }
+
+    Call &call_;
+    Ref<Leg> leg_;
+    ReadRequest req_;
+    std::string digits_;
+    bool playing_ = false;
+    uint64_t timer_ = 0;
+};
+
+// Dials every target at once; the first to answer wins, the others are
+// released with cause 26 (answered elsewhere).
+class DialOp : public PendingOp {
+public:
+    DialOp(Call &call, Leg &channel, DialRequest req) : call_(call), channel_(&channel), req_(std::move(req)) {}
+
+    void start() override {
+        for (auto &target : req_.targets) {
+            auto slash = target.find('/');
+            if (slash == std::string::npos || slash == 0) {
+                log::at(log::Level::warning, "lua", call_.id, "dial: '{}' is not DRIVER/DESTINATION", target);
+                note_failure(TANDEM_CAUSE_INVALID_NUMBER_FORMAT);
+                continue;
+            }
+            std::string error;
+            Ref<Leg> leg = call_.new_outbound_leg(target.substr(0, slash), error);
+            if (!leg) {
+                log::at(log::Level::warning, "lua", call_.id, "dial {}: {}", target, error);
+                note_failure(TANDEM_CAUSE_INCOMPATIBLE_DESTINATION);
+                continue;
+            }
+            leg->name = target;
+            leg->exten = target.substr(slash + 1);
+            leg->caller_num = req_.caller_num.empty() ? channel_->caller_num : req_.caller_num;
+            leg->caller_name = req_.caller_name.empty() ? channel_->caller_name : req_.caller_name;
+            leg->vars = channel_->vars; // dialled legs inherit the caller's variables
+            for (auto &[k, v] : req_.vars)
+                leg->vars[k] = v;
+            legs_.push_back(leg);
+            log::at(log::Level::info, "lua", call_.id, "dialling {} as leg {}", target, leg->id);
+            int rc = leg->request(leg->exten);
+            if (rc > 0)
+                leg->remote_hangup(rc);
+        }
+        if (done_)
+            return;
+        if (pending() == 0) {
+            finish_failed();
+            return;
+        }
+        timer_ = call_.worker.reactor().add_timer(std::chrono::seconds(req_.timeout_s), [this] {
+            timer_ = 0;
+            timed_out_ = true;
+            for (auto &leg : legs_)
+                leg->hangup(TANDEM_CAUSE_NO_ANSWER);
+        });
+    }
+
+    void on_leg_state(Leg &leg, LegState state) override {
+        if (done_ || std::find(legs_.begin(), legs_.end(), Ref<Leg>(&leg)) == legs_.end())
+            return;
+        if (state == LegState::ringing || state == LegState::early) {
+            if (!indicated_ && channel_->state() < LegState::up) {
+                indicated_ = true;
+                channel_->indicate(LegState::ringing);
+            }
+        } else if (state == LegState::up) {
+            done_ = true;
+            disarm();
+            for (auto &other : legs_)
+                if (other.get() != &leg)
+                    other->hangup(26);
+            Ref<Leg> winner(&leg);
+            call_.worker.lua().complete(call_, [winner](lua_State *L) {
+                lua_pushliteral(L, "answer");
+                lua::push_leg(L, *winner);
+                return 2;
+            });
+        } else if (state == LegState::hungup) {
+            note_failure(timed_out_ ? TANDEM_CAUSE_NO_ANSWER : leg.cause());
+            if (pending() == 0)
+                finish_failed();
+        }
+    }
+
+    void cancel() override {
+        done_ = true;
+        disarm();
+        for (auto &leg : legs_)
+            leg->hangup(TANDEM_CAUSE_NORMAL_CLEARING);
+    }
+
+private:
+    size_t pending() const {
+        return static_cast<size_t>(std::count_if(legs_.begin(), legs_.end(),
+                                                 [](const Ref<Leg> &l) { return l->state() != LegState::hungup; }));
+    }
+    // The most telling cause wins: busy beats no answer beats the rest.
+    static int rank(int cause) {
+        switch (cause) {
+        case TANDEM_CAUSE_USER_BUSY: return 4;
+        case TANDEM_CAUSE_NO_ANSWER:
+        case TANDEM_CAUSE_NO_USER_RESPONSE: return 3;
+        case TANDEM_CAUSE_CONGESTION:
+        case TANDEM_CAUSE_SWITCH_CONGESTION: return 2;
+        default: return 1;
+        }
+    }
+    void note_failure(int cause) {
+        if (rank(cause) > rank(cause_) || cause_ == 0)
+            cause_ = cause;
+    }
+    void disarm() {
+        if (timer_)
+            call_.worker.reactor().cancel_timer(timer_);
+        timer_ = 0;
+    }
+    void finish_failed() {
+        if (done_)
+            return;
+        done_ = true;
+        disarm();
+        const char *status;
+        switch (cause_) {
+        case TANDEM_CAUSE_USER_BUSY: status = "busy"; break;
+        case TANDEM_CAUSE_NO_ANSWER:
+        case TANDEM_CAUSE_NO_USER_RESPONSE: status = "noanswer"; break;
+        case TANDEM_CAUSE_CONGESTION:
+        case TANDEM_CAUSE_SWITCH_CONGESTION: status = "congestion"; break;
+        case TANDEM_CAUSE_UNALLOCATED:
+        case TANDEM_CAUSE_INVALID_NUMBER_FORMAT: status = "invalid"; break;
+        default: status = "unavailable";
+        }
+        int cause = cause_;
+        call_.worker.lua().complete(call_, [status, cause](lua_State *L) {
+            lua_pushstring(L, status);
+            lua_pushnil(L);
+            lua_pushinteger(L, cause);
+            return 3;
+        });
+    }
+
+    Call &call_;
+    Ref<Leg> channel_;
+    DialRequest req_;
+    std::vector<Ref<Leg>> legs_;
+    uint64_t timer_ = 0;
+    int cause_ = 0;
+    bool done_ = false, indicated_ = false, timed_out_ = false;
+};
+
+class BridgeOp : public PendingOp {
+public:
+    BridgeOp(Call &call, Leg &a, Leg &b) : call_(call), a_(&a), b_(&b) {}
+    void start() override {
+        bridge_ = std::make_unique<Bridge>(call_.worker, *a_, *b_);
+        log::at(log::Level::info, "lua", call_.id, "bridged {} with {}", a_->id, b_->id);
+        bridge_->on_end = [this](Bridge &, Leg *gone) {
+            const char *how = gone == b_.get() ? "peer_hangup" : gone ? "hangup" : "dissolved";
+            call_.worker.lua().complete(call_, [how](lua_State *L) {
+                lua_pushstring(L, how);
+                return 1;
+            });
+        };
+    }
+    void cancel() override {
+        if (bridge_) {
+            bridge_->on_end = nullptr;
+            bridge_->dissolve();
+        }
+    }
+
+private:
+    Call &call_;
+    Ref<Leg> a_, b_;
+    std::unique_ptr<Bridge> bridge_;
+};
+
+class InvocationOp : public PendingOp {
+public:
+    explicit InvocationOp(std::unique_ptr<tandem_invocation> inv) : inv_(std::move(inv)) {}
+    void start() override {}
+    void cancel() override {
+        const tandem_function *fn = inv_->function.desc;
+        fn->cancel(fn->user, inv_.get());
+        inv_->use = ModuleUse();
+    }
+
+private:
+    std::unique_ptr<tandem_invocation> inv_;
+};
+
+} // namespace
+
+std::unique_ptr<PendingOp> make_sleep_op(Call &call, uint32_t ms) { return std::make_unique<SleepOp>(call, ms); }
+std::unique_ptr<PendingOp> make_play_op(Call &call, Leg &leg, PlayRequest request) {
+    return std::make_unique<PlayOp>(call, leg, std::move(request));
+}
+std::unique_ptr<PendingOp> make_read_op(Call &call, Leg &leg, ReadRequest request) {
+    return std::make_unique<ReadOp>(call, leg, std::move(request));
+}
+std::unique_ptr<PendingOp> make_dial_op(Call &call, Leg &channel, DialRequest request) {
+    return std::make_unique<DialOp>(call, channel, std::move(request));
+}
+std::unique_ptr<PendingOp> make_bridge_op(Call &call, Leg &a, Leg &b) { return std::make_unique<BridgeOp>(call, a, b); }
+std::unique_ptr<PendingOp> make_invocation_op(Call &call, std::unique_ptr<tandem_invocation> invocation) {
+    (void)call;
+    return std::make_unique<InvocationOp>(std::move(invocation));
+}
+
+} // namespace tandem

@@ -1,0 +1,309 @@
+#include "modules/host_table.hpp"
+
+#include "console/server.hpp"
+#include "log.hpp"
+#include "lua/call_ops.hpp"
+#include "lua/lua_worker.hpp"
+#include "modules/invocation.hpp"
+#include "modules/loader.hpp"
+#include "runtime/call.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/worker.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+
+namespace tandem {
+namespace {
+
+Engine &engine() { return *Engine::current(); }
+
+// The owner handle as the registry wants it (shared, so snapshots keep it).
+std::shared_ptr<tandem_module> owner_of(tandem_module *self) { return engine().modules().find(self->name); }
+
+bool may_register(tandem_module *self) {
+    if (self && self->loading)
+        return true;
+    log::error(self ? self->name : "?", "registration outside load()/reload() refused");
+    return false;
+}
+
+void h_log(tandem_module *self, int level, const char *call_id, const char *fmt, ...) {
+    auto lvl = static_cast<log::Level>(level < 0 ? 0 : level > 4 ? 4 : level);
+    if (!log::enabled(lvl))
+        return;
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    log::write(lvl, self ? self->name : "module", call_id ? call_id : "", buf);
+}
+
+const char *h_config_get(tandem_module *self, const char *key) {
+    auto it = self->config.find(key);
+    return it == self->config.end() ? nullptr : it->second.c_str();
+}
+
+const char *h_module_name(tandem_module *self) { return self->name.c_str(); }
+
+#define REGISTER(FN, TYPE, METHOD)                                                                                   \
+    int FN(tandem_module *self, const TYPE *desc) {                                                                  \
+        if (!may_register(self))                                                                                     \
+            return TANDEM_EBUSY;                                                                                     \
+        int rc = engine().registry().METHOD(owner_of(self), desc);                                                   \
+        if (rc != TANDEM_OK)                                                                                         \
+            log::error(self->name, "cannot register {} '{}': {}", #TYPE, desc && desc->name ? desc->name : "?",      \
+                       rc == TANDEM_EEXIST ? "the name is taken" : "malformed descriptor");                          \
+        return rc;                                                                                                   \
+    }
+REGISTER(h_register_channel, tandem_channel_driver, add_channel)
+REGISTER(h_register_function, tandem_function, add_function)
+REGISTER(h_register_codec, tandem_codec, add_codec)
+REGISTER(h_register_file_format, tandem_file_format, add_file_format)
+REGISTER(h_register_cdr_sink, tandem_cdr_sink, add_cdr_sink)
+REGISTER(h_register_console_command, tandem_console_command, add_command)
+#undef REGISTER
+
+int h_subscribe(tandem_module *self, const tandem_event_subscriber *sub) {
+    if (!may_register(self))
+        return TANDEM_EBUSY;
+    if (!sub || sub->struct_size < offsetof(tandem_event_subscriber, on_event) + sizeof(void *) || !sub->on_event)
+        return TANDEM_EINVAL;
+    uint64_t id = engine().events().subscribe(sub->type_mask, [sub](const Event &e) {
+        std::vector<tandem_field> fields;
+        fields.reserve(e.fields.size());
+        for (auto &[k, v] : e.fields)
+            fields.push_back({k.c_str(), v.c_str()});
+        tandem_event ev{sizeof(tandem_event), static_cast<uint32_t>(e.type), e.name.c_str(), e.timestamp_us,
+                        e.call_id.c_str(), e.leg_id.c_str(), e.linked_id.c_str(), fields.size(), fields.data()};
+        sub->on_event(sub->user, &ev);
+    });
+    self->subscriptions.push_back(id);
+    return TANDEM_OK;
+}
+
+int h_worker_count() { return engine().worker_count(); }
+
+int h_post(tandem_module *self, int worker, tandem_task_fn fn, void *arg) {
+    if (worker < 0 || worker >= engine().worker_count() || !fn)
+        return TANDEM_EINVAL;
+    ModuleUse use = ModuleUse::acquire(self);
+    if (!use)
+        return TANDEM_EBUSY;
+    auto shared_use = std::make_shared<ModuleUse>(std::move(use));
+    return engine().worker(worker).post([fn, arg, shared_use] { fn(arg); }) ? TANDEM_OK : TANDEM_EBUSY;
+}
+
+Worker *current_worker() {
+    Engine &e = engine();
+    for (int i = 0; i < e.worker_count(); ++i)
+        if (e.worker(i).reactor().in_loop_thread())
+            return &e.worker(i);
+    return nullptr;
+}
+
+uint64_t h_timer_start(tandem_module *self, uint32_t ms, tandem_task_fn fn, void *arg) {
+    Worker *w = current_worker();
+    if (!w || !fn)
+        return 0;
+    ModuleUse use = ModuleUse::acquire(self);
+    if (!use)
+        return 0;
+    auto shared_use = std::make_shared<ModuleUse>(std::move(use));
+    return w->reactor().add_timer(std::chrono::milliseconds(ms), [fn, arg, shared_use] { fn(arg); });
+}
+
+void h_timer_cancel(tandem_module *, uint64_t id) {
+    if (Worker *w = current_worker())
+        w->reactor().cancel_timer(id);
+}
+
+tandem_leg *h_leg_new_inbound(tandem_module *self, const char *driver, const tandem_inbound *in) {
+    if (!driver || !in || in->struct_size < offsetof(tandem_inbound, linked_id) + sizeof(void *))
+        return nullptr;
+    std::string error;
+    Ref<Leg> leg = engine().new_inbound_leg(self, driver, *in, error);
+    if (!leg) {
+        log::warning(self->name, "inbound call refused: {}", error);
+        return nullptr;
+    }
+    return leg.release()->abi();
+}
+
+void h_leg_ref(tandem_leg *leg) { Leg::from(leg)->ref(); }
+void h_leg_unref(tandem_leg *leg) { Leg::from(leg)->unref(); }
+
+int h_leg_post(tandem_leg *l, void (*fn)(tandem_leg *, void *), void *arg) {
+    Ref<Leg> leg(Leg::from(l));
+    return leg->worker.post([leg, fn, arg] { fn(leg->abi(), arg); }) ? TANDEM_OK : TANDEM_EBUSY;
+}
+
+const char *h_leg_id(const tandem_leg *leg) { return Leg::from(leg)->id.c_str(); }
+const char *h_leg_call_id(const tandem_leg *leg) { return Leg::from(leg)->call_id.c_str(); }
+const char *h_leg_linked_id(const tandem_leg *leg) { return Leg::from(leg)->linked_id.c_str(); }
+int h_leg_worker(const tandem_leg *leg) { return Leg::from(leg)->worker.index(); }
+int h_leg_state(const tandem_leg *leg) { return static_cast<int>(Leg::from(leg)->state()); }
+
+int h_leg_set_state(tandem_leg *l, int state) {
+    Leg *leg = Leg::from(l);
+    if (leg->state() == LegState::hungup)
+        return TANDEM_EGONE;
+    if (state < TANDEM_LEG_RINGING || state > TANDEM_LEG_UP)
+        return TANDEM_EINVAL;
+    leg->set_state(static_cast<LegState>(state));
+    return TANDEM_OK;
+}
+
+int h_leg_hangup(tandem_leg *l, int cause) {
+    Leg *leg = Leg::from(l);
+    if (leg->state() == LegState::hungup)
+        return TANDEM_EGONE;
+    leg->remote_hangup(cause);
+    return TANDEM_OK;
+}
+
+int h_leg_push_frame(tandem_leg *l, const tandem_frame *frame) {
+    if (!frame || frame->struct_size < offsetof(tandem_frame, duration_ms) + sizeof(uint32_t))
+        return TANDEM_EINVAL;
+    Leg *leg = Leg::from(l);
+    if (leg->state() == LegState::hungup)
+        return TANDEM_EGONE;
+    leg->push_frame(*frame);
+    return TANDEM_OK;
+}
+
+void h_leg_set_pvt(tandem_leg *leg, void *pvt) { Leg::from(leg)->pvt = pvt; }
+void *h_leg_pvt(const tandem_leg *leg) { return Leg::from(leg)->pvt; }
+
+const char *h_leg_get_var(const tandem_leg *l, const char *name) {
+    const Leg *leg = Leg::from(l);
+    auto it = leg->vars.find(name);
+    return it == leg->vars.end() ? nullptr : it->second.c_str();
+}
+
+int h_leg_set_var(tandem_leg *l, const char *name, const char *value) {
+    if (!name)
+        return TANDEM_EINVAL;
+    Leg *leg = Leg::from(l);
+    if (value)
+        leg->vars[name] = value;
+    else
+        leg->vars.erase(name);
+    return TANDEM_OK;
+}
+
+int h_leg_set_format(tandem_leg *l, const char *format) {
+    if (!format)
+        return TANDEM_EINVAL;
+    media::FormatId id = media::intern_format(format);
+    if (id == media::kNoFormat)
+        return TANDEM_EINVAL;
+    Leg::from(l)->set_format(id);
+    return TANDEM_OK;
+}
+
+tandem_leg *h_inv_leg(tandem_invocation *inv) { return inv->leg->abi(); }
+size_t h_inv_argc(const tandem_invocation *inv) { return inv->args.size(); }
+const tandem_value *h_inv_arg(const tandem_invocation *inv, size_t i) {
+    return i < inv->args.size() ? &inv->args[i] : nullptr;
+}
+
+int h_inv_return(tandem_invocation *inv, const tandem_value *value) {
+    if (!value)
+        return TANDEM_EINVAL;
+    tandem_value v = *value;
+    if (v.type == TANDEM_VALUE_STRING) {
+        inv->result_strings.emplace_back(v.as.string.ptr ? v.as.string.ptr : "", v.as.string.len);
+        v.as.string.ptr = inv->result_strings.back().data();
+    }
+    inv->results.push_back(v);
+    return TANDEM_OK;
+}
+
+void h_inv_error(tandem_invocation *inv, const char *message) { inv->error = message ? message : ""; }
+
+void h_inv_complete(tandem_invocation *inv) {
+    if (!inv->suspended)
+        return;
+    inv->suspended = false;
+    inv->lua->complete(*inv->call, [inv](lua_State *L) {
+        int n = lua::push_invocation_results(L, *inv);
+        inv->use = ModuleUse(); // the module's part is over
+        return n;
+    });
+}
+
+int h_publish(tandem_module *self, const char *name, const char *call_id, const tandem_field *fields,
+              size_t count) {
+    if (!name)
+        return TANDEM_EINVAL;
+    Event e = make_event(EventType::custom, call_id ? call_id : "");
+    e.name = name;
+    e.with("module", self ? self->name : "");
+    for (size_t i = 0; i < count; ++i)
+        e.with(fields[i].key ? fields[i].key : "", fields[i].value ? fields[i].value : "");
+    engine().events().publish(std::move(e));
+    return TANDEM_OK;
+}
+
+void h_console_print(tandem_console_out *out, const char *text) { ConsoleServer::print(out, text); }
+
+const tandem_host kHost = {
+    sizeof(tandem_host),
+    TANDEM_ABI_MAJOR,
+    TANDEM_ABI_MINOR,
+    "0",
+    h_log,
+    h_config_get,
+    h_module_name,
+    h_register_channel,
+    h_register_function,
+    h_register_codec,
+    h_register_file_format,
+    h_subscribe,
+    h_register_cdr_sink,
+    h_register_console_command,
+    h_worker_count,
+    h_post,
+    h_timer_start,
+    h_timer_cancel,
+    h_leg_new_inbound,
+    h_leg_ref,
+    h_leg_unref,
+    h_leg_post,
+    h_leg_id,
+    h_leg_call_id,
+    h_leg_linked_id,
+    h_leg_worker,
+    h_leg_state,
+    h_leg_set_state,
+    h_leg_hangup,
+    h_leg_push_frame,
+    h_leg_set_pvt,
+    h_leg_pvt,
+    h_leg_get_var,
+    h_leg_set_var,
+    h_leg_set_format,
+    h_inv_leg,
+    h_inv_argc,
+    h_inv_arg,
+    h_inv_return,
+    h_inv_error,
+    h_inv_complete,
+    h_publish,
+    h_console_print,
+};
+
+} // namespace
+
+const tandem_host *host_table() {
+    static tandem_host host = [] {
+        tandem_host h = kHost;
+        h.engine_version = Engine::version();
+        return h;
+    }();
+    return &host;
+}
+
+} // namespace tandem

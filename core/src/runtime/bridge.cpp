@@ -1,0 +1,88 @@
+#include "runtime/bridge.hpp"
+
+#include "log.hpp"
+#include "media/translator.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/leg.hpp"
+#include "runtime/worker.hpp"
+
+namespace tandem {
+
+Bridge::Bridge(Worker &worker, Leg &a, Leg &b) : worker_(worker), a_(&a), b_(&b) {
+    a.bridge = this;
+    b.bridge = this;
+    // Audio that queued before the bridge belongs to nobody.
+    a.inbox().clear();
+    b.inbox().clear();
+    worker_.engine().events().publish(
+        make_event(EventType::bridge, a.call_id, a.id, a.linked_id).with("peer", b.id).with("peer_name", b.name));
+}
+
+Bridge::~Bridge() {
+    if (!ended_)
+        end(nullptr);
+}
+
+Leg &Bridge::peer_of(const Leg &leg) const { return &leg == a_.get() ? *b_ : *a_; }
+
+media::Translator *Bridge::translator_for(Leg &from, Leg &to) {
+    auto &slot = &from == a_.get() ? a_to_b_ : b_to_a_;
+    if (!slot || slot->from() != from.format() || slot->to() != to.format()) {
+        std::string error;
+        auto codecs = worker_.engine().registry().snapshot()->codec_list();
+        slot = media::Translator::create(codecs, from.format(), to.format(), &error);
+        if (!slot) {
+            log::at(log::Level::warning, "core", from.call_id, "bridge {} -> {}: {}", from.id, to.id, error);
+            return nullptr;
+        }
+    }
+    return slot.get();
+}
+
+void Bridge::forward_from(Leg &from) {
+    if (ended_)
+        return;
+    Leg &to = peer_of(from);
+    auto &inbox = from.inbox();
+    while (!inbox.empty()) {
+        media::Frame &f = inbox.front();
+        if (f.format == to.format()) {
+            to.write(f);
+        } else if (auto *t = translator_for(from, to); t && t->translate(f, scratch_)) {
+            to.write(scratch_);
+            ++frames_translated_;
+        }
+        ++frames_relayed_;
+        inbox.pop();
+    }
+}
+
+void Bridge::relay_dtmf(Leg &from, char digit, uint32_t duration_ms) {
+    if (!ended_)
+        peer_of(from).write_dtmf(digit, duration_ms);
+}
+
+void Bridge::leg_gone(Leg &leg) {
+    if (!ended_)
+        end(&leg);
+}
+
+void Bridge::dissolve() {
+    if (!ended_)
+        end(nullptr);
+}
+
+void Bridge::end(Leg *gone) {
+    ended_ = true;
+    a_->bridge = nullptr;
+    b_->bridge = nullptr;
+    worker_.engine().events().publish(make_event(EventType::unbridge, a_->call_id, a_->id, a_->linked_id)
+                                          .with("peer", b_->id)
+                                          .with("frames", std::to_string(frames_relayed_)));
+    if (on_end) {
+        auto cb = std::move(on_end);
+        cb(*this, gone);
+    }
+}
+
+} // namespace tandem

@@ -1,0 +1,59 @@
+#pragma once
+// A two-party bridge: each media tick moves the frames one leg received to
+// the other, translating only when their formats differ. DTMF is relayed as
+// soon as it arrives. Lives on the legs' worker; ends when either leg leaves.
+#include "media/frame.hpp"
+#include "runtime/ref.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace tandem {
+
+class Leg;
+class Worker;
+namespace media {
+class Translator;
+}
+
+class Bridge {
+public:
+    Bridge(Worker &worker, Leg &a, Leg &b);
+    ~Bridge();
+    Bridge(const Bridge &) = delete;
+    Bridge &operator=(const Bridge &) = delete;
+
+    // Media tick: forward what `from` received to its peer.
+    void forward_from(Leg &from);
+    void relay_dtmf(Leg &from, char digit, uint32_t duration_ms);
+    // A leg hung up or was taken out: the bridge ends (once).
+    void leg_gone(Leg &leg);
+    // The engine or the dialplan ends the bridge with both legs alive.
+    void dissolve();
+
+    bool ended() const { return ended_; }
+    Leg &a() const { return *a_; }
+    Leg &b() const { return *b_; }
+    Leg &peer_of(const Leg &leg) const;
+    uint64_t frames_relayed() const { return frames_relayed_; }
+    uint64_t frames_translated() const { return frames_translated_; }
+
+    // Called once when the bridge ends; `gone` is the leg that left, or null
+    // when dissolved.
+    std::function<void(Bridge &, Leg *gone)> on_end;
+
+private:
+    void end(Leg *gone);
+    media::Translator *translator_for(Leg &from, Leg &to);
+
+    Worker &worker_;
+    Ref<Leg> a_, b_;
+    std::unique_ptr<media::Translator> a_to_b_, b_to_a_;
+    media::Frame scratch_;
+    bool ended_ = false;
+    uint64_t frames_relayed_ = 0;
+    uint64_t frames_translated_ = 0;
+};
+
+} // namespace tandem

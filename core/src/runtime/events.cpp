@@ -1,0 +1,180 @@
+#include "runtime/events.hpp"
+
+#include "runtime/ids.hpp"
+
+#include <condition_variable>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <poll.h>
+
+namespace tandem {
+
+const char *event_type_name(EventType type) {
+    switch (type) {
+    case EventType::call_start: return "call_start";
+    case EventType::call_end: return "call_end";
+    case EventType::leg_state: return "leg_state";
+    case EventType::dtmf: return "dtmf";
+    case EventType::bridge: return "bridge";
+    case EventType::unbridge: return "unbridge";
+    case EventType::module: return "module";
+    case EventType::dialplan: return "dialplan";
+    case EventType::custom: return "custom";
+    }
+    return "custom";
+}
+
+const std::string *Event::field(std::string_view key) const {
+    for (auto &[k, v] : fields)
+        if (k == key)
+            return &v;
+    return nullptr;
+}
+
+Event make_event(EventType type, std::string call_id, std::string leg_id, std::string linked_id) {
+    Event e;
+    e.type = type;
+    e.name = event_type_name(type);
+    e.timestamp_us = ids::now_us();
+    e.call_id = std::move(call_id);
+    e.leg_id = std::move(leg_id);
+    e.linked_id = std::move(linked_id);
+    return e;
+}
+
+EventBus::EventBus() : id_(next_bus_id()) { wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+uint64_t EventBus::next_bus_id() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1);
+}
+
+EventBus::~EventBus() {
+    stop();
+    ::close(wake_fd_);
+}
+
+void EventBus::start() {
+    if (running_.exchange(true))
+        return;
+    thread_ = std::thread([this] { dispatch_loop(); });
+}
+
+void EventBus::stop() {
+    if (!running_.exchange(false))
+        return;
+    uint64_t one = 1;
+    ssize_t rc = ::write(wake_fd_, &one, sizeof one);
+    (void)rc;
+    thread_.join();
+    while (drain_once()) {
+    }
+}
+
+EventBus::Outbox &EventBus::local_outbox() {
+    // One outbox per (bus, thread). Buses are few (one per engine), so a small
+    // thread-local list is enough.
+    // Keyed by a never-reused id: a new bus may live at a dead one's address.
+    thread_local std::vector<std::pair<uint64_t, std::shared_ptr<Outbox>>> mine;
+    for (auto &[bus, box] : mine)
+        if (bus == id_)
+            return *box;
+    auto box = std::make_shared<Outbox>();
+    {
+        std::lock_guard lock(outboxes_mutex_);
+        outboxes_.push_back(box);
+    }
+    std::erase_if(mine, [](auto &entry) { return entry.second.use_count() == 1; }); // dead buses
+    mine.emplace_back(id_, box);
+    return *box;
+}
+
+void EventBus::publish(Event event) {
+    Outbox &box = local_outbox();
+    {
+        std::lock_guard lock(box.mutex);
+        box.events.push_back(std::move(event));
+    }
+    published_.fetch_add(1, std::memory_order_release);
+    if (!wake_pending_.exchange(true)) {
+        uint64_t one = 1;
+        ssize_t rc = ::write(wake_fd_, &one, sizeof one);
+        (void)rc;
+    }
+}
+
+uint64_t EventBus::subscribe(uint64_t type_mask, Handler handler) {
+    std::lock_guard lock(subscribers_mutex_);
+    uint64_t id = next_subscriber_++;
+    subscribers_.push_back({id, type_mask, std::move(handler)});
+    return id;
+}
+
+void EventBus::unsubscribe(uint64_t id) {
+    std::lock_guard lock(subscribers_mutex_);
+    std::erase_if(subscribers_, [id](const Subscriber &s) { return s.id == id; });
+}
+
+bool EventBus::drain_once() {
+    std::vector<std::shared_ptr<Outbox>> boxes;
+    {
+        std::lock_guard lock(outboxes_mutex_);
+        boxes = outboxes_;
+    }
+    bool any = false;
+    std::vector<Event> batch;
+    for (auto &box : boxes) {
+        {
+            std::lock_guard lock(box->mutex);
+            batch.swap(box->events);
+        }
+        if (batch.empty())
+            continue;
+        any = true;
+        std::vector<Subscriber> subs;
+        {
+            std::lock_guard lock(subscribers_mutex_);
+            subs = subscribers_;
+        }
+        for (auto &event : batch) {
+            uint64_t bit = uint64_t(1) << static_cast<uint32_t>(event.type);
+            for (auto &s : subs)
+                if (s.mask & bit)
+                    s.handler(event);
+        }
+        delivered_.fetch_add(batch.size(), std::memory_order_release);
+        batch.clear();
+    }
+    if (any) {
+        std::lock_guard lock(flush_mutex_);
+        flush_cv_.notify_all();
+    }
+    return any;
+}
+
+void EventBus::dispatch_loop() {
+    while (running_.load()) {
+        pollfd pfd{wake_fd_, POLLIN, 0};
+        ::poll(&pfd, 1, 200);
+        uint64_t count;
+        while (::read(wake_fd_, &count, sizeof count) > 0) {
+        }
+        wake_pending_.store(false);
+        while (drain_once()) {
+        }
+    }
+}
+
+void EventBus::flush() {
+    uint64_t target = published_.load(std::memory_order_acquire);
+    if (!running_.load()) {
+        while (drain_once()) {
+        }
+        return;
+    }
+    std::unique_lock lock(flush_mutex_);
+    flush_cv_.wait_for(lock, std::chrono::seconds(5),
+                       [&] { return delivered_.load(std::memory_order_acquire) >= target; });
+}
+
+} // namespace tandem

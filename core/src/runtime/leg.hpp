@@ -1,0 +1,127 @@
+#pragma once
+// A leg: one channel to one party. Identity is immutable and readable from
+// any thread; everything else belongs to the owning worker's thread.
+#include "media/frame.hpp"
+#include "modules/registry.hpp"
+#include "runtime/ref.hpp"
+#include "tandem/module.h"
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace tandem {
+
+class Worker;
+class Call;
+class Bridge;
+namespace media {
+class Player;
+class Translator;
+}
+
+enum class LegState : int {
+    down = TANDEM_LEG_DOWN,
+    ringing = TANDEM_LEG_RINGING,
+    early = TANDEM_LEG_EARLY,
+    up = TANDEM_LEG_UP,
+    hungup = TANDEM_LEG_HUNGUP,
+};
+const char *leg_state_name(LegState s);
+const char *cause_name(int cause);
+
+enum class Direction { inbound, outbound };
+
+// Small fixed ring of frames waiting for the media tick; the oldest frame is
+// dropped when a far end sends faster than the clock consumes.
+class FrameQueue {
+public:
+    static constexpr size_t kCapacity = 8;
+    bool empty() const { return count_ == 0; }
+    size_t size() const { return count_; }
+    // Returns the slot to fill (overwriting the oldest when full).
+    media::Frame &push();
+    media::Frame &front() { return (*slots_)[head_]; }
+    void pop();
+    void clear() { head_ = count_ = 0; }
+    uint64_t dropped() const { return dropped_; }
+
+private:
+    std::unique_ptr<std::array<media::Frame, kCapacity>> slots_; // allocated on first use
+    size_t head_ = 0, count_ = 0;
+    uint64_t dropped_ = 0;
+};
+
+class Leg : public RefCounted {
+public:
+    Leg(Worker &worker, std::string id, std::string call_id, std::string linked_id, Direction direction,
+        Registered<tandem_channel_driver> driver, ModuleUse use);
+    ~Leg() override;
+
+    // --- identity (any thread) ---
+    const std::string id;
+    const std::string call_id;
+    const std::string linked_id;
+    const Direction direction;
+    Worker &worker;
+    std::string name; // "local/200@default", set once at creation
+
+    // --- worker-only ---
+    LegState state() const { return state_; }
+    int cause() const { return cause_; }
+    const char *driver_name() const { return driver_.desc ? driver_.desc->name : "none"; }
+
+    // Forward-only transitions; false (and no effect) for a backward move.
+    bool set_state(LegState next);
+    // The engine ends the leg: tells the driver, then moves to hungup.
+    void hangup(int cause);
+    // The driver reports the far end hung up.
+    void remote_hangup(int cause);
+
+    // Driver delivers a frame from the far end.
+    void push_frame(const tandem_frame &frame);
+    // Send a frame to the far end through the driver.
+    int write(const media::Frame &frame);
+    int write_dtmf(char digit, uint32_t duration_ms);
+    int answer();
+    int indicate(LegState state);
+    int request(const std::string &dest);
+
+    media::FormatId format() const { return format_; }
+    void set_format(media::FormatId f) { format_ = f; }
+    FrameQueue &inbox() { return inbox_; }
+
+    std::map<std::string, std::string, std::less<>> vars;
+    std::string context, exten, caller_num, caller_name;
+    uint64_t created_us = 0, answered_us = 0, ended_us = 0;
+    void *pvt = nullptr;
+
+    Call *call = nullptr;     // the call this leg belongs to
+    Bridge *bridge = nullptr; // set while bridged
+    std::unique_ptr<media::Player> player;
+    std::unique_ptr<media::Translator> to_wire; // slin -> format for the player
+    std::string dtmf_buffer;                      // digits nobody consumed yet
+    // Observer of state changes and DTMF (the owning call).
+    std::function<void(Leg &, LegState)> on_state;
+    std::function<void(Leg &, char)> on_dtmf;
+
+    tandem_leg *abi() { return reinterpret_cast<tandem_leg *>(this); }
+    static Leg *from(tandem_leg *l) { return reinterpret_cast<Leg *>(l); }
+    static const Leg *from(const tandem_leg *l) { return reinterpret_cast<const Leg *>(l); }
+
+private:
+    void enter_hungup(int cause);
+
+    Registered<tandem_channel_driver> driver_;
+    ModuleUse use_;
+    LegState state_ = LegState::down;
+    int cause_ = 0;
+    media::FormatId format_ = media::kSlin8;
+    FrameQueue inbox_;
+    bool driver_done_ = false;
+};
+
+} // namespace tandem

@@ -1,0 +1,203 @@
+#include "runtime/reactor.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+namespace tandem {
+
+namespace {
+[[noreturn]] void fail(const char *what) { throw std::runtime_error(std::string(what) + ": " + std::strerror(errno)); }
+
+timespec to_timespec(std::chrono::nanoseconds ns) {
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(ns.count() / 1000000000);
+    ts.tv_nsec = static_cast<long>(ns.count() % 1000000000);
+    return ts;
+}
+} // namespace
+
+Reactor::Reactor() {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0)
+        fail("epoll_create1");
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0)
+        fail("eventfd");
+    timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (timer_fd_ < 0)
+        fail("timerfd_create");
+    for (int fd : {wake_fd_, timer_fd_}) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0)
+            fail("epoll_ctl");
+    }
+}
+
+Reactor::~Reactor() {
+    for (auto &[fd, _] : tickers_)
+        ::close(fd);
+    ::close(timer_fd_);
+    ::close(wake_fd_);
+    ::close(epoll_fd_);
+}
+
+bool Reactor::post(Task task) {
+    {
+        std::lock_guard lock(mailbox_mutex_);
+        if (!accepting_.load(std::memory_order_relaxed))
+            return false;
+        mailbox_.push_back(std::move(task));
+    }
+    uint64_t one = 1;
+    ssize_t rc = ::write(wake_fd_, &one, sizeof one);
+    (void)rc;
+    return true;
+}
+
+void Reactor::stop() {
+    running_.store(false);
+    uint64_t one = 1;
+    ssize_t rc = ::write(wake_fd_, &one, sizeof one);
+    (void)rc;
+}
+
+void Reactor::drain_mailbox() {
+    uint64_t count;
+    while (::read(wake_fd_, &count, sizeof count) > 0) {
+    }
+    {
+        std::lock_guard lock(mailbox_mutex_);
+        draining_.swap(mailbox_);
+    }
+    for (auto &task : draining_) {
+        task();
+        ++tasks_run_;
+    }
+    draining_.clear();
+}
+
+uint64_t Reactor::add_timer(std::chrono::milliseconds delay, Task task) {
+    uint64_t id = next_timer_id_++;
+    timers_.emplace(id, std::move(task));
+    timer_heap_.push({Clock::now() + delay, id});
+    arm_timerfd();
+    return id;
+}
+
+void Reactor::cancel_timer(uint64_t id) { timers_.erase(id); }
+
+void Reactor::arm_timerfd() {
+    while (!timer_heap_.empty() && !timers_.count(timer_heap_.top().id))
+        timer_heap_.pop();
+    if (timer_heap_.empty() || timer_heap_.top().deadline == armed_for_)
+        return;
+    armed_for_ = timer_heap_.top().deadline;
+    itimerspec spec{};
+    spec.it_value = to_timespec(armed_for_.time_since_epoch());
+    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0)
+        spec.it_value.tv_nsec = 1;
+    timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+void Reactor::fire_timers() {
+    uint64_t expirations;
+    while (::read(timer_fd_, &expirations, sizeof expirations) > 0) {
+    }
+    armed_for_ = {};
+    auto now = Clock::now();
+    while (!timer_heap_.empty() && timer_heap_.top().deadline <= now) {
+        auto id = timer_heap_.top().id;
+        timer_heap_.pop();
+        auto it = timers_.find(id);
+        if (it == timers_.end())
+            continue;
+        Task task = std::move(it->second);
+        timers_.erase(it);
+        task();
+        ++tasks_run_;
+    }
+    arm_timerfd();
+}
+
+int Reactor::add_ticker(std::chrono::milliseconds period, std::function<void(uint64_t)> task) {
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd < 0)
+        fail("timerfd_create");
+    itimerspec spec{};
+    spec.it_value = to_timespec(period);
+    spec.it_interval = to_timespec(period);
+    timerfd_settime(fd, 0, &spec, nullptr);
+    tickers_.emplace(fd, std::move(task));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    return fd;
+}
+
+void Reactor::remove_ticker(int id) {
+    if (tickers_.erase(id)) {
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, id, nullptr);
+        ::close(id);
+    }
+}
+
+void Reactor::watch_fd(int fd, uint32_t events, FdHandler handler) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    bool existing = fd_handlers_.count(fd) != 0;
+    fd_handlers_[fd] = std::move(handler);
+    if (epoll_ctl(epoll_fd_, existing ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
+        fail("epoll_ctl(watch)");
+}
+
+void Reactor::unwatch_fd(int fd) {
+    if (fd_handlers_.erase(fd))
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void Reactor::run() {
+    owner_.store(std::this_thread::get_id());
+    running_.store(true);
+    epoll_event events[64];
+    while (running_.load(std::memory_order_relaxed)) {
+        int n = epoll_wait(epoll_fd_, events, 64, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fail("epoll_wait");
+        }
+        for (int i = 0; i < n; ++i) {
+            int fd = events[i].data.fd;
+            if (fd == wake_fd_) {
+                drain_mailbox();
+            } else if (fd == timer_fd_) {
+                fire_timers();
+            } else if (auto t = tickers_.find(fd); t != tickers_.end()) {
+                uint64_t periods = 0;
+                if (::read(fd, &periods, sizeof periods) == sizeof periods && periods > 0)
+                    t->second(periods);
+            } else if (auto h = fd_handlers_.find(fd); h != fd_handlers_.end()) {
+                // Copy: the handler may unwatch (and so destroy) itself.
+                FdHandler handler = h->second;
+                handler(events[i].events);
+            }
+        }
+    }
+    {
+        std::lock_guard lock(mailbox_mutex_);
+        accepting_.store(false);
+    }
+    drain_mailbox();
+}
+
+} // namespace tandem

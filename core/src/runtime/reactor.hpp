@@ -1,0 +1,81 @@
+#pragma once
+// One event loop (epoll + eventfd mailbox + timerfd) owned by one thread.
+// Other threads reach it only through post(); everything else is loop-only.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace tandem {
+
+class Reactor {
+public:
+    using Task = std::function<void()>;
+    using FdHandler = std::function<void(uint32_t events)>;
+    using Clock = std::chrono::steady_clock;
+
+    Reactor();
+    ~Reactor();
+    Reactor(const Reactor &) = delete;
+    Reactor &operator=(const Reactor &) = delete;
+
+    // Runs until stop(); binds the loop to the calling thread.
+    void run();
+    // Any thread. Pending posted tasks still run before run() returns.
+    void stop();
+    // Any thread. False (task dropped) once the loop has stopped.
+    bool post(Task task);
+    bool in_loop_thread() const { return std::this_thread::get_id() == owner_.load(); }
+
+    // Loop-only. One-shot timer; returns an id > 0.
+    uint64_t add_timer(std::chrono::milliseconds delay, Task task);
+    void cancel_timer(uint64_t id);
+    // Loop-only. A drift-free periodic tick on its own timerfd; `task` gets
+    // the number of periods elapsed (more than 1 after an overrun).
+    int add_ticker(std::chrono::milliseconds period, std::function<void(uint64_t)> task);
+    void remove_ticker(int id);
+
+    // Loop-only. Level-triggered epoll watch.
+    void watch_fd(int fd, uint32_t events, FdHandler handler);
+    void unwatch_fd(int fd);
+
+    // Loop-only statistics.
+    uint64_t tasks_run() const { return tasks_run_; }
+
+private:
+    void drain_mailbox();
+    void arm_timerfd();
+    void fire_timers();
+
+    int epoll_fd_ = -1;
+    int wake_fd_ = -1;
+    int timer_fd_ = -1;
+    std::atomic<bool> running_{false};
+    std::atomic<bool> accepting_{true};
+    std::atomic<std::thread::id> owner_{};
+
+    std::mutex mailbox_mutex_;
+    std::vector<Task> mailbox_;
+    std::vector<Task> draining_;
+
+    struct TimerEntry {
+        Clock::time_point deadline;
+        uint64_t id;
+        bool operator>(const TimerEntry &o) const { return deadline > o.deadline; }
+    };
+    std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timer_heap_;
+    std::unordered_map<uint64_t, Task> timers_;
+    uint64_t next_timer_id_ = 1;
+    Clock::time_point armed_for_{};
+
+    std::unordered_map<int, FdHandler> fd_handlers_;
+    std::unordered_map<int, std::function<void(uint64_t)>> tickers_;
+    uint64_t tasks_run_ = 0;
+};
+
+} // namespace tandem

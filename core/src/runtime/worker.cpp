@@ -1,0 +1,153 @@
+#include "runtime/worker.hpp"
+
+#include "log.hpp"
+#include "lua/lua_worker.hpp"
+#include "media/player.hpp"
+#include "media/translator.hpp"
+#include "runtime/bridge.hpp"
+#include "runtime/call.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/leg.hpp"
+
+#include <algorithm>
+
+namespace tandem {
+
+Worker::Worker(Engine &engine, int index) : engine_(engine), index_(index) {
+    lua_ = std::make_unique<LuaWorker>(*this, engine.config().limits);
+}
+
+Worker::~Worker() {
+    stop_and_join();
+    abandon_all(); // only does something when the thread never ran
+    lua_.reset();
+}
+
+void Worker::start() {
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), ("tandem-w" + std::to_string(index_)).c_str());
+        ticker_ = reactor_.add_ticker(std::chrono::milliseconds(media::kPtimeMs), [this](uint64_t) { media_tick(); });
+        reactor_.run();
+    });
+}
+
+void Worker::stop_and_join() {
+    if (thread_.joinable()) {
+        // Scripts are abandoned on their own thread: ops' cancel callbacks
+        // (module code included) are worker-only.
+        reactor_.post([this] { abandon_all(); });
+        reactor_.stop();
+        thread_.join();
+    }
+}
+
+void Worker::abandon_all() {
+    for (auto &[_, call] : calls_)
+        lua_->abandon(*call);
+    lua_->reap();
+    calls_.clear();
+    finished_.clear();
+}
+
+Call &Worker::add_call(std::unique_ptr<Call> call) {
+    Call &ref = *call;
+    calls_.emplace(call->id, std::move(call));
+    call_count_.fetch_add(1, std::memory_order_relaxed);
+    calls_total_.fetch_add(1, std::memory_order_relaxed);
+    return ref;
+}
+
+Call *Worker::find_call(const std::string &id) {
+    auto it = calls_.find(id);
+    return it == calls_.end() ? nullptr : it->second.get();
+}
+
+void Worker::remove_call(Call &call) {
+    auto it = calls_.find(call.id);
+    if (it == calls_.end())
+        return;
+    engine_.call_ended(call);
+    // Destroyed after the current task: code up the stack may still use it.
+    finished_.push_back(std::move(it->second));
+    calls_.erase(it);
+    call_count_.fetch_sub(1, std::memory_order_relaxed);
+    if (finished_.size() == 1)
+        reactor_.post([this] { finished_.clear(); });
+}
+
+void Worker::media_pending(Leg &leg) { media_pending_.emplace_back(&leg); }
+
+void Worker::start_playing(Leg &leg, std::unique_ptr<media::Player> player, std::function<void()> on_done) {
+    stop_playing(leg);
+    leg.player = std::move(player);
+    playbacks_.push_back({Ref<Leg>(&leg), std::move(on_done)});
+}
+
+void Worker::stop_playing(Leg &leg) {
+    leg.player.reset();
+    std::erase_if(playbacks_, [&](const Playback &p) { return p.leg.get() == &leg; });
+}
+
+void Worker::play_tick() {
+    if (playbacks_.empty())
+        return;
+    std::vector<std::function<void()>> done;
+    media::Frame pcm, wire;
+    for (auto &p : playbacks_) {
+        Leg &leg = *p.leg;
+        if (!leg.player || leg.state() == LegState::hungup)
+            continue;
+        uint32_t rate = media::linear_rate(leg.format());
+        media::FormatId linear = leg.format();
+        if (!rate) {
+            rate = engine_.codec_rate(leg.format());
+            linear = media::linear_format_for_rate(rate);
+        }
+        size_t want = rate * media::kPtimeMs / 1000;
+        size_t got = leg.player->fill(pcm.pcm(), want, rate);
+        if (got) {
+            std::fill(pcm.pcm() + got, pcm.pcm() + want, int16_t{0});
+            pcm.kind = media::FrameKind::audio;
+            pcm.format = linear;
+            pcm.samples = static_cast<uint32_t>(want);
+            pcm.len = static_cast<uint32_t>(want * 2);
+            if (linear == leg.format()) {
+                leg.write(pcm);
+            } else {
+                if (!leg.to_wire || leg.to_wire->to() != leg.format() || leg.to_wire->from() != linear) {
+                    std::string error;
+                    leg.to_wire = media::Translator::create(engine_.registry().snapshot()->codec_list(), linear,
+                                                            leg.format(), &error);
+                }
+                if (leg.to_wire && leg.to_wire->translate(pcm, wire))
+                    leg.write(wire);
+            }
+        }
+        if (leg.player->finished()) {
+            leg.player.reset();
+            done.push_back(std::move(p.on_done));
+        }
+    }
+    std::erase_if(playbacks_, [](const Playback &p) { return !p.leg->player; });
+    for (auto &cb : done)
+        if (cb)
+            cb();
+}
+
+void Worker::media_tick() {
+    ticks_.fetch_add(1, std::memory_order_relaxed);
+    lua_->reap();
+    if (!media_pending_.empty()) {
+        auto legs = std::move(media_pending_);
+        media_pending_.clear();
+        for (auto &leg : legs) {
+            if (leg->bridge)
+                leg->bridge->forward_from(*leg);
+            else
+                leg->inbox().clear(); // audio with no listener is dropped
+        }
+    }
+    play_tick();
+}
+
+} // namespace tandem

@@ -1,0 +1,81 @@
+#pragma once
+// A worker thread: its own reactor, its calls, its Lua state and its media
+// clock. Nothing here is touched by another thread except through post().
+#include "runtime/reactor.hpp"
+#include "runtime/ref.hpp"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace tandem {
+
+class Engine;
+class Call;
+class Leg;
+class LuaWorker;
+namespace media {
+class Player;
+}
+
+class Worker {
+public:
+    Worker(Engine &engine, int index);
+    ~Worker();
+
+    void start();
+    void stop_and_join();
+    int index() const { return index_; }
+    Engine &engine() { return engine_; }
+    Reactor &reactor() { return reactor_; }
+    bool post(Reactor::Task task) { return reactor_.post(std::move(task)); }
+    LuaWorker &lua() { return *lua_; }
+
+    // --- worker-only ---
+    Call &add_call(std::unique_ptr<Call> call);
+    Call *find_call(const std::string &id);
+    // Called by Call::maybe_finish; destroys the call after the current task.
+    void remove_call(Call &call);
+    const std::unordered_map<std::string, std::unique_ptr<Call>> &calls() const { return calls_; }
+
+    // A leg's inbox went from empty to non-empty: process it on the next tick.
+    void media_pending(Leg &leg);
+    // Plays `player` to `leg` on every tick until it ends or stop_playing().
+    void start_playing(Leg &leg, std::unique_ptr<media::Player> player, std::function<void()> on_done);
+    void stop_playing(Leg &leg);
+    // One media tick (public so benchmarks can drive it without a clock).
+    void media_tick();
+
+    // --- any thread ---
+    size_t call_count() const { return call_count_.load(std::memory_order_relaxed); }
+    uint64_t calls_total() const { return calls_total_.load(std::memory_order_relaxed); }
+    uint64_t ticks() const { return ticks_.load(std::memory_order_relaxed); }
+
+private:
+    void play_tick();
+    void abandon_all();
+
+    Engine &engine_;
+    const int index_;
+    Reactor reactor_;
+    std::thread thread_;
+    std::unique_ptr<LuaWorker> lua_;
+    std::unordered_map<std::string, std::unique_ptr<Call>> calls_;
+    std::vector<std::unique_ptr<Call>> finished_;
+    std::vector<Ref<Leg>> media_pending_;
+    struct Playback {
+        Ref<Leg> leg;
+        std::function<void()> on_done;
+    };
+    std::vector<Playback> playbacks_;
+    std::atomic<size_t> call_count_{0};
+    std::atomic<uint64_t> calls_total_{0};
+    std::atomic<uint64_t> ticks_{0};
+    int ticker_ = -1;
+};
+
+} // namespace tandem

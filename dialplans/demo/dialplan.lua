@@ -1,0 +1,72 @@
+-- Demo dialplan. Contexts map dialled numbers to Lua functions; each call
+-- runs in its own coroutine, so scripts read top to bottom.
+-- See docs/dialplan.md for the API.
+
+local ivr = require("ivr")   -- dialplans/demo/ivr.lua
+
+return {
+  on_error = function(call, err)
+    call:log("warning", "dialplan error, playing congestion: " .. err)
+    call:play("tone:congestion/2000")
+  end,
+
+  contexts = {
+    demo = {
+      -- The IVR a caller reaches: greet, collect an account number, route.
+      ["100"] = function(call)
+        call:answer()
+        call:on_hangup(function(c) c:log("caller left after " .. (c:get("menu_choice") or "no choice")) end)
+        local choice = ivr.main_menu(call)
+        call:set("menu_choice", choice or "none")
+        if choice == "1" then
+          call:transfer("200")            -- sales, in this context
+        elseif choice == "2" then
+          call:transfer("600")            -- echo test
+        end
+        call:play("tone:425/300")
+        call:hangup()
+      end,
+
+      -- "Sales": rings two agents at once; the first to answer gets the call.
+      ["200"] = function(call)
+        local status, agent = call:dial({ "local/agent-1@agents", "local/agent-2@agents" }, { timeout = 15 })
+        call:log("dial result: " .. status)
+        if status == "answer" then
+          local how = call:bridge(agent)
+          call:log("bridge ended: " .. how)
+        end
+      end,
+
+      -- Echo test: whatever the caller sends comes back (local channel loops
+      -- frames to its peer).
+      ["600"] = function(call)
+        call:answer()
+        call:play({ "tone:1000/500", "tone:0/200" })
+        call:sleep(2000)
+      end,
+
+      -- The scripted customer: waits for the IVR, presses 1 for sales,
+      -- talks a little, hangs up.
+      ["scripted-caller"] = function(call)
+        call:answer()
+        call:sleep(600)
+        call:send_dtmf("1")
+        call:sleep(3000)
+        call:log("scripted caller hangs up")
+        call:hangup()
+      end,
+    },
+
+    agents = {
+      -- Agent phones: agent-1 is busy, agent-2 answers after one second.
+      ["agent-1"] = function(call) call:hangup("user_busy") end,
+      ["_agent-."] = function(call)
+        call:ring()
+        call:sleep(1000)
+        call:answer()
+        call:play("tone:440/1500")
+        call:sleep(5000)
+      end,
+    },
+  },
+}

@@ -1,0 +1,23 @@
+/* module.h compiled as C11: reports the layout a C compiler sees, so a test
+ * can compare it with what C++ sees (the engine is C++, modules often C). */
+#include <tandem/module.h>
+
+#include <stddef.h>
+
+#define LAYOUT(T) sizeof(T)
+
+size_t tandem_abi_layout_c(size_t *out, size_t cap);
+size_t tandem_abi_layout_c(size_t *out, size_t cap) {
+    const size_t v[] = {
+        LAYOUT(tandem_frame), LAYOUT(tandem_channel_driver), LAYOUT(tandem_inbound), LAYOUT(tandem_value),
+        LAYOUT(tandem_function), LAYOUT(tandem_codec), LAYOUT(tandem_file_format), LAYOUT(tandem_event),
+        LAYOUT(tandem_event_subscriber), LAYOUT(tandem_record), LAYOUT(tandem_cdr_sink),
+        LAYOUT(tandem_console_command), LAYOUT(tandem_host), LAYOUT(tandem_module_desc),
+        offsetof(tandem_host, console_print), offsetof(tandem_module_desc, reload),
+        offsetof(tandem_value, as), offsetof(tandem_inbound, inherit_from),
+    };
+    size_t n = sizeof v / sizeof v[0];
+    for (size_t i = 0; i < n && i < cap; ++i)
+        out[i] = v[i];
+    return n;
+}

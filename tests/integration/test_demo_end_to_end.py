@@ -1,0 +1,91 @@
+"""The shipped demo, run by the real binary: the scripted call goes through
+the IVR, a transfer, a parallel dial and a bridge; the console shows it;
+SIGHUP reloads; SIGTERM stops cleanly."""
+import json
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+
+class DemoEndToEnd(unittest.TestCase):
+    def setUp(self):
+        self.engine = harness.Instance(os.path.join(harness.REPO, "dialplans", "demo", "tandem.lua"),
+                                       ["--workers", "2"])
+        self.engine.start()
+
+    def tearDown(self):
+        self.engine.cleanup()
+
+    def test_scripted_call_runs_every_step(self):
+        e = self.engine
+        self.assertTrue(e.wait_log("menu choice 1 on attempt 1"), e.read_log())
+        self.assertTrue(e.wait_log("transfer to 200@demo"), e.read_log())
+        self.assertTrue(e.wait_log("dial result: answer"), e.read_log())
+        # While bridged, the console shows the call and its legs.
+        rc, calls = e.ctl("calls", json_output=True)
+        self.assertEqual(rc, 0)
+        rc, legs = e.ctl("legs", json_output=True)
+        self.assertEqual(rc, 0)
+        bridged = [leg for leg in legs["data"] if "bridged_to" in leg]
+        self.assertTrue(calls["data"], "no calls listed during the scripted call")
+        self.assertEqual(len(bridged), 2, json.dumps(legs))
+        self.assertTrue(e.wait_log("scripted caller hangs up"), e.read_log())
+        self.assertTrue(e.wait_log("caller left after 1"), e.read_log())
+        # agent-1 was busy; agent-2 took the call.
+        log = e.read_log()
+        self.assertIn("local/agent-1@agents) hung up: user_busy (17)", log)
+        # Every call ends, nothing leaks.
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            rc, status = e.ctl("status", json_output=True)
+            if status["data"]["calls"] == 0:
+                break
+            time.sleep(0.1)
+        self.assertEqual(status["data"]["calls"], 0)
+        self.assertGreaterEqual(status["data"]["calls_total"], 4)
+
+    def test_console_commands(self):
+        e = self.engine
+        rc, out = e.ctl("modules")
+        self.assertEqual(rc, 0)
+        self.assertIn("local", out)
+        rc, out = e.ctl("registry", json_output=True)
+        self.assertIn("PCMU", [c["name"] for c in out["data"]["codecs"]])
+        rc, out = e.ctl("originate", "local/600@demo", "600", "demo")
+        self.assertEqual(rc, 0, out)
+        call_id = out.split()[-1]
+        self.assertTrue(e.wait_log(f"[{call_id}] local/600@demo enters dialplan at 600@demo"), e.read_log())
+        rc, out = e.ctl("hangup", call_id)
+        self.assertEqual(rc, 0, out)
+        rc, out = e.ctl("hangup", "no-such-call")
+        self.assertEqual(rc, 1)
+        rc, out = e.ctl("module", "unload", "nonexistent")
+        self.assertEqual(rc, 1)
+        self.assertIn("not loaded", out)
+        rc, out = e.ctl("frobnicate")
+        self.assertEqual(rc, 1)
+        self.assertIn("unknown command", out)
+
+    def test_sighup_reload_and_sigterm_exit(self):
+        e = self.engine
+        e.signal(signal.SIGHUP)
+        self.assertTrue(e.wait_log("reloaded; running calls finish on their old code"), e.read_log())
+        self.assertEqual(e.stop(), 0)
+        self.assertIn("stopped", e.read_log())
+        self.assertFalse(os.path.exists(e.socket), "control socket left behind")
+
+    def test_ctl_without_engine_exits_2(self):
+        import subprocess
+        p = subprocess.run([harness.BIN, "ctl", "-s", "/nonexistent/ctl.sock", "status"],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("cannot reach the engine", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,79 @@
+/* A well-formed test module: test_echo returns its arguments; test_block
+ * suspends until the call hangs up (its cancel callback counts). */
+#include <tandem/module.h>
+
+#include <stddef.h>
+
+static const tandem_host *host;
+static int cancelled;
+
+static int echo_invoke(void *user, tandem_invocation *inv) {
+    (void)user;
+    for (size_t i = 0; i < host->inv_argc(inv); ++i)
+        host->inv_return(inv, host->inv_arg(inv, i));
+    return TANDEM_OK;
+}
+
+static int block_invoke(void *user, tandem_invocation *inv) {
+    (void)user;
+    (void)inv;
+    return TANDEM_SUSPENDED;
+}
+
+static void block_cancel(void *user, tandem_invocation *inv) {
+    (void)user;
+    (void)inv;
+    ++cancelled;
+}
+
+static int fail_invoke(void *user, tandem_invocation *inv) {
+    (void)user;
+    host->inv_error(inv, "test_fail: refused on purpose");
+    return TANDEM_ERROR;
+}
+
+static const tandem_function echo_fn = {sizeof(tandem_function), "test_echo", "s|in", "echo arguments", false,
+                                        NULL, echo_invoke, NULL};
+static const tandem_function block_fn = {sizeof(tandem_function), "test_block", "", "suspend until hang-up", true,
+                                         NULL, block_invoke, block_cancel};
+static const tandem_function fail_fn = {sizeof(tandem_function), "test_fail", "", "always fails", false,
+                                        NULL, fail_invoke, NULL};
+/* A clash with a built-in method must be refused. */
+static const tandem_function clash_fn = {sizeof(tandem_function), "answer", "", "clashes", false,
+                                         NULL, echo_invoke, NULL};
+
+static int cancelled_cmd(void *user, int argc, const char *const *argv, tandem_console_out *out) {
+    (void)user;
+    (void)argc;
+    (void)argv;
+    char text[32];
+    int n = cancelled, len = 0;
+    char digits[16];
+    do {
+        digits[len++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n && len < 15);
+    for (int i = 0; i < len; ++i)
+        text[i] = digits[len - 1 - i];
+    text[len] = '\0';
+    host->console_print(out, text);
+    return TANDEM_OK;
+}
+
+static const tandem_console_command cancelled_command = {sizeof(tandem_console_command), "test-cancelled",
+                                                         "test-cancelled", "cancelled invocations", NULL,
+                                                         cancelled_cmd};
+
+static int load(tandem_module *self, const tandem_host *h) {
+    host = h;
+    if (host->register_function(self, &echo_fn) != TANDEM_OK || host->register_function(self, &block_fn) != TANDEM_OK ||
+        host->register_function(self, &fail_fn) != TANDEM_OK)
+        return TANDEM_ERROR;
+    if (host->register_function(self, &clash_fn) != TANDEM_EEXIST)
+        return TANDEM_ERROR;
+    return host->register_console_command(self, &cancelled_command);
+}
+
+static const tandem_module_desc desc = {TANDEM_MODULE_DESC_INIT, "testgood", "1.0", "loader test module", NULL,
+                                        load, NULL, NULL};
+TANDEM_MODULE(desc)

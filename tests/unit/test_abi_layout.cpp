@@ -1,0 +1,32 @@
+// module.h must mean the same thing to a C module and the C++ engine.
+#include "tandem/module.h"
+
+#include <catch2/catch.hpp>
+#include <cstddef>
+#include <vector>
+
+extern "C" size_t tandem_abi_layout_c(size_t *out, size_t cap);
+
+TEST_CASE("module.h has the same layout in C and C++", "[abi]") {
+    const std::vector<size_t> cxx = {
+        sizeof(tandem_frame), sizeof(tandem_channel_driver), sizeof(tandem_inbound), sizeof(tandem_value),
+        sizeof(tandem_function), sizeof(tandem_codec), sizeof(tandem_file_format), sizeof(tandem_event),
+        sizeof(tandem_event_subscriber), sizeof(tandem_record), sizeof(tandem_cdr_sink),
+        sizeof(tandem_console_command), sizeof(tandem_host), sizeof(tandem_module_desc),
+        offsetof(tandem_host, console_print), offsetof(tandem_module_desc, reload),
+        offsetof(tandem_value, as), offsetof(tandem_inbound, inherit_from),
+    };
+    std::vector<size_t> c(cxx.size() + 4);
+    size_t n = tandem_abi_layout_c(c.data(), c.size());
+    c.resize(n);
+    CHECK(c == cxx);
+}
+
+TEST_CASE("every boundary struct starts with its size", "[abi]") {
+    CHECK(offsetof(tandem_frame, struct_size) == 0);
+    CHECK(offsetof(tandem_channel_driver, struct_size) == 0);
+    CHECK(offsetof(tandem_host, struct_size) == 0);
+    CHECK(offsetof(tandem_module_desc, struct_size) == 0);
+    CHECK(offsetof(tandem_function, struct_size) == 0);
+    CHECK(offsetof(tandem_inbound, struct_size) == 0);
+}

@@ -1,0 +1,109 @@
+// The module loader against real shared libraries built for these tests.
+#include "engine_fixture.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace tandem;
+using tandem::test::EngineFixture;
+
+namespace {
+const char *kDialplan = R"(
+return { contexts = { test = {
+  ["echo"] = function(call)
+    call:answer()
+    local a, b = call:test_echo("hello", 42)
+    call:set("echo", a .. ":" .. tostring(b))
+    local ok, err = pcall(call.test_echo, call, {})
+    call:set("badarg", tostring(err))
+    local ok2, err2 = pcall(call.test_fail, call)
+    call:set("fail", tostring(err2))
+  end,
+  ["block"] = function(call) call:answer(); call:test_block() end,
+  ["peer"] = function(call) call:answer(); call:sleep(10000) end,
+} } }
+)";
+} // namespace
+
+TEST_CASE("a good module loads, registers functions, and its functions run from the dialplan", "[loader]") {
+    EngineFixture fx(kDialplan, "", 1, {TANDEM_TEST_MODULE_DIR});
+    std::string error;
+    REQUIRE(fx.engine().modules().load("testgood", error));
+    auto snapshot = fx.engine().registry().snapshot();
+    CHECK(snapshot->functions.count("test_echo") == 1);
+    // The module tried to register "answer", a built-in method: refused.
+    CHECK(snapshot->functions.count("answer") == 0);
+
+    auto id = fx.originate("local/peer@test", "echo");
+    auto cdr = nlohmann::json::parse(fx.wait_call_end(id));
+    CHECK(cdr["vars"]["echo"] == "hello:42");
+    CHECK(cdr["vars"]["badarg"].get<std::string>().find("bad argument #1 to 'test_echo' (string expected, got table)") !=
+          std::string::npos);
+    CHECK(cdr["vars"]["fail"].get<std::string>().find("test_fail: refused on purpose") != std::string::npos);
+}
+
+TEST_CASE("the loader refuses a wrong ABI major, a missing dependency and a duplicate name", "[loader]") {
+    EngineFixture fx(kDialplan, "", 1, {TANDEM_TEST_MODULE_DIR});
+    std::string error;
+    CHECK_FALSE(fx.engine().modules().load("testabi", error));
+    CHECK(error.find("built for ABI 2.0, this engine speaks ABI 1.0") != std::string::npos);
+
+    CHECK_FALSE(fx.engine().modules().load("testmissingdep", error));
+    CHECK(error.find("needs no_such_module, which is not available") != std::string::npos);
+
+    CHECK_FALSE(fx.engine().modules().load("no_such_module", error));
+    CHECK(error.find("not found") != std::string::npos);
+
+    REQUIRE(fx.engine().modules().load("testgood", error));
+    CHECK_FALSE(fx.engine().modules().load("testdup", error));
+    CHECK(error.find("testgood is already loaded") != std::string::npos);
+    CHECK_FALSE(fx.engine().modules().load("testgood", error));
+
+    // Nothing refused left a trace in the module list.
+    std::vector<std::string> names;
+    for (auto &m : fx.engine().modules().list())
+        names.push_back(m.name);
+    CHECK(names == std::vector<std::string>{"local", "testgood"});
+}
+
+TEST_CASE("dependencies load first and cannot unload under a dependent", "[loader]") {
+    EngineFixture fx(kDialplan, "", 1, {TANDEM_TEST_MODULE_DIR});
+    std::string error;
+    REQUIRE(fx.engine().modules().load("testneeds", error));
+    auto list = fx.engine().modules().list();
+    REQUIRE(list.size() == 3);
+    CHECK(list[1].name == "testgood"); // loaded before its dependent
+    CHECK(list[2].name == "testneeds");
+    CHECK_FALSE(fx.engine().modules().unload("testgood", error));
+    CHECK(error.find("needed by testneeds") != std::string::npos);
+    CHECK(fx.engine().modules().unload("testneeds", error));
+    CHECK(fx.engine().modules().unload("testgood", error));
+}
+
+TEST_CASE("a module cannot unload while a call is inside it, and says why", "[loader]") {
+    EngineFixture fx(kDialplan, "", 1, {TANDEM_TEST_MODULE_DIR});
+    std::string error;
+    REQUIRE(fx.engine().modules().load("testgood", error));
+    auto id = fx.originate("local/peer@test", "block");
+    // Wait until the call sits inside test_block.
+    REQUIRE(EngineFixture::poll_until([&] { return fx.engine().modules().find("testgood")->users.load() > 0; }));
+    bool ok = true;
+    std::string text = fx.console({"module", "unload", "testgood"}, &ok);
+    CHECK_FALSE(ok);
+    CHECK(text.find("testgood is in use by 1") != std::string::npos);
+    // The local driver is in use by the call's legs too.
+    text = fx.console({"module", "unload", "local"}, &ok);
+    CHECK_FALSE(ok);
+    CHECK(text.find("in use") != std::string::npos);
+
+    fx.console({"hangup", id}, &ok);
+    CHECK(ok);
+    CHECK(!fx.wait_call_end(id).empty());
+    CHECK(fx.console({"test-cancelled"}) == "1"); // the suspended invocation was cancelled
+    text = fx.console({"module", "unload", "testgood"}, &ok);
+    INFO(text);
+    CHECK(ok);
+    CHECK(fx.engine().registry().snapshot()->functions.count("test_echo") == 0);
+    // And it can come back.
+    CHECK(fx.engine().modules().load("testgood", error));
+}
