@@ -7,7 +7,7 @@ local ivr = require("ivr")   -- dialplans/demo/ivr.lua
 return {
   on_error = function(call, err)
     call:log("warning", "dialplan error, playing congestion: " .. err)
-    call:play("tone:congestion/2000")
+    call:play("tone:425/250,0/250,425/250,0/250")
   end,
 
   contexts = {
@@ -21,7 +21,7 @@ return {
         if choice == "1" then
           call:transfer("200")            -- sales, in this context
         elseif choice == "2" then
-          call:transfer("600")            -- echo test
+          call:transfer("600")            -- tone test
         end
         call:play("tone:425/300")
         call:hangup()
@@ -37,8 +37,8 @@ return {
         end
       end,
 
-      -- Echo test: whatever the caller sends comes back (local channel loops
-      -- frames to its peer).
+      -- Tone test: a 1 kHz tone, to check the audio path end to end.
+      -- (The SIP channel adds a real echo test here.)
       ["600"] = function(call)
         call:answer()
         call:play({ "tone:1000/500", "tone:0/200" })

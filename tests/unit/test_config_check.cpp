@@ -85,6 +85,11 @@ TEST_CASE("dialplan check reports syntax, structure and pattern errors with file
     CHECK(joined(errors).find("runtime.lua:1: refusing to load") != std::string::npos);
 
     errors.clear();
+    test::write_file(dir + "/spin.lua", "while true do end");
+    CHECK_FALSE(Engine::check_dialplan(dir + "/spin.lua", errors));
+    CHECK(joined(errors).find("runs too long") != std::string::npos);
+
+    errors.clear();
     test::write_file(dir + "/good.lua", "return { contexts = { x = { ['_X.'] = function(call) end } } }");
     CHECK(Engine::check_dialplan(dir + "/good.lua", errors));
 }

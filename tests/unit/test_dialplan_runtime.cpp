@@ -259,3 +259,75 @@ return { contexts = { test = {
     fx.console({"hangup", "no-such-call"}, &ok);
     CHECK_FALSE(ok);
 }
+
+TEST_CASE("a transfer loop ends the call with an error instead of the engine", "[dialplan]") {
+    EngineFixture fx(R"(
+return { contexts = { test = {
+  ["loop"] = function(call) call:transfer("loop") end,
+  ["peer"] = function(call) call:answer() call:sleep(10000) end,
+} } }
+)");
+    auto cdr = cdr_of(fx, fx.originate("local/peer@test", "loop"));
+    CHECK(cdr["dialplan_error"].get<std::string>().find("more than 100 transfers") != std::string::npos);
+}
+
+TEST_CASE("a prompt to a dialled leg that hangs up returns; type-ahead beyond a read is kept", "[dialplan]") {
+    EngineFixture fx(R"(
+return { contexts = { test = {
+  ["short"] = function(call) call:answer() call:sleep(300) end,
+  ["prompt-agent"] = function(call)
+    local st, agent = call:dial("local/short@test")
+    call:set("st", st)
+    call:set("play", tostring(agent:play("tone:440/5000")))
+    call:set("after", "yes")
+  end,
+  ["typeahead"] = function(call)
+    call:answer()
+    call:sleep(400)
+    call:set("first", (call:read{ max = 3, timeout = 500 }))
+    call:set("second", (call:read{ max = 5, timeout = 500 }))
+  end,
+  ["typist"] = function(call) call:answer() call:sleep(50) call:send_dtmf("98765#4") call:sleep(5000) end,
+  ["peer"] = function(call) call:answer() call:sleep(10000) end,
+} } }
+)");
+    auto start = std::chrono::steady_clock::now();
+    auto cdr = cdr_of(fx, fx.originate("local/peer@test", "prompt-agent"));
+    CHECK(cdr["vars"]["st"] == "answer");
+    CHECK(cdr["vars"]["play"] == "nil");
+    CHECK(cdr["vars"]["after"] == "yes");
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+    auto typed = cdr_of(fx, fx.originate("local/typist@test", "typeahead"));
+    CHECK(typed["vars"]["first"] == "987");
+    CHECK(typed["vars"]["second"] == "65"); // '#' ends the second read; "4" would be next
+}
+
+TEST_CASE("a parallel dial keeps ringing the others when one target fails at once", "[dialplan]") {
+    EngineFixture fx(R"(
+return { contexts = { test = {
+  ["agent"] = function(call) call:sleep(200) call:answer() call:sleep(300) end,
+  ["dial"] = function(call)
+    local st, leg = call:dial({ "local/@bad", "nosuch/1", "local/agent@test" }, { timeout = 5 })
+    call:set("status", st)
+  end,
+  ["peer"] = function(call) call:answer() call:sleep(10000) end,
+} } }
+)");
+    CHECK(cdr_of(fx, fx.originate("local/peer@test", "dial"))["vars"]["status"] == "answer");
+}
+
+TEST_CASE("prompt names cannot leave the sounds directory", "[dialplan]") {
+    EngineFixture fx(R"(
+return { contexts = { test = {
+  ["escape"] = function(call)
+    call:answer()
+    call:set("abs", tostring(call:play("/etc/passwd")))
+    call:set("dots", tostring(call:play("../../../etc/hosts")))
+  end,
+  ["peer"] = function(call) call:answer() call:sleep(10000) end,
+} } }
+)");
+    auto cdr = cdr_of(fx, fx.originate("local/peer@test", "escape"));
+    CHECK(cdr["vars"]["abs"] == "nil");
+    CHECK(cdr["vars"]["dots"] == "nil");
+}

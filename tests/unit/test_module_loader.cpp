@@ -18,6 +18,9 @@ return { contexts = { test = {
     call:set("badarg", tostring(err))
     local ok2, err2 = pcall(call.test_fail, call)
     call:set("fail", tostring(err2))
+    local ok3, err3 = pcall(call.test_echo, call, "a", 1, 2.5, "surplus")
+    call:set("surplus", tostring(err3))
+    call:on_hangup(function(c) c:set("in_hook", (c:test_echo("after"))) end)
   end,
   ["block"] = function(call) call:answer(); call:test_block() end,
   ["peer"] = function(call) call:answer(); call:sleep(10000) end,
@@ -40,6 +43,8 @@ TEST_CASE("a good module loads, registers functions, and its functions run from 
     CHECK(cdr["vars"]["badarg"].get<std::string>().find("bad argument #1 to 'test_echo' (string expected, got table)") !=
           std::string::npos);
     CHECK(cdr["vars"]["fail"].get<std::string>().find("test_fail: refused on purpose") != std::string::npos);
+    CHECK(cdr["vars"]["surplus"].get<std::string>().find("too many arguments to 'test_echo'") != std::string::npos);
+    CHECK(cdr["vars"]["in_hook"] == "after"); // synchronous module functions work in on_hangup
 }
 
 TEST_CASE("the loader refuses a wrong ABI major, a missing dependency and a duplicate name", "[loader]") {

@@ -235,7 +235,7 @@ typedef struct tandem_function {
      * n number, b boolean; letters after '|' are optional.
      * Example: "si|b". The engine checks arguments before invoke(). */
     const char *signature;
-    const char *help;  /* kept; one line for `tandem ctl functions` */
+    const char *help;  /* kept; one line for `tandem ctl registry` */
     bool may_suspend;  /* true if invoke() may return TANDEM_SUSPENDED */
     void *user;
 

@@ -225,6 +225,7 @@ void resolve_paths(Config &c, const ConfigOverrides &o) {
     pick(c.paths.sounds, o.sounds_dir, paths::default_data_root() + "/sounds");
     pick(c.paths.control_socket, o.control_socket, c.paths.data + "/tandem.ctl");
     pick(c.dialplan, o.dialplan, c.dir + "/dialplan.lua");
+    c.dialplan_from_command_line = !o.dialplan.empty();
     std::vector<std::string> modules;
     for (auto &d : o.module_dirs)
         modules.push_back(paths::absolute(d, std::filesystem::current_path().string()));

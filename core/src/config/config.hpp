@@ -39,6 +39,7 @@ struct Config {
     int workers = 0;        // 0 = one per core
     std::vector<std::string> modules;
     std::string dialplan;   // absolute path of the dialplan file
+    bool dialplan_from_command_line = false; // then reload keeps it
     Paths paths;
     log::Options log;
     std::string log_file;

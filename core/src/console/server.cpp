@@ -111,10 +111,12 @@ void ConsoleServer::on_readable(int fd) {
     std::string out = console::encode_reply(reply);
     // Replies are small; a blocking write keeps this simple and bounded.
     size_t off = 0;
+    int stalls = 0;
     while (off < out.size()) {
         ssize_t w = ::send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
         if (w < 0) {
-            if (errno == EAGAIN) {
+            // A client that stops reading gets cut off after ~1 s, not the engine stalled.
+            if (errno == EAGAIN && ++stalls < 1000) {
                 usleep(1000);
                 continue;
             }

@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "lua/call_ops.hpp"
+#include "lua/lua_args.hpp"
 #include "lua/lua_worker.hpp"
 #include "modules/invocation.hpp"
 #include "runtime/call.hpp"
@@ -25,7 +26,9 @@ struct LegHandle {
 LuaWorker &worker_of(lua_State *L) { return *static_cast<LuaWorker *>(lua_touserdata(L, lua_upvalueindex(1))); }
 
 Leg &check_leg(lua_State *L, int idx) {
-    auto *h = static_cast<LegHandle *>(luaL_checkudata(L, idx, kLegMeta));
+    auto *h = static_cast<LegHandle *>(luaL_testudata(L, idx, kLegMeta));
+    if (!h || !h->leg)
+        throw Raise{"call or leg expected, got " + type_name(L, idx), idx};
     return *h->leg;
 }
 
@@ -33,44 +36,33 @@ Leg &check_leg(lua_State *L, int idx) {
 Call &running_call(lua_State *L, Leg &leg) {
     Call *call = worker_of(L).running_call();
     if (!call)
-        luaL_error(L, "call methods can only be used while a call runs the dialplan");
+        throw Raise{"call methods can only be used while a call runs the dialplan"};
     if (leg.call != call)
-        luaL_error(L, "leg %s does not belong to this call", leg.id.c_str());
+        throw Raise{"leg " + leg.id + " does not belong to this call"};
     return *call;
-}
-
-// Ends the script when its own channel is gone (the runner then runs on_hangup).
-int stop(lua_State *L) {
-    lua_pushlightuserdata(L, LuaWorker::stop_marker());
-    return lua_yield(L, 1);
 }
 
 bool channel_gone(Call &call) { return call.channel->state() == LegState::hungup; }
 
-int wait_for(lua_State *L, Call &call, std::unique_ptr<PendingOp> op) {
+int wait_for(Call &call, std::unique_ptr<PendingOp> op) {
     PendingOp *installed = op.get();
     call.script->op = std::move(op);
     installed->start(); // a completion inside start() is delivered after the yield
-    return lua_yield(L, 0);
+    return kYieldOp;
 }
 
 int parse_cause(lua_State *L, int idx, int fallback) {
     if (lua_isnoneornil(L, idx))
         return fallback;
-    if (lua_type(L, idx) == LUA_TNUMBER) {
-        lua_Integer c = lua_tointeger(L, idx);
-        if (c < 1 || c > 127)
-            luaL_argerror(L, idx, "Q.850 cause must be 1..127");
-        return static_cast<int>(c);
-    }
-    const char *name = luaL_checkstring(L, idx);
+    if (lua_type(L, idx) == LUA_TNUMBER)
+        return static_cast<int>(arg_integer(L, idx, 1, 127, "Q.850 cause"));
+    std::string name = arg_string(L, idx, "cause name or number");
     for (int c = 1; c < 128; ++c)
-        if (std::strcmp(cause_name(c), name) == 0)
+        if (name == cause_name(c))
             return c;
-    if (std::strcmp(name, "busy") == 0)
+    if (name == "busy")
         return TANDEM_CAUSE_USER_BUSY;
-    luaL_argerror(L, idx, "unknown cause name");
-    return fallback;
+    throw Raise{"unknown cause name '" + name + "'", idx};
 }
 
 // --- methods -----------------------------------------------------------
@@ -79,7 +71,7 @@ int m_answer(lua_State *L) {
     Leg &leg = check_leg(L, 1);
     Call &call = running_call(L, leg);
     if (leg.answer() != TANDEM_OK && channel_gone(call))
-        return stop(L);
+        return kYieldStop;
     return 0;
 }
 
@@ -101,15 +93,12 @@ int m_hangup(lua_State *L) {
     Leg &leg = check_leg(L, 1);
     Call &call = running_call(L, leg);
     leg.hangup(parse_cause(L, 2, TANDEM_CAUSE_NORMAL_CLEARING));
-    if (&leg == call.channel.get())
-        return stop(L);
-    return 0;
+    return &leg == call.channel.get() ? kYieldStop : 0;
 }
 
 int m_get(lua_State *L) {
     Leg &leg = check_leg(L, 1);
-    const char *name = luaL_checkstring(L, 2);
-    auto it = leg.vars.find(name);
+    auto it = leg.vars.find(std::string_view(arg_string(L, 2, "variable name")));
     if (it == leg.vars.end())
         lua_pushnil(L);
     else
@@ -119,14 +108,15 @@ int m_get(lua_State *L) {
 
 int m_set(lua_State *L) {
     Leg &leg = check_leg(L, 1);
-    std::string name = luaL_checkstring(L, 2);
-    if (lua_isnil(L, 3)) {
-        leg.vars.erase(name);
-        return 0;
+    std::string name = arg_string(L, 2, "variable name");
+    switch (lua_type(L, 3)) {
+    case LUA_TNIL:
+    case LUA_TNONE: leg.vars.erase(name); break;
+    case LUA_TSTRING:
+    case LUA_TNUMBER: leg.vars[name] = lua_tostring(L, 3); break;
+    case LUA_TBOOLEAN: leg.vars[name] = lua_toboolean(L, 3) ? "true" : "false"; break;
+    default: throw Raise{"variable values are strings, numbers or booleans, got " + type_name(L, 3), 3};
     }
-    size_t len;
-    const char *value = luaL_tolstring(L, 3, &len);
-    leg.vars[name] = std::string(value, len);
     return 0;
 }
 
@@ -143,11 +133,10 @@ int m_vars(lua_State *L) {
 int m_sleep(lua_State *L) {
     Leg &leg = check_leg(L, 1);
     Call &call = running_call(L, leg);
-    lua_Integer ms = luaL_checkinteger(L, 2);
-    luaL_argcheck(L, ms >= 0 && ms <= 86'400'000, 2, "milliseconds must be 0..86400000");
+    auto ms = static_cast<uint32_t>(arg_integer(L, 2, 0, 86'400'000, "milliseconds"));
     if (channel_gone(call))
-        return stop(L);
-    return wait_for(L, call, make_sleep_op(call, static_cast<uint32_t>(ms)));
+        return kYieldStop;
+    return wait_for(call, make_sleep_op(call, ms));
 }
 
 int m_play(lua_State *L) {
@@ -156,18 +145,35 @@ int m_play(lua_State *L) {
     PlayRequest req;
     read_play_items(L, 2, req.items);
     if (lua_istable(L, 3)) {
-        lua_getfield(L, 3, "interrupt");
-        if (lua_isstring(L, -1))
+        int t = raw_field(L, 3, "interrupt");
+        if (t == LUA_TSTRING)
             req.interrupt = lua_tostring(L, -1);
         else if (lua_toboolean(L, -1))
             req.interrupt = "0123456789*#ABCD";
         lua_pop(L, 1);
-    } else if (lua_isstring(L, 3)) {
+    } else if (lua_type(L, 3) == LUA_TSTRING) {
         req.interrupt = lua_tostring(L, 3);
     }
     if (channel_gone(call))
-        return stop(L);
-    return wait_for(L, call, make_play_op(call, leg, std::move(req)));
+        return kYieldStop;
+    return wait_for(call, make_play_op(call, leg, std::move(req)));
+}
+
+uint32_t int_field(lua_State *L, int table, const char *name, uint32_t fallback, lua_Integer lo, lua_Integer hi) {
+    raw_field(L, table, name);
+    uint32_t v = fallback;
+    if (!lua_isnil(L, -1)) {
+        int ok = 0;
+        lua_Integer x = lua_tointegerx(L, -1, &ok);
+        if (!ok || x < lo || x > hi) {
+            lua_pop(L, 1);
+            throw Raise{std::string("'") + name + "' must be an integer in " + std::to_string(lo) + ".." +
+                        std::to_string(hi)};
+        }
+        v = static_cast<uint32_t>(x);
+    }
+    lua_pop(L, 1);
+    return v;
 }
 
 int m_read(lua_State *L) {
@@ -175,51 +181,42 @@ int m_read(lua_State *L) {
     Call &call = running_call(L, leg);
     ReadRequest req;
     if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        auto int_field = [&](const char *name, uint32_t &out, lua_Integer lo, lua_Integer hi) {
-            lua_getfield(L, 2, name);
-            if (!lua_isnil(L, -1)) {
-                int ok = 0;
-                lua_Integer v = lua_tointegerx(L, -1, &ok);
-                if (!ok || v < lo || v > hi)
-                    luaL_error(L, "read: '%s' must be an integer in %d..%d", name, static_cast<int>(lo),
-                               static_cast<int>(hi));
-                out = static_cast<uint32_t>(v);
-            }
-            lua_pop(L, 1);
-        };
-        int_field("min", req.min, 0, 64);
-        int_field("max", req.max, 1, 64);
-        int_field("timeout", req.timeout_ms, 0, 3'600'000);
-        req.digit_timeout_ms = req.timeout_ms;
-        int_field("digit_timeout", req.digit_timeout_ms, 0, 3'600'000);
-        lua_getfield(L, 2, "terminator");
-        if (lua_isstring(L, -1))
+        if (!lua_istable(L, 2))
+            throw Raise{"options table expected, got " + type_name(L, 2), 2};
+        req.min = int_field(L, 2, "min", req.min, 0, 64);
+        req.max = int_field(L, 2, "max", req.max, 1, 64);
+        req.timeout_ms = int_field(L, 2, "timeout", req.timeout_ms, 0, 3'600'000);
+        req.digit_timeout_ms = int_field(L, 2, "digit_timeout", req.timeout_ms, 0, 3'600'000);
+        if (raw_field(L, 2, "terminator") == LUA_TSTRING)
             req.terminators = lua_tostring(L, -1);
         lua_pop(L, 1);
-        lua_getfield(L, 2, "prompt");
-        if (!lua_isnil(L, -1))
-            read_play_items(L, lua_gettop(L), req.prompt);
+        if (raw_field(L, 2, "prompt") != LUA_TNIL) {
+            try {
+                read_play_items(L, -1, req.prompt);
+            } catch (...) {
+                lua_pop(L, 1);
+                throw;
+            }
+        }
         lua_pop(L, 1);
         if (req.min > req.max)
-            luaL_error(L, "read: min (%d) is greater than max (%d)", static_cast<int>(req.min),
-                       static_cast<int>(req.max));
+            throw Raise{"read: min (" + std::to_string(req.min) + ") is greater than max (" +
+                        std::to_string(req.max) + ")"};
     }
     if (channel_gone(call))
-        return stop(L);
-    return wait_for(L, call, make_read_op(call, leg, std::move(req)));
+        return kYieldStop;
+    return wait_for(call, make_read_op(call, leg, std::move(req)));
 }
 
 int m_send_dtmf(lua_State *L) {
     Leg &leg = check_leg(L, 1);
     running_call(L, leg);
-    const char *digits = luaL_checkstring(L, 2);
-    lua_Integer duration = luaL_optinteger(L, 3, 100);
-    for (const char *d = digits; *d; ++d) {
-        if (!std::strchr("0123456789*#ABCD", *d))
-            luaL_argerror(L, 2, "digits are 0-9, *, #, A-D");
-        leg.write_dtmf(*d, static_cast<uint32_t>(duration));
-    }
+    std::string digits = arg_string(L, 2, "digits");
+    auto duration = static_cast<uint32_t>(lua_isnoneornil(L, 3) ? 100 : arg_integer(L, 3, 40, 10000, "duration"));
+    if (digits.find_first_not_of("0123456789*#ABCD") != std::string::npos)
+        throw Raise{"digits are 0-9, *, #, A-D", 2};
+    for (char d : digits)
+        leg.write_dtmf(d, duration);
     return 0;
 }
 
@@ -227,42 +224,25 @@ int m_dial(lua_State *L) {
     Leg &leg = check_leg(L, 1);
     Call &call = running_call(L, leg);
     DialRequest req;
-    if (lua_type(L, 2) == LUA_TSTRING) {
-        req.targets.push_back(lua_tostring(L, 2));
-    } else {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        lua_Integer n = luaL_len(L, 2);
-        for (lua_Integer i = 1; i <= n; ++i) {
-            lua_geti(L, 2, i);
-            req.targets.push_back(luaL_checkstring(L, -1));
-            lua_pop(L, 1);
-        }
-    }
-    luaL_argcheck(L, !req.targets.empty(), 2, "no dial targets");
+    string_list(L, 2, req.targets, "dial targets");
+    if (req.targets.empty())
+        throw Raise{"no dial targets", 2};
     if (lua_istable(L, 3)) {
-        lua_getfield(L, 3, "timeout");
-        if (!lua_isnil(L, -1)) {
-            lua_Integer t = luaL_checkinteger(L, -1);
-            luaL_argcheck(L, t > 0 && t <= 86400, 3, "timeout is in seconds, 1..86400");
-            req.timeout_s = static_cast<uint32_t>(t);
-        }
-        lua_pop(L, 1);
-        lua_getfield(L, 3, "caller_num");
-        if (lua_isstring(L, -1))
+        req.timeout_s = int_field(L, 3, "timeout", req.timeout_s, 1, 86400);
+        if (raw_field(L, 3, "caller_num") == LUA_TSTRING)
             req.caller_num = lua_tostring(L, -1);
         lua_pop(L, 1);
-        lua_getfield(L, 3, "caller_name");
-        if (lua_isstring(L, -1))
+        if (raw_field(L, 3, "caller_name") == LUA_TSTRING)
             req.caller_name = lua_tostring(L, -1);
         lua_pop(L, 1);
-        lua_getfield(L, 3, "vars");
-        if (lua_istable(L, -1)) {
+        if (raw_field(L, 3, "vars") == LUA_TTABLE) {
             lua_pushnil(L);
             while (lua_next(L, -2)) {
-                if (lua_type(L, -2) == LUA_TSTRING) {
-                    lua_pushvalue(L, -1);
-                    req.vars[lua_tostring(L, -3)] = luaL_tolstring(L, -1, nullptr);
-                    lua_pop(L, 2);
+                int kt = lua_type(L, -2), vt = lua_type(L, -1);
+                if (kt == LUA_TSTRING && (vt == LUA_TSTRING || vt == LUA_TNUMBER)) {
+                    lua_pushvalue(L, -1); // convert a copy, never the key lua_next needs
+                    req.vars[lua_tostring(L, -3)] = lua_tostring(L, -1);
+                    lua_pop(L, 1);
                 }
                 lua_pop(L, 1);
             }
@@ -270,8 +250,8 @@ int m_dial(lua_State *L) {
         lua_pop(L, 1);
     }
     if (channel_gone(call))
-        return stop(L);
-    return wait_for(L, call, make_dial_op(call, leg, std::move(req)));
+        return kYieldStop;
+    return wait_for(call, make_dial_op(call, leg, std::move(req)));
 }
 
 int m_bridge(lua_State *L) {
@@ -279,42 +259,44 @@ int m_bridge(lua_State *L) {
     Call &call = running_call(L, leg);
     Leg &peer = check_leg(L, 2);
     if (peer.call != &call)
-        luaL_argerror(L, 2, "the leg to bridge must belong to this call");
+        throw Raise{"the leg to bridge must belong to this call", 2};
     if (&peer == &leg)
-        luaL_argerror(L, 2, "cannot bridge a leg with itself");
+        throw Raise{"cannot bridge a leg with itself", 2};
     if (channel_gone(call))
-        return stop(L);
+        return kYieldStop;
     if (peer.state() == LegState::hungup) {
         lua_pushliteral(L, "peer_hangup");
         return 1;
     }
     if (leg.bridge || peer.bridge)
-        luaL_error(L, "a leg is already bridged");
+        throw Raise{"a leg is already bridged"};
     if (leg.state() != LegState::up && leg.answer() != TANDEM_OK)
-        return stop(L);
-    return wait_for(L, call, make_bridge_op(call, leg, peer));
+        return kYieldStop;
+    return wait_for(call, make_bridge_op(call, leg, peer));
 }
 
 int m_transfer(lua_State *L) {
     Leg &leg = check_leg(L, 1);
     Call &call = running_call(L, leg);
     auto &s = *call.script;
-    std::string exten = luaL_checkstring(L, 2);
-    std::string context = luaL_optstring(L, 3, call.channel->context.c_str());
+    if (s.phase == ScriptState::Phase::on_hangup)
+        throw Raise{"transfer: the call has ended (on_hangup cannot transfer)"};
+    std::string exten = arg_string(L, 2, "extension");
+    std::string context = opt_string(L, 3, call.channel->context.c_str());
     if (s.generation->find(context, exten) == LUA_NOREF)
-        luaL_error(L, "transfer: no route for '%s' in context '%s'", exten.c_str(), context.c_str());
+        throw Raise{"transfer: no route for '" + exten + "' in context '" + context + "'"};
     call.channel->exten = exten;
     call.channel->context = context;
     s.transfer_exten = exten;
     s.transfer_context = context;
-    lua_pushlightuserdata(L, LuaWorker::transfer_marker());
-    return lua_yield(L, 1);
+    return kYieldTransfer;
 }
 
 int m_on_hangup(lua_State *L) {
     Leg &leg = check_leg(L, 1);
     Call &call = running_call(L, leg);
-    luaL_checktype(L, 2, LUA_TFUNCTION);
+    if (!lua_isfunction(L, 2))
+        throw Raise{"function expected, got " + type_name(L, 2), 2};
     auto &s = *call.script;
     luaL_unref(L, LUA_REGISTRYINDEX, s.on_hangup_ref);
     lua_pushvalue(L, 2);
@@ -327,11 +309,11 @@ int m_log(lua_State *L) {
     log::Level level = log::Level::info;
     int msg = 2;
     if (lua_gettop(L) >= 3) {
-        if (!log::parse_level(luaL_checkstring(L, 2), level))
-            luaL_argerror(L, 2, "level is debug, info, notice, warning or error");
+        if (!log::parse_level(arg_string(L, 2, "level"), level))
+            throw Raise{"level is debug, info, notice, warning or error", 2};
         msg = 3;
     }
-    log::write(level, "lua", leg.call_id, luaL_checkstring(L, msg));
+    log::write(level, "lua", leg.call_id, arg_string(L, msg, "message"));
     return 0;
 }
 
@@ -379,69 +361,80 @@ const char *type_word(char t) {
 int m_module_function(lua_State *L) {
     Leg &leg = check_leg(L, 1);
     Call &call = running_call(L, leg);
-    const char *name = lua_tostring(L, lua_upvalueindex(2));
-    auto snapshot = call.worker.engine().registry().snapshot();
-    auto it = snapshot->functions.find(name);
-    if (it == snapshot->functions.end())
-        return luaL_error(L, "function '%s' is no longer available (its module was unloaded)", name);
+    std::string name = lua_tostring(L, lua_upvalueindex(2));
     auto inv = std::make_unique<tandem_invocation>();
-    inv->use = ModuleUse::acquire(it->second.owner.get());
-    if (!inv->use)
-        return luaL_error(L, "function '%s' is unavailable: its module is unloading", name);
-    inv->function = it->second;
+    {
+        auto snapshot = call.worker.engine().registry().snapshot();
+        auto it = snapshot->functions.find(name);
+        if (it == snapshot->functions.end())
+            throw Raise{"function '" + name + "' is no longer available (its module was unloaded)"};
+        inv->use = ModuleUse::acquire(it->second.owner.get());
+        if (!inv->use)
+            throw Raise{"function '" + name + "' is unavailable: its module is unloading"};
+        inv->function = it->second;
+    }
     inv->call = &call;
     inv->leg = &leg;
     inv->lua = &worker_of(L);
     // Check arguments against the declared signature.
+    const tandem_function *fn = inv->function.desc;
     int nargs = lua_gettop(L) - 1;
     bool optional = false;
     int idx = 2;
-    for (const char *p = it->second.desc->signature; *p; ++p) {
+    for (const char *p = fn->signature; *p; ++p) {
         if (*p == '|') {
             optional = true;
             continue;
         }
         if (idx - 1 > nargs || lua_isnil(L, idx)) {
             if (!optional)
-                return luaL_error(L, "bad argument #%d to '%s' (%s expected, got no value)", idx - 1, name,
-                                  type_word(*p));
+                throw Raise{"bad argument #" + std::to_string(idx - 1) + " to '" + name + "' (" + type_word(*p) +
+                            " expected, got no value)"};
             break;
         }
         tandem_value v{};
         if (!check_argument(L, idx, *p, v))
-            return luaL_error(L, "bad argument #%d to '%s' (%s expected, got %s)", idx - 1, name, type_word(*p),
-                              luaL_typename(L, idx));
+            throw Raise{"bad argument #" + std::to_string(idx - 1) + " to '" + name + "' (" + type_word(*p) +
+                        " expected, got " + type_name(L, idx) + ")"};
         inv->args.push_back(v);
         ++idx;
     }
-    if (idx - 1 <= nargs)
-        return luaL_error(L, "too many arguments to '%s' (signature \"%s\")", name, it->second.desc->signature);
+    if (idx - 2 < nargs) // arguments left over after the signature
+        throw Raise{"too many arguments to '" + name + "' (signature \"" + fn->signature + "\")"};
 
-    const tandem_function *fn = it->second.desc;
     int rc = fn->invoke(fn->user, inv.get());
     if (rc == TANDEM_SUSPENDED) {
         if (!fn->may_suspend)
-            return luaL_error(L, "module function '%s' suspended but did not declare may_suspend", name);
+            throw Raise{"module function '" + name + "' suspended but did not declare may_suspend"};
         inv->suspended = true;
-        return wait_for(L, call, make_invocation_op(call, std::move(inv)));
+        return wait_for(call, make_invocation_op(std::move(inv)));
     }
-    if (rc != TANDEM_OK) {
-        std::string msg = inv->error.empty() ? std::string(name) + " failed" : inv->error;
-        return luaL_error(L, "%s", msg.c_str());
-    }
-    if (channel_gone(call))
-        return stop(L);
+    if (rc != TANDEM_OK)
+        throw Raise{inv->error.empty() ? name + " failed" : inv->error};
+    if (channel_gone(call) && call.script->phase != ScriptState::Phase::on_hangup)
+        return kYieldStop;
     return push_invocation_results(L, *inv);
 }
 
 // --- metatable ---------------------------------------------------------------
 
-const luaL_Reg kMethods[] = {
-    {"answer", m_answer},     {"ring", m_ring},         {"progress", m_progress}, {"hangup", m_hangup},
-    {"get", m_get},           {"set", m_set},           {"vars", m_vars},         {"sleep", m_sleep},
-    {"play", m_play},         {"read", m_read},         {"send_dtmf", m_send_dtmf}, {"dial", m_dial},
-    {"bridge", m_bridge},     {"transfer", m_transfer}, {"on_hangup", m_on_hangup}, {"log", m_log},
-    {nullptr, nullptr}};
+const luaL_Reg kMethods[] = {{"answer", lua_entry<m_answer>},
+                             {"ring", lua_entry<m_ring>},
+                             {"progress", lua_entry<m_progress>},
+                             {"hangup", lua_entry<m_hangup>},
+                             {"get", lua_entry<m_get>},
+                             {"set", lua_entry<m_set>},
+                             {"vars", lua_entry<m_vars>},
+                             {"sleep", lua_entry<m_sleep>},
+                             {"play", lua_entry<m_play>},
+                             {"read", lua_entry<m_read>},
+                             {"send_dtmf", lua_entry<m_send_dtmf>},
+                             {"dial", lua_entry<m_dial>},
+                             {"bridge", lua_entry<m_bridge>},
+                             {"transfer", lua_entry<m_transfer>},
+                             {"on_hangup", lua_entry<m_on_hangup>},
+                             {"log", lua_entry<m_log>},
+                             {nullptr, nullptr}};
 
 const char *const kMethodNames[] = {"answer", "ring",     "progress", "hangup",   "get",       "set",
                                     "vars",   "sleep",    "play",     "read",     "send_dtmf", "dial",
@@ -449,12 +442,16 @@ const char *const kMethodNames[] = {"answer", "ring",     "progress", "hangup", 
                                     "linked_id", "name",  "state",    "cause",    "exten",     "context",
                                     "caller_num", "caller_name", "direction", nullptr};
 
+bool is_module_function(const Leg &leg, const char *name) {
+    return leg.worker.engine().registry().snapshot()->functions.count(name) != 0;
+}
+
 // Properties first, then methods, then module functions.
-int leg_index(lua_State *L) {
+int leg_index_body(lua_State *L) {
     Leg &leg = check_leg(L, 1);
-    const char *key = luaL_checkstring(L, 2);
-    auto str = [&](const std::string &s) {
-        lua_pushlstring(L, s.data(), s.size());
+    const char *key = arg_string(L, 2, "key");
+    auto str = [&](const std::string &v) {
+        lua_pushlstring(L, v.data(), v.size());
         return 1;
     };
     if (!std::strcmp(key, "id"))
@@ -489,11 +486,10 @@ int leg_index(lua_State *L) {
     if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL)
         return 1;
     lua_pop(L, 1);
-    auto snapshot = leg.worker.engine().registry().snapshot();
-    if (snapshot->functions.count(key)) {
+    if (is_module_function(leg, key)) {
         lua_pushvalue(L, lua_upvalueindex(1));
         lua_pushstring(L, key);
-        lua_pushcclosure(L, m_module_function, 2);
+        lua_pushcclosure(L, lua_entry<m_module_function>, 2);
         return 1;
     }
     return 0;
@@ -508,11 +504,13 @@ int leg_gc(lua_State *L) {
 }
 
 int leg_eq(lua_State *L) {
-    lua_pushboolean(L, &check_leg(L, 1) == &check_leg(L, 2));
+    auto *a = static_cast<LegHandle *>(luaL_testudata(L, 1, kLegMeta));
+    auto *b = static_cast<LegHandle *>(luaL_testudata(L, 2, kLegMeta));
+    lua_pushboolean(L, a && b && a->leg == b->leg);
     return 1;
 }
 
-int leg_tostring(lua_State *L) {
+int leg_tostring_body(lua_State *L) {
     Leg &leg = check_leg(L, 1);
     lua_pushfstring(L, "leg %s (%s, %s)", leg.id.c_str(), leg.name.c_str(), leg_state_name(leg.state()));
     return 1;
@@ -521,6 +519,20 @@ int leg_tostring(lua_State *L) {
 } // namespace
 
 const char *const *builtin_method_names() { return kMethodNames; }
+
+void push_yield_marker(lua_State *L, int code) {
+    lua_pushlightuserdata(L, code == kYieldTransfer ? LuaWorker::transfer_marker() : LuaWorker::stop_marker());
+}
+
+int begin_engine_section(lua_State *L) {
+    auto *w = static_cast<LuaWorker *>(lua_touserdata(L, lua_upvalueindex(1)));
+    return w ? static_cast<int>(w->exchange_memory_slot(0)) : 0;
+}
+
+void end_engine_section(lua_State *L, int saved) {
+    if (auto *w = static_cast<LuaWorker *>(lua_touserdata(L, lua_upvalueindex(1))))
+        w->exchange_memory_slot(static_cast<uint32_t>(saved));
+}
 
 void register_call_api(lua_State *L, LuaWorker *worker) {
     luaL_newmetatable(L, kLegMeta);
@@ -531,13 +543,13 @@ void register_call_api(lua_State *L, LuaWorker *worker) {
         lua_pushcclosure(L, r->func, 1);
         lua_setfield(L, -2, r->name);
     }
-    lua_pushcclosure(L, leg_index, 2);
+    lua_pushcclosure(L, lua_entry<leg_index_body>, 2);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, leg_gc);
     lua_setfield(L, -2, "__gc");
     lua_pushcfunction(L, leg_eq);
     lua_setfield(L, -2, "__eq");
-    lua_pushcfunction(L, leg_tostring);
+    lua_pushcfunction(L, lua_entry<leg_tostring_body>);
     lua_setfield(L, -2, "__tostring");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");

@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "lua/call_api.hpp"
+#include "lua/lua_args.hpp"
 #include "media/player.hpp"
 #include "media/prompts.hpp"
 #include "media/tones.hpp"
@@ -18,17 +19,10 @@ namespace tandem {
 namespace lua {
 
 void read_play_items(lua_State *L, int idx, std::vector<PlayItem> &items) {
-    if (lua_type(L, idx) == LUA_TSTRING) {
-        items.push_back({lua_tostring(L, idx)});
-        return;
-    }
-    luaL_checktype(L, idx, LUA_TTABLE);
-    lua_Integer n = luaL_len(L, idx);
-    for (lua_Integer i = 1; i <= n; ++i) {
-        lua_geti(L, idx, i);
-        items.push_back({luaL_checkstring(L, -1)});
-        lua_pop(L, 1);
-    }
+    std::vector<std::string> names;
+    string_list(L, idx, names, "play");
+    for (auto &n : names)
+        items.push_back({std::move(n)});
 }
 
 int push_invocation_results(lua_State *L, const tandem_invocation &inv) {
@@ -71,6 +65,13 @@ std::unique_ptr<media::Player> build_player(Call &call, const std::vector<PlayIt
             } else {
                 log::at(log::Level::warning, "lua", call.id, "play: {}: {}", item.name, error);
             }
+            continue;
+        }
+        if (item.name.empty() || item.name[0] == '/' || item.name.find("..") != std::string::npos) {
+            // A tenant's dialplan reads only its own sounds directory.
+            log::at(log::Level::warning, "lua", call.id,
+                    "play: '{}' refused: prompt names are relative to the sounds directory, without '..'",
+                    item.name);
             continue;
         }
         std::string path = media::resolve_prompt_path(engine.config().paths.sounds, item.name, formats);
@@ -128,6 +129,10 @@ public:
             return 1;
         });
     }
+    void on_leg_state(Leg &leg, LegState state) override {
+        if (&leg == leg_.get() && state == LegState::hungup)
+            call_.worker.lua().complete(call_, push_nil); // a dialled leg went away mid-prompt
+    }
     void cancel() override { call_.worker.stop_playing(*leg_); }
 
 private:
@@ -142,11 +147,12 @@ public:
 
     void start() override {
         // Digits typed ahead count, as callers expect.
-        std::string typed = std::move(leg_->dtmf_buffer);
-        leg_->dtmf_buffer.clear();
-        for (char d : typed)
+        while (!leg_->dtmf_buffer.empty()) {
+            char d = leg_->dtmf_buffer.front();
+            leg_->dtmf_buffer.erase(0, 1); // what this read does not need stays for the next
             if (accept(d))
                 return;
+        }
         if (digits_.empty() && !req_.prompt.empty()) {
             if (auto player = build_player(call_, req_.prompt)) {
                 playing_ = true;
@@ -171,6 +177,11 @@ public:
         }
         if (!accept(digit))
             arm(req_.digit_timeout_ms);
+    }
+
+    void on_leg_state(Leg &leg, LegState state) override {
+        if (&leg == leg_.get() && state == LegState::hungup)
+            finish("hangup");
     }
 
     void cancel() override {
@@ -238,6 +249,7 @@ public:
     DialOp(Call &call, Leg &channel, DialRequest req) : call_(call), channel_(&channel), req_(std::move(req)) {}
 
     void start() override {
+        starting_ = true;
         for (auto &target : req_.targets) {
             auto slash = target.find('/');
             if (slash == std::string::npos || slash == 0) {
@@ -264,9 +276,10 @@ public:
             int rc = leg->request(leg->exten);
             if (rc > 0)
                 leg->remote_hangup(rc);
+            if (done_)
+                return; // answered synchronously
         }
-        if (done_)
-            return;
+        starting_ = false;
         if (pending() == 0) {
             finish_failed();
             return;
@@ -301,7 +314,7 @@ public:
             });
         } else if (state == LegState::hungup) {
             note_failure(timed_out_ ? TANDEM_CAUSE_NO_ANSWER : leg.cause());
-            if (pending() == 0)
+            if (pending() == 0 && !starting_)
                 finish_failed();
         }
     }
@@ -369,7 +382,7 @@ private:
     std::vector<Ref<Leg>> legs_;
     uint64_t timer_ = 0;
     int cause_ = 0;
-    bool done_ = false, indicated_ = false, timed_out_ = false;
+    bool done_ = false, indicated_ = false, timed_out_ = false, starting_ = false;
 };
 
 class BridgeOp : public PendingOp {
@@ -426,8 +439,7 @@ std::unique_ptr<PendingOp> make_dial_op(Call &call, Leg &channel, DialRequest re
     return std::make_unique<DialOp>(call, channel, std::move(request));
 }
 std::unique_ptr<PendingOp> make_bridge_op(Call &call, Leg &a, Leg &b) { return std::make_unique<BridgeOp>(call, a, b); }
-std::unique_ptr<PendingOp> make_invocation_op(Call &call, std::unique_ptr<tandem_invocation> invocation) {
-    (void)call;
+std::unique_ptr<PendingOp> make_invocation_op(std::unique_ptr<tandem_invocation> invocation) {
     return std::make_unique<InvocationOp>(std::move(invocation));
 }
 

@@ -41,7 +41,7 @@ struct DialRequest {
 };
 
 namespace lua {
-// Reads a string or a list of strings at `idx` into items.
+// Reads a string or a list of strings at `idx` into items (throws Raise).
 void read_play_items(lua_State *L, int idx, std::vector<PlayItem> &items);
 int push_invocation_results(lua_State *L, const tandem_invocation &inv);
 } // namespace lua
@@ -51,6 +51,6 @@ std::unique_ptr<PendingOp> make_play_op(Call &call, Leg &leg, PlayRequest reques
 std::unique_ptr<PendingOp> make_read_op(Call &call, Leg &leg, ReadRequest request);
 std::unique_ptr<PendingOp> make_dial_op(Call &call, Leg &channel, DialRequest request);
 std::unique_ptr<PendingOp> make_bridge_op(Call &call, Leg &a, Leg &b);
-std::unique_ptr<PendingOp> make_invocation_op(Call &call, std::unique_ptr<tandem_invocation> invocation);
+std::unique_ptr<PendingOp> make_invocation_op(std::unique_ptr<tandem_invocation> invocation);
 
 } // namespace tandem

@@ -27,7 +27,31 @@ std::string where_defined(lua_State *L, int idx) {
 }
 } // namespace
 
+namespace {
+// Loading runs the file's top level: bound it, so a loop there is an error
+// in `tandem check`, start-up and reload instead of a hang.
+constexpr int kLoadHookEvery = 1000;
+constexpr long kLoadBudget = 50'000'000 / kLoadHookEvery;
+thread_local long t_load_budget = 0;
+void load_hook(lua_State *L, lua_Debug *) {
+    if (--t_load_budget < 0)
+        luaL_error(L, "the dialplan's top level runs too long (an endless loop?)");
+}
+
+struct LoadBudget {
+    explicit LoadBudget(lua_State *L) : L_(L), hook_(lua_gethook(L)), mask_(lua_gethookmask(L)), count_(lua_gethookcount(L)) {
+        t_load_budget = kLoadBudget;
+        lua_sethook(L, load_hook, LUA_MASKCOUNT, kLoadHookEvery);
+    }
+    ~LoadBudget() { lua_sethook(L_, hook_, mask_, count_); }
+    lua_State *L_;
+    lua_Hook hook_;
+    int mask_, count_;
+};
+} // namespace
+
 bool Generation::load(const std::string &file, std::vector<std::string> &errors) {
+    LoadBudget budget(L_);
     file_ = file;
     size_t before = errors.size();
     int top = lua_gettop(L_);

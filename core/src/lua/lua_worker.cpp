@@ -166,7 +166,7 @@ void LuaWorker::start(Call &call, const std::string &context, const std::string 
     begin(call, ref, ScriptState::Phase::main, {});
 }
 
-void LuaWorker::begin(Call &call, int handler_ref, ScriptState::Phase phase, const std::string &error) {
+int LuaWorker::prepare(Call &call, int handler_ref, ScriptState::Phase phase, const std::string &error) {
     auto &s = *call.script;
     s.phase = phase;
     s.instructions = 0;
@@ -176,56 +176,69 @@ void LuaWorker::begin(Call &call, int handler_ref, ScriptState::Phase phase, con
     *static_cast<Call **>(lua_getextraspace(co)) = &call;
     lua_rawgeti(co, LUA_REGISTRYINDEX, handler_ref);
     lua::push_leg(co, *call.channel);
-    int nargs = 1;
-    if (phase == ScriptState::Phase::on_error) {
-        lua_pushstring(co, error.c_str());
-        nargs = 2;
-    }
-    run(call, nargs);
+    if (phase != ScriptState::Phase::on_error)
+        return 1;
+    lua_pushstring(co, error.c_str());
+    return 2;
+}
+
+void LuaWorker::begin(Call &call, int handler_ref, ScriptState::Phase phase, const std::string &error) {
+    run(call, prepare(call, handler_ref, phase, error));
 }
 
 void LuaWorker::run(Call &call, int nargs) {
     auto &s = *call.script;
-    Call *prev_call = running_;
-    uint32_t prev_slot = current_slot_;
-    running_ = &call;
-    current_slot_ = s.memory_slot;
-    s.running = true;
-    int nres = 0;
-    int rc = lua_resume(s.co, L_, nargs, &nres);
-    while (rc == LUA_YIELD && nres == 0 && s.deferred) {
-        auto push = std::move(s.deferred);
-        s.deferred = nullptr;
-        rc = lua_resume(s.co, L_, push(s.co), &nres);
-    }
-    s.running = false;
-    running_ = prev_call;
-    current_slot_ = prev_slot;
-
-    if (rc == LUA_YIELD) {
-        void *marker = nres > 0 ? lua_touserdata(s.co, -1) : nullptr;
-        lua_pop(s.co, nres);
-        if (marker == stop_marker()) {
-            end_phase(call);
-        } else if (marker == transfer_marker()) {
-            int ref = s.generation->find(s.transfer_context, s.transfer_exten);
-            log::at(log::Level::info, "lua", call.id, "transfer to {}@{}", s.transfer_exten, s.transfer_context);
-            release_coroutine(s);
-            begin(call, ref, ScriptState::Phase::main, {});
-        } else if (!s.op) {
-            script_error(call, "the script yielded outside a call operation");
+    // A loop, not recursion: a transfer starts the next handler here.
+    for (;;) {
+        Call *prev_call = running_;
+        uint32_t prev_slot = current_slot_;
+        running_ = &call;
+        current_slot_ = s.memory_slot;
+        s.running = true;
+        int nres = 0;
+        int rc = lua_resume(s.co, L_, nargs, &nres);
+        while (rc == LUA_YIELD && nres == 0 && s.deferred) {
+            auto push = std::move(s.deferred);
+            s.deferred = nullptr;
+            rc = lua_resume(s.co, L_, push(s.co), &nres);
         }
+        s.running = false;
+        running_ = prev_call;
+        current_slot_ = prev_slot;
+
+        if (rc == LUA_YIELD) {
+            void *marker = nres > 0 ? lua_touserdata(s.co, -1) : nullptr;
+            lua_pop(s.co, nres);
+            if (marker == transfer_marker()) {
+                if (++s.transfers > kMaxTransfers) {
+                    script_error(call, "more than " + std::to_string(kMaxTransfers) +
+                                           " transfers in one call (a transfer loop?)");
+                    return;
+                }
+                int ref = s.generation->find(s.transfer_context, s.transfer_exten);
+                log::at(log::Level::info, "lua", call.id, "transfer to {}@{}", s.transfer_exten,
+                        s.transfer_context);
+                release_coroutine(s);
+                nargs = prepare(call, ref, ScriptState::Phase::main, {});
+                continue;
+            }
+            if (marker == stop_marker())
+                end_phase(call);
+            else if (!s.op)
+                script_error(call, "the script yielded outside a call operation");
+            return;
+        }
+        if (rc == LUA_OK) {
+            end_phase(call);
+            return;
+        }
+        const char *msg = lua_tostring(s.co, -1);
+        luaL_traceback(L_, s.co, msg ? msg : "(error object is not a string)", 0);
+        std::string message = lua_tostring(L_, -1);
+        lua_pop(L_, 1);
+        script_error(call, message);
         return;
     }
-    if (rc == LUA_OK) {
-        end_phase(call);
-        return;
-    }
-    const char *msg = lua_tostring(s.co, -1);
-    luaL_traceback(L_, s.co, msg ? msg : "(error object is not a string)", 0);
-    std::string message = lua_tostring(L_, -1);
-    lua_pop(L_, 1);
-    script_error(call, message);
 }
 
 void LuaWorker::script_error(Call &call, const std::string &message) {

@@ -13,6 +13,7 @@
 #include "runtime/leg.hpp"
 
 #include <functional>
+#include <utility>
 #include <lua.hpp>
 #include <memory>
 #include <string>
@@ -47,6 +48,7 @@ struct ScriptState {
     int on_hangup_ref = LUA_NOREF;
     std::string transfer_exten, transfer_context;
     uint64_t instructions = 0;
+    unsigned transfers = 0;
     uint32_t memory_slot = 0;
     std::string last_error;
     // Results of an op that completed before its method yielded.
@@ -55,6 +57,7 @@ struct ScriptState {
 
 class LuaWorker {
 public:
+    static constexpr unsigned kMaxTransfers = 100;
     LuaWorker(Worker &worker, const Limits &limits);
     ~LuaWorker();
     lua_State *state() { return L_; }
@@ -89,6 +92,9 @@ public:
     uint64_t memory_of(const Call &call) const;
     uint64_t total_memory() const { return total_bytes_; }
     Call *running_call() const { return running_; }
+    // Which call new Lua allocations are charged to (0: the worker); returns
+    // the previous slot.
+    uint32_t exchange_memory_slot(uint32_t slot) { return std::exchange(current_slot_, slot); }
 
     // Markers a call method yields to steer the runner.
     static void *stop_marker();
@@ -100,6 +106,8 @@ private:
     static void count_hook(lua_State *L, lua_Debug *ar);
 
     void run(Call &call, int nargs);
+    // Creates the coroutine for a phase and pushes its arguments; returns how many.
+    int prepare(Call &call, int handler_ref, ScriptState::Phase phase, const std::string &error);
     void begin(Call &call, int handler_ref, ScriptState::Phase phase, const std::string &error);
     void end_phase(Call &call);
     void release_coroutine(ScriptState &s);

@@ -3,6 +3,7 @@
 #include "log.hpp"
 
 #include <cctype>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -54,19 +55,23 @@ void copy_library(lua_State *L, int env, const char *name) {
     lua_setfield(L, env, name);
 }
 
+// The sandbox's C functions keep no C++ objects alive where Lua may raise an
+// error (a longjmp would skip their destructors): Lua buffers and C strings.
 int sandbox_print(lua_State *L) {
     int n = lua_gettop(L);
-    std::string line;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
     for (int i = 1; i <= n; ++i) {
-        size_t len;
-        const char *s = luaL_tolstring(L, i, &len);
         if (i > 1)
-            line.push_back('\t');
-        line.append(s, len);
-        lua_pop(L, 1);
+            luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, nullptr);
+        luaL_addvalue(&b);
     }
+    luaL_pushresult(&b);
     const char *source = lua_tostring(L, lua_upvalueindex(1));
-    log::write(log::Level::info, source ? source : "lua", {}, line);
+    size_t len;
+    const char *line = lua_tolstring(L, -1, &len);
+    log::write(log::Level::info, source ? source : "lua", {}, std::string_view(line, len));
     return 0;
 }
 
@@ -121,12 +126,10 @@ int sandbox_require(lua_State *L) {
     if (!lua_isnil(L, -1))
         return 1;
     lua_pop(L, 1);
-    std::string rel(name);
-    for (auto &c : rel)
-        if (c == '.')
-            c = '/';
-    std::string file = std::string(lua_tostring(L, lua_upvalueindex(2))) + "/" + rel + ".lua";
-    if (load_file(L, file, lua_upvalueindex(1)) != LUA_OK)
+    const char *relative = luaL_gsub(L, name, ".", "/"); // name is validated: no "..", no "/"
+    const char *path = lua_pushfstring(L, "%s/%s.lua", lua_tostring(L, lua_upvalueindex(2)), relative);
+    int status = load_file(L, path, lua_upvalueindex(1));
+    if (status != LUA_OK)
         return lua_error(L);
     lua_pushstring(L, name);
     lua_call(L, 1, 1);

@@ -194,6 +194,11 @@ bool ModuleLoader::reload(const std::string &name, std::string &error) {
     if (module->desc->reload) {
         if (auto it = module_config_.find(name); it != module_config_.end())
             module->config = it->second;
+        // reload() registers again from scratch, as load() did.
+        engine_.registry().remove_owner(module.get());
+        for (auto id : module->subscriptions)
+            engine_.events().unsubscribe(id);
+        module->subscriptions.clear();
         module->loading = true;
         int rc = module->desc->reload(module.get());
         module->loading = false;

@@ -256,6 +256,10 @@ std::string Engine::originate(const std::string &dest, const std::string &exten,
         error = "the engine is shutting down";
         return {};
     }
+    if (config_.limits.max_calls && stats().calls >= config_.limits.max_calls) {
+        error = "call limit reached (limits.max_calls)";
+        return {};
+    }
     auto slash = dest.find('/');
     if (slash == std::string::npos || slash == 0) {
         error = "destination must be DRIVER/WHERE, e.g. local/100@demo";
@@ -302,20 +306,19 @@ std::string Engine::originate(const std::string &dest, const std::string &exten,
 }
 
 void Engine::schedule_originates() {
-    for (auto &spec : config_.originate) {
-        auto fire = std::make_shared<std::function<void()>>();
-        *fire = [this, spec, fire] {
-            if (!accepting_)
-                return;
-            std::string error;
-            if (originate(spec.dest, spec.exten, spec.context.empty() ? "default" : spec.context, spec.vars, error)
-                    .empty())
-                log::warning("core", "originate {}: {}", spec.dest, error);
-            if (spec.every_s)
-                main_reactor_.add_timer(std::chrono::seconds(spec.every_s), [fire] { (*fire)(); });
-        };
-        main_reactor_.add_timer(std::chrono::seconds(spec.delay_s), [fire] { (*fire)(); });
-    }
+    for (size_t i = 0; i < config_.originate.size(); ++i)
+        main_reactor_.add_timer(std::chrono::seconds(config_.originate[i].delay_s), [this, i] { fire_originate(i); });
+}
+
+void Engine::fire_originate(size_t index) {
+    if (!accepting_)
+        return;
+    const OriginateSpec &spec = config_.originate[index];
+    std::string error;
+    if (originate(spec.dest, spec.exten, spec.context.empty() ? "default" : spec.context, spec.vars, error).empty())
+        log::warning("core", "originate {}: {}", spec.dest, error);
+    if (spec.every_s)
+        main_reactor_.add_timer(std::chrono::seconds(spec.every_s), [this, index] { fire_originate(index); });
 }
 
 bool Engine::check_dialplan(const std::string &file, std::vector<std::string> &errors) {
@@ -333,14 +336,14 @@ bool Engine::check_dialplan(const std::string &file, std::vector<std::string> &e
 }
 
 bool Engine::reload(std::vector<std::string> &errors) {
-    ConfigOverrides none;
-    auto fresh = load_config(config_.file, none, errors);
+    ConfigOverrides keep;
+    if (config_.dialplan_from_command_line)
+        keep.dialplan = config_.dialplan; // so a tandem.lua naming no file still validates
+    auto fresh = load_config(config_.file, keep, errors);
     if (!fresh)
         return false;
     // Paths given on the command line stay; the dialplan file and limits reload.
-    std::string dialplan = config_.dialplan;
-    if (fresh->dialplan != config_.dialplan && !config_.dialplan.empty())
-        dialplan = fresh->dialplan;
+    std::string dialplan = config_.dialplan_from_command_line ? config_.dialplan : fresh->dialplan;
     if (!check_dialplan(dialplan, errors))
         return false;
     config_.limits = fresh->limits;

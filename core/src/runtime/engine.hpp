@@ -90,6 +90,7 @@ public:
 private:
     void register_builtins();
     void schedule_originates();
+    void fire_originate(size_t index);
     void shutdown_step();
 
     Config config_;

@@ -63,7 +63,8 @@ bool Reactor::post(Task task) {
 }
 
 void Reactor::stop() {
-    running_.store(false);
+    // Sticky: a stop() that comes before run() starts still stops it.
+    stop_requested_.store(true);
     uint64_t one = 1;
     ssize_t rc = ::write(wake_fd_, &one, sizeof one);
     (void)rc;
@@ -167,9 +168,8 @@ void Reactor::unwatch_fd(int fd) {
 
 void Reactor::run() {
     owner_.store(std::this_thread::get_id());
-    running_.store(true);
     epoll_event events[64];
-    while (running_.load(std::memory_order_relaxed)) {
+    while (!stop_requested_.load(std::memory_order_relaxed)) {
         int n = epoll_wait(epoll_fd_, events, 64, -1);
         if (n < 0) {
             if (errno == EINTR)

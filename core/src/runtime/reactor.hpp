@@ -55,7 +55,7 @@ private:
     int epoll_fd_ = -1;
     int wake_fd_ = -1;
     int timer_fd_ = -1;
-    std::atomic<bool> running_{false};
+    std::atomic<bool> stop_requested_{false};
     std::atomic<bool> accepting_{true};
     std::atomic<std::thread::id> owner_{};
 

@@ -26,7 +26,7 @@ Worker::~Worker() {
 void Worker::start() {
     thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), ("tandem-w" + std::to_string(index_)).c_str());
-        ticker_ = reactor_.add_ticker(std::chrono::milliseconds(media::kPtimeMs), [this](uint64_t) { media_tick(); });
+        ticker_ = reactor_.add_ticker(std::chrono::milliseconds(media::kPtimeMs), [this](uint64_t periods) { media_tick(periods); });
         reactor_.run();
     });
 }
@@ -134,7 +134,7 @@ void Worker::play_tick() {
             cb();
 }
 
-void Worker::media_tick() {
+void Worker::media_tick(uint64_t periods) {
     ticks_.fetch_add(1, std::memory_order_relaxed);
     lua_->reap();
     if (!media_pending_.empty()) {
@@ -147,7 +147,9 @@ void Worker::media_tick() {
                 leg->inbox().clear(); // audio with no listener is dropped
         }
     }
-    play_tick();
+    // After a late wake-up, players catch up (bounded) instead of drifting.
+    for (uint64_t i = 0; i < std::min<uint64_t>(periods, 4); ++i)
+        play_tick();
 }
 
 } // namespace tandem

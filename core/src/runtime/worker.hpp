@@ -48,7 +48,7 @@ public:
     void start_playing(Leg &leg, std::unique_ptr<media::Player> player, std::function<void()> on_done);
     void stop_playing(Leg &leg);
     // One media tick (public so benchmarks can drive it without a clock).
-    void media_tick();
+    void media_tick(uint64_t periods = 1);
 
     // --- any thread ---
     size_t call_count() const { return call_count_.load(std::memory_order_relaxed); }

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Runs every benchmark against the release build; paste the output into
+# bench/BENCHMARKS.md with the date and machine.
+set -eu
+cd "$(dirname "$0")/.."
+B=build/bin/tandem_bench
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -srm), $(nproc) cores"
+echo "\$ $B calls 100000"
+$B calls 100000
+echo "\$ $B bridge 1000000"
+$B bridge 1000000
