@@ -71,6 +71,33 @@ class DemoEndToEnd(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("unknown command", out)
 
+    def test_events_stream_shows_a_call(self):
+        import subprocess
+        e = self.engine
+        stream = subprocess.Popen([harness.BIN, "ctl", "-s", e.socket, "--json", "events", "call_start", "call_end"],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.3)
+            rc, out = e.ctl("originate", "local/600@demo", "600", "demo")
+            self.assertEqual(rc, 0, out)
+            call_id = out.split()[-1]
+            seen = []
+            deadline = time.time() + 15
+            while time.time() < deadline and ("call_end", call_id) not in seen:
+                line = stream.stdout.readline()
+                if not line:
+                    break
+                ev = json.loads(line)
+                self.assertIn(ev["type"], ("call_start", "call_end"))  # the filter holds
+                seen.append((ev["type"], ev.get("call_id")))
+            self.assertIn(("call_start", call_id), seen)
+            self.assertIn(("call_end", call_id), seen)
+        finally:
+            stream.terminate()
+            stream.wait(5)
+        # The engine noticed the console leaving and still answers.
+        self.assertEqual(e.ctl("status")[0], 0)
+
     def test_sighup_reload_and_sigterm_exit(self):
         e = self.engine
         e.signal(signal.SIGHUP)

@@ -11,6 +11,50 @@
 
 namespace tandem::console {
 
+namespace {
+// Prints events until the engine goes away (or the user interrupts).
+int stream_events(int fd, bool json_output) {
+    std::string pending;
+    char buf[8192];
+    bool first = true;
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+        pending.append(buf, static_cast<size_t>(n));
+        size_t nl;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+            std::string line = pending.substr(0, nl);
+            pending.erase(0, nl + 1);
+            if (first) { // the engine's reply to the request
+                first = false;
+                Reply reply;
+                std::string error;
+                if (!decode_reply(line, reply, error) || !reply.ok) {
+                    std::fprintf(stderr, "tandem ctl: %s\n", reply.text.c_str());
+                    ::close(fd);
+                    return 1;
+                }
+                continue;
+            }
+            if (json_output) {
+                std::printf("%s\n", line.c_str());
+            } else {
+                auto j = nlohmann::json::parse(line, nullptr, false);
+                if (j.is_discarded())
+                    continue;
+                std::string text = j.value("type", "?");
+                for (auto &[k, v] : j.items())
+                    if (k != "type" && k != "ts_us" && k != "cdr")
+                        text += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+                std::printf("%s\n", text.c_str());
+            }
+            std::fflush(stdout);
+        }
+    }
+    ::close(fd);
+    return 0;
+}
+} // namespace
+
 int run_client(const std::string &socket_path, const std::vector<std::string> &args, bool json_output) {
     sockaddr_un addr{};
     if (socket_path.size() >= sizeof addr.sun_path) {
@@ -26,8 +70,11 @@ int run_client(const std::string &socket_path, const std::vector<std::string> &a
         ::close(fd);
         return 2;
     }
-    timeval tv{10, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    bool streaming = !args.empty() && args[0] == "events";
+    if (!streaming) {
+        timeval tv{10, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
     std::string request = encode_request(args);
     if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
         std::fprintf(stderr, "tandem ctl: send failed: %s\n", std::strerror(errno));
@@ -37,6 +84,8 @@ int run_client(const std::string &socket_path, const std::vector<std::string> &a
     std::string line;
     char buf[8192];
     ssize_t n;
+    if (streaming)
+        return stream_events(fd, json_output);
     while ((n = ::read(fd, buf, sizeof buf)) > 0)
         line.append(buf, static_cast<size_t>(n));
     ::close(fd);

@@ -35,6 +35,8 @@ const char *const kHelp = R"(commands:
   hangup CALL_ID [CAUSE]          hang up every leg of a call (Q.850 cause, default 16)
   originate DEST EXTEN [CONTEXT] [VAR=VALUE ...]
                                   call DEST; when it answers it runs EXTEN@CONTEXT
+  events [TYPE ...]               stream events as they happen (call_start call_end leg_state dtmf
+                                  bridge unbridge module dialplan custom); Ctrl-C stops
   shutdown                        stop taking calls, let running calls finish, exit
   help                            this text)";
 
@@ -302,7 +304,7 @@ Reply cmd_module_command(Engine &engine, const std::vector<std::string> &args) {
 
 std::vector<std::string> ConsoleServer::builtin_command_names() {
     return {"status", "calls",  "legs",      "modules",  "module", "registry",
-            "reload", "hangup", "originate", "shutdown", "help"};
+            "reload", "hangup", "originate", "shutdown", "help",   "events"};
 }
 
 void ConsoleServer::print(tandem_console_out *out, const char *text) {

@@ -2,7 +2,10 @@
 
 #include "log.hpp"
 #include "runtime/engine.hpp"
+#include "runtime/events.hpp"
 #include "runtime/reactor.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -13,6 +16,16 @@
 #include <unistd.h>
 
 namespace tandem {
+
+// Shared by the main thread (which owns the fd) and the event thread (which
+// writes to it); `open` under the mutex decides who may still touch the fd.
+struct ConsoleServer::EventStream {
+    std::mutex mutex;
+    int fd = -1;
+    bool open = true;
+    uint64_t subscription = 0;
+    uint64_t dropped = 0;
+};
 
 ConsoleServer::ConsoleServer(Engine &engine) : engine_(engine) {}
 
@@ -57,6 +70,8 @@ void ConsoleServer::close() {
         return;
     if (reactor_)
         reactor_->unwatch_fd(listen_fd_);
+    while (!streams_.empty())
+        stop_event_stream(streams_.begin()->first);
     for (auto &[fd, _] : pending_) {
         if (reactor_)
             reactor_->unwatch_fd(fd);
@@ -104,10 +119,14 @@ void ConsoleServer::on_readable(int fd) {
     std::vector<std::string> args;
     std::string error;
     console::Reply reply;
-    if (!console::decode_request(in.substr(0, nl), args, error))
+    if (!console::decode_request(in.substr(0, nl), args, error)) {
         reply = {false, error, nullptr};
-    else
+    } else if (!args.empty() && args[0] == "events") {
+        start_event_stream(fd, std::vector<std::string>(args.begin() + 1, args.end()));
+        return;
+    } else {
         reply = execute(args);
+    }
     std::string out = console::encode_reply(reply);
     // Replies are small; a blocking write keeps this simple and bounded.
     size_t off = 0;
@@ -125,6 +144,69 @@ void ConsoleServer::on_readable(int fd) {
         off += static_cast<size_t>(w);
     }
     finish();
+}
+
+void ConsoleServer::start_event_stream(int fd, const std::vector<std::string> &types) {
+    pending_.erase(fd);
+    uint64_t mask = 0;
+    for (auto &t : types)
+        for (uint32_t i = 0; i < TANDEM_EVENT_TYPE_COUNT; ++i)
+            if (t == event_type_name(static_cast<EventType>(i)))
+                mask |= uint64_t(1) << i;
+    if (mask == 0 && !types.empty()) {
+        std::string out = console::encode_reply({false, "unknown event type; types: call_start call_end leg_state "
+                                                        "dtmf bridge unbridge module dialplan custom",
+                                                 nullptr});
+        ssize_t rc = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+        (void)rc;
+        reactor_->unwatch_fd(fd);
+        ::close(fd);
+        return;
+    }
+    auto stream = std::make_shared<EventStream>();
+    stream->fd = fd;
+    std::string hello = console::encode_reply({true, "streaming events; Ctrl-C stops", nullptr});
+    ssize_t rc = ::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
+    (void)rc;
+    stream->subscription = engine_.events().subscribe(mask ? mask : TANDEM_EVENT_MASK_ALL, [stream](const Event &e) {
+        nlohmann::json j = {{"type", e.name}, {"ts_us", e.timestamp_us}};
+        if (!e.call_id.empty())
+            j["call_id"] = e.call_id;
+        if (!e.leg_id.empty())
+            j["leg_id"] = e.leg_id;
+        if (!e.linked_id.empty())
+            j["linked_id"] = e.linked_id;
+        for (auto &[k, v] : e.fields)
+            j[k] = v;
+        std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        std::lock_guard lock(stream->mutex);
+        if (!stream->open)
+            return;
+        // Never block the event thread on a slow console: drop instead.
+        if (::send(stream->fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            ++stream->dropped;
+    });
+    streams_[fd] = stream;
+    // The client closing its end is how a stream ends.
+    reactor_->watch_fd(fd, EPOLLIN | EPOLLRDHUP, [this, fd](uint32_t) {
+        char buf[256];
+        if (::recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
+            stop_event_stream(fd);
+    });
+}
+
+void ConsoleServer::stop_event_stream(int fd) {
+    auto it = streams_.find(fd);
+    if (it == streams_.end())
+        return;
+    auto stream = it->second;
+    streams_.erase(it);
+    engine_.events().unsubscribe(stream->subscription);
+    if (reactor_)
+        reactor_->unwatch_fd(fd);
+    std::lock_guard lock(stream->mutex);
+    stream->open = false;
+    ::close(fd);
 }
 
 } // namespace tandem

@@ -6,6 +6,8 @@
 #include "tandem/module.h"
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -33,12 +35,18 @@ public:
 private:
     void on_accept();
     void on_readable(int fd);
+    // `events`: the connection stays open and receives every event as a
+    // JSON line (the console is one more event-bus subscriber).
+    void start_event_stream(int fd, const std::vector<std::string> &types);
+    void stop_event_stream(int fd);
+    struct EventStream;
 
     Engine &engine_;
     Reactor *reactor_ = nullptr;
     int listen_fd_ = -1;
     std::string path_;
     std::map<int, std::string> pending_; // fd -> bytes read so far
+    std::map<int, std::shared_ptr<EventStream>> streams_;
 };
 
 } // namespace tandem
