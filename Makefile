@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build demo test test-release test-asan bench install clean
+.PHONY: all deps build demo test test-release test-asan test-fuzz bench install clean
 
 all: build
 
@@ -24,8 +24,9 @@ build-asan/build.ninja:
 demo: deps build
 	build/bin/tandem -c dialplans/demo/tandem.lua
 
-# Every test, unit and integration, in the release build and again under ASan+UBSan.
-test: deps test-release test-asan
+# Every test, unit and integration, in the release build and again under
+# ASan+UBSan; then each parser's libFuzzer target for a few seconds.
+test: deps test-release test-asan test-fuzz
 
 test-release: build
 	ctest --preset release $(CTEST_ARGS)
@@ -34,6 +35,13 @@ test-asan: build-asan/build.ninja
 	cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan $(CTEST_ARGS)
 
+build-fuzz/build.ninja:
+	cmake --preset fuzz -DTANDEM_WERROR=ON
+
+test-fuzz: build-fuzz/build.ninja
+	cmake --build --preset fuzz -j $(JOBS)
+	ctest --preset fuzz $(CTEST_ARGS)
+
 bench: build
 	bench/run.sh
 
@@ -41,4 +49,4 @@ install: build
 	cmake --install build --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-asan build-debug
+	rm -rf build build-asan build-debug build-fuzz

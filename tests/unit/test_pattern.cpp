@@ -56,3 +56,12 @@ TEST_CASE("ordering: exact first, then the narrower pattern", "[pattern]") {
         order.push_back(p.text());
     CHECK(order == std::vector<std::string>{"1234", "_12XX", "_1XXX", "_NXXX", "_X."});
 }
+
+TEST_CASE("a number from the network cannot make matching explode", "[pattern]") {
+    // Exponential backtracking would not finish: the matcher is linear in
+    // pattern length times number length.
+    auto p = compile("_X.X.X.X.X.X.X.X.X.X.X.X.9");
+    std::string number(400, '1');
+    CHECK_FALSE(p.matches(number + "a"));
+    CHECK(p.matches(number + "9"));
+}

@@ -35,8 +35,15 @@ bool decode_reply(const std::string &line, Reply &reply, std::string &error) {
         error = "malformed reply from the engine";
         return false;
     }
-    reply.ok = j.value("ok", false);
-    reply.text = j.value("text", "");
+    // Found by fuzz_console: value() throws when a field has another type.
+    auto ok = j.find("ok");
+    auto text = j.find("text");
+    if (ok == j.end() || !ok->is_boolean() || (text != j.end() && !text->is_string())) {
+        error = "malformed reply from the engine";
+        return false;
+    }
+    reply.ok = ok->get<bool>();
+    reply.text = text == j.end() ? "" : text->get<std::string>();
     if (j.contains("data"))
         reply.data = j["data"];
     return true;

@@ -73,23 +73,29 @@ bool Pattern::compile(std::string_view text, Pattern &out, std::string &error) {
     return true;
 }
 
-bool Pattern::match_from(size_t element, std::string_view rest) const {
-    if (element == elements_.size())
-        return rest.empty();
-    const Element &e = elements_[element];
-    if (e.kind == Element::set) {
-        if (rest.empty() || !e.chars.test(static_cast<unsigned char>(rest[0])))
-            return false;
-        return match_from(element + 1, rest.substr(1));
+// Dynamic programming over (element, position), two rows at a time: the
+// dialled number comes from the network, so a pattern with several '.' must
+// not backtrack exponentially on a long number.
+bool Pattern::matches(std::string_view exten) const {
+    const size_t n = exten.size();
+    std::vector<char> next(n + 1, 0), cur(n + 1, 0);
+    next[n] = 1; // no elements left: matches only the empty rest
+    for (size_t i = elements_.size(); i-- > 0;) {
+        const Element &e = elements_[i];
+        for (size_t j = n + 1; j-- > 0;) {
+            bool more = j < n;
+            switch (e.kind) {
+            case Element::set:
+                cur[j] = more && e.chars.test(static_cast<unsigned char>(exten[j])) && next[j + 1];
+                break;
+            case Element::one_or_more: cur[j] = more && (next[j + 1] || cur[j + 1]); break;
+            case Element::zero_or_more: cur[j] = next[j] || (more && cur[j + 1]); break;
+            }
+        }
+        std::swap(cur, next);
     }
-    size_t min = e.kind == Element::one_or_more ? 1 : 0;
-    for (size_t take = rest.size() + 1; take-- > min;)
-        if (match_from(element + 1, rest.substr(take)))
-            return true;
-    return false;
+    return next[0];
 }
-
-bool Pattern::matches(std::string_view exten) const { return match_from(0, exten); }
 
 bool Pattern::more_specific_than(const Pattern &other) const {
     if (exact_ != other.exact_)

@@ -31,7 +31,6 @@ private:
         std::bitset<256> chars;
         size_t width() const { return kind == set ? chars.count() : 1000; }
     };
-    bool match_from(size_t element, std::string_view rest) const;
 
     std::string text_;
     bool exact_ = true;

@@ -28,6 +28,10 @@ bool may_register(tandem_module *self) {
     return false;
 }
 
+// The format comes from the module, checked there by TANDEM_PRINTF.
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wformat-nonliteral"
+#endif
 void h_log(tandem_module *self, int level, const char *call_id, const char *fmt, ...) {
     auto lvl = static_cast<log::Level>(level < 0 ? 0 : level > 4 ? 4 : level);
     if (!log::enabled(lvl))
