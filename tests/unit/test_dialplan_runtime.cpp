@@ -205,6 +205,7 @@ return { contexts = { test = {
     auto fine = fx.originate("local/peer@test", "fine");
     auto spin = cdr_of(fx, fx.originate("local/peer@test", "spin"));
     CHECK(spin["dialplan_error"].get<std::string>().find("instruction limit exceeded") != std::string::npos);
+    CHECK(spin["dialplan_error"].get<std::string>().find("dialplan.lua:3:") != std::string::npos); // where it spun
     auto hog = cdr_of(fx, fx.originate("local/peer@test", "hog"));
     CHECK(hog["dialplan_error"].get<std::string>().find("not enough memory") != std::string::npos);
     CHECK(cdr_of(fx, fine)["vars"]["ok"] == "yes");
@@ -280,6 +281,9 @@ return { contexts = { test = {
     call:set("st", st)
     call:set("play", tostring(agent:play("tone:440/5000")))
     call:set("after", "yes")
+    call:set("gone_play", tostring(agent:play("tone:440/5000")))
+    local d, why = agent:read{ timeout = 5000 }
+    call:set("gone_read", tostring(d) .. "/" .. why)
   end,
   ["typeahead"] = function(call)
     call:answer()
@@ -296,6 +300,8 @@ return { contexts = { test = {
     CHECK(cdr["vars"]["st"] == "answer");
     CHECK(cdr["vars"]["play"] == "nil");
     CHECK(cdr["vars"]["after"] == "yes");
+    CHECK(cdr["vars"]["gone_play"] == "nil");
+    CHECK(cdr["vars"]["gone_read"] == "nil/hangup");
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
     auto typed = cdr_of(fx, fx.originate("local/typist@test", "typeahead"));
     CHECK(typed["vars"]["first"] == "987");

@@ -20,6 +20,7 @@ return { contexts = { test = {
     call:set("fail", tostring(err2))
     local ok3, err3 = pcall(call.test_echo, call, "a", 1, 2.5, "surplus")
     call:set("surplus", tostring(err3))
+    call:set("trailing_nil", tostring((call:test_echo("x", nil))))
     call:on_hangup(function(c) c:set("in_hook", (c:test_echo("after"))) end)
   end,
   ["block"] = function(call) call:answer(); call:test_block() end,
@@ -44,7 +45,8 @@ TEST_CASE("a good module loads, registers functions, and its functions run from 
           std::string::npos);
     CHECK(cdr["vars"]["fail"].get<std::string>().find("test_fail: refused on purpose") != std::string::npos);
     CHECK(cdr["vars"]["surplus"].get<std::string>().find("too many arguments to 'test_echo'") != std::string::npos);
-    CHECK(cdr["vars"]["in_hook"] == "after"); // synchronous module functions work in on_hangup
+    CHECK(cdr["vars"]["in_hook"] == "after");
+    CHECK(cdr["vars"]["trailing_nil"] == "x"); // an explicit nil is an absent optional argument // synchronous module functions work in on_hangup
 }
 
 TEST_CASE("the loader refuses a wrong ABI major, a missing dependency and a duplicate name", "[loader]") {

@@ -162,7 +162,7 @@ typedef struct tandem_frame {
 typedef struct tandem_channel_driver {
     size_t struct_size;
     const char *name;        /* kept; "local", "sip", ... */
-    const char *description; /* kept; one line for `tandem ctl modules` */
+    const char *description; /* kept; one line for `tandem ctl registry` */
     void *user;              /* passed back to every callback */
 
     /* Start an outbound leg towards REST of the dial string. The engine
@@ -498,7 +498,9 @@ typedef struct tandem_module_desc {
     /* Called on the main or console thread when no call uses the module.
      * May be NULL. */
     void (*unload)(tandem_module *self);
-    /* Re-read configuration in place. May be NULL: reload then means unload
+    /* `module reload NAME`: the engine first removes everything the module
+     * registered, then calls reload(), which registers again (as load() did)
+     * with its configuration re-read. May be NULL: reload then means unload
      * and load again from the same file. */
     int (*reload)(tandem_module *self);
 } tandem_module_desc;

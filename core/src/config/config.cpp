@@ -271,6 +271,8 @@ std::optional<Config> load_config(const std::string &file, const ConfigOverrides
 
     if (overrides.workers)
         c.workers = *overrides.workers;
+    c.log_overrides.log_level = overrides.log_level;
+    c.log_overrides.log_json = overrides.log_json;
     if (overrides.log_level && !log::parse_level(*overrides.log_level, c.log.level))
         errors.push_back("--log-level: expected debug, info, notice, warning or error");
     if (overrides.log_json)

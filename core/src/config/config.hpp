@@ -32,6 +32,15 @@ struct OriginateSpec {
     std::map<std::string, std::string> vars;
 };
 
+// Command-line overrides, applied after the file (empty = keep).
+struct ConfigOverrides {
+    std::vector<std::string> module_dirs; // prepended to the search path
+    std::string data_dir, spool_dir, recordings_dir, log_dir, sounds_dir, control_socket, dialplan;
+    std::optional<int> workers;
+    std::optional<std::string> log_level;
+    std::optional<bool> log_json;
+};
+
 struct Config {
     std::string file;       // absolute path of tandem.lua
     std::string dir;        // its directory: relative paths resolve here
@@ -40,6 +49,7 @@ struct Config {
     std::vector<std::string> modules;
     std::string dialplan;   // absolute path of the dialplan file
     bool dialplan_from_command_line = false; // then reload keeps it
+    ConfigOverrides log_overrides;           // --log-level/--log-json, kept on reload
     Paths paths;
     log::Options log;
     std::string log_file;
@@ -47,15 +57,6 @@ struct Config {
     uint32_t shutdown_grace_s = 10;
     std::map<std::string, std::map<std::string, std::string>> module_config;
     std::vector<OriginateSpec> originate;
-};
-
-// Command-line overrides, applied after the file (empty = keep).
-struct ConfigOverrides {
-    std::vector<std::string> module_dirs; // prepended to the search path
-    std::string data_dir, spool_dir, recordings_dir, log_dir, sounds_dir, control_socket, dialplan;
-    std::optional<int> workers;
-    std::optional<std::string> log_level;
-    std::optional<bool> log_json;
 };
 
 // Loads and validates. On failure returns nullopt and appends one line per

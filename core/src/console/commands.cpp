@@ -191,16 +191,19 @@ Reply cmd_registry(Engine &engine) {
     auto owner = [](const auto &r) { return r.owner ? r.owner->name : std::string("core"); };
     std::string text;
     for (auto &[name, r] : s->channels) {
-        data["channels"].push_back({{"name", name}, {"module", owner(r)}});
-        text += fmt::format("channel   {:<16} ({})\n", name, owner(r));
+        const char *about = r.desc->description ? r.desc->description : "";
+        data["channels"].push_back({{"name", name}, {"module", owner(r)}, {"description", about}});
+        text += fmt::format("channel   {:<16} {} ({})\n", name, about, owner(r));
     }
     for (auto &[name, r] : s->functions) {
+        const char *help = r.desc->help ? r.desc->help : "";
         data["functions"].push_back({{"name", name},
                                      {"module", owner(r)},
                                      {"signature", r.desc->signature},
-                                     {"may_suspend", r.desc->may_suspend}});
-        text += fmt::format("function  call:{}({}) {}({})\n", name, r.desc->signature,
-                            r.desc->may_suspend ? "suspends " : "", owner(r));
+                                     {"may_suspend", r.desc->may_suspend},
+                                     {"help", help}});
+        text += fmt::format("function  call:{}({}) {}{} ({})\n", name, r.desc->signature,
+                            r.desc->may_suspend ? "[suspends] " : "", help, owner(r));
     }
     for (auto &r : s->codecs) {
         data["codecs"].push_back({{"name", r.desc->name}, {"rate", r.desc->sample_rate}, {"module", owner(r)}});

@@ -149,11 +149,16 @@ void ConsoleServer::on_readable(int fd) {
 void ConsoleServer::start_event_stream(int fd, const std::vector<std::string> &types) {
     pending_.erase(fd);
     uint64_t mask = 0;
-    for (auto &t : types)
+    bool unknown = false;
+    for (auto &t : types) {
+        uint64_t bit = 0;
         for (uint32_t i = 0; i < TANDEM_EVENT_TYPE_COUNT; ++i)
             if (t == event_type_name(static_cast<EventType>(i)))
-                mask |= uint64_t(1) << i;
-    if (mask == 0 && !types.empty()) {
+                bit = uint64_t(1) << i;
+        unknown |= bit == 0;
+        mask |= bit;
+    }
+    if (unknown) {
         std::string out = console::encode_reply({false, "unknown event type; types: call_start call_end leg_state "
                                                         "dtmf bridge unbridge module dialplan custom",
                                                  nullptr});

@@ -156,6 +156,10 @@ int m_play(lua_State *L) {
     }
     if (channel_gone(call))
         return kYieldStop;
+    if (leg.state() == LegState::hungup) { // a dialled leg that already left
+        lua_pushnil(L);
+        return 1;
+    }
     return wait_for(call, make_play_op(call, leg, std::move(req)));
 }
 
@@ -205,6 +209,11 @@ int m_read(lua_State *L) {
     }
     if (channel_gone(call))
         return kYieldStop;
+    if (leg.state() == LegState::hungup) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "hangup");
+        return 2;
+    }
     return wait_for(call, make_read_op(call, leg, std::move(req)));
 }
 
@@ -379,6 +388,8 @@ int m_module_function(lua_State *L) {
     // Check arguments against the declared signature.
     const tandem_function *fn = inv->function.desc;
     int nargs = lua_gettop(L) - 1;
+    while (nargs > 0 && lua_isnil(L, nargs + 1)) // f("a", nil) is f("a")
+        --nargs;
     bool optional = false;
     int idx = 2;
     for (const char *p = fn->signature; *p; ++p) {

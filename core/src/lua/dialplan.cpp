@@ -34,8 +34,12 @@ constexpr int kLoadHookEvery = 1000;
 constexpr long kLoadBudget = 50'000'000 / kLoadHookEvery;
 thread_local long t_load_budget = 0;
 void load_hook(lua_State *L, lua_Debug *) {
-    if (--t_load_budget < 0)
-        luaL_error(L, "the dialplan's top level runs too long (an endless loop?)");
+    if (--t_load_budget < 0) {
+        luaL_where(L, 0); // inside a hook, level 0 is the interrupted code
+        lua_pushliteral(L, "the dialplan's top level runs too long (an endless loop?)");
+        lua_concat(L, 2);
+        lua_error(L);
+    }
 }
 
 struct LoadBudget {

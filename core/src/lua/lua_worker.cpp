@@ -83,8 +83,12 @@ void LuaWorker::count_hook(lua_State *L, lua_Debug *) {
     auto &s = *call->script;
     s.instructions += kHookEvery;
     uint64_t limit = call->worker.lua().limits().instructions;
-    if (s.instructions > limit)
-        luaL_error(L, "instruction limit exceeded (%I instructions)", static_cast<lua_Integer>(limit));
+    if (s.instructions > limit) {
+        luaL_where(L, 0); // inside a hook, level 0 is the interrupted code: file:line
+        lua_pushfstring(L, "instruction limit exceeded (%I instructions)", static_cast<lua_Integer>(limit));
+        lua_concat(L, 2);
+        lua_error(L);
+    }
 }
 
 LuaWorker::LuaWorker(Worker &worker, const Limits &limits) : worker_(worker), limits_(limits) {

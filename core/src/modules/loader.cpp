@@ -199,11 +199,13 @@ bool ModuleLoader::reload(const std::string &name, std::string &error) {
         for (auto id : module->subscriptions)
             engine_.events().unsubscribe(id);
         module->subscriptions.clear();
+        engine_.events().flush(); // no callback of the old registration still running
         module->loading = true;
         int rc = module->desc->reload(module.get());
         module->loading = false;
         if (rc != TANDEM_OK)
-            return refuse(error, "module " + name + ": reload() failed with code " + std::to_string(rc));
+            return refuse(error, "module " + name + ": reload() failed with code " + std::to_string(rc) +
+                                     "; it stays loaded with only what it registered before failing");
         log::info("modules", "reloaded {}", name);
         return true;
     }

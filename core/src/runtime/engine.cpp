@@ -336,7 +336,7 @@ bool Engine::check_dialplan(const std::string &file, std::vector<std::string> &e
 }
 
 bool Engine::reload(std::vector<std::string> &errors) {
-    ConfigOverrides keep;
+    ConfigOverrides keep = config_.log_overrides;
     if (config_.dialplan_from_command_line)
         keep.dialplan = config_.dialplan; // so a tandem.lua naming no file still validates
     auto fresh = load_config(config_.file, keep, errors);

@@ -141,8 +141,9 @@ void Leg::push_frame(const tandem_frame &in) {
             bridge->relay_dtmf(*this, in.digit, in.duration_ms);
             return;
         }
-        if (dtmf_buffer.size() < 64)
-            dtmf_buffer.push_back(in.digit);
+        dtmf_buffer.push_back(in.digit);
+        if (dtmf_buffer.size() > 64) // keep the newest: an op may consume the last one
+            dtmf_buffer.erase(0, 1);
         if (on_dtmf)
             on_dtmf(*this, in.digit);
         return;

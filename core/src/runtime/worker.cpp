@@ -91,8 +91,9 @@ void Worker::stop_playing(Leg &leg) {
 void Worker::play_tick() {
     if (playbacks_.empty())
         return;
-    std::vector<std::function<void()>> done;
-    media::Frame pcm, wire;
+    auto &done = finished_playbacks_;
+    done.clear();
+    media::Frame &pcm = scratch_pcm_, &wire = scratch_wire_;
     for (auto &p : playbacks_) {
         Leg &leg = *p.leg;
         if (!leg.player || leg.state() == LegState::hungup)
@@ -138,14 +139,15 @@ void Worker::media_tick(uint64_t periods) {
     ticks_.fetch_add(1, std::memory_order_relaxed);
     lua_->reap();
     if (!media_pending_.empty()) {
-        auto legs = std::move(media_pending_);
-        media_pending_.clear();
-        for (auto &leg : legs) {
+        // Swap with a kept buffer: no allocation per tick.
+        media_batch_.swap(media_pending_);
+        for (auto &leg : media_batch_) {
             if (leg->bridge)
                 leg->bridge->forward_from(*leg);
             else
                 leg->inbox().clear(); // audio with no listener is dropped
         }
+        media_batch_.clear();
     }
     // After a late wake-up, players catch up (bounded) instead of drifting.
     for (uint64_t i = 0; i < std::min<uint64_t>(periods, 4); ++i)

@@ -2,6 +2,7 @@
 // A worker thread: its own reactor, its calls, its Lua state and its media
 // clock. Nothing here is touched by another thread except through post().
 #include "runtime/reactor.hpp"
+#include "media/frame.hpp"
 #include "runtime/ref.hpp"
 
 #include <atomic>
@@ -66,12 +67,17 @@ private:
     std::unique_ptr<LuaWorker> lua_;
     std::unordered_map<std::string, std::unique_ptr<Call>> calls_;
     std::vector<std::unique_ptr<Call>> finished_;
-    std::vector<Ref<Leg>> media_pending_;
+    std::vector<Ref<Leg>> media_pending_, media_batch_;
     struct Playback {
         Ref<Leg> leg;
         std::function<void()> on_done;
     };
     std::vector<Playback> playbacks_;
+    std::vector<std::function<void()>> finished_playbacks_; // reused every tick
+    std::unique_ptr<media::Frame> scratch_pcm_holder_ = std::make_unique<media::Frame>();
+    std::unique_ptr<media::Frame> scratch_wire_holder_ = std::make_unique<media::Frame>();
+    media::Frame &scratch_pcm_ = *scratch_pcm_holder_;
+    media::Frame &scratch_wire_ = *scratch_wire_holder_;
     std::atomic<size_t> call_count_{0};
     std::atomic<uint64_t> calls_total_{0};
     std::atomic<uint64_t> ticks_{0};
