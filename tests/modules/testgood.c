@@ -2,7 +2,10 @@
  * suspends until the call hangs up (its cancel callback counts). */
 #include <tandem/module.h>
 
+#define _GNU_SOURCE
 #include <stddef.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 static const tandem_host *host;
 static int cancelled;
@@ -26,6 +29,51 @@ static void block_cancel(void *user, tandem_invocation *inv) {
     ++cancelled;
 }
 
+/* test_pipe: proves fd_watch (ABI 1.1): a byte written to a pipe wakes the
+ * worker, which completes the suspended invocation. */
+struct pipe_wait {
+    int fds[2];
+    tandem_invocation *inv;
+};
+static struct pipe_wait the_pipe;
+
+static void pipe_ready(int fd, uint32_t events, void *arg) {
+    struct pipe_wait *pw = arg;
+    char byte = 0;
+    (void)events;
+    if (read(fd, &byte, 1) != 1)
+        return;
+    host->fd_unwatch(NULL, fd);
+    close(pw->fds[0]);
+    close(pw->fds[1]);
+    tandem_value v;
+    v.type = TANDEM_VALUE_INTEGER;
+    v.as.integer = byte;
+    host->inv_return(pw->inv, &v);
+    host->inv_complete(pw->inv);
+}
+
+static int pipe_invoke(void *user, tandem_invocation *inv) {
+    (void)user;
+    if (pipe(the_pipe.fds) != 0)
+        return TANDEM_ERROR;
+    the_pipe.inv = inv;
+    if (host->fd_watch(NULL, the_pipe.fds[0], EPOLLIN, pipe_ready, &the_pipe) != TANDEM_OK)
+        return TANDEM_ERROR;
+    char byte = 42;
+    if (write(the_pipe.fds[1], &byte, 1) != 1)
+        return TANDEM_ERROR;
+    return TANDEM_SUSPENDED;
+}
+
+static void pipe_cancel(void *user, tandem_invocation *inv) {
+    (void)user;
+    (void)inv;
+    host->fd_unwatch(NULL, the_pipe.fds[0]);
+    close(the_pipe.fds[0]);
+    close(the_pipe.fds[1]);
+}
+
 static int fail_invoke(void *user, tandem_invocation *inv) {
     (void)user;
     host->inv_error(inv, "test_fail: refused on purpose");
@@ -36,6 +84,8 @@ static const tandem_function echo_fn = {sizeof(tandem_function), "test_echo", "s
                                         NULL, echo_invoke, NULL};
 static const tandem_function block_fn = {sizeof(tandem_function), "test_block", "", "suspend until hang-up", true,
                                          NULL, block_invoke, block_cancel};
+static const tandem_function pipe_fn = {sizeof(tandem_function), "test_pipe", "", "fd_watch round trip", true,
+                                        NULL, pipe_invoke, pipe_cancel};
 static const tandem_function fail_fn = {sizeof(tandem_function), "test_fail", "", "always fails", false,
                                         NULL, fail_invoke, NULL};
 /* A clash with a built-in method must be refused. */
@@ -67,7 +117,8 @@ static const tandem_console_command cancelled_command = {sizeof(tandem_console_c
 static int load(tandem_module *self, const tandem_host *h) {
     host = h;
     if (host->register_function(self, &echo_fn) != TANDEM_OK || host->register_function(self, &block_fn) != TANDEM_OK ||
-        host->register_function(self, &fail_fn) != TANDEM_OK)
+        host->register_function(self, &fail_fn) != TANDEM_OK ||
+        host->register_function(self, &pipe_fn) != TANDEM_OK)
         return TANDEM_ERROR;
     if (host->register_function(self, &clash_fn) != TANDEM_EEXIST)
         return TANDEM_ERROR;

@@ -54,7 +54,7 @@ extern "C" {
 #endif
 
 #define TANDEM_ABI_MAJOR 1
-#define TANDEM_ABI_MINOR 0
+#define TANDEM_ABI_MINOR 1
 
 #if defined(__GNUC__)
 #define TANDEM_EXPORT __attribute__((visibility("default")))
@@ -476,6 +476,19 @@ struct tandem_host {
                    const tandem_field *fields, size_t count);
     /* Console thread, inside tandem_console_command.run only. */
     void (*console_print)(tandem_console_out *out, const char *text);
+
+    /* --- added in ABI 1.1: sockets on a worker's event loop --- */
+
+    /* Worker-only: call fn(fd, events, arg) on the current worker whenever
+     * `fd` is ready (level-triggered; events are EPOLLIN/EPOLLOUT bits from
+     * <sys/epoll.h>). One watch per fd; watching again replaces it. The fd
+     * stays the module's: unwatch it (on the same worker) before closing.
+     * This is how a channel keeps a call's media sockets on the call's
+     * worker. Returns TANDEM_OK or TANDEM_EINVAL. */
+    int (*fd_watch)(tandem_module *self, int fd, uint32_t events,
+                    void (*fn)(int fd, uint32_t events, void *arg), void *arg);
+    /* Worker-only, the worker that watches it. */
+    void (*fd_unwatch)(tandem_module *self, int fd);
 };
 
 /* ---------------------------------------------------------------------- */

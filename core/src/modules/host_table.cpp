@@ -253,6 +253,28 @@ int h_publish(tandem_module *self, const char *name, const char *call_id, const 
 
 void h_console_print(tandem_console_out *out, const char *text) { ConsoleServer::print(out, text); }
 
+int h_fd_watch(tandem_module *self, int fd, uint32_t events, void (*fn)(int, uint32_t, void *), void *arg) {
+    Worker *w = current_worker();
+    if (!w || fd < 0 || !fn)
+        return TANDEM_EINVAL;
+    ModuleUse use = ModuleUse::acquire(self);
+    if (!use)
+        return TANDEM_EBUSY;
+    auto shared_use = std::make_shared<ModuleUse>(std::move(use)); // held while watched
+    try {
+        w->reactor().watch_fd(fd, events, [fd, fn, arg, shared_use](uint32_t ev) { fn(fd, ev, arg); });
+    } catch (const std::exception &e) { // epoll refused the fd: no exception may reach the module
+        log::warning(self ? self->name : "module", "fd_watch({}): {}", fd, e.what());
+        return TANDEM_EINVAL;
+    }
+    return TANDEM_OK;
+}
+
+void h_fd_unwatch(tandem_module *, int fd) {
+    if (Worker *w = current_worker())
+        w->reactor().unwatch_fd(fd);
+}
+
 const tandem_host kHost = {
     sizeof(tandem_host),
     TANDEM_ABI_MAJOR,
@@ -297,6 +319,8 @@ const tandem_host kHost = {
     h_inv_complete,
     h_publish,
     h_console_print,
+    h_fd_watch,
+    h_fd_unwatch,
 };
 
 } // namespace
