@@ -114,6 +114,29 @@ static const tandem_console_command cancelled_command = {sizeof(tandem_console_c
                                                          "test-cancelled", "cancelled invocations", NULL,
                                                          cancelled_cmd};
 
+/* TESTX: a toy 8-bit codec (high byte of each sample), so tests can hold a
+ * module through a translation chain. */
+static int testx_encode(void *user, void *state, const int16_t *pcm, size_t samples, uint8_t *out, size_t cap) {
+    (void)user;
+    (void)state;
+    if (samples > cap)
+        return -1;
+    for (size_t i = 0; i < samples; ++i)
+        out[i] = (uint8_t)((uint16_t)pcm[i] >> 8);
+    return (int)samples;
+}
+static int testx_decode(void *user, void *state, const uint8_t *in, size_t len, int16_t *pcm, size_t cap) {
+    (void)user;
+    (void)state;
+    if (len > cap)
+        return -1;
+    for (size_t i = 0; i < len; ++i)
+        pcm[i] = (int16_t)(uint16_t)(in[i] << 8);
+    return (int)len;
+}
+static const tandem_codec testx_codec = {sizeof(tandem_codec), "TESTX", 8000, 1, NULL, NULL, NULL,
+                                         testx_encode, testx_decode};
+
 static int load(tandem_module *self, const tandem_host *h) {
     host = h;
     if (host->register_function(self, &echo_fn) != TANDEM_OK || host->register_function(self, &block_fn) != TANDEM_OK ||
@@ -121,6 +144,8 @@ static int load(tandem_module *self, const tandem_host *h) {
         host->register_function(self, &pipe_fn) != TANDEM_OK)
         return TANDEM_ERROR;
     if (host->register_function(self, &clash_fn) != TANDEM_EEXIST)
+        return TANDEM_ERROR;
+    if (host->register_codec(self, &testx_codec) != TANDEM_OK)
         return TANDEM_ERROR;
     return host->register_console_command(self, &cancelled_command);
 }

@@ -1,5 +1,6 @@
 // The module loader against real shared libraries built for these tests.
 #include "engine_fixture.hpp"
+#include "runtime/translation.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -115,4 +116,19 @@ TEST_CASE("a module cannot unload while a call is inside it, and says why", "[lo
     CHECK(fx.engine().registry().snapshot()->functions.count("test_echo") == 0);
     // And it can come back.
     CHECK(fx.engine().modules().load("testgood", error));
+}
+
+TEST_CASE("a translation chain through a module's codec keeps that module loaded", "[loader]") {
+    EngineFixture fx(kDialplan, "", 1, {TANDEM_TEST_MODULE_DIR});
+    std::string error;
+    REQUIRE(fx.engine().modules().load("testgood", error));
+    auto held = HeldTranslator::create(*fx.engine().registry().snapshot(), media::kSlin16,
+                                       media::intern_format("TESTX"), error);
+    INFO(error);
+    REQUIRE(held);
+    CHECK(held->get().describe() == "slin16 -> slin8 -> TESTX");
+    CHECK_FALSE(fx.engine().modules().unload("testgood", error));
+    CHECK(error.find("in use") != std::string::npos);
+    held.reset();
+    CHECK(fx.engine().modules().unload("testgood", error));
 }

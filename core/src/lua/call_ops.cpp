@@ -52,7 +52,15 @@ int push_nil(lua_State *L) {
 // a missing recording must not cut a caller off.
 std::unique_ptr<media::Player> build_player(Call &call, const std::vector<PlayItem> &items) {
     Engine &engine = call.worker.engine();
-    auto formats = engine.registry().snapshot()->file_format_list();
+    // Hold the format modules while they decode (a load runs their code).
+    auto snapshot = engine.registry().snapshot();
+    std::vector<const tandem_file_format *> formats;
+    std::vector<ModuleUse> format_uses;
+    for (auto &entry : snapshot->file_formats)
+        if (ModuleUse use = ModuleUse::acquire(entry.owner.get())) {
+            formats.push_back(entry.desc);
+            format_uses.push_back(std::move(use));
+        }
     auto player = std::make_unique<media::Player>();
     bool any = false;
     for (auto &item : items) {

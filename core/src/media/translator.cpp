@@ -217,6 +217,14 @@ bool Translator::translate(const Frame &in, Frame &out) {
     return true;
 }
 
+std::vector<const tandem_codec *> Translator::codecs() const {
+    std::vector<const tandem_codec *> out;
+    for (const auto &step : steps_)
+        if (step.codec)
+            out.push_back(step.codec);
+    return out;
+}
+
 std::string Translator::describe() const {
     std::string text = format_name(from_);
     for (const Step &step : steps_)

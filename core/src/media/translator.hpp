@@ -43,6 +43,8 @@ public:
     bool translate(const Frame &in, Frame &out);
 
     std::string describe() const; // "PCMU -> slin8 -> slin16"
+    // The codecs this path calls, so the owner can keep their modules loaded.
+    std::vector<const tandem_codec *> codecs() const;
     uint32_t cost() const { return cost_; }
     FormatId from() const { return from_; }
     FormatId to() const { return to_; }

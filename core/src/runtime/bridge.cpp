@@ -1,7 +1,7 @@
 #include "runtime/bridge.hpp"
 
 #include "log.hpp"
-#include "media/translator.hpp"
+#include "runtime/translation.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/leg.hpp"
 #include "runtime/worker.hpp"
@@ -25,12 +25,11 @@ Bridge::~Bridge() {
 
 Leg &Bridge::peer_of(const Leg &leg) const { return &leg == a_.get() ? *b_ : *a_; }
 
-media::Translator *Bridge::translator_for(Leg &from, Leg &to) {
+HeldTranslator *Bridge::translator_for(Leg &from, Leg &to) {
     auto &slot = &from == a_.get() ? a_to_b_ : b_to_a_;
     if (!slot || slot->from() != from.format() || slot->to() != to.format()) {
         std::string error;
-        auto codecs = worker_.engine().registry().snapshot()->codec_list();
-        slot = media::Translator::create(codecs, from.format(), to.format(), &error);
+        slot = HeldTranslator::create(*worker_.engine().registry().snapshot(), from.format(), to.format(), error);
         if (!slot) {
             log::at(log::Level::warning, "core", from.call_id, "bridge {} -> {}: {}", from.id, to.id, error);
             return nullptr;
@@ -48,7 +47,7 @@ void Bridge::forward_from(Leg &from) {
         media::Frame &f = inbox.front();
         if (f.format == to.format()) {
             to.write(f);
-        } else if (auto *t = translator_for(from, to); t && t->translate(f, scratch_)) {
+        } else if (auto *t = translator_for(from, to); t && t->get().translate(f, scratch_)) {
             to.write(scratch_);
             ++frames_translated_;
         }

@@ -13,9 +13,7 @@ namespace tandem {
 
 class Leg;
 class Worker;
-namespace media {
-class Translator;
-}
+class HeldTranslator;
 
 class Bridge {
 public:
@@ -45,11 +43,11 @@ public:
 
 private:
     void end(Leg *gone);
-    media::Translator *translator_for(Leg &from, Leg &to);
+    HeldTranslator *translator_for(Leg &from, Leg &to);
 
     Worker &worker_;
     Ref<Leg> a_, b_;
-    std::unique_ptr<media::Translator> a_to_b_, b_to_a_;
+    std::unique_ptr<HeldTranslator> a_to_b_, b_to_a_;
     media::Frame scratch_;
     bool ended_ = false;
     uint64_t frames_relayed_ = 0;

@@ -2,7 +2,7 @@
 
 #include "log.hpp"
 #include "media/player.hpp"
-#include "media/translator.hpp"
+#include "runtime/translation.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/ids.hpp"
@@ -100,6 +100,7 @@ void Leg::enter_hungup(int cause) {
     use_ = ModuleUse();
     ended_us = ids::now_us();
     player.reset();
+    to_wire.reset(); // and with it any codec module it held
     inbox_.clear();
     log::at(log::Level::info, "core", call_id, "leg {} ({}) hung up: {} ({})", id, name, cause_name(cause), cause);
     worker.engine().events().publish(make_event(EventType::leg_state, call_id, id, linked_id)

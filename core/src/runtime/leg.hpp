@@ -18,9 +18,9 @@ namespace tandem {
 class Worker;
 class Call;
 class Bridge;
+class HeldTranslator;
 namespace media {
 class Player;
-class Translator;
 }
 
 enum class LegState : int {
@@ -102,7 +102,7 @@ public:
     Call *call = nullptr;     // the call this leg belongs to
     Bridge *bridge = nullptr; // set while bridged
     std::unique_ptr<media::Player> player;
-    std::unique_ptr<media::Translator> to_wire; // slin -> format for the player
+    std::unique_ptr<HeldTranslator> to_wire; // slin -> format for the player
     std::string dtmf_buffer;                      // digits nobody consumed yet
     // Observer of state changes and DTMF (the owning call).
     std::function<void(Leg &, LegState)> on_state;

@@ -3,7 +3,7 @@
 #include "log.hpp"
 #include "lua/lua_worker.hpp"
 #include "media/player.hpp"
-#include "media/translator.hpp"
+#include "runtime/translation.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
@@ -117,10 +117,9 @@ void Worker::play_tick() {
             } else {
                 if (!leg.to_wire || leg.to_wire->to() != leg.format() || leg.to_wire->from() != linear) {
                     std::string error;
-                    leg.to_wire = media::Translator::create(engine_.registry().snapshot()->codec_list(), linear,
-                                                            leg.format(), &error);
+                    leg.to_wire = HeldTranslator::create(*engine_.registry().snapshot(), linear, leg.format(), error);
                 }
-                if (leg.to_wire && leg.to_wire->translate(pcm, wire))
+                if (leg.to_wire && leg.to_wire->get().translate(pcm, wire))
                     leg.write(wire);
             }
         }

@@ -1,0 +1,24 @@
+#include "runtime/translation.hpp"
+
+namespace tandem {
+
+std::unique_ptr<HeldTranslator> HeldTranslator::create(const RegistrySnapshot &registry, media::FormatId from,
+                                                       media::FormatId to, std::string &error) {
+    auto held = std::make_unique<HeldTranslator>();
+    held->translator_ = media::Translator::create(registry.codec_list(), from, to, &error);
+    if (!held->translator_)
+        return nullptr;
+    for (const tandem_codec *codec : held->translator_->codecs())
+        for (const auto &entry : registry.codecs)
+            if (entry.desc == codec) {
+                ModuleUse use = ModuleUse::acquire(entry.owner.get());
+                if (!use) {
+                    error = std::string("codec ") + codec->name + " is unloading";
+                    return nullptr;
+                }
+                held->uses_.push_back(std::move(use));
+            }
+    return held;
+}
+
+} // namespace tandem

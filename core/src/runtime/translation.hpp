@@ -1,0 +1,27 @@
+#pragma once
+// A translator together with uses of the modules whose codecs it calls: a
+// codec module cannot unload while a bridge or a player still encodes with it.
+#include "media/translator.hpp"
+#include "modules/registry.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tandem {
+
+class HeldTranslator {
+public:
+    // Null with `error` when no path exists or a codec's module is unloading.
+    static std::unique_ptr<HeldTranslator> create(const RegistrySnapshot &registry, media::FormatId from,
+                                                  media::FormatId to, std::string &error);
+    media::Translator &get() { return *translator_; }
+    media::FormatId from() const { return translator_->from(); }
+    media::FormatId to() const { return translator_->to(); }
+
+private:
+    std::unique_ptr<media::Translator> translator_;
+    std::vector<ModuleUse> uses_;
+};
+
+} // namespace tandem
