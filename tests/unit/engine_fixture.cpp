@@ -11,10 +11,26 @@
 
 namespace tandem::test {
 
+namespace {
+// Temp dirs made by tests are removed when the test process exits.
+struct TempDirs {
+    std::mutex mutex;
+    std::vector<std::string> dirs;
+    ~TempDirs() {
+        std::error_code ec;
+        for (auto &d : dirs)
+            std::filesystem::remove_all(d, ec);
+    }
+};
+TempDirs g_temp_dirs;
+} // namespace
+
 std::string make_temp_dir() {
     std::string tmpl = (std::filesystem::temp_directory_path() / "tandem-test-XXXXXX").string();
     char *dir = mkdtemp(tmpl.data());
     REQUIRE(dir != nullptr);
+    std::lock_guard lock(g_temp_dirs.mutex);
+    g_temp_dirs.dirs.push_back(dir);
     return dir;
 }
 
