@@ -1,6 +1,7 @@
 """`tandem check`: validates config and dialplan, names every error with
 FILE:LINE, exits non-zero, and starts nothing."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,9 @@ def write(path, text):
 class CheckCommand(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-check-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def check(self, dialplan, config="return { modules = { 'local' } }"):
         write(os.path.join(self.dir, "tandem.lua"), config)
