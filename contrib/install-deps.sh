@@ -7,6 +7,7 @@ PACKAGES="
   g++ cmake ninja-build pkg-config make
   liblua5.4-dev libfmt-dev nlohmann-json3-dev libcli11-dev libspeexdsp-dev
   catch2 python3
+  libsofia-sip-ua-dev sip-tester
   clang libclang-rt-14-dev
 "
 

@@ -1,0 +1,167 @@
+/*
+ * The SIP channel's internal contract, shared by its files.
+ *
+ * Threads: the SIP stack (one sofia-sip NUA on one su_root) runs in its own
+ * thread (sip_stack.c). Each call is owned by one engine worker, chosen when
+ * the call starts and never changed. The two sides talk only by message:
+ *   SIP thread -> worker: host->post(self, call->worker, ...)   (FIFO per worker)
+ *   worker -> SIP thread: sip_stack_send(), a mutex-protected queue plus an
+ *                         eventfd registered with the su_root.
+ * A struct sip_call is shared by both sides and reference-counted; each field
+ * says which side owns it. Nothing on the media path takes a lock.
+ */
+#ifndef TANDEM_SIP_INTERNAL_H
+#define TANDEM_SIP_INTERNAL_H
+
+#include <tandem/module.h>
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+extern const tandem_host *sip_host;
+extern tandem_module *sip_self;
+
+/* Configuration, read once in load(); immutable afterwards. */
+struct sip_config {
+    char listen[256];
+    char context[128];
+    char rtp_ip[64];
+    int rtp_port_min, rtp_port_max;
+};
+extern struct sip_config sip_cfg;
+
+/* What an SDP body says about the far end's audio (sip_sdp.c). */
+struct sip_media {
+    bool valid;
+    struct sockaddr_in remote; /* c= address, m= port */
+    int pt;                    /* chosen G.711 payload type: 0 or 8; -1 none */
+    int dtmf_pt;               /* telephone-event payload type, -1 none */
+};
+
+/* RFC 4733 digits waiting to be sent (worker side). */
+#define SIP_DTMF_QUEUE 32
+struct sip_dtmf_tx {
+    char digits[SIP_DTMF_QUEUE];
+    uint32_t durations[SIP_DTMF_QUEUE];
+    unsigned head, count;
+    bool active;         /* an event is on the wire */
+    uint8_t event;       /* its RFC 4733 event code */
+    uint32_t ts;         /* RTP timestamp of the event in progress */
+    uint32_t elapsed;    /* samples sent so far */
+    uint32_t total;      /* samples to send */
+    int end_sent;        /* end packets sent (3 in all) */
+    uint64_t timer;      /* pending 20 ms timer, 0 none */
+};
+
+/* One RTP session (worker side; sip_rtp.c). */
+struct sip_rtp {
+    int fd;                    /* -1 when closed */
+    int port;                  /* local port */
+    bool watched;
+    struct sockaddr_in remote; /* where we send; latched to the real source */
+    bool have_remote;
+    bool latched;              /* remote learnt from received media */
+    uint32_t latched_ssrc;
+    int pt, dtmf_pt;           /* negotiated payload types */
+    const char *format;        /* "PCMU"/"PCMA" (static strings) */
+    uint32_t ssrc, ts;
+    uint16_t seq;
+    bool marker;               /* next audio packet starts a talk spurt */
+    /* receive side: the timestamp of the last DTMF event delivered, so the
+     * three end packets yield one digit */
+    bool rx_dtmf_seen;
+    uint32_t rx_dtmf_ts;
+    uint64_t rx_packets, tx_packets;
+    struct sip_dtmf_tx dtmf;
+};
+
+enum sip_dir { SIP_INBOUND, SIP_OUTBOUND };
+
+struct sip_call {
+    atomic_int refs;
+    enum sip_dir dir;
+    int worker; /* fixed at creation */
+
+    /* SIP thread only */
+    void *nh;             /* nua_handle_t * */
+    bool sip_answered;    /* 200 sent or received */
+    bool sip_final;       /* a final response sent/received or BYE/CANCEL seen */
+    bool engine_hungup;   /* the engine asked to hang up: don't report back */
+    int sip_cause;        /* Q.850 cause for the next remote hang-up */
+    int sip_status;       /* the final SIP status behind it, 0 none */
+    struct sip_call *sip_prev, *sip_next; /* live handles, for shutdown */
+
+    /* worker only */
+    tandem_leg *leg;      /* referenced; NULL once detached */
+    struct sip_rtp rtp;
+    bool up;              /* answered (either direction) */
+    char call_id[64];     /* for log lines; outbound: set before sharing,
+                             inbound: written on the worker, read only there */
+
+    /* set before the call is shared, read-only afterwards */
+    struct sip_media offer; /* inbound: what the caller offered */
+    char exten[128], caller_num[128], caller_name[128];
+    char uri[512];          /* outbound: request URI */
+};
+
+struct sip_call *sip_call_new(enum sip_dir dir, int worker);
+void sip_call_ref(struct sip_call *c);
+void sip_call_unref(struct sip_call *c);
+
+/* --- SIP thread (sip_stack.c) --- */
+int sip_stack_start(void);  /* main thread, in load(); 0 or -1 */
+void sip_stack_stop(void);  /* main thread, in unload(); joins */
+
+enum sip_cmd_kind {
+    SIP_CMD_INVITE,   /* outbound: INVITE call->uri with `sdp` */
+    SIP_CMD_RING,     /* 180 */
+    SIP_CMD_PROGRESS, /* 183 with `sdp` */
+    SIP_CMD_ANSWER,   /* 200 with `sdp` */
+    SIP_CMD_HANGUP    /* BYE, CANCEL or final response `status` */
+};
+/* Any thread: queue a command for the SIP thread. Takes a reference to
+ * `call` and copies `sdp` (may be NULL). Returns 0, or -1 when the stack is
+ * gone (the command is dropped). */
+int sip_stack_send(enum sip_cmd_kind kind, struct sip_call *call, int status, const char *sdp);
+
+/* --- worker side (sip_module.c) --- */
+/* Posted by the SIP thread: an inbound INVITE was accepted for `call`. */
+void sip_worker_inbound(void *call);
+enum sip_ev_kind { SIP_EV_RINGING, SIP_EV_EARLY, SIP_EV_UP, SIP_EV_HANGUP };
+struct sip_event {
+    struct sip_call *call; /* referenced */
+    enum sip_ev_kind kind;
+    int cause;             /* HANGUP */
+    int status;            /* the SIP status behind it, 0 none */
+    struct sip_media media;
+};
+void sip_worker_event(void *event);
+/* Any thread: post to the call's worker; frees the event on failure. */
+void sip_post_event(struct sip_call *call, enum sip_ev_kind kind, int cause, int status,
+                    const struct sip_media *media);
+
+/* --- SDP (sip_sdp.c); pure functions, any thread --- */
+/* Parse `body` (len bytes) into `out`. Returns 0 when it holds an audio
+ * stream with PCMU or PCMA (out->pt set), -1 otherwise. */
+int sip_sdp_parse(const char *body, size_t len, struct sip_media *out);
+/* Write an offer (pt < 0: PCMU, PCMA, telephone-event) or an answer (pt =
+ * chosen codec, dtmf_pt or -1) for ip:port into buf. Returns length or -1. */
+int sip_sdp_build(char *buf, size_t cap, const char *ip, int port, int pt, int dtmf_pt,
+                  uint32_t session_id);
+
+/* --- RTP (sip_rtp.c); worker only --- */
+int sip_rtp_open(struct sip_rtp *rtp); /* 0 or -1 */
+/* Start watching the socket for `call` (worker-only). */
+int sip_rtp_watch(struct sip_call *call);
+void sip_rtp_close(struct sip_call *call);
+void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m);
+int sip_rtp_write(struct sip_call *call, const tandem_frame *frame);
+
+/* --- causes (sip_cause.c) --- */
+int sip_status_to_cause(int status);
+int sip_cause_to_status(int cause);
+const char *sip_phrase(int status);
+
+#endif

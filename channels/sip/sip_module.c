@@ -1,0 +1,333 @@
+/*
+ * The "sip" module: configuration, the channel driver's callbacks and the
+ * worker side of every call. Everything here except load()/unload() and
+ * sip_post_event() runs on the call's worker, so the per-call state needs no
+ * lock; the SIP thread (sip_stack.c) reaches it only through host->post().
+ */
+#include "sip_internal.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const tandem_host *sip_host;
+tandem_module *sip_self;
+struct sip_config sip_cfg;
+
+#define LOG(level, call, ...) sip_host->log(sip_self, level, (call) ? (call)->call_id : NULL, __VA_ARGS__)
+
+struct sip_call *sip_call_new(enum sip_dir dir, int worker) {
+    struct sip_call *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    atomic_init(&c->refs, 1);
+    c->dir = dir;
+    c->worker = worker;
+    c->rtp.fd = -1;
+    return c;
+}
+
+void sip_call_ref(struct sip_call *c) { atomic_fetch_add(&c->refs, 1); }
+
+void sip_call_unref(struct sip_call *c) {
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1) free(c);
+}
+
+void sip_post_event(struct sip_call *call, enum sip_ev_kind kind, int cause, int status,
+                    const struct sip_media *media) {
+    struct sip_event *ev = calloc(1, sizeof *ev);
+    if (!ev) return;
+    sip_call_ref(call);
+    ev->call = call;
+    ev->kind = kind;
+    ev->cause = cause;
+    ev->status = status;
+    if (media) ev->media = *media;
+    if (sip_host->post(sip_self, call->worker, sip_worker_event, ev) != TANDEM_OK) {
+        sip_call_unref(call);
+        free(ev);
+    }
+}
+
+static void set_status_var(tandem_leg *leg, int status) {
+    char buf[16];
+    snprintf(buf, sizeof buf, "%d", status);
+    sip_host->leg_set_var(leg, "sip_status", buf);
+}
+
+/* Worker: the leg is done with the driver. Drops the leg's reference and
+ * the worker's reference to the call (the one leg_set_pvt stood for). */
+static void detach(struct sip_call *call) {
+    tandem_leg *leg = call->leg;
+    call->leg = NULL;
+    sip_rtp_close(call);
+    if (leg) {
+        sip_host->leg_set_pvt(leg, NULL);
+        sip_host->leg_unref(leg);
+    }
+    sip_call_unref(call);
+}
+
+static void apply_media(struct sip_call *call, const struct sip_media *m) {
+    if (!m->valid) return;
+    sip_rtp_set_remote(&call->rtp, m);
+    sip_host->leg_set_format(call->leg, call->rtp.format);
+}
+
+void sip_worker_inbound(void *arg) {
+    struct sip_call *call = arg; /* carries the worker's reference */
+    if (sip_rtp_open(&call->rtp) != 0) {
+        LOG(TANDEM_LOG_WARNING, call, "sip: no free RTP port in %d-%d; rejecting call to %s",
+            sip_cfg.rtp_port_min, sip_cfg.rtp_port_max, call->exten);
+        sip_stack_send(SIP_CMD_HANGUP, call, 503, NULL);
+        sip_call_unref(call);
+        return;
+    }
+    sip_rtp_set_remote(&call->rtp, &call->offer);
+    tandem_inbound in;
+    memset(&in, 0, sizeof in);
+    in.struct_size = sizeof in;
+    in.context = sip_cfg.context;
+    in.exten = call->exten;
+    in.caller_num = call->caller_num[0] ? call->caller_num : NULL;
+    in.caller_name = call->caller_name[0] ? call->caller_name : NULL;
+    in.format = call->rtp.format;
+    /* This task runs on the worker we named, so the pvt is set before the
+     * call's first callback can run there (the call starts in a later task). */
+    in.worker = call->worker;
+    tandem_leg *leg = sip_host->leg_new_inbound(sip_self, "sip", &in);
+    if (!leg) {
+        sip_rtp_close(call);
+        sip_stack_send(SIP_CMD_HANGUP, call, 503, NULL);
+        sip_call_unref(call);
+        return;
+    }
+    call->leg = leg;
+    snprintf(call->call_id, sizeof call->call_id, "%s", sip_host->leg_call_id(leg));
+    sip_host->leg_set_pvt(leg, call);
+    sip_host->leg_set_var(leg, "sip_from_user", call->caller_num);
+    if (sip_rtp_watch(call) != 0)
+        LOG(TANDEM_LOG_WARNING, call, "sip: cannot watch the RTP socket (engine ABI %u.%u)",
+            sip_host->abi_major, sip_host->abi_minor);
+    LOG(TANDEM_LOG_INFO, call, "sip: inbound call from %s to %s@%s, %s, RTP port %d",
+        call->caller_num[0] ? call->caller_num : "anonymous", call->exten, sip_cfg.context,
+        call->rtp.format, call->rtp.port);
+}
+
+void sip_worker_event(void *arg) {
+    struct sip_event *ev = arg;
+    struct sip_call *call = ev->call;
+    tandem_leg *leg = call->leg;
+    if (leg) { /* NULL: the engine hung up first; nothing left to tell it */
+        switch (ev->kind) {
+        case SIP_EV_RINGING:
+            sip_host->leg_set_state(leg, TANDEM_LEG_RINGING);
+            break;
+        case SIP_EV_EARLY:
+            apply_media(call, &ev->media);
+            sip_host->leg_set_state(leg, TANDEM_LEG_EARLY);
+            break;
+        case SIP_EV_UP:
+            apply_media(call, &ev->media);
+            call->up = true;
+            set_status_var(leg, ev->status);
+            LOG(TANDEM_LOG_INFO, call, "sip: %s answered (%s)", call->uri,
+                call->rtp.format ? call->rtp.format : "no media");
+            sip_host->leg_set_state(leg, TANDEM_LEG_UP);
+            break;
+        case SIP_EV_HANGUP:
+            if (ev->status) set_status_var(leg, ev->status);
+            LOG(TANDEM_LOG_INFO, call, "sip: far end hung up (SIP %d, cause %d); RTP in %llu, out %llu",
+                ev->status, ev->cause, (unsigned long long)call->rtp.rx_packets,
+                (unsigned long long)call->rtp.tx_packets);
+            sip_host->leg_ref(leg); /* detach() drops ours */
+            detach(call);
+            sip_host->leg_hangup(leg, ev->cause);
+            sip_host->leg_unref(leg);
+            break;
+        }
+    }
+    sip_call_unref(call);
+    free(ev);
+}
+
+/* --- driver callbacks (worker) --- */
+
+/* "user@host[:port]" or a full "sip:" URI -> "sip:..."; -1 when unusable. */
+static int make_uri(const char *dest, char *out, size_t cap) {
+    if (strncasecmp(dest, "sip:", 4) == 0) dest += 4;
+    size_t len = strlen(dest);
+    if (len == 0 || len + 5 > cap) return -1;
+    for (const char *p = dest; *p; ++p)
+        if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' || *p == '"' || *p == '\\')
+            return -1;
+    const char *at = strchr(dest, '@');
+    if (!at || at == dest || !at[1]) return -1;
+    snprintf(out, cap, "sip:%s", dest);
+    return 0;
+}
+
+static int sip_request(void *user, tandem_leg *leg, const char *dest) {
+    (void)user;
+    char uri[512];
+    if (make_uri(dest, uri, sizeof uri) != 0) return TANDEM_CAUSE_INVALID_NUMBER_FORMAT;
+    struct sip_call *call = sip_call_new(SIP_OUTBOUND, sip_host->leg_worker(leg));
+    if (!call) return TANDEM_CAUSE_TEMPORARY_FAILURE;
+    snprintf(call->uri, sizeof call->uri, "%s", uri);
+    snprintf(call->call_id, sizeof call->call_id, "%s", sip_host->leg_call_id(leg));
+    if (sip_rtp_open(&call->rtp) != 0) {
+        LOG(TANDEM_LOG_WARNING, call, "sip: no free RTP port for %s", uri);
+        sip_call_unref(call);
+        return TANDEM_CAUSE_CONGESTION;
+    }
+    char sdp[768];
+    if (sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, -1, -1,
+                      (uint32_t)call->rtp.ssrc) < 0) {
+        sip_rtp_close(call);
+        sip_call_unref(call);
+        return TANDEM_CAUSE_TEMPORARY_FAILURE;
+    }
+    sip_host->leg_ref(leg);
+    call->leg = leg;
+    sip_host->leg_set_pvt(leg, call); /* the worker's reference */
+    sip_host->leg_set_format(leg, "PCMU"); /* until the answer says otherwise */
+    sip_rtp_watch(call);
+    if (sip_stack_send(SIP_CMD_INVITE, call, 0, sdp) != 0) {
+        detach(call);
+        return TANDEM_CAUSE_TEMPORARY_FAILURE;
+    }
+    LOG(TANDEM_LOG_INFO, call, "sip: calling %s, RTP port %d", uri, call->rtp.port);
+    return TANDEM_OK;
+}
+
+static int sip_answer(void *user, tandem_leg *leg) {
+    (void)user;
+    struct sip_call *call = sip_host->leg_pvt(leg);
+    if (!call) return TANDEM_CAUSE_NORMAL_CLEARING;
+    if (call->dir != SIP_INBOUND || call->up) return TANDEM_OK;
+    char sdp[768];
+    if (sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, call->rtp.pt,
+                      call->rtp.dtmf_pt, (uint32_t)call->rtp.ssrc) < 0 ||
+        sip_stack_send(SIP_CMD_ANSWER, call, 200, sdp) != 0)
+        return TANDEM_CAUSE_TEMPORARY_FAILURE;
+    call->up = true;
+    set_status_var(leg, 200);
+    return TANDEM_OK;
+}
+
+static int sip_indicate(void *user, tandem_leg *leg, int state) {
+    (void)user;
+    struct sip_call *call = sip_host->leg_pvt(leg);
+    if (!call || call->dir != SIP_INBOUND || call->up) return TANDEM_OK;
+    if (state == TANDEM_LEG_RINGING) {
+        sip_stack_send(SIP_CMD_RING, call, 180, NULL);
+    } else if (state == TANDEM_LEG_EARLY) {
+        char sdp[768];
+        if (sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, call->rtp.pt,
+                          call->rtp.dtmf_pt, (uint32_t)call->rtp.ssrc) >= 0)
+            sip_stack_send(SIP_CMD_PROGRESS, call, 183, sdp);
+    }
+    return TANDEM_OK;
+}
+
+static void sip_hangup(void *user, tandem_leg *leg, int cause) {
+    (void)user;
+    struct sip_call *call = sip_host->leg_pvt(leg);
+    if (!call) return;
+    /* Unanswered inbound: a final response; otherwise BYE or CANCEL. */
+    int status = (call->dir == SIP_INBOUND && !call->up) ? sip_cause_to_status(cause) : 0;
+    if (status) set_status_var(leg, status);
+    LOG(TANDEM_LOG_INFO, call, "sip: engine hangs up (cause %d%s%s); RTP in %llu, out %llu", cause,
+        status ? ", answering " : "", status ? sip_phrase(status) : "",
+        (unsigned long long)call->rtp.rx_packets, (unsigned long long)call->rtp.tx_packets);
+    sip_stack_send(SIP_CMD_HANGUP, call, status, NULL);
+    detach(call);
+}
+
+static int sip_write_frame(void *user, tandem_leg *leg, const tandem_frame *frame) {
+    (void)user;
+    struct sip_call *call = sip_host->leg_pvt(leg);
+    if (!call) return TANDEM_EGONE;
+    return sip_rtp_write(call, frame);
+}
+
+static const tandem_channel_driver sip_driver = {
+    sizeof(tandem_channel_driver),
+    "sip",
+    "SIP (sofia-sip) with RTP: sip/USER@HOST[:PORT] or sip/sip:URI",
+    NULL,
+    sip_request,
+    sip_answer,
+    sip_indicate,
+    sip_hangup,
+    sip_write_frame,
+};
+
+/* --- load / unload (main thread) --- */
+
+static void copy_cfg(char *dst, size_t cap, const char *key, const char *def) {
+    const char *v = sip_host->config_get(sip_self, key);
+    snprintf(dst, cap, "%s", v && *v ? v : def);
+}
+
+static int cfg_port(const char *key, int def) {
+    const char *v = sip_host->config_get(sip_self, key);
+    if (!v || !*v) return def;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end != '\0' && *end != '.') return -1; /* Lua numbers may come as "10000.0" */
+    return (n >= 1024 && n <= 65535) ? (int)n : -1;
+}
+
+static int sip_load(tandem_module *module, const tandem_host *host) {
+    sip_host = host;
+    sip_self = module;
+    if (host->abi_minor < 1) {
+        host->log(module, TANDEM_LOG_ERROR, NULL, "sip: needs engine ABI 1.1 (fd_watch) for RTP");
+        return TANDEM_ERROR;
+    }
+    copy_cfg(sip_cfg.listen, sizeof sip_cfg.listen, "listen", "sip:127.0.0.1:5060");
+    copy_cfg(sip_cfg.context, sizeof sip_cfg.context, "context", "default");
+    copy_cfg(sip_cfg.rtp_ip, sizeof sip_cfg.rtp_ip, "rtp_ip", "127.0.0.1");
+    sip_cfg.rtp_port_min = cfg_port("rtp_port_min", 10000);
+    sip_cfg.rtp_port_max = cfg_port("rtp_port_max", 20000);
+    if (sip_cfg.rtp_port_min < 0 || sip_cfg.rtp_port_max < 0 ||
+        sip_cfg.rtp_port_max < sip_cfg.rtp_port_min + 1) {
+        host->log(module, TANDEM_LOG_ERROR, NULL,
+                  "sip: rtp_port_min/rtp_port_max must be ports 1024-65535 with min < max");
+        return TANDEM_EINVAL;
+    }
+    /* Keep sofia-sip mapped once loaded: its library destructor deletes a
+     * pthread key it may not own (with ASan: the sanitizer's, which breaks
+     * every thread started afterwards), so the module being unloaded after
+     * a failed start must not unload the library. RTLD_NOLOAD only marks the
+     * copy already linked to this module. */
+    if (!dlopen("libsofia-sip-ua.so.0", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
+        host->log(module, TANDEM_LOG_DEBUG, NULL, "sip: could not pin libsofia-sip-ua: %s", dlerror());
+    int rc = host->register_channel(module, &sip_driver);
+    if (rc != TANDEM_OK) return rc;
+    if (sip_stack_start() != 0) return TANDEM_ERROR; /* it logged why */
+    host->log(module, TANDEM_LOG_INFO, NULL, "sip: listening on %s, context %s, RTP %s:%d-%d",
+              sip_cfg.listen, sip_cfg.context, sip_cfg.rtp_ip, sip_cfg.rtp_port_min,
+              sip_cfg.rtp_port_max);
+    return TANDEM_OK;
+}
+
+static void sip_unload(tandem_module *module) {
+    (void)module;
+    sip_stack_stop();
+}
+
+static const tandem_module_desc sip_desc = {
+    TANDEM_MODULE_DESC_INIT,
+    "sip",
+    "0.1",
+    "SIP channel driver (sofia-sip NUA, G.711 RTP, RFC 4733)",
+    NULL,
+    sip_load,
+    sip_unload,
+    NULL,
+};
+
+TANDEM_MODULE(sip_desc)

@@ -1,0 +1,464 @@
+/*
+ * The SIP thread: one sofia-sip NUA on its own su_root. It owns every
+ * nua_handle; workers reach it only through sip_stack_send() (a queue under a
+ * mutex plus an eventfd that the su_root watches), and it reaches workers
+ * only through host->post(). Media is disabled in NUA (NUTAG_MEDIA_ENABLE(0)):
+ * the driver does its own SDP so RTP can live on the call's worker.
+ */
+#include "sip_internal.h"
+
+#include <sofia-sip/nua.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/url.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* An outbound call's id is set before the call is shared; an inbound one is
+ * written later by the worker, so the SIP thread must not read it. */
+#define LOG(level, call, ...) \
+    sip_host->log(sip_self, level, (call) && (call)->dir == SIP_OUTBOUND ? (call)->call_id : NULL, __VA_ARGS__)
+
+struct sip_cmd {
+    struct sip_cmd *next;
+    int kind; /* enum sip_cmd_kind */
+    struct sip_call *call;
+    int status;
+    char *sdp;
+};
+
+/* Shared between threads: the queue (under q_lock) and `accepting`. */
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sip_cmd *q_head, *q_tail;
+static bool accepting; /* under q_lock: false before start and after stop */
+static atomic_bool stop_requested;
+static int wake_fd = -1;
+
+/* Start-up handshake with load(). */
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t start_cond = PTHREAD_COND_INITIALIZER;
+static int start_state; /* 0 pending, 1 running, -1 failed */
+
+static pthread_t sip_thread;
+
+/* SIP thread only. */
+static su_root_t *root;
+static nua_t *nua;
+static su_timer_t *stop_timer;
+static bool stopping;
+static struct sip_call *live; /* calls with a handle (sip_prev/sip_next) */
+static atomic_uint next_worker;
+
+int sip_stack_send(enum sip_cmd_kind kind, struct sip_call *call, int status, const char *sdp) {
+    struct sip_cmd *c = calloc(1, sizeof *c);
+    if (!c) return -1;
+    c->kind = (int)kind;
+    c->call = call;
+    c->status = status;
+    if (sdp && !(c->sdp = strdup(sdp))) {
+        free(c);
+        return -1;
+    }
+    pthread_mutex_lock(&q_lock);
+    if (!accepting) {
+        pthread_mutex_unlock(&q_lock);
+        free(c->sdp);
+        free(c);
+        return -1;
+    }
+    if (call) sip_call_ref(call);
+    if (q_tail) q_tail->next = c; else q_head = c;
+    q_tail = c;
+    pthread_mutex_unlock(&q_lock);
+    uint64_t one = 1;
+    if (write(wake_fd, &one, sizeof one) < 0) { /* the counter only saturates: already awake */ }
+    return 0;
+}
+
+static void live_add(struct sip_call *call) {
+    call->sip_prev = NULL;
+    call->sip_next = live;
+    if (live) live->sip_prev = call;
+    live = call;
+}
+
+/* Forget the handle and drop the SIP side's reference. */
+static void release_handle(struct sip_call *call) {
+    if (call->sip_prev) call->sip_prev->sip_next = call->sip_next; else live = call->sip_next;
+    if (call->sip_next) call->sip_next->sip_prev = call->sip_prev;
+    nua_handle_t *nh = call->nh;
+    call->nh = NULL;
+    if (nh) {
+        nua_handle_bind(nh, NULL);
+        nua_handle_destroy(nh);
+    }
+    sip_call_unref(call);
+}
+
+static void run_cmd(struct sip_cmd *c) {
+    struct sip_call *call = c->call;
+    nua_handle_t *nh = call ? call->nh : NULL;
+    switch (c->kind) {
+    case SIP_CMD_INVITE:
+        if (stopping || !(nh = nua_handle(nua, NULL, NUTAG_URL(call->uri), SIPTAG_TO_STR(call->uri), TAG_END()))) {
+            sip_post_event(call, SIP_EV_HANGUP, TANDEM_CAUSE_TEMPORARY_FAILURE, 0, NULL);
+            break;
+        }
+        sip_call_ref(call); /* the SIP side's reference, until the handle goes */
+        call->nh = nh;
+        nua_handle_bind(nh, call);
+        live_add(call);
+        nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(c->sdp),
+                   TAG_END());
+        break;
+    case SIP_CMD_RING:
+        if (nh && !call->sip_final && !call->sip_answered) nua_respond(nh, SIP_180_RINGING, TAG_END());
+        break;
+    case SIP_CMD_PROGRESS:
+        if (nh && !call->sip_final && !call->sip_answered)
+            nua_respond(nh, SIP_183_SESSION_PROGRESS, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                        SIPTAG_PAYLOAD_STR(c->sdp), TAG_END());
+        break;
+    case SIP_CMD_ANSWER:
+        if (nh && !call->sip_final && !call->sip_answered) {
+            call->sip_answered = true;
+            nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                        SIPTAG_PAYLOAD_STR(c->sdp), TAG_END());
+        }
+        break;
+    case SIP_CMD_HANGUP:
+        call->engine_hungup = true;
+        if (!nh || call->sip_final) break;
+        call->sip_final = true;
+        if (call->sip_answered)
+            nua_bye(nh, TAG_END());
+        else if (call->dir == SIP_OUTBOUND)
+            nua_cancel(nh, TAG_END());
+        else
+            nua_respond(nh, c->status ? c->status : 480, sip_phrase(c->status), TAG_END());
+        break;
+    }
+}
+
+/* nua_shutdown normally ends within a few seconds; never hang unload(). */
+static void stop_timeout(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg) {
+    (void)m; (void)t; (void)arg;
+    su_root_break(root);
+}
+
+static int on_wake(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg) {
+    (void)magic; (void)w; (void)arg;
+    uint64_t n;
+    if (read(wake_fd, &n, sizeof n) < 0) { /* EAGAIN: another wake-up drained it */ }
+    pthread_mutex_lock(&q_lock);
+    struct sip_cmd *c = q_head;
+    q_head = q_tail = NULL;
+    pthread_mutex_unlock(&q_lock);
+    while (c) {
+        struct sip_cmd *next = c->next;
+        run_cmd(c);
+        if (c->call) sip_call_unref(c->call);
+        free(c->sdp);
+        free(c);
+        c = next;
+    }
+    if (atomic_load(&stop_requested) && !stopping) {
+        stopping = true;
+        /* nua_shutdown BYEs what is left; nua_r_shutdown ends the loop, or
+         * the timer does if the far ends do not answer. */
+        stop_timer = su_timer_create(su_root_task(root), 0);
+        if (stop_timer) su_timer_set_interval(stop_timer, stop_timeout, NULL, 5000);
+        nua_shutdown(nua);
+    }
+    return 0;
+}
+
+static void copy_token(char *dst, size_t cap, const char *src) {
+    size_t n = 0;
+    for (; src && *src && n + 1 < cap; ++src)
+        if (*src != '"' && (unsigned char)*src >= ' ') dst[n++] = *src;
+    dst[n] = '\0';
+}
+
+static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t const *sip) {
+    if (existing) { /* a re-INVITE: hold/codec change is not supported yet */
+        nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
+        return;
+    }
+    struct sip_media offer;
+    if (!sip || !sip->sip_payload ||
+        sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0) {
+        LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: INVITE without PCMU/PCMA offer: 488");
+        nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
+        return;
+    }
+    int workers = sip_host->worker_count();
+    struct sip_call *call = stopping || workers <= 0 ? NULL
+        : sip_call_new(SIP_INBOUND, (int)(atomic_fetch_add(&next_worker, 1) % (unsigned)workers));
+    if (!call) {
+        nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
+        return;
+    }
+    call->offer = offer;
+    const url_t *ru = sip->sip_request ? sip->sip_request->rq_url : NULL;
+    copy_token(call->exten, sizeof call->exten, ru && ru->url_user ? ru->url_user : "s");
+    if (!call->exten[0]) snprintf(call->exten, sizeof call->exten, "s");
+    if (sip->sip_from) {
+        copy_token(call->caller_num, sizeof call->caller_num, sip->sip_from->a_url->url_user);
+        copy_token(call->caller_name, sizeof call->caller_name, sip->sip_from->a_display);
+    }
+    nua_respond(nh, SIP_100_TRYING, TAG_END());
+    call->nh = nh; /* sip_call_new's reference is the SIP side's */
+    nua_handle_bind(nh, call);
+    live_add(call);
+    sip_call_ref(call); /* the worker's */
+    if (sip_host->post(sip_self, call->worker, sip_worker_inbound, call) != TANDEM_OK) {
+        sip_call_unref(call);
+        call->sip_final = true;
+        nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
+    }
+}
+
+static void response_to_invite(struct sip_call *call, int status, sip_t const *sip) {
+    struct sip_media media;
+    memset(&media, 0, sizeof media);
+    if (sip && sip->sip_payload)
+        sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &media);
+    if (status < 180) return;
+    if (status < 200) {
+        if (call->engine_hungup) return;
+        if (status == 183 || media.valid)
+            sip_post_event(call, SIP_EV_EARLY, 0, status, &media);
+        else
+            sip_post_event(call, SIP_EV_RINGING, 0, status, NULL);
+    } else if (status < 300) {
+        call->sip_answered = true;
+        if (call->engine_hungup) { /* 200 crossed our CANCEL: end it properly */
+            nua_bye(call->nh, TAG_END());
+            return;
+        }
+        if (!media.valid) {
+            LOG(TANDEM_LOG_WARNING, call, "sip: %s answered without usable SDP; hanging up", call->uri);
+            call->sip_cause = TANDEM_CAUSE_INCOMPATIBLE_DESTINATION;
+            call->sip_status = status;
+            call->sip_final = true;
+            nua_bye(call->nh, TAG_END());
+            return;
+        }
+        sip_post_event(call, SIP_EV_UP, 0, status, &media);
+    } else {
+        call->sip_final = true;
+        call->sip_status = status;
+        call->sip_cause = sip_status_to_cause(status);
+    }
+}
+
+static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *n,
+                      nua_magic_t *magic, nua_handle_t *nh, nua_hmagic_t *hmagic,
+                      sip_t const *sip, tagi_t tags[]) {
+    (void)n; (void)magic;
+    struct sip_call *call = hmagic;
+    switch (event) {
+    case nua_i_invite:
+        incoming_invite(nh, call, sip);
+        break;
+    case nua_r_invite:
+        if (call) response_to_invite(call, status, sip);
+        break;
+    case nua_i_cancel: /* sofia answers 200 to the CANCEL and 487 to the INVITE */
+    case nua_i_bye:
+        if (call) {
+            call->sip_final = true;
+            call->sip_cause = TANDEM_CAUSE_NORMAL_CLEARING;
+            call->sip_status = event == nua_i_cancel ? 487 : 0;
+        }
+        break;
+    case nua_i_state: {
+        int state = nua_callstate_init;
+        tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
+        if (state != nua_callstate_terminated) break;
+        if (call) {
+            if (!call->engine_hungup)
+                sip_post_event(call, SIP_EV_HANGUP,
+                               call->sip_cause ? call->sip_cause : TANDEM_CAUSE_NORMAL_CLEARING,
+                               call->sip_status, NULL);
+            release_handle(call);
+        } else if (nh) {
+            nua_handle_destroy(nh);
+        }
+        break;
+    }
+    case nua_i_options: /* sofia has answered it; the handle is not needed */
+        if (!call && nh) nua_handle_destroy(nh);
+        break;
+    case nua_r_shutdown:
+        if (status >= 200) su_root_break(root);
+        break;
+    default:
+        if (status >= 400 && phrase)
+            LOG(TANDEM_LOG_DEBUG, call, "sip: event %s: %d %s", nua_event_name(event), status, phrase);
+        break;
+    }
+}
+
+
+static void set_start(int state) {
+    pthread_mutex_lock(&start_lock);
+    start_state = state;
+    pthread_cond_broadcast(&start_cond);
+    pthread_mutex_unlock(&start_lock);
+}
+
+/* Is the listen address free? sofia-sip's nua_create() leaks its su_root's
+ * port when it fails (2 KB, seen with ASan on 1.12.11), and its own message
+ * is on stderr only; so a numeric IPv4 listener is tried here first, with a
+ * clear log line. Other hosts (names, IPv6) are left to sofia. */
+static int precheck_listen(void) {
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    url_t *u = url_make(home, sip_cfg.listen);
+    int rc = 0;
+    if (!u || (u->url_type != url_sip && u->url_type != url_sips)) {
+        sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: listen '%s' is not a sip: URL", sip_cfg.listen);
+        rc = -1;
+    } else {
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        const char *host = u->url_host ? u->url_host : "";
+        bool numeric = strcmp(host, "*") == 0 || inet_pton(AF_INET, host, &a.sin_addr) == 1;
+        long port = u->url_port ? strtol(u->url_port, NULL, 10) : (u->url_type == url_sips ? 5061 : 5060);
+        if (numeric && port > 0 && port <= 65535) {
+            a.sin_port = htons((uint16_t)port);
+            int types[2] = {SOCK_DGRAM, SOCK_STREAM};
+            for (int i = 0; i < 2 && rc == 0; ++i) {
+                int fd = socket(AF_INET, types[i] | SOCK_CLOEXEC, 0);
+                int on = 1;
+                if (types[i] == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+                if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+                    sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL,
+                                  "sip: cannot start the SIP stack on %s: %s port %ld: %s", sip_cfg.listen,
+                                  i == 0 ? "UDP" : "TCP", port, strerror(errno));
+                    rc = -1;
+                }
+                if (fd >= 0) close(fd);
+            }
+        }
+    }
+    su_home_deinit(home);
+    return rc;
+}
+
+static void *sip_main(void *arg) {
+    (void)arg;
+    /* A failed start unwinds exactly like a normal stop: root, then
+     * su_deinit(). (See sip_load() for why the library itself stays mapped.) */
+    su_init();
+    root = su_root_create(NULL);
+    if (root && precheck_listen() != 0) {
+        su_root_destroy(root);
+        root = NULL;
+        su_deinit();
+        set_start(-1);
+        return NULL;
+    }
+    su_wait_t w[1];
+    int reg = -1;
+    if (root && su_wait_create(w, wake_fd, SU_WAIT_IN) == 0)
+        reg = su_root_register(root, w, on_wake, NULL, 0);
+    if (reg >= 0)
+        nua = nua_create(root, nua_event, NULL, NUTAG_URL(sip_cfg.listen), NUTAG_MEDIA_ENABLE(0),
+                         SIPTAG_USER_AGENT_STR("Tandem"),
+                         SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS"), TAG_END());
+    if (!nua) {
+        sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: cannot start the SIP stack on %s",
+                      sip_cfg.listen);
+        if (reg >= 0) su_root_deregister(root, reg);
+        if (root) su_root_destroy(root);
+        root = NULL;
+        su_deinit();
+        set_start(-1);
+        return NULL;
+    }
+    set_start(1);
+    su_root_run(root);
+    /* Shut down: whatever still holds a handle loses it now. */
+    while (live) release_handle(live);
+    if (stop_timer) su_timer_destroy(stop_timer);
+    stop_timer = NULL;
+    nua_destroy(nua);
+    nua = NULL;
+    su_root_deregister(root, reg);
+    su_root_destroy(root);
+    root = NULL;
+    su_deinit();
+    return NULL;
+}
+
+int sip_stack_start(void) {
+    wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd < 0) return -1;
+    stopping = false;
+    atomic_store(&stop_requested, false);
+    start_state = 0;
+    pthread_mutex_lock(&q_lock);
+    accepting = true;
+    pthread_mutex_unlock(&q_lock);
+    if (pthread_create(&sip_thread, NULL, sip_main, NULL) != 0) {
+        accepting = false;
+        close(wake_fd);
+        wake_fd = -1;
+        return -1;
+    }
+    pthread_mutex_lock(&start_lock);
+    while (start_state == 0) pthread_cond_wait(&start_cond, &start_lock);
+    int ok = start_state > 0;
+    pthread_mutex_unlock(&start_lock);
+    if (!ok) {
+        pthread_join(sip_thread, NULL);
+        pthread_mutex_lock(&q_lock);
+        accepting = false;
+        pthread_mutex_unlock(&q_lock);
+        close(wake_fd);
+        wake_fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+void sip_stack_stop(void) {
+    if (wake_fd < 0) return;
+    /* The SIP thread sees the flag after running every command queued
+     * before it. */
+    pthread_mutex_lock(&q_lock);
+    accepting = false;
+    pthread_mutex_unlock(&q_lock);
+    atomic_store(&stop_requested, true);
+    uint64_t one = 1;
+    if (write(wake_fd, &one, sizeof one) < 0) { /* saturated counter: already awake */ }
+    pthread_join(sip_thread, NULL);
+    /* Commands that arrived after the loop ended. */
+    pthread_mutex_lock(&q_lock);
+    struct sip_cmd *rest = q_head;
+    q_head = q_tail = NULL;
+    pthread_mutex_unlock(&q_lock);
+    while (rest) {
+        struct sip_cmd *next = rest->next;
+        if (rest->call) sip_call_unref(rest->call);
+        free(rest->sdp);
+        free(rest);
+        rest = next;
+    }
+    close(wake_fd);
+    wake_fd = -1;
+}

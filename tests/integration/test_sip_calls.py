@@ -1,0 +1,473 @@
+#!/usr/bin/env python3
+"""The SIP channel against a real peer (SIPp), both directions.
+
+Each test starts its own engine (its own temp dirs, control socket, free SIP
+port and RTP range on 127.0.0.1) and runs SIPp by PID with a time bound:
+
+  inbound (SIPp calls Tandem)
+    test_caller_hangs_up     sipp -sn uac; the dialplan answers and plays a tone
+    test_engine_hangs_up     tests/sip/uac_expect_bye.xml; dialplan hangs up -> BYE
+    test_cancel              tests/sip/uac_cancel.xml; dialplan rings -> CANCEL -> 487
+    test_early_media         call:progress() -> 183 with SDP, RTP before the answer
+    test_busy                tests/sip/uac_busy.xml; call:hangup("user_busy") -> 486
+    test_no_common_codec     G.729-only offer -> 488
+    test_rtp_echo            sipp -rtp_echo: our tone comes back, RTP flows both ways
+    test_rtp_pcap_in         tests/sip/uac_pcap.xml plays a G.711 A-law pcap to us
+    test_dtmf_in             tests/sip/uac_dtmf.xml plays an RFC 2833 "1": one digit read
+    test_dtmf_echo           send_dtmf("4#7") echoed by SIPp comes back as "4#7"
+    test_junk_is_ignored     garbage datagrams to the SIP and RTP ports change nothing
+    test_shutdown_with_call_up  SIGTERM with a call up: BYE, exit 0
+    test_unload_and_load     module unload + load at runtime, then a call
+  outbound (Tandem calls SIPp)
+    test_originate_to_uas    tandem ctl originate sip/service@127.0.0.1:PORT -> sipp -sn uas
+    test_originate_busy      a 486 from the far end ends the call with cause 17
+    test_originate_unavailable  480 -> cause 18
+    test_originate_cancel    tests/sip/uas_ring_cancel.xml; the engine hangs up while ringing -> CANCEL
+    test_bad_destination     sip/no-at-sign fails at once
+  configuration
+    test_port_in_use         the listen port is taken: load fails with a clear message
+
+Run: python3 tests/integration/test_sip_calls.py -v   (needs `sipp`, package sip-tester)
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+SCENARIOS = os.path.join(harness.REPO, "tests", "sip")
+SIPP = shutil.which("sipp")
+
+DIALPLAN = """
+return { contexts = { default = {
+  ["service"] = function(call)
+    call:answer()
+    call:play("tone:440/1000")
+    call:sleep(20000)
+  end,
+  ["hangup"] = function(call)
+    call:answer()
+    call:play("tone:440/300")
+    call:hangup()
+  end,
+  ["early"] = function(call)
+    call:progress()
+    call:play("tone:440/500")
+    call:answer()
+    call:hangup()
+  end,
+  ["ringing"] = function(call)
+    call:ring()
+    call:sleep(20000)
+  end,
+  ["busy"] = function(call)
+    call:hangup("user_busy")
+  end,
+  ["echo"] = function(call)
+    call:answer()
+    call:play("tone:440/2000")
+    call:sleep(20000)
+  end,
+  ["dtmfin"] = function(call)
+    call:answer()
+    local d = call:read({ max = 2, timeout = 4000, digit_timeout = 800, terminator = "" })
+    call:log("dtmf in: " .. tostring(d))
+    call:sleep(20000)
+  end,
+  ["dtmfecho"] = function(call)
+    call:answer()
+    call:send_dtmf("4#7")
+    local d = call:read({ max = 3, timeout = 4000, terminator = "" })
+    call:log("dtmf echoed: " .. tostring(d))
+    call:sleep(20000)
+  end,
+  ["outcall"] = function(call)
+    call:log("outbound leg answered, sip_status=" .. tostring(call:get("sip_status")))
+    call:play("tone:440/1000")
+    call:hangup()
+  end,
+} } }
+"""
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def free_rtp_base(count=40):
+    """An even port with `count` free ports after it (best effort)."""
+    for _ in range(50):
+        base = free_udp_port() & ~1
+        if base + count > 65000:
+            continue
+        socks = []
+        try:
+            for p in range(base, base + count, 2):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    return 30000
+
+
+@unittest.skipUnless(SIPP, "sipp (package sip-tester) is not installed")
+class SipCalls(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-sip-")
+        self.sip_port = free_udp_port()
+        self.rtp_base = free_rtp_base()
+        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
+                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
+                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
+                    % (self.sip_port, self.rtp_base, self.rtp_base + 39))
+        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
+            f.write(DIALPLAN)
+        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
+        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        self.sipp_procs = []
+
+    def tearDown(self):
+        for p in self.sipp_procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        code = self.engine.stop()
+        log = self.engine.read_log()
+        self.engine.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.assertEqual(code, 0, log)
+
+    # --- helpers ---
+
+    def sipp(self, args, name):
+        """Starts SIPp (one call) in the background; returns the Popen."""
+        local = free_udp_port()
+        media = free_rtp_base(4)
+        cmd = [SIPP, *args, "-i", "127.0.0.1", "-p", str(local), "-mi", "127.0.0.1",
+               "-mp", str(media), "-m", "1", "-timeout", "20", "-timeout_error", "-nostdin",
+               "-trace_err", "-error_file", os.path.join(self.dir, name + ".err"),
+               "-trace_msg", "-message_file", os.path.join(self.dir, name + ".msg")]
+        p = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.sipp_procs.append(p)
+        return p
+
+    def wait_sipp(self, p, name, timeout=30):
+        try:
+            code = p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            self.fail("sipp %s did not finish\n%s" % (name, self.engine.read_log()))
+        return code, self.sipp_story(name)
+
+    def sipp_story(self, name):
+        out = []
+        for ext in (".msg", ".err"):
+            path = os.path.join(self.dir, name + ext)
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    out.append(f.read()[-6000:])
+        return "\n".join(out) + "\n--- engine log ---\n" + self.engine.read_log()
+
+    def uac(self, exten, scenario=None, extra=()):
+        target = "127.0.0.1:%d" % self.sip_port
+        args = ["-sf", os.path.join(SCENARIOS, scenario)] if scenario else ["-sn", "uac"]
+        return self.sipp([*args, "-s", exten, *extra, target], exten)
+
+    def rx_packets(self):
+        m = re.findall(r"RTP in (\d+), out (\d+)", self.engine.read_log())
+        return [(int(a), int(b)) for a, b in m]
+
+    # --- inbound ---
+
+    def test_caller_hangs_up(self):
+        p = self.uac("service", extra=("-d", "1500"))
+        code, story = self.wait_sipp(p, "service")
+        self.assertEqual(code, 0, story)
+        e = self.engine
+        self.assertTrue(e.wait_log("sip: inbound call from sipp to service@default, PCMU"), story)
+        self.assertTrue(e.wait_log("sip: far end hung up (SIP 0, cause 16)"), story)
+        self.assertTrue(e.wait_log("call ended"), story)
+
+    def test_engine_hangs_up(self):
+        p = self.uac("hangup", "uac_expect_bye.xml")
+        code, story = self.wait_sipp(p, "hangup")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("sip: engine hangs up (cause 16)"), story)
+        self.assertIn("BYE sip:", story)
+
+    def test_early_media(self):
+        # progress() -> 183 with SDP, and the tone flows before the 200.
+        p = self.uac("early", "uac_expect_bye.xml")
+        code, story = self.wait_sipp(p, "early")
+        self.assertEqual(code, 0, story)
+        self.assertIn("SIP/2.0 183 Session Progress", story)
+        self.assertTrue(self.engine.wait_log("RTP in"), story)
+        (_rx, tx), = self.rx_packets()
+        self.assertGreater(tx, 10, story)  # ~25 packets of early tone
+
+    def test_cancel(self):
+        p = self.uac("ringing", "uac_cancel.xml")
+        code, story = self.wait_sipp(p, "ringing")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("sip: far end hung up (SIP 487, cause 16)"), story)
+        self.assertTrue(self.engine.wait_log("call ended"), story)
+
+    def test_busy(self):
+        p = self.uac("busy", "uac_busy.xml")
+        code, story = self.wait_sipp(p, "busy")
+        self.assertEqual(code, 0, story)
+        self.assertIn("SIP/2.0 486 Busy Here", story)
+        self.assertTrue(self.engine.wait_log("answering Busy Here"), story)
+
+    def test_no_common_codec(self):
+        # A G.729-only offer: 488, and the engine never sees a call.
+        scen = os.path.join(self.dir, "g729.xml")
+        with open(os.path.join(SCENARIOS, "uac_busy.xml")) as f:
+            text = f.read()
+        text = text.replace("RTP/AVP 0", "RTP/AVP 18").replace("0 PCMU/8000", "18 G729/8000")
+        text = text.replace('response="486"', 'response="488"')
+        with open(scen, "w") as f:
+            f.write(text)
+        p = self.sipp(["-sf", scen, "-s", "service", "127.0.0.1:%d" % self.sip_port], "g729")
+        code, story = self.wait_sipp(p, "g729")
+        self.assertEqual(code, 0, story)
+        self.assertNotIn("enters dialplan", self.engine.read_log())
+
+    def test_rtp_echo(self):
+        # SIPp echoes whatever RTP reaches its media port: our 2 s tone must
+        # come back to our socket, so both directions of RTP work.
+        p = self.uac("echo", extra=("-d", "2500", "-rtp_echo"))
+        code, story = self.wait_sipp(p, "echo")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("RTP in"), story)
+        (rx, tx), = self.rx_packets()
+        self.assertGreater(tx, 50, story)   # ~100 packets for 2 s of tone
+        self.assertGreater(rx, 25, story)   # most of them echoed back
+
+    def test_rtp_pcap_in(self):
+        p = self.uac("service", "uac_pcap.xml")
+        code, story = self.wait_sipp(p, "service")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("sip: inbound call from sipp to service@default, PCMA"), story)
+        self.assertTrue(self.engine.wait_log("RTP in"), story)
+        (rx, _tx), = self.rx_packets()
+        self.assertGreater(rx, 50, story)   # 2 s of the pcap at 50 packets/s
+
+    def test_dtmf_in(self):
+        # One key press, sent as RFC 2833 with the usual three end packets:
+        # exactly one digit reaches the dialplan (max = 2 would take a second).
+        p = self.uac("dtmfin", "uac_dtmf.xml")
+        code, story = self.wait_sipp(p, "dtmfin")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("dtmf in: 1\n", timeout=8), story)
+
+    def test_dtmf_echo(self):
+        # send_dtmf -> our RFC 4733 events -> SIPp echoes the packets -> we
+        # decode them again: both directions, one digit per event.
+        # uac_dtmf.xml without its pcap: an offer with telephone-event, a pause, BYE
+        with open(os.path.join(SCENARIOS, "uac_dtmf.xml")) as f:
+            text = f.read()
+        text = re.sub(r"<nop>.*?</nop>", "", text, flags=re.S)
+        scen = os.path.join(self.dir, "te.xml")
+        with open(scen, "w") as f:
+            f.write(text)
+        p = self.uac("dtmfecho", scen, extra=("-rtp_echo",))
+        code, story = self.wait_sipp(p, "dtmfecho")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("dtmf echoed: 4#7", timeout=8), story)
+
+    def test_junk_is_ignored(self):
+        # Garbage to the SIP port and to a live call's RTP port: nothing
+        # crashes, the call goes on, and the next call still works.
+        p = self.uac("service", "uac_expect_bye.xml")
+        self.assertTrue(self.engine.wait_log("RTP port"), self.engine.read_log())
+        rtp_port = int(re.search(r"RTP port (\d+)", self.engine.read_log()).group(1))
+        junk = [b"", b"\x00", b"\x80", b"\x80" * 11, b"\x8f" + b"\x00" * 20,  # 15 CSRCs, short
+                b"\x90\x00" + b"\x00" * 10 + b"\x00\x00\xff\xff",             # huge extension
+                b"\xa0\x00" + b"\x00" * 10 + b"\xff",                           # padding > length
+                b"\x80\x65" + b"\x00" * 10 + b"\x10\x80",                      # short telephone-event
+                b"INVITE sip:x SIP/2.0\r\n\r\n", b"SIP/2.0 200\r\n", os.urandom(1400)]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for j in junk:
+                s.sendto(j, ("127.0.0.1", self.sip_port))
+                s.sendto(j, ("127.0.0.1", rtp_port))
+        self.assertEqual(self.engine.ctl("status")[0], 0)
+        # a well-formed OPTIONS still gets its 200
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(5)
+            me = s.getsockname()[1]
+            s.sendto(("OPTIONS sip:127.0.0.1:%d SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-opt-1\r\n"
+                      "From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
+                      "Call-ID: opt-1@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                      "Content-Length: 0\r\n\r\n" % (self.sip_port, me)).encode(),
+                     ("127.0.0.1", self.sip_port))
+            reply = s.recv(4096).decode(errors="replace")
+            self.assertTrue(reply.startswith("SIP/2.0 200"), reply)
+        # the call is still up: hang it up from the console; SIPp gets its BYE
+        rc, out = self.engine.ctl("calls", json_output=True)
+        self.assertEqual(rc, 0, out)
+        self.engine.ctl("hangup", re.search(r"\[([0-9a-f]+-\d+)\] sip: inbound", self.engine.read_log()).group(1))
+        code, story = self.wait_sipp(p, "service")
+        self.assertEqual(code, 0, story)
+        p = self.uac("hangup", "uac_expect_bye.xml")
+        code, story = self.wait_sipp(p, "hangup")
+        self.assertEqual(code, 0, story)
+
+    def test_shutdown_with_call_up(self):
+        # SIGTERM while a call is up: after the grace period the engine hangs
+        # up (BYE), unloads the stack and exits 0 (checked in tearDown).
+        p = self.uac("service", "uac_expect_bye.xml")
+        self.assertTrue(self.engine.wait_log("enters dialplan"), self.engine.read_log())
+        self.engine.signal(signal.SIGTERM)
+        code, story = self.wait_sipp(p, "service")
+        self.assertEqual(code, 0, story)
+        self.assertEqual(self.engine.proc.wait(20), 0, story)
+
+    def test_unload_and_load(self):
+        # The SIP thread stops and starts again with the module; calls work after.
+        e = self.engine
+        self.assertEqual(e.ctl("module", "unload", "sip")[0], 0, e.read_log())
+        self.assertEqual(e.ctl("module", "load", "sip")[0], 0, e.read_log())
+        p = self.uac("hangup", "uac_expect_bye.xml")
+        code, story = self.wait_sipp(p, "hangup")
+        self.assertEqual(code, 0, story)
+
+    # --- outbound ---
+
+    def uas(self, name, scenario=None):
+        """SIPp as the called party; returns (Popen, its SIP port)."""
+        p = self.sipp(["-sf", scenario] if scenario else ["-sn", "uas"], name)
+        return p, int(p.args[p.args.index("-p") + 1])  # the port self.sipp() chose
+
+    def test_originate_to_uas(self):
+        p, port = self.uas("uas")
+        time.sleep(0.3)  # let SIPp bind
+        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "outcall", "default")
+        self.assertEqual(rc, 0, out)
+        code, story = self.wait_sipp(p, "uas")
+        self.assertEqual(code, 0, story)
+        e = self.engine
+        self.assertTrue(e.wait_log("sip: sip:service@127.0.0.1:%d answered (PCMU)" % port), story)
+        self.assertTrue(e.wait_log("outbound leg answered, sip_status=200"), story)
+        self.assertTrue(e.wait_log("sip: engine hangs up (cause 16)"), story)
+        self.assertTrue(e.wait_log("call ended"), story)
+
+    def test_originate_busy(self):
+        scen = os.path.join(self.dir, "uas_busy.xml")
+        with open(scen, "w") as f:
+            f.write(UAS_BUSY)
+        p, port = self.uas("uasbusy", scen)
+        time.sleep(0.3)
+        rc, out = self.engine.ctl("originate", "sip/sip:service@127.0.0.1:%d" % port, "outcall")
+        self.assertEqual(rc, 0, out)
+        code, story = self.wait_sipp(p, "uasbusy")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("far end hung up (SIP 486, cause 17)"), story)
+
+
+    def test_originate_cancel(self):
+        # The far end rings; the console hangs the call up: CANCEL, 487, ACK.
+        p, port = self.uas("uascancel", os.path.join(SCENARIOS, "uas_ring_cancel.xml"))
+        time.sleep(0.3)
+        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "outcall")
+        self.assertEqual(rc, 0, out)
+        call_id = out.split()[-1]
+        self.assertTrue(self.engine.wait_log("sip: calling sip:service@127.0.0.1"), self.engine.read_log())
+        time.sleep(0.5)  # let the 180 arrive
+        rc, out = self.engine.ctl("hangup", call_id)
+        self.assertEqual(rc, 0, out + self.engine.ctl("calls")[1] + self.engine.read_log())
+        code, story = self.wait_sipp(p, "uascancel")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("sip: engine hangs up"), story)
+        self.assertIn("CANCEL sip:service@127.0.0.1", story)
+
+    def test_originate_unavailable(self):
+        # 480 from the far end: cause 18 (no_user_response).
+        scen = os.path.join(self.dir, "uas_480.xml")
+        with open(scen, "w") as f:
+            f.write(UAS_BUSY.replace("486 Busy Here", "480 Temporarily Unavailable"))
+        p, port = self.uas("uas480", scen)
+        time.sleep(0.3)
+        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "outcall")
+        self.assertEqual(rc, 0, out)
+        code, story = self.wait_sipp(p, "uas480")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("far end hung up (SIP 480, cause 18)"), story)
+
+    def test_bad_destination(self):
+        # Not a usable SIP destination: refused at once, nothing sent.
+        rc, out = self.engine.ctl("originate", "sip/no-at-sign", "outcall")
+        self.assertTrue(self.engine.wait_log("originate to sip/no-at-sign failed: invalid_number_format"),
+                        out + self.engine.read_log())
+
+
+class SipConfig(unittest.TestCase):
+    def test_port_in_use(self):
+        # The listen port is taken: the module refuses to load and says why;
+        # the instance runs without it.
+        d = tempfile.mkdtemp(prefix="tandem-sip-")
+        busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        busy.bind(("127.0.0.1", 0))
+        try:
+            with open(os.path.join(d, "tandem.lua"), "w") as f:
+                f.write("return { modules = { 'sip' }, module_config = { sip = {"
+                        " listen = 'sip:127.0.0.1:%d' } } }\n" % busy.getsockname()[1])
+            with open(os.path.join(d, "dialplan.lua"), "w") as f:
+                f.write("return { contexts = { default = {} } }\n")
+            e = harness.Instance(os.path.join(d, "tandem.lua")).start()
+            try:
+                self.assertTrue(e.wait_log("sip: cannot start the SIP stack on sip:127.0.0.1:%d"
+                                           % busy.getsockname()[1]), e.read_log())
+                self.assertEqual(e.stop(), 0, e.read_log())
+            finally:
+                e.cleanup()
+        finally:
+            busy.close()
+            shutil.rmtree(d, ignore_errors=True)
+
+
+UAS_BUSY = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="uas busy">
+  <recv request="INVITE"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 486 Busy Here
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+</scenario>
+"""
+
+if __name__ == "__main__":
+    unittest.main()
