@@ -55,20 +55,19 @@ static int local_request(void *user, tandem_leg *leg, const char *dest) {
     in.worker = host->leg_worker(leg); /* both halves on one worker: no locking */
     in.linked_id = host->leg_linked_id(leg);
     in.inherit_from = leg;
-    tandem_leg *entered = host->leg_new_inbound(self, "local", &in);
-    if (!entered)
-        return TANDEM_CAUSE_SWITCH_CONGESTION;
-
     struct local_pair *pair = calloc(1, sizeof *pair);
-    if (!pair) {
-        host->leg_unref(entered);
+    if (!pair)
         return TANDEM_CAUSE_TEMPORARY_FAILURE;
+    in.pvt = pair; /* attached before the new call can reach local_answer */
+    tandem_leg *entered = host->leg_new_inbound(self, "local", &in);
+    if (!entered) {
+        free(pair);
+        return TANDEM_CAUSE_SWITCH_CONGESTION;
     }
     host->leg_ref(leg);
     pair->dialled = leg;
     pair->entered = entered; /* the reference leg_new_inbound gave us */
     host->leg_set_pvt(leg, pair);
-    host->leg_set_pvt(entered, pair);
     host->leg_set_format(leg, TANDEM_FORMAT_SLIN8);
     host->log(self, TANDEM_LOG_DEBUG, host->leg_call_id(leg), "local pair %s <-> %s", host->leg_id(leg),
               host->leg_id(entered));

@@ -4,6 +4,7 @@
 
 #define _GNU_SOURCE
 #include <stddef.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -86,6 +87,24 @@ static const tandem_function block_fn = {sizeof(tandem_function), "test_block", 
                                          NULL, block_invoke, block_cancel};
 static const tandem_function pipe_fn = {sizeof(tandem_function), "test_pipe", "", "fd_watch round trip", true,
                                         NULL, pipe_invoke, pipe_cancel};
+/* test_caller: reads the leg's caller identity (ABI 1.1), then renames it. */
+static int caller_invoke(void *user, tandem_invocation *inv) {
+    (void)user;
+    const char *num = NULL, *name = NULL;
+    tandem_leg *leg = host->inv_leg(inv);
+    host->leg_caller(leg, &num, &name);
+    tandem_value v;
+    v.type = TANDEM_VALUE_STRING;
+    v.as.string.ptr = num;
+    v.as.string.len = strlen(num);
+    host->inv_return(inv, &v);
+    v.as.string.ptr = name;
+    v.as.string.len = strlen(name);
+    host->inv_return(inv, &v);
+    return host->leg_set_caller(leg, NULL, "Renamed");
+}
+static const tandem_function caller_fn = {sizeof(tandem_function), "test_caller", "", "caller identity", false,
+                                          NULL, caller_invoke, NULL};
 static const tandem_function fail_fn = {sizeof(tandem_function), "test_fail", "", "always fails", false,
                                         NULL, fail_invoke, NULL};
 /* A clash with a built-in method must be refused. */
@@ -141,7 +160,8 @@ static int load(tandem_module *self, const tandem_host *h) {
     host = h;
     if (host->register_function(self, &echo_fn) != TANDEM_OK || host->register_function(self, &block_fn) != TANDEM_OK ||
         host->register_function(self, &fail_fn) != TANDEM_OK ||
-        host->register_function(self, &pipe_fn) != TANDEM_OK)
+        host->register_function(self, &pipe_fn) != TANDEM_OK ||
+        host->register_function(self, &caller_fn) != TANDEM_OK)
         return TANDEM_ERROR;
     if (host->register_function(self, &clash_fn) != TANDEM_EEXIST)
         return TANDEM_ERROR;

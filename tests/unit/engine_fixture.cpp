@@ -114,6 +114,10 @@ bool EngineFixture::poll_until(const std::function<bool()> &pred, int timeout_ms
 
 std::vector<Event> EngineFixture::events_of(EventType type) {
     std::lock_guard lock(mutex_);
+    return events_of_locked(type);
+}
+
+std::vector<Event> EngineFixture::events_of_locked(EventType type) {
     std::vector<Event> out;
     for (auto &e : events_)
         if (e.type == type)

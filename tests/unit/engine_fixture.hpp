@@ -36,6 +36,8 @@ public:
     std::string wait_call_end(const std::string &call_id, int timeout_ms = 5000);
     // All events seen so far of a type.
     std::vector<Event> events_of(EventType type);
+    // The same, for use inside a wait_until predicate (the lock is held there).
+    std::vector<Event> events_of_locked(EventType type);
     // Waits for an event that makes pred true (pred runs under the event lock).
     bool wait_until(const std::function<bool()> &pred, int timeout_ms = 5000);
     // Polls any condition every 10 ms.

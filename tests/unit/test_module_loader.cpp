@@ -1,5 +1,6 @@
 // The module loader against real shared libraries built for these tests.
 #include "engine_fixture.hpp"
+#include "runtime/events.hpp"
 #include "runtime/translation.hpp"
 
 #include <catch2/catch.hpp>
@@ -26,6 +27,11 @@ return { contexts = { test = {
     call:on_hangup(function(c) c:set("in_hook", (c:test_echo("after"))) end)
   end,
   ["block"] = function(call) call:answer(); call:test_block() end,
+  ["cid"] = function(call) call:answer(); call:dial("local/who@test", { caller_num = "4711", caller_name = "Alice" }) end,
+  ["who"] = function(call)
+    local num, name = call:test_caller()
+    call:set("caller", num .. "/" .. name .. "/" .. call.caller_name)
+  end,
   ["peer"] = function(call) call:answer(); call:sleep(10000) end,
 } } }
 )";
@@ -47,9 +53,9 @@ TEST_CASE("a good module loads, registers functions, and its functions run from 
           std::string::npos);
     CHECK(cdr["vars"]["fail"].get<std::string>().find("test_fail: refused on purpose") != std::string::npos);
     CHECK(cdr["vars"]["surplus"].get<std::string>().find("too many arguments to 'test_echo'") != std::string::npos);
-    CHECK(cdr["vars"]["in_hook"] == "after");
+    CHECK(cdr["vars"]["in_hook"] == "after"); // synchronous module functions work in on_hangup
     CHECK(cdr["vars"]["trailing_nil"] == "x"); // an explicit nil is an absent optional argument
-    CHECK(cdr["vars"]["pipe"] == "42");        // fd_watch woke the worker with the byte // synchronous module functions work in on_hangup
+    CHECK(cdr["vars"]["pipe"] == "42");        // fd_watch woke the worker with the byte
 }
 
 TEST_CASE("the loader refuses a wrong ABI major, a missing dependency and a duplicate name", "[loader]") {
@@ -131,4 +137,21 @@ TEST_CASE("a translation chain through a module's codec keeps that module loaded
     CHECK(error.find("in use") != std::string::npos);
     held.reset();
     CHECK(fx.engine().modules().unload("testgood", error));
+}
+
+TEST_CASE("a module reads and sets a leg's caller identity (ABI 1.1)", "[loader]") {
+    EngineFixture fx(kDialplan, "", 1, {TANDEM_TEST_MODULE_DIR});
+    std::string error;
+    REQUIRE(fx.engine().modules().load("testgood", error));
+    auto id = fx.originate("local/peer@test", "cid");
+    REQUIRE(!fx.wait_call_end(id).empty());
+    std::string caller;
+    // The dialled call shares the linked_id and ends around the same time.
+    fx.wait_until([&] {
+        for (auto &e : fx.events_of_locked(EventType::call_end))
+            if (e.linked_id == id && e.call_id != id)
+                caller = nlohmann::json::parse(*e.field("cdr"))["vars"].value("caller", "");
+        return !caller.empty();
+    });
+    CHECK(caller == "4711/Alice/Renamed"); // the local leg inherited the dialled caller id
 }

@@ -200,6 +200,10 @@ typedef struct tandem_inbound {
     const char *linked_id;   /* join an existing interaction, or NULL for a new one */
     const tandem_leg *inherit_from; /* copy this leg's variables (the other half
                                        of a local pair), or NULL */
+    /* ABI 1.1: the driver's private state, attached before the call starts
+     * (what leg_pvt() returns), so a driver on its own thread never sees a
+     * callback for a leg it has not yet described. */
+    void *pvt;
 } tandem_inbound;
 
 /* ---------------------------------------------------------------------- */
@@ -489,6 +493,15 @@ struct tandem_host {
                     void (*fn)(int fd, uint32_t events, void *arg), void *arg);
     /* Worker-only, the worker that watches it. */
     void (*fd_unwatch)(tandem_module *self, int fd);
+
+    /* --- added in ABI 1.1: caller identity --- */
+
+    /* Worker-only: the leg's caller number and name ("" when unknown), e.g.
+     * for the From header of an outbound INVITE. Valid until they change or
+     * the callback returns. */
+    void (*leg_caller)(const tandem_leg *leg, const char **number, const char **name);
+    /* Worker-only: set them (NULL keeps a value), e.g. from P-Asserted-Identity. */
+    int (*leg_set_caller)(tandem_leg *leg, const char *number, const char *name);
 };
 
 /* ---------------------------------------------------------------------- */

@@ -270,6 +270,23 @@ int h_fd_watch(tandem_module *self, int fd, uint32_t events, void (*fn)(int, uin
     return TANDEM_OK;
 }
 
+void h_leg_caller(const tandem_leg *l, const char **number, const char **name) {
+    const Leg *leg = Leg::from(l);
+    if (number)
+        *number = leg->caller_num.c_str();
+    if (name)
+        *name = leg->caller_name.c_str();
+}
+
+int h_leg_set_caller(tandem_leg *l, const char *number, const char *name) {
+    Leg *leg = Leg::from(l);
+    if (number)
+        leg->caller_num = number;
+    if (name)
+        leg->caller_name = name;
+    return TANDEM_OK;
+}
+
 void h_fd_unwatch(tandem_module *, int fd) {
     if (Worker *w = current_worker())
         w->reactor().unwatch_fd(fd);
@@ -321,6 +338,8 @@ const tandem_host kHost = {
     h_console_print,
     h_fd_watch,
     h_fd_unwatch,
+    h_leg_caller,
+    h_leg_set_caller,
 };
 
 } // namespace

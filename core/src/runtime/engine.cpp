@@ -223,6 +223,8 @@ Ref<Leg> Engine::new_inbound_leg(tandem_module *module, const std::string &drive
     leg->name = driver + "/" + leg->exten + "@" + leg->context;
     if (in.format && *in.format)
         leg->set_format(media::intern_format(in.format));
+    if (in.struct_size >= offsetof(tandem_inbound, pvt) + sizeof(void *))
+        leg->pvt = in.pvt;
     if (in.struct_size >= offsetof(tandem_inbound, inherit_from) + sizeof(void *) && in.inherit_from) {
         const Leg *parent = Leg::from(in.inherit_from);
         leg->vars = parent->vars;
