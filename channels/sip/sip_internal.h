@@ -102,7 +102,10 @@ struct sip_call {
 
     /* set before the call is shared, read-only afterwards */
     struct sip_media offer; /* inbound: what the caller offered */
-    char exten[128], caller_num[128], caller_name[128];
+    char exten[128];
+    /* inbound: from the From header; outbound: the leg's caller id (read on
+     * the worker with leg_caller), for the INVITE's From ("" none) */
+    char caller_num[128], caller_name[128];
     char uri[512];          /* outbound: request URI */
 };
 
@@ -115,7 +118,8 @@ int sip_stack_start(void);  /* main thread, in load(); 0 or -1 */
 void sip_stack_stop(void);  /* main thread, in unload(); joins */
 
 enum sip_cmd_kind {
-    SIP_CMD_INVITE,   /* outbound: INVITE call->uri with `sdp` */
+    SIP_CMD_INVITE,   /* outbound: INVITE call->uri with `sdp`, From from
+                         call->caller_num/caller_name */
     SIP_CMD_RING,     /* 180 */
     SIP_CMD_PROGRESS, /* 183 with `sdp` */
     SIP_CMD_ANSWER,   /* 200 with `sdp` */

@@ -7,6 +7,7 @@
 #include "sip_internal.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ static void set_status_var(tandem_leg *leg, int status) {
 }
 
 /* Worker: the leg is done with the driver. Drops the leg's reference and
- * the worker's reference to the call (the one leg_set_pvt stood for). */
+ * the worker's reference to the call (the one the leg's pvt stood for). */
 static void detach(struct sip_call *call) {
     tandem_leg *leg = call->leg;
     call->leg = NULL;
@@ -93,9 +94,16 @@ void sip_worker_inbound(void *arg) {
     in.caller_num = call->caller_num[0] ? call->caller_num : NULL;
     in.caller_name = call->caller_name[0] ? call->caller_name : NULL;
     in.format = call->rtp.format;
-    /* This task runs on the worker we named, so the pvt is set before the
-     * call's first callback can run there (the call starts in a later task). */
+    /* The leg is created here, on a worker the SIP thread picked round robin,
+     * rather than from the SIP thread with in.worker = -1: the call's worker
+     * must be fixed before the call is shared (the SIP thread posts to
+     * call->worker from its first event on, e.g. a CANCEL racing this task),
+     * and the RTP socket (fd_watch), the call id and sip_from_user must be in
+     * place on the worker before the dialplan starts. The call starts in a
+     * later task on this worker; in.pvt (ABI 1.1) attaches the driver state
+     * with the leg itself. */
     in.worker = call->worker;
+    in.pvt = call; /* the worker's reference, dropped in detach() */
     tandem_leg *leg = sip_host->leg_new_inbound(sip_self, "sip", &in);
     if (!leg) {
         sip_rtp_close(call);
@@ -105,7 +113,8 @@ void sip_worker_inbound(void *arg) {
     }
     call->leg = leg;
     snprintf(call->call_id, sizeof call->call_id, "%s", sip_host->leg_call_id(leg));
-    sip_host->leg_set_pvt(leg, call);
+    if (sip_host->leg_pvt(leg) != call) /* an engine from before tandem_inbound.pvt */
+        sip_host->leg_set_pvt(leg, call);
     sip_host->leg_set_var(leg, "sip_from_user", call->caller_num);
     if (sip_rtp_watch(call) != 0)
         LOG(TANDEM_LOG_WARNING, call, "sip: cannot watch the RTP socket (engine ABI %u.%u)",
@@ -176,6 +185,16 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
     if (!call) return TANDEM_CAUSE_TEMPORARY_FAILURE;
     snprintf(call->uri, sizeof call->uri, "%s", uri);
     snprintf(call->call_id, sizeof call->call_id, "%s", sip_host->leg_call_id(leg));
+    /* The From header's identity. leg_caller is worker-only, so it is read
+     * here and copied into the call, which reaches the SIP thread with the
+     * INVITE command (read-only from then on). */
+    if (sip_host->struct_size >= offsetof(tandem_host, leg_caller) + sizeof sip_host->leg_caller &&
+        sip_host->leg_caller) {
+        const char *num = NULL, *name = NULL;
+        sip_host->leg_caller(leg, &num, &name);
+        snprintf(call->caller_num, sizeof call->caller_num, "%s", num ? num : "");
+        snprintf(call->caller_name, sizeof call->caller_name, "%s", name ? name : "");
+    }
     if (sip_rtp_open(&call->rtp) != 0) {
         LOG(TANDEM_LOG_WARNING, call, "sip: no free RTP port for %s", uri);
         sip_call_unref(call);

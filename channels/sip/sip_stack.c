@@ -106,12 +106,54 @@ static void release_handle(struct sip_call *call) {
     sip_call_unref(call);
 }
 
+/* The From header of an outbound INVITE, from the leg's caller number and
+ * name (copied on the worker, read-only here): "NAME" <sip:NUMBER@HOST[:PORT]>,
+ * HOST:PORT being the listen address (rtp_ip when it is a wildcard).
+ * Returns false when both are empty: sofia's default From is kept. */
+static bool build_from(const struct sip_call *call, char *out, size_t cap) {
+    if (!call->caller_num[0] && !call->caller_name[0]) return false;
+    char user[3 * sizeof call->caller_num], name[2 * sizeof call->caller_name];
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)call->caller_num; *p; ++p) {
+        /* RFC 3261 user: unreserved and user-unreserved as they are */
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-_.!~*'()&=+$,;?/", *p))
+            user[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(user + n, sizeof user - n, "%%%02X", *p);
+    }
+    user[n] = '\0';
+    n = 0;
+    for (const unsigned char *p = (const unsigned char *)call->caller_name; *p; ++p) {
+        if (*p < 0x20 || *p == 0x7f) continue; /* not allowed in a quoted-string */
+        if (*p == '"' || *p == '\\') name[n++] = '\\';
+        name[n++] = (char)*p;
+    }
+    name[n] = '\0';
+
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    url_t *u = url_make(home, sip_cfg.listen);
+    const char *host = u && u->url_host ? u->url_host : "";
+    if (!host[0] || strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+        strcmp(host, "[::]") == 0)
+        host = sip_cfg.rtp_ip;
+    const char *port = u && u->url_port ? u->url_port : NULL;
+    int len = snprintf(out, cap, "%s%s%s<sip:%s%s%s%s%s>", name[0] ? "\"" : "", name,
+                       name[0] ? "\" " : "", user, user[0] ? "@" : "", host, port ? ":" : "",
+                       port ? port : "");
+    su_home_deinit(home);
+    return len > 0 && (size_t)len < cap;
+}
+
 static void run_cmd(struct sip_cmd *c) {
     struct sip_call *call = c->call;
     nua_handle_t *nh = call ? call->nh : NULL;
     switch (c->kind) {
-    case SIP_CMD_INVITE:
-        if (stopping || !(nh = nua_handle(nua, NULL, NUTAG_URL(call->uri), SIPTAG_TO_STR(call->uri), TAG_END()))) {
+    case SIP_CMD_INVITE: {
+        char from[1024];
+        bool have_from = build_from(call, from, sizeof from);
+        if (stopping || !(nh = nua_handle(nua, NULL, NUTAG_URL(call->uri), SIPTAG_TO_STR(call->uri),
+                                          TAG_IF(have_from, SIPTAG_FROM_STR(from)), TAG_END()))) {
             sip_post_event(call, SIP_EV_HANGUP, TANDEM_CAUSE_TEMPORARY_FAILURE, 0, NULL);
             break;
         }
@@ -122,6 +164,7 @@ static void run_cmd(struct sip_cmd *c) {
         nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(c->sdp),
                    TAG_END());
         break;
+    }
     case SIP_CMD_RING:
         if (nh && !call->sip_final && !call->sip_answered) nua_respond(nh, SIP_180_RINGING, TAG_END());
         break;

@@ -24,6 +24,10 @@ port and RTP range on 127.0.0.1) and runs SIPp by PID with a time bound:
     test_originate_unavailable  480 -> cause 18
     test_originate_cancel    tests/sip/uas_ring_cancel.xml; the engine hangs up while ringing -> CANCEL
     test_bad_destination     sip/no-at-sign fails at once
+    test_dial_caller_id      call:dial(..., { caller_num = "4711", caller_name = "Alice" }):
+                             the INVITE's From is "Alice" <sip:4711@...> (SIPp checks it)
+    test_dial_inherits_caller_id  without options the dialled leg presents the
+                             inbound SIP caller's identity ("sipp" <sip:sipp@...>)
   configuration
     test_port_in_use         the listen port is taken: load fails with a clear message
 
@@ -89,6 +93,19 @@ return { contexts = { default = {
     call:log("dtmf echoed: " .. tostring(d))
     call:sleep(20000)
   end,
+  ["callerid"] = function(call)
+    call:answer()
+    local status = call:dial("sip/service@127.0.0.1:@UAS_PORT@",
+                             { caller_num = "4711", caller_name = "Alice" })
+    call:log("callerid dial: " .. tostring(status))
+    call:hangup()
+  end,
+  ["inherit"] = function(call)
+    call:answer()
+    local status = call:dial("sip/service@127.0.0.1:@UAS_PORT@")
+    call:log("inherit dial: " .. tostring(status))
+    call:hangup()
+  end,
   ["outcall"] = function(call)
     call:log("outbound leg answered, sip_status=" .. tostring(call:get("sip_status")))
     call:play("tone:440/1000")
@@ -133,13 +150,14 @@ class SipCalls(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="tandem-sip-")
         self.sip_port = free_udp_port()
         self.rtp_base = free_rtp_base()
+        self.uas_port = free_udp_port()  # where the dialplan's dial() tests call SIPp
         with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
             f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
                     "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
                     "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
                     % (self.sip_port, self.rtp_base, self.rtp_base + 39))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
-            f.write(DIALPLAN)
+            f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas_port)))
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
         self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
         self.sipp_procs = []
@@ -157,9 +175,9 @@ class SipCalls(unittest.TestCase):
 
     # --- helpers ---
 
-    def sipp(self, args, name):
+    def sipp(self, args, name, port=None):
         """Starts SIPp (one call) in the background; returns the Popen."""
-        local = free_udp_port()
+        local = port or free_udp_port()
         media = free_rtp_base(4)
         cmd = [SIPP, *args, "-i", "127.0.0.1", "-p", str(local), "-mi", "127.0.0.1",
                "-mp", str(media), "-m", "1", "-timeout", "20", "-timeout_error", "-nostdin",
@@ -416,6 +434,34 @@ class SipCalls(unittest.TestCase):
         self.assertEqual(code, 0, story)
         self.assertTrue(self.engine.wait_log("far end hung up (SIP 480, cause 18)"), story)
 
+    def dial_with_from_check(self, exten, from_regexp):
+        """An inbound SIPp call to `exten`, whose dialplan dials the SIPp UAS
+        on self.uas_port; the UAS fails unless the INVITE's From matches."""
+        scen = os.path.join(self.dir, "uas_from_%s.xml" % exten)
+        with open(scen, "w") as f:
+            f.write(UAS_CHECK_FROM.replace("@FROM_REGEXP@", from_regexp))
+        uas = self.sipp(["-sf", scen], "uasfrom", port=self.uas_port)
+        time.sleep(0.3)  # let SIPp bind
+        uac = self.uac(exten, "uac_expect_bye.xml")
+        code, uas_story = self.wait_sipp(uas, "uasfrom")
+        self.assertEqual(code, 0, uas_story)
+        code, story = self.wait_sipp(uac, exten)
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("%s dial: answer" % exten), story)
+        return uas_story  # SIPp's trace of the INVITE it received
+
+    def test_dial_caller_id(self):
+        # caller_num/caller_name given to dial() become the INVITE's From.
+        story = self.dial_with_from_check(
+            "callerid", r'^ *&quot;Alice&quot; *&lt;sip:4711@127\.0\.0\.1:%d&gt;;tag=' % self.sip_port)
+        self.assertRegex(story, r'From: "Alice" <sip:4711@127\.0\.0\.1:%d>;tag=' % self.sip_port)
+
+    def test_dial_inherits_caller_id(self):
+        # Without options the dialled leg presents the inbound caller's
+        # identity: SIPp's uac sends From: sipp <sip:sipp@...>.
+        self.dial_with_from_check(
+            "inherit", r'^ *&quot;sipp&quot; *&lt;sip:sipp@127\.0\.0\.1:%d&gt;;tag=' % self.sip_port)
+
     def test_bad_destination(self):
         # Not a usable SIP destination: refused at once, nothing sent.
         rc, out = self.engine.ctl("originate", "sip/no-at-sign", "outcall")
@@ -466,6 +512,60 @@ UAS_BUSY = """<?xml version="1.0" encoding="ISO-8859-1" ?>
     ]]>
   </send>
   <recv request="ACK"/>
+</scenario>
+"""
+
+# The called party for the dial() tests: fails (check_it) unless the INVITE's
+# From header matches @FROM_REGEXP@ (XML-escaped), then answers and waits
+# for the engine's BYE.
+UAS_CHECK_FROM = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="uas checking From">
+  <recv request="INVITE">
+    <action>
+      <ereg regexp="@FROM_REGEXP@" search_in="hdr" header="From:" check_it="true"
+            assign_to="from_seen"/>
+    </action>
+  </recv>
+  <send retrans="500">
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      X-From-Seen: [$from_seen]
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+
+    ]]>
+  </send>
+  <recv request="ACK" optional="true"/>
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
 </scenario>
 """
 
