@@ -103,6 +103,23 @@ static int caller_invoke(void *user, tandem_invocation *inv) {
     host->inv_return(inv, &v);
     return host->leg_set_caller(leg, NULL, "Renamed");
 }
+/* test_paths: the instance's data directory and name (ABI 1.1). */
+static int paths_invoke(void *user, tandem_invocation *inv) {
+    (void)user;
+    const char *values[2] = {host->instance_path("data"), host->instance_name()};
+    if (host->instance_path("nonsense") != NULL)
+        return TANDEM_ERROR;
+    for (int i = 0; i < 2; ++i) {
+        tandem_value v;
+        v.type = TANDEM_VALUE_STRING;
+        v.as.string.ptr = values[i];
+        v.as.string.len = strlen(values[i]);
+        host->inv_return(inv, &v);
+    }
+    return TANDEM_OK;
+}
+static const tandem_function paths_fn = {sizeof(tandem_function), "test_paths", "", "instance paths", false,
+                                         NULL, paths_invoke, NULL};
 static const tandem_function caller_fn = {sizeof(tandem_function), "test_caller", "", "caller identity", false,
                                           NULL, caller_invoke, NULL};
 static const tandem_function fail_fn = {sizeof(tandem_function), "test_fail", "", "always fails", false,
@@ -161,7 +178,8 @@ static int load(tandem_module *self, const tandem_host *h) {
     if (host->register_function(self, &echo_fn) != TANDEM_OK || host->register_function(self, &block_fn) != TANDEM_OK ||
         host->register_function(self, &fail_fn) != TANDEM_OK ||
         host->register_function(self, &pipe_fn) != TANDEM_OK ||
-        host->register_function(self, &caller_fn) != TANDEM_OK)
+        host->register_function(self, &caller_fn) != TANDEM_OK ||
+        host->register_function(self, &paths_fn) != TANDEM_OK)
         return TANDEM_ERROR;
     if (host->register_function(self, &clash_fn) != TANDEM_EEXIST)
         return TANDEM_ERROR;

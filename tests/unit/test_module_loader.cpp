@@ -24,6 +24,8 @@ return { contexts = { test = {
     call:set("surplus", tostring(err3))
     call:set("trailing_nil", tostring((call:test_echo("x", nil))))
     call:set("pipe", tostring(call:test_pipe()))
+    local data, instance = call:test_paths()
+    call:set("paths", data .. "|" .. instance)
     call:on_hangup(function(c) c:set("in_hook", (c:test_echo("after"))) end)
   end,
   ["block"] = function(call) call:answer(); call:test_block() end,
@@ -56,6 +58,7 @@ TEST_CASE("a good module loads, registers functions, and its functions run from 
     CHECK(cdr["vars"]["in_hook"] == "after"); // synchronous module functions work in on_hangup
     CHECK(cdr["vars"]["trailing_nil"] == "x"); // an explicit nil is an absent optional argument
     CHECK(cdr["vars"]["pipe"] == "42");        // fd_watch woke the worker with the byte
+    CHECK(cdr["vars"]["paths"] == fx.dir() + "/data|test"); // instance_path / instance_name
 }
 
 TEST_CASE("the loader refuses a wrong ABI major, a missing dependency and a duplicate name", "[loader]") {

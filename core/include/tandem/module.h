@@ -502,6 +502,16 @@ struct tandem_host {
     void (*leg_caller)(const tandem_leg *leg, const char **number, const char **name);
     /* Worker-only: set them (NULL keeps a value), e.g. from P-Asserted-Identity. */
     int (*leg_set_caller)(tandem_leg *leg, const char *number, const char *name);
+
+    /* --- added in ABI 1.1: the instance's directories --- */
+
+    /* Any thread: an absolute directory of this instance, by name: "data",
+     * "spool", "recordings", "logs", "sounds", "config" (where tandem.lua
+     * is); NULL for an unknown name. Valid until the engine stops. Modules
+     * keep their own files under "data" (tenants never share it). */
+    const char *(*instance_path)(const char *which);
+    /* Any thread: the instance name (tandem.lua's `instance`). */
+    const char *(*instance_name)(void);
 };
 
 /* ---------------------------------------------------------------------- */

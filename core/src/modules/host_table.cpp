@@ -287,6 +287,28 @@ int h_leg_set_caller(tandem_leg *l, const char *number, const char *name) {
     return TANDEM_OK;
 }
 
+const char *h_instance_path(const char *which) {
+    if (!which)
+        return nullptr;
+    const Config &c = engine().config();
+    std::string_view w(which);
+    if (w == "data")
+        return c.paths.data.c_str();
+    if (w == "spool")
+        return c.paths.spool.c_str();
+    if (w == "recordings")
+        return c.paths.recordings.c_str();
+    if (w == "logs")
+        return c.paths.logs.c_str();
+    if (w == "sounds")
+        return c.paths.sounds.c_str();
+    if (w == "config")
+        return c.dir.c_str();
+    return nullptr;
+}
+
+const char *h_instance_name() { return engine().config().instance.c_str(); }
+
 void h_fd_unwatch(tandem_module *, int fd) {
     if (Worker *w = current_worker())
         w->reactor().unwatch_fd(fd);
@@ -340,6 +362,8 @@ const tandem_host kHost = {
     h_fd_unwatch,
     h_leg_caller,
     h_leg_set_caller,
+    h_instance_path,
+    h_instance_name,
 };
 
 } // namespace
