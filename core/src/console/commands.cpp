@@ -61,6 +61,29 @@ json on_every_worker(Engine &engine, const std::function<json(Worker &)> &fn) {
     return out;
 }
 
+// A plain text table whose columns fit their widest cell.
+std::string render_table(const std::vector<std::string> &header, const std::vector<std::vector<std::string>> &rows) {
+    std::vector<size_t> width(header.size());
+    for (size_t i = 0; i < header.size(); ++i)
+        width[i] = header[i].size();
+    for (auto &row : rows)
+        for (size_t i = 0; i < row.size() && i < width.size(); ++i)
+            width[i] = std::max(width[i], row[i].size());
+    auto line = [&](const std::vector<std::string> &cells) {
+        std::string out;
+        for (size_t i = 0; i < cells.size(); ++i) {
+            out += cells[i];
+            if (i + 1 < cells.size())
+                out += std::string(width[i] - cells[i].size() + 2, ' ');
+        }
+        return out + "\n";
+    };
+    std::string text = line(header);
+    for (auto &row : rows)
+        text += line(row);
+    return text;
+}
+
 json leg_json(Leg &leg) {
     json j = {{"id", leg.id},
               {"call_id", leg.call_id},
@@ -117,12 +140,12 @@ Reply cmd_calls(Engine &engine) {
         }
         return out;
     });
-    std::string text = fmt::format("{:<20} {:<8} {:<28} {:<8} {:>4} {:>6}\n", "CALL", "STATE", "CHANNEL", "EXTEN",
-                                   "LEGS", "SECS");
+    std::vector<std::vector<std::string>> rows;
     for (auto &c : calls)
-        text += fmt::format("{:<20} {:<8} {:<28} {:<8} {:>4} {:>6}\n", c["id"].get<std::string>(),
-                            c["state"].get<std::string>(), c["channel"].get<std::string>(),
-                            c["exten"].get<std::string>(), c["legs"].get<size_t>(), c["duration_s"].get<uint64_t>());
+        rows.push_back({c["id"].get<std::string>(), c["state"].get<std::string>(), c["channel"].get<std::string>(),
+                        c["exten"].get<std::string>(), std::to_string(c["legs"].get<size_t>()),
+                        std::to_string(c["duration_s"].get<uint64_t>())});
+    std::string text = render_table({"CALL", "STATE", "CHANNEL", "EXTEN", "LEGS", "SECS"}, rows);
     text += fmt::format("{} calls", calls.size());
     return {true, text, calls};
 }
@@ -135,20 +158,19 @@ Reply cmd_legs(Engine &engine) {
                 out.push_back(leg_json(*leg));
         return out;
     });
-    std::string text = fmt::format("{:<22} {:<8} {:<9} {:<28} {:<8} {}\n", "LEG", "STATE", "DIRECTION", "NAME",
-                                   "FORMAT", "BRIDGED TO");
+    std::vector<std::vector<std::string>> rows;
     for (auto &l : legs)
-        text += fmt::format("{:<22} {:<8} {:<9} {:<28} {:<8} {}\n", l["id"].get<std::string>(),
-                            l["state"].get<std::string>(), l["direction"].get<std::string>(),
-                            l["name"].get<std::string>(), l["format"].get<std::string>(),
-                            l.value("bridged_to", std::string("-")));
+        rows.push_back({l["id"].get<std::string>(), l["state"].get<std::string>(), l["direction"].get<std::string>(),
+                        l["name"].get<std::string>(), l["format"].get<std::string>(),
+                        l.value("bridged_to", std::string("-"))});
+    std::string text = render_table({"LEG", "STATE", "DIRECTION", "NAME", "FORMAT", "BRIDGED TO"}, rows);
     text += fmt::format("{} legs", legs.size());
     return {true, text, legs};
 }
 
 Reply cmd_modules(Engine &engine) {
     json data = json::array();
-    std::string text = fmt::format("{:<16} {:<10} {:>5}  {}\n", "MODULE", "VERSION", "USERS", "DESCRIPTION");
+    std::vector<std::vector<std::string>> rows;
     for (auto &m : engine.modules().list()) {
         data.push_back({{"name", m.name},
                         {"version", m.version},
@@ -156,8 +178,9 @@ Reply cmd_modules(Engine &engine) {
                         {"description", m.description},
                         {"depends", m.depends},
                         {"users", m.users}});
-        text += fmt::format("{:<16} {:<10} {:>5}  {}\n", m.name, m.version, m.users, m.description);
+        rows.push_back({m.name, m.version, std::to_string(m.users), m.description});
     }
+    std::string text = render_table({"MODULE", "VERSION", "USERS", "DESCRIPTION"}, rows);
     text += fmt::format("{} modules", data.size());
     return {true, text, data};
 }
