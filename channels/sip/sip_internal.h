@@ -29,8 +29,36 @@ struct sip_config {
     char context[128];
     char rtp_ip[64];
     int rtp_port_min, rtp_port_max;
+    char realm[128];        /* digest realm */
+    int auth_fail_limit;    /* failed authentications per source per 60 s ... */
+    int auth_ban_seconds;   /* ... before it gets 403 for this long */
+    char endpoints_path[1024]; /* the endpoints/passwords file, "" none */
 };
 extern struct sip_config sip_cfg;
+
+/* Endpoints (sip_auth.c). The table is read in load() and immutable
+ * afterwards except `contacts`, which only the SIP thread touches. */
+#define SIP_MAX_CONTACTS 4
+struct sip_contact {
+    char uri[256];          /* "" free */
+    long expires;           /* CLOCK_MONOTONIC seconds */
+    unsigned long updated;  /* registration order: the newest is dialled */
+};
+struct sip_endpoint {
+    char id[64];
+    char password[128];
+    char context[128];
+    struct sip_contact contacts[SIP_MAX_CONTACTS];
+};
+extern struct sip_endpoint *sip_endpoints;
+extern int sip_endpoint_count;
+extern unsigned long sip_contact_serial;
+int sip_endpoints_load(void);  /* main thread, load(): 0 or -1 (logged) */
+void sip_endpoints_free(void); /* main thread, unload() */
+int sip_endpoints_register_command(void); /* load(): `tandem ctl sip-endpoints` */
+struct sip_endpoint *sip_endpoint_find(const char *id); /* any thread */
+/* SIP thread: the newest unexpired contact URI of `ep`, or NULL. */
+const char *sip_endpoint_contact(struct sip_endpoint *ep);
 
 /* What an SDP body says about the far end's audio (sip_sdp.c). */
 struct sip_media {
@@ -106,7 +134,9 @@ struct sip_call {
     /* inbound: from the From header; outbound: the leg's caller id (read on
      * the worker with leg_caller), for the INVITE's From ("" none) */
     char caller_num[128], caller_name[128];
-    char uri[512];          /* outbound: request URI */
+    char uri[512];          /* outbound: request URI ("" for an endpoint) */
+    char endpoint[64];      /* outbound: dial this endpoint's contact */
+    char context[128];      /* inbound: dialplan context */
 };
 
 struct sip_call *sip_call_new(enum sip_dir dir, int worker);

@@ -89,7 +89,7 @@ void sip_worker_inbound(void *arg) {
     tandem_inbound in;
     memset(&in, 0, sizeof in);
     in.struct_size = sizeof in;
-    in.context = sip_cfg.context;
+    in.context = call->context[0] ? call->context : sip_cfg.context;
     in.exten = call->exten;
     in.caller_num = call->caller_num[0] ? call->caller_num : NULL;
     in.caller_name = call->caller_name[0] ? call->caller_name : NULL;
@@ -120,7 +120,7 @@ void sip_worker_inbound(void *arg) {
         LOG(TANDEM_LOG_WARNING, call, "sip: cannot watch the RTP socket (engine ABI %u.%u)",
             sip_host->abi_major, sip_host->abi_minor);
     LOG(TANDEM_LOG_INFO, call, "sip: inbound call from %s to %s@%s, %s, RTP port %d",
-        call->caller_num[0] ? call->caller_num : "anonymous", call->exten, sip_cfg.context,
+        call->caller_num[0] ? call->caller_num : "anonymous", call->exten, in.context,
         call->rtp.format, call->rtp.port);
 }
 
@@ -180,10 +180,17 @@ static int make_uri(const char *dest, char *out, size_t cap) {
 static int sip_request(void *user, tandem_leg *leg, const char *dest) {
     (void)user;
     char uri[512];
-    if (make_uri(dest, uri, sizeof uri) != 0) return TANDEM_CAUSE_INVALID_NUMBER_FORMAT;
+    /* sip/ENDPOINT (a configured endpoint; the contact is looked up on the
+     * SIP thread, which owns the registrations) or sip/USER@HOST[:PORT] */
+    const struct sip_endpoint *ep = strchr(dest, '@') ? NULL : sip_endpoint_find(dest);
+    if (ep)
+        snprintf(uri, sizeof uri, "sip/%s", ep->id);
+    else if (make_uri(dest, uri, sizeof uri) != 0)
+        return TANDEM_CAUSE_INVALID_NUMBER_FORMAT;
     struct sip_call *call = sip_call_new(SIP_OUTBOUND, sip_host->leg_worker(leg));
     if (!call) return TANDEM_CAUSE_TEMPORARY_FAILURE;
     snprintf(call->uri, sizeof call->uri, "%s", uri);
+    if (ep) snprintf(call->endpoint, sizeof call->endpoint, "%s", ep->id);
     snprintf(call->call_id, sizeof call->call_id, "%s", sip_host->leg_call_id(leg));
     /* The From header's identity. leg_caller is worker-only, so it is read
      * here and copied into the call, which reaches the SIP thread with the
@@ -299,6 +306,15 @@ static int cfg_port(const char *key, int def) {
     return (n >= 1024 && n <= 65535) ? (int)n : -1;
 }
 
+static int cfg_int(const char *key, int def, int min, int max) {
+    const char *v = sip_host->config_get(sip_self, key);
+    if (!v || !*v) return def;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end != '\0' && strcmp(end, ".0") != 0) return -1;
+    return (n >= min && n <= max) ? (int)n : -1;
+}
+
 static int sip_load(tandem_module *module, const tandem_host *host) {
     sip_host = host;
     sip_self = module;
@@ -307,8 +323,23 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
         return TANDEM_ERROR;
     }
     copy_cfg(sip_cfg.listen, sizeof sip_cfg.listen, "listen", "sip:127.0.0.1:5060");
+    /* listen_env: the name of an environment variable that, when set and not
+     * empty, replaces `listen` (the demo's port can then be moved without
+     * editing its tandem.lua, whose sandbox has no os.getenv) */
+    const char *listen_env = host->config_get(module, "listen_env");
+    const char *listen_override = listen_env && *listen_env ? getenv(listen_env) : NULL;
+    if (listen_override && *listen_override)
+        snprintf(sip_cfg.listen, sizeof sip_cfg.listen, "%s", listen_override);
     copy_cfg(sip_cfg.context, sizeof sip_cfg.context, "context", "default");
     copy_cfg(sip_cfg.rtp_ip, sizeof sip_cfg.rtp_ip, "rtp_ip", "127.0.0.1");
+    copy_cfg(sip_cfg.realm, sizeof sip_cfg.realm, "realm", "tandem");
+    sip_cfg.auth_fail_limit = cfg_int("auth_fail_limit", 10, 1, 100000);
+    sip_cfg.auth_ban_seconds = cfg_int("auth_ban_seconds", 60, 1, 86400);
+    if (sip_cfg.auth_fail_limit < 0 || sip_cfg.auth_ban_seconds < 0 || strchr(sip_cfg.realm, '"')) {
+        host->log(module, TANDEM_LOG_ERROR, NULL,
+                  "sip: auth_fail_limit (1-100000), auth_ban_seconds (1-86400) or realm is invalid");
+        return TANDEM_EINVAL;
+    }
     sip_cfg.rtp_port_min = cfg_port("rtp_port_min", 10000);
     sip_cfg.rtp_port_max = cfg_port("rtp_port_max", 20000);
     if (sip_cfg.rtp_port_min < 0 || sip_cfg.rtp_port_max < 0 ||
@@ -324,9 +355,17 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
      * copy already linked to this module. */
     if (!dlopen("libsofia-sip-ua.so.0", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
         host->log(module, TANDEM_LOG_DEBUG, NULL, "sip: could not pin libsofia-sip-ua: %s", dlerror());
+    if (sip_endpoints_load() != 0) return TANDEM_EINVAL; /* it logged why */
     int rc = host->register_channel(module, &sip_driver);
-    if (rc != TANDEM_OK) return rc;
-    if (sip_stack_start() != 0) return TANDEM_ERROR; /* it logged why */
+    if (rc == TANDEM_OK) rc = sip_endpoints_register_command();
+    if (rc != TANDEM_OK) {
+        sip_endpoints_free();
+        return rc;
+    }
+    if (sip_stack_start() != 0) {
+        sip_endpoints_free();
+        return TANDEM_ERROR; /* it logged why */
+    }
     host->log(module, TANDEM_LOG_INFO, NULL, "sip: listening on %s, context %s, RTP %s:%d-%d",
               sip_cfg.listen, sip_cfg.context, sip_cfg.rtp_ip, sip_cfg.rtp_port_min,
               sip_cfg.rtp_port_max);
@@ -336,6 +375,7 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
 static void sip_unload(tandem_module *module) {
     (void)module;
     sip_stack_stop();
+    sip_endpoints_free();
 }
 
 static const tandem_module_desc sip_desc = {

@@ -38,6 +38,11 @@ struct sip_cmd {
     char *sdp;
 };
 
+/* sip_auth.c, SIP thread */
+struct sip_endpoint *sip_authenticate(nua_t *nua, nua_handle_t *nh, sip_t const *sip, bool proxy,
+                                      bool with_this);
+void sip_registrar(nua_t *nua, nua_handle_t *nh, sip_t const *sip);
+
 /* Shared between threads: the queue (under q_lock) and `accepting`. */
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sip_cmd *q_head, *q_tail;
@@ -150,9 +155,29 @@ static void run_cmd(struct sip_cmd *c) {
     nua_handle_t *nh = call ? call->nh : NULL;
     switch (c->kind) {
     case SIP_CMD_INVITE: {
-        char from[1024];
+        char from[1024], to[512];
         bool have_from = build_from(call, from, sizeof from);
-        if (stopping || !(nh = nua_handle(nua, NULL, NUTAG_URL(call->uri), SIPTAG_TO_STR(call->uri),
+        const char *target = call->uri;
+        snprintf(to, sizeof to, "%s", call->uri);
+        if (call->endpoint[0]) { /* sip/ENDPOINT: its newest registered contact */
+            struct sip_endpoint *ep = sip_endpoint_find(call->endpoint);
+            target = ep ? sip_endpoint_contact(ep) : NULL;
+            if (!target) {
+                LOG(TANDEM_LOG_INFO, call, "sip: endpoint %s is not registered", call->endpoint);
+                sip_post_event(call, SIP_EV_HANGUP, TANDEM_CAUSE_NO_USER_RESPONSE, 480, NULL);
+                break;
+            }
+            /* To: the endpoint's address of record, on the contact's host */
+            su_home_t home[1] = {SU_HOME_INIT(home)};
+            url_t *u = url_make(home, target);
+            if (u && u->url_host)
+                snprintf(to, sizeof to, "<sip:%s@%s%s%s>", call->endpoint, u->url_host,
+                         u->url_port ? ":" : "", u->url_port ? u->url_port : "");
+            else
+                snprintf(to, sizeof to, "%s", target);
+            su_home_deinit(home);
+        }
+        if (stopping || !(nh = nua_handle(nua, NULL, NUTAG_URL(target), SIPTAG_TO_STR(to),
                                           TAG_IF(have_from, SIPTAG_FROM_STR(from)), TAG_END()))) {
             sip_post_event(call, SIP_EV_HANGUP, TANDEM_CAUSE_TEMPORARY_FAILURE, 0, NULL);
             break;
@@ -239,6 +264,9 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
         nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
         return;
     }
+    struct sip_endpoint *ep = NULL;
+    if (sip_endpoint_count > 0 && !(ep = sip_authenticate(nua, nh, sip, true, false)))
+        return; /* answered 407 or 403 */
     struct sip_media offer;
     if (!sip || !sip->sip_payload ||
         sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0) {
@@ -261,6 +289,8 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
         copy_token(call->caller_num, sizeof call->caller_num, sip->sip_from->a_url->url_user);
         copy_token(call->caller_name, sizeof call->caller_name, sip->sip_from->a_display);
     }
+    snprintf(call->context, sizeof call->context, "%s", ep ? ep->context : sip_cfg.context);
+    if (ep) snprintf(call->caller_num, sizeof call->caller_num, "%s", ep->id);
     nua_respond(nh, SIP_100_TRYING, TAG_END());
     call->nh = nh; /* sip_call_new's reference is the SIP side's */
     nua_handle_bind(nh, call);
@@ -342,6 +372,10 @@ static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *
         }
         break;
     }
+    case nua_i_register: /* NUTAG_APPL_METHOD: answered here */
+        sip_registrar(nua, nh, sip);
+        if (!call && nh) nua_handle_destroy(nh);
+        break;
     case nua_i_options: /* sofia has answered it; the handle is not needed */
         if (!call && nh) nua_handle_destroy(nh);
         break;
@@ -422,7 +456,10 @@ static void *sip_main(void *arg) {
     if (reg >= 0)
         nua = nua_create(root, nua_event, NULL, NUTAG_URL(sip_cfg.listen), NUTAG_MEDIA_ENABLE(0),
                          SIPTAG_USER_AGENT_STR("Tandem"),
-                         SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS"), TAG_END());
+                         SIPTAG_ALLOW_STR(sip_endpoint_count > 0 ? "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"
+                                                                 : "INVITE, ACK, BYE, CANCEL, OPTIONS"),
+                         TAG_IF(sip_endpoint_count > 0, NUTAG_APPL_METHOD("REGISTER")),
+                         TAG_IF(sip_endpoint_count > 0, NUTAG_ALLOW("REGISTER")), TAG_END());
     if (!nua) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: cannot start the SIP stack on %s",
                       sip_cfg.listen);

@@ -38,11 +38,35 @@ return {
       end,
 
       -- Tone test: a 1 kHz tone, to check the audio path end to end.
-      -- (The SIP channel adds a real echo test here.)
+      -- (Not an echo test yet: the engine has no way to loop a leg's audio
+      -- back to it.)
       ["600"] = function(call)
         call:answer()
         call:play({ "tone:1000/500", "tone:0/200" })
         call:sleep(2000)
+      end,
+
+      -- Playback test: a prompt (skipped with a warning when the sounds
+      -- directory has no "demo-welcome") and a short tone melody; any key
+      -- stops it.
+      ["601"] = function(call)
+        call:answer()
+        call:play({ "demo-welcome", "tone:523/300", "tone:659/300", "tone:784/300", "tone:1047/600",
+                    "tone:0/300" }, { interrupt = true })
+        call:hangup()
+      end,
+
+      -- Endpoint to endpoint: dial the number's registered phone (480 /
+      -- "noanswer" when it is not registered), then connect the two.
+      ["_10XX"] = function(call)
+        local status, leg = call:dial("sip/" .. call.exten, { timeout = 30 })
+        call:log("call to endpoint " .. call.exten .. ": " .. status)
+        if status == "answer" then
+          call:answer()
+          call:bridge(leg)
+        elseif status == "busy" then
+          call:hangup("user_busy")
+        end
       end,
 
       -- The scripted customer: waits for the IVR, presses 1 for sales,

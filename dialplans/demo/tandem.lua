@@ -1,11 +1,29 @@
--- The demo instance: a working PBX on loopback with embedded defaults.
--- Until the SIP channel lands, a scripted caller places a call through the
--- local channel every 20 seconds so every step shows in the log and in
--- `tandem ctl calls` / `tandem ctl legs`.
+-- The demo instance: a small PBX on loopback with embedded defaults.
+--
+-- SIP on 127.0.0.1:5060 (UDP and TCP); the environment variable
+-- TANDEM_DEMO_SIP_LISTEN (e.g. "sip:127.0.0.1:5070") moves it. Endpoints
+-- 1001-1010 get random passwords at first start: printed once in the log and
+-- kept in <data dir>/sip-passwords (mode 0600). Register a softphone as
+-- 1001@127.0.0.1 with its password; dial 600 (tone test), 601 (playback),
+-- 100 (the IVR) or another endpoint (1002 ...).
+--
+-- A scripted caller also places a call through the local channel every 20
+-- seconds, so every step shows in the log and in `tandem ctl calls` /
+-- `tandem ctl legs`.
 return {
   instance = "demo",
   workers = 0,                 -- one per core
-  modules = { "local" },
+  modules = { "local", "sip" },
+  module_config = {
+    sip = {
+      listen = "sip:127.0.0.1:5060",
+      listen_env = "TANDEM_DEMO_SIP_LISTEN",
+      endpoints = "1001-1010",
+      passwords_file = "sip-passwords",   -- in the data directory
+      endpoint_context = "demo",
+      context = "demo",
+    },
+  },
   dialplan = "dialplan.lua",   -- relative to this file
   log = { level = "info" },
   limits = { instructions = 10000000, memory_kb = 1024 },

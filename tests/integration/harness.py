@@ -3,6 +3,7 @@ control socket, started and stopped by PID, so tests run in parallel and
 beside a running demo."""
 import json
 import os
+import socket
 import shutil
 import signal
 import subprocess
@@ -15,10 +16,25 @@ BUILD = os.environ.get("TANDEM_BUILD_DIR", os.path.join(REPO, "build"))
 BIN = os.environ.get("TANDEM_BIN", os.path.join(BUILD, "bin", "tandem"))
 
 
+def free_port(kind=socket.SOCK_DGRAM):
+    """A port nothing on loopback uses right now (UDP and TCP both free)."""
+    while True:
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        other = socket.SOCK_STREAM if kind == socket.SOCK_DGRAM else socket.SOCK_DGRAM
+        with socket.socket(socket.AF_INET, other) as t:
+            try:
+                t.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+
+
 class Instance:
     """One engine process. `config` is a path to a tandem.lua."""
 
-    def __init__(self, config, extra_args=()):
+    def __init__(self, config, extra_args=(), env=None):
         self.tmp = tempfile.mkdtemp(prefix="tandem-it-")
         self.socket = os.path.join(self.tmp, "ctl.sock")
         self.log_path = os.path.join(self.tmp, "engine.log")
@@ -26,10 +42,11 @@ class Instance:
         self.args = [BIN, "-c", config, "--data-dir", os.path.join(self.tmp, "data"),
                      "--control-socket", self.socket, *extra_args]
         self.proc = None
+        self.env = dict(os.environ, **(env or {}))
 
     def start(self, timeout=10):
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

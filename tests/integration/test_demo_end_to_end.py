@@ -14,8 +14,11 @@ import harness  # noqa: E402
 
 class DemoEndToEnd(unittest.TestCase):
     def setUp(self):
+        # The demo's SIP listener moves to a free port: tests never take 5060.
+        port = harness.free_port()
         self.engine = harness.Instance(os.path.join(harness.REPO, "dialplans", "demo", "tandem.lua"),
-                                       ["--workers", "2"])
+                                       ["--workers", "2"],
+                                       env={"TANDEM_DEMO_SIP_LISTEN": f"sip:127.0.0.1:{port}"})
         self.engine.start()
 
     def tearDown(self):
@@ -54,6 +57,7 @@ class DemoEndToEnd(unittest.TestCase):
         rc, out = e.ctl("modules")
         self.assertEqual(rc, 0)
         self.assertIn("local", out)
+        self.assertIn("sip", out)  # the demo's SIP listener came up on its own port
         rc, out = e.ctl("registry", json_output=True)
         self.assertIn("PCMU", [c["name"] for c in out["data"]["codecs"]])
         rc, out = e.ctl("originate", "local/600@demo", "600", "demo")

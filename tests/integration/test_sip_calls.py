@@ -31,8 +31,24 @@ port and RTP range on 127.0.0.1) and runs SIPp by PID with a time bound:
   configuration
     test_port_in_use         the listen port is taken: load fails with a clear message
 
+SipEndpoints (endpoints_file, digest auth, registrar; tests/sip/reg_*.xml, uac_auth.xml):
+    test_register_with_auth  SIPp REGISTER -> 401 -> REGISTER with [authentication] -> 200 + Contact
+    test_wrong_password_and_unknown_user_look_the_same  both get 401 again, header for header
+    test_contacts_expiry_and_unregister  423 below 60 s, several contacts, cap at 3600 s,
+                             Expires: 0 for one contact, Contact: * for all
+    test_unauthenticated_invite_gets_407
+    test_ban_after_failures  auth_fail_limit failures -> log line and 403 even with the password
+    test_dial_registered_endpoint  1001 calls 2000 (with 407 + credentials); the dialplan's
+                             call:dial("sip/1002") reaches the SIPp UAS registered as 1002
+    test_dial_unregistered_endpoint  sip/1003 with no contact -> 480 internally, "noanswer" (18)
+SipDemo (dialplans/demo/tandem.lua, port moved with TANDEM_DEMO_SIP_LISTEN):
+    test_passwords_generated_once  0600 file, printed once, kept across a restart;
+                             `tandem ctl sip-endpoints json` says where
+    test_endpoint_calls_endpoint_and_601  1001 -> 1002 by number (bridged), 1003 -> 601
+
 Run: python3 tests/integration/test_sip_calls.py -v   (needs `sipp`, package sip-tester)
 """
+import json
 import os
 import re
 import shutil
@@ -493,6 +509,316 @@ class SipConfig(unittest.TestCase):
             busy.close()
             shutil.rmtree(d, ignore_errors=True)
 
+
+
+REG_DIALPLAN = """
+return { contexts = {
+  default = {
+    ["service"] = function(call) call:answer() call:hangup() end,
+  },
+  internal = {
+    ["2000"] = function(call)
+      call:log("endpoint call from " .. tostring(call.caller_num) .. " in internal")
+      call:answer()
+      local status, leg = call:dial("sip/1002")
+      call:log("dial 1002: " .. tostring(status))
+      if status == "answer" then call:bridge(leg) end
+      call:hangup()
+    end,
+    ["2001"] = function(call)
+      call:answer()
+      local status = call:dial("sip/1003")
+      call:log("dial 1003: " .. tostring(status))
+      call:sleep(10000)
+    end,
+  },
+} }
+"""
+
+
+class Registrar:
+    """A tiny digest client on a raw UDP socket, for what SIPp cannot do
+    (register a contact that is not its own, count exact replies)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(5)
+        self.local = self.sock.getsockname()[1]
+        self.cseq = 0
+
+    def close(self):
+        self.sock.close()
+
+    def request(self, method, user, headers, ruri=None, body=""):
+        self.cseq += 1
+        ruri = ruri or "sip:127.0.0.1:%d" % self.port
+        msg = ("%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%d%d;rport\r\n"
+               "From: <sip:%s@127.0.0.1>;tag=t%d\r\nTo: <sip:%s@127.0.0.1>\r\n"
+               "Call-ID: c%d-%d@test\r\nCSeq: %d %s\r\nMax-Forwards: 70\r\n%s"
+               "Content-Length: %d\r\n\r\n%s"
+               % (method, ruri, self.local, os.getpid(), self.cseq, user, os.getpid(), user,
+                  os.getpid(), self.local, self.cseq, method,
+                  "".join(h + "\r\n" for h in headers), len(body), body))
+        self.sock.sendto(msg.encode(), ("127.0.0.1", self.port))
+        while True:
+            data = self.sock.recv(65536).decode(errors="replace")
+            status = int(data.split(" ", 2)[1])
+            if status >= 200:
+                if method == "INVITE":  # ACK the final response
+                    pass
+                return status, data
+
+    @staticmethod
+    def header(data, name):
+        for line in data.split("\r\n"):
+            if line.lower().startswith(name.lower() + ":"):
+                return line.split(":", 1)[1].strip()
+        return None
+
+    @staticmethod
+    def digest(challenge, user, password, method, uri):
+        import hashlib
+        p = dict(re.findall(r'(\w+)="?([^",]*)"?', challenge))
+        md5 = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731
+        ha1 = md5("%s:%s:%s" % (user, p["realm"], password))
+        ha2 = md5("%s:%s" % (method, uri))
+        resp = md5("%s:%s:00000001:abc:auth:%s" % (ha1, p["nonce"], ha2))
+        return ('Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", '
+                'algorithm=MD5, qop=auth, nc=00000001, cnonce="abc"'
+                % (user, p["realm"], p["nonce"], uri, resp))
+
+    def register(self, user, password, contact, expires=3600):
+        uri = "sip:127.0.0.1:%d" % self.port
+        hdrs = ["Contact: <%s>" % contact if contact != "*" else "Contact: *",
+                "Expires: %d" % expires]
+        status, data = self.request("REGISTER", user, hdrs)
+        if status != 401:
+            return status, data
+        auth = self.digest(self.header(data, "WWW-Authenticate"), user, password, "REGISTER", uri)
+        return self.request("REGISTER", user, hdrs + ["Authorization: " + auth])
+
+
+@unittest.skipUnless(SIPP, "sipp (package sip-tester) is not installed")
+class SipEndpoints(unittest.TestCase):
+    """Endpoints, digest authentication and the registrar (endpoints_file)."""
+    sipp = SipCalls.sipp
+    wait_sipp = SipCalls.wait_sipp
+    sipp_story = SipCalls.sipp_story
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-sipreg-")
+        self.sip_port = free_udp_port()
+        self.rtp_base = free_rtp_base()
+        with open(os.path.join(self.dir, "endpoints"), "w") as f:
+            f.write("# test endpoints\n1001 password=secret1 context=internal\n"
+                    "1002 password=secret2 context=internal\n1003 password=secret3\n")
+        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
+                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
+                    "    endpoints_file = 'endpoints', auth_fail_limit = 5, auth_ban_seconds = 60,\n"
+                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
+                    % (self.sip_port, self.rtp_base, self.rtp_base + 39))
+        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
+            f.write(REG_DIALPLAN)
+        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
+        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        self.assertIn("3 endpoint(s)", self.engine.read_log())
+        self.sipp_procs = []
+        self.reg = Registrar(self.sip_port)
+
+    def tearDown(self):
+        self.reg.close()
+        SipCalls.tearDown(self)
+
+    def reg_sipp(self, name, scenario, user, password, expires=120):
+        p = self.sipp(["-sf", os.path.join(SCENARIOS, scenario), "-s", user, "-au", user,
+                       "-ap", password, "-key", "expires", str(expires),
+                       "127.0.0.1:%d" % self.sip_port], name)
+        return self.wait_sipp(p, name)
+
+    def test_register_with_auth(self):
+        code, story = self.reg_sipp("reg", "reg_auth.xml", "1001", "secret1")
+        self.assertEqual(code, 0, story)
+        self.assertRegex(story, r"(?i)WWW-Authenticate: Digest realm=\"tandem\"")
+        self.assertRegex(story, r"(?i)Contact: <sip:1001@127\.0\.0\.1:\d+>;expires=1[12]\d")
+        self.assertIn("sip: 1001 registered", self.engine.read_log())
+
+    def test_wrong_password_and_unknown_user_look_the_same(self):
+        code, story = self.reg_sipp("regbad", "reg_refused.xml", "1001", "wrong")
+        self.assertEqual(code, 0, story)
+        code, story2 = self.reg_sipp("regunknown", "reg_refused.xml", "9999", "whatever")
+        self.assertEqual(code, 0, story2)
+        # the raw replies, header by header (the nonce aside)
+        replies = []
+        for user, pw in (("1001", "wrong"), ("9999", "wrong")):
+            status, data = self.reg.register(user, pw, "sip:%s@127.0.0.1:9" % user)
+            self.assertEqual(status, 401, data)
+            names = sorted(l.split(":")[0] for l in data.split("\r\n")[1:] if ":" in l)
+            chal = re.sub(r'nonce="[^"]*"', "", self.reg.header(data, "WWW-Authenticate"))
+            replies.append((names, chal))
+        self.assertEqual(replies[0], replies[1])
+        self.assertNotIn("registered", self.engine.read_log())
+
+    def test_contacts_expiry_and_unregister(self):
+        s, d = self.reg.register("1002", "secret2", "sip:a@127.0.0.1:7001", 30)
+        self.assertEqual(s, 423, d)  # below the minimum of 60 s
+        self.assertEqual(self.reg.header(d, "Min-Expires"), "60")
+        s, d = self.reg.register("1002", "secret2", "sip:a@127.0.0.1:7001", 100)
+        self.assertEqual(s, 200, d)
+        s, d = self.reg.register("1002", "secret2", "sip:b@127.0.0.1:7002", 99999)
+        self.assertEqual(s, 200, d)
+        self.assertIn("sip:a@127.0.0.1:7001", d)
+        self.assertRegex(d, r"sip:b@127\.0\.0\.1:7002>;expires=3600")  # capped
+        s, d = self.reg.register("1002", "secret2", "sip:a@127.0.0.1:7001", 0)
+        self.assertEqual(s, 200, d)
+        self.assertNotIn("sip:a@127.0.0.1:7001", d)
+        self.assertIn("sip:b@127.0.0.1:7002", d)
+        s, d = self.reg.register("1002", "secret2", "*", 0)
+        self.assertEqual(s, 200, d)
+        self.assertIsNone(self.reg.header(d, "Contact"), d)
+
+    def test_unauthenticated_invite_gets_407(self):
+        sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+               "m=audio 9 RTP/AVP 0\r\n")
+        s, d = self.reg.request("INVITE", "1001", ["Contact: <sip:1001@127.0.0.1:9>",
+                                                   "Content-Type: application/sdp"],
+                                ruri="sip:2000@127.0.0.1:%d" % self.sip_port, body=sdp)
+        self.assertEqual(s, 407, d)
+        self.assertRegex(self.reg.header(d, "Proxy-Authenticate"), r'Digest realm="tandem", nonce="')
+        self.assertNotIn("endpoint call from", self.engine.read_log())
+
+    def test_ban_after_failures(self):
+        for i in range(5):  # the 5th failure (auth_fail_limit) is answered 403 already
+            s, d = self.reg.register("1001", "bad%d" % i, "sip:1001@127.0.0.1:9")
+            self.assertEqual(s, 401 if i < 4 else 403, d)
+        self.assertTrue(self.engine.wait_log("sip: banning 127.0.0.1 for 60 s"), self.engine.read_log())
+        # even the right password is refused now
+        s, d = self.reg.register("1001", "secret1", "sip:1001@127.0.0.1:9")
+        self.assertEqual(s, 403, d)
+
+    def test_dial_registered_endpoint(self):
+        uas_port = free_udp_port()
+        s, d = self.reg.register("1002", "secret2", "sip:1002@127.0.0.1:%d" % uas_port, 120)
+        self.assertEqual(s, 200, d)
+        uas = self.sipp(["-sn", "uas"], "uas", port=uas_port)
+        time.sleep(0.3)
+        uac = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "2000", "-au", "1001",
+                         "-ap", "secret1", "127.0.0.1:%d" % self.sip_port], "uacauth")
+        code, story = self.wait_sipp(uac, "uacauth")
+        self.assertEqual(code, 0, story)
+        code, story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, story)
+        log = self.engine.read_log()
+        self.assertIn("endpoint call from 1001 in internal", log)
+        self.assertRegex(story, r"INVITE sip:1002@127\.0\.0\.1:%d" % uas_port)
+
+    def test_dial_unregistered_endpoint(self):
+        uac = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "2001", "-au", "1001",
+                         "-ap", "secret1", "127.0.0.1:%d" % self.sip_port], "uacauth2")
+        code, story = self.wait_sipp(uac, "uacauth2")
+        self.assertEqual(code, 0, story)
+        self.assertIn("sip: endpoint 1003 is not registered", story)
+        self.assertRegex(self.engine.read_log(), r"dial 1003: noanswer")
+
+
+
+@unittest.skipUnless(SIPP, "sipp (package sip-tester) is not installed")
+class SipDemo(unittest.TestCase):
+    """The shipped demo (dialplans/demo/tandem.lua) as a PBX, its SIP port
+    moved with TANDEM_DEMO_SIP_LISTEN so it runs beside a real demo."""
+    sipp = SipCalls.sipp
+    wait_sipp = SipCalls.wait_sipp
+    sipp_story = SipCalls.sipp_story
+
+    def start_demo(self):
+        old = os.environ.get("TANDEM_DEMO_SIP_LISTEN")
+        os.environ["TANDEM_DEMO_SIP_LISTEN"] = "sip:127.0.0.1:%d" % self.sip_port
+        try:
+            e = harness.Instance(os.path.join(harness.REPO, "dialplans", "demo", "tandem.lua"),
+                                 ["--workers", "2"])
+            e.args[e.args.index("--data-dir") + 1] = self.data  # kept across restarts
+            e.start()
+        finally:
+            if old is None:
+                del os.environ["TANDEM_DEMO_SIP_LISTEN"]
+            else:
+                os.environ["TANDEM_DEMO_SIP_LISTEN"] = old
+        self.assertTrue(e.wait_log("sip: listening on sip:127.0.0.1:%d" % self.sip_port), e.read_log())
+        return e
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-sipdemo-")
+        self.data = os.path.join(self.dir, "data")
+        self.sip_port = free_udp_port()
+        self.sipp_procs = []
+        self.engine = self.start_demo()
+        self.reg = Registrar(self.sip_port)
+
+    def tearDown(self):
+        self.reg.close()
+        SipCalls.tearDown(self)
+
+    def passwords(self):
+        out = {}
+        with open(os.path.join(self.data, "sip-passwords")) as f:
+            for line in f:
+                if line.strip() and not line.startswith("#"):
+                    parts = line.split()
+                    out[parts[0]] = parts[1].split("=", 1)[1]
+        return out
+
+    def test_passwords_generated_once(self):
+        path = os.path.join(self.data, "sip-passwords")
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        pw = self.passwords()
+        self.assertEqual(sorted(pw), ["%d" % i for i in range(1001, 1011)])
+        log = self.engine.read_log()
+        for user, secret in pw.items():
+            self.assertEqual(log.count(secret), 1, log)
+        self.assertEqual(len(set(pw.values())), 10)
+        # the console says where they are (and never shows them)
+        rc, out = self.engine.ctl("sip-endpoints", "json")
+        self.assertEqual(rc, 0, out)
+        info = json.loads(out)
+        self.assertEqual(info["file"], path)
+        self.assertEqual([e["id"] for e in info["endpoints"]], sorted(pw))
+        self.assertEqual({e["context"] for e in info["endpoints"]}, {"demo"})
+        rc, out = self.engine.ctl("sip-endpoints")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("file: " + path, out)
+        for secret in pw.values():
+            self.assertNotIn(secret, out)
+        # a restart keeps them and does not print them again
+        self.assertEqual(self.engine.stop(), 0)
+        self.engine.cleanup()
+        self.engine = self.start_demo()
+        self.assertEqual(self.passwords(), pw)
+        log = self.engine.read_log()
+        self.assertNotIn("generated passwords", log)
+        for secret in pw.values():
+            self.assertNotIn(secret, log)
+
+    def test_endpoint_calls_endpoint_and_601(self):
+        pw = self.passwords()
+        uas_port = free_udp_port()
+        s, d = self.reg.register("1002", pw["1002"], "sip:1002@127.0.0.1:%d" % uas_port, 120)
+        self.assertEqual(s, 200, d)
+        uas = self.sipp(["-sn", "uas"], "uas", port=uas_port)
+        time.sleep(0.3)
+        uac = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "1002", "-au", "1001",
+                         "-ap", pw["1001"], "127.0.0.1:%d" % self.sip_port], "to1002")
+        code, story = self.wait_sipp(uac, "to1002")
+        self.assertEqual(code, 0, story)
+        code, story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, story)
+        self.assertIn("call to endpoint 1002: answer", self.engine.read_log())
+        uac = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_expect_bye_auth.xml"), "-s", "601", "-au",
+                         "1003", "-ap", pw["1003"], "127.0.0.1:%d" % self.sip_port], "to601")
+        code, story = self.wait_sipp(uac, "to601")
+        self.assertEqual(code, 0, story)
+        self.assertIn("inbound call from 1003 to 601@demo", self.engine.read_log())
 
 UAS_BUSY = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
