@@ -21,7 +21,7 @@ return {
         if choice == "1" then
           call:transfer("200")            -- sales, in this context
         elseif choice == "2" then
-          call:transfer("600")            -- tone test
+          call:transfer("600")            -- echo test
         end
         call:play("tone:425/300")
         call:hangup()
@@ -37,13 +37,12 @@ return {
         end
       end,
 
-      -- Tone test: a 1 kHz tone, to check the audio path end to end.
-      -- (Not an echo test yet: the engine has no way to loop a leg's audio
-      -- back to it.)
+      -- Echo test: a short beep, then everything you say comes back; '#'
+      -- ends it.
       ["600"] = function(call)
         call:answer()
-        call:play({ "tone:1000/500", "tone:0/200" })
-        call:sleep(2000)
+        call:play("tone:1000/300")
+        call:echo()
       end,
 
       -- Playback test: a prompt (skipped with a warning when the sounds

@@ -337,3 +337,27 @@ return { contexts = { test = {
     CHECK(cdr["vars"]["abs"] == "nil");
     CHECK(cdr["vars"]["dots"] == "nil");
 }
+
+TEST_CASE("echo sends a leg's audio back until '#', a timeout or hang-up", "[dialplan]") {
+    EngineFixture fx(R"(
+return { contexts = { test = {
+  ["echo"] = function(call) call:answer() call:set("how", call:echo(1500)) end,
+  ["talker"] = function(call) call:answer() call:play("tone:440/1000") call:sleep(2000) end,
+  ["presser"] = function(call) call:answer() call:sleep(300) call:send_dtmf("#") call:sleep(5000) end,
+} } }
+)");
+    auto id = fx.originate("local/talker@test", "echo");
+    CHECK(cdr_of(fx, id)["vars"]["how"] == "timeout");
+    // The talker's leg got its own audio back: about 50 frames of tone.
+    uint64_t echoed = 0;
+    fx.wait_until([&] {
+        for (auto &e : fx.events_of_locked(EventType::call_end))
+            if (e.linked_id == id && e.call_id != id)
+                echoed = json::parse(*e.field("cdr"))["legs"][0]["frames_in"].get<uint64_t>();
+        return echoed > 0;
+    });
+    CHECK(echoed >= 40);
+    auto start = std::chrono::steady_clock::now();
+    CHECK(cdr_of(fx, fx.originate("local/presser@test", "echo"))["vars"]["how"] == "#");
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1400));
+}

@@ -284,6 +284,23 @@ int m_bridge(lua_State *L) {
     return wait_for(call, make_bridge_op(call, leg, peer));
 }
 
+int m_echo(lua_State *L) {
+    Leg &leg = check_leg(L, 1);
+    Call &call = running_call(L, leg);
+    auto ms = static_cast<uint32_t>(lua_isnoneornil(L, 2) ? 0 : arg_integer(L, 2, 1, 86'400'000, "milliseconds"));
+    if (channel_gone(call))
+        return kYieldStop;
+    if (leg.state() == LegState::hungup) {
+        lua_pushliteral(L, "hangup");
+        return 1;
+    }
+    if (leg.bridge)
+        throw Raise{"cannot echo a bridged leg"};
+    if (leg.state() != LegState::up && leg.answer() != TANDEM_OK)
+        return kYieldStop;
+    return wait_for(call, make_echo_op(call, leg, ms));
+}
+
 int m_transfer(lua_State *L) {
     Leg &leg = check_leg(L, 1);
     Call &call = running_call(L, leg);
@@ -442,13 +459,14 @@ const luaL_Reg kMethods[] = {{"answer", lua_entry<m_answer>},
                              {"send_dtmf", lua_entry<m_send_dtmf>},
                              {"dial", lua_entry<m_dial>},
                              {"bridge", lua_entry<m_bridge>},
+                             {"echo", lua_entry<m_echo>},
                              {"transfer", lua_entry<m_transfer>},
                              {"on_hangup", lua_entry<m_on_hangup>},
                              {"log", lua_entry<m_log>},
                              {nullptr, nullptr}};
 
 const char *const kMethodNames[] = {"answer", "ring",     "progress", "hangup",   "get",       "set",
-                                    "vars",   "sleep",    "play",     "read",     "send_dtmf", "dial",
+                                    "vars",   "sleep",    "play",     "read",     "send_dtmf", "dial",   "echo",
                                     "bridge", "transfer", "on_hangup", "log",     "id",        "call_id",
                                     "linked_id", "name",  "state",    "cause",    "exten",     "context",
                                     "caller_num", "caller_name", "direction", nullptr};

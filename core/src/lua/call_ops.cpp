@@ -420,6 +420,50 @@ private:
     std::unique_ptr<Bridge> bridge_;
 };
 
+class EchoOp : public PendingOp {
+public:
+    EchoOp(Call &call, Leg &leg, uint32_t ms) : call_(call), leg_(&leg), ms_(ms) {}
+    void start() override {
+        leg_->echo = true;
+        if (ms_)
+            timer_ = call_.worker.reactor().add_timer(std::chrono::milliseconds(ms_), [this] {
+                timer_ = 0;
+                finish("timeout");
+            });
+    }
+    void on_dtmf(Leg &leg, char digit) override {
+        if (&leg != leg_.get() || digit != '#')
+            return;
+        if (!leg.dtmf_buffer.empty())
+            leg.dtmf_buffer.pop_back();
+        finish("#");
+    }
+    void on_leg_state(Leg &leg, LegState state) override {
+        if (&leg == leg_.get() && state == LegState::hungup)
+            finish("hangup");
+    }
+    void cancel() override { stop(); }
+
+private:
+    void stop() {
+        leg_->echo = false;
+        if (timer_)
+            call_.worker.reactor().cancel_timer(timer_);
+        timer_ = 0;
+    }
+    void finish(const char *how) {
+        stop();
+        call_.worker.lua().complete(call_, [how](lua_State *L) {
+            lua_pushstring(L, how);
+            return 1;
+        });
+    }
+    Call &call_;
+    Ref<Leg> leg_;
+    uint32_t ms_;
+    uint64_t timer_ = 0;
+};
+
 class InvocationOp : public PendingOp {
 public:
     explicit InvocationOp(std::unique_ptr<tandem_invocation> inv) : inv_(std::move(inv)) {}
@@ -447,6 +491,9 @@ std::unique_ptr<PendingOp> make_dial_op(Call &call, Leg &channel, DialRequest re
     return std::make_unique<DialOp>(call, channel, std::move(request));
 }
 std::unique_ptr<PendingOp> make_bridge_op(Call &call, Leg &a, Leg &b) { return std::make_unique<BridgeOp>(call, a, b); }
+std::unique_ptr<PendingOp> make_echo_op(Call &call, Leg &leg, uint32_t ms) {
+    return std::make_unique<EchoOp>(call, leg, ms);
+}
 std::unique_ptr<PendingOp> make_invocation_op(std::unique_ptr<tandem_invocation> invocation) {
     return std::make_unique<InvocationOp>(std::move(invocation));
 }

@@ -51,6 +51,8 @@ std::unique_ptr<PendingOp> make_play_op(Call &call, Leg &leg, PlayRequest reques
 std::unique_ptr<PendingOp> make_read_op(Call &call, Leg &leg, ReadRequest request);
 std::unique_ptr<PendingOp> make_dial_op(Call &call, Leg &channel, DialRequest request);
 std::unique_ptr<PendingOp> make_bridge_op(Call &call, Leg &a, Leg &b);
+// Sends the leg's audio back to it until '#', `ms` (0 = no limit) or hang-up.
+std::unique_ptr<PendingOp> make_echo_op(Call &call, Leg &leg, uint32_t ms);
 std::unique_ptr<PendingOp> make_invocation_op(std::unique_ptr<tandem_invocation> invocation);
 
 } // namespace tandem

@@ -387,7 +387,9 @@ void Engine::call_ended(Call &call) {
                         {"answer_us", leg->answered_us},
                         {"end_us", leg->ended_us},
                         {"cause", leg->cause()},
-                        {"cause_name", cause_name(leg->cause())}});
+                        {"cause_name", cause_name(leg->cause())},
+                        {"frames_in", leg->frames_in},
+                        {"frames_out", leg->frames_out}});
     json cdr = {{"id", call.id},
                 {"linked_id", call.linked_id},
                 {"instance", config_.instance},

@@ -151,6 +151,7 @@ void Leg::push_frame(const tandem_frame &in) {
     }
     if (in.kind != TANDEM_FRAME_AUDIO || in.len > media::kMaxFrameBytes)
         return;
+    ++frames_in;
     bool was_empty = inbox_.empty();
     media::Frame &f = inbox_.push();
     f.kind = media::FrameKind::audio;
@@ -167,6 +168,8 @@ void Leg::push_frame(const tandem_frame &in) {
 int Leg::write(const media::Frame &frame) {
     if (state_ == LegState::hungup || driver_done_ || !driver_.desc)
         return TANDEM_EGONE;
+    if (frame.kind == media::FrameKind::audio)
+        ++frames_out;
     tandem_frame out{};
     out.struct_size = sizeof out;
     out.kind = frame.kind == media::FrameKind::audio ? TANDEM_FRAME_AUDIO

@@ -104,6 +104,8 @@ public:
     std::unique_ptr<media::Player> player;
     std::unique_ptr<HeldTranslator> to_wire; // slin -> format for the player
     std::string dtmf_buffer;                      // digits nobody consumed yet
+    bool echo = false;                            // media tick sends received audio back
+    uint64_t frames_in = 0, frames_out = 0;       // audio frames, for CDRs and tests
     // Observer of state changes and DTMF (the owning call).
     std::function<void(Leg &, LegState)> on_state;
     std::function<void(Leg &, char)> on_dtmf;

@@ -141,10 +141,14 @@ void Worker::media_tick(uint64_t periods) {
         // Swap with a kept buffer: no allocation per tick.
         media_batch_.swap(media_pending_);
         for (auto &leg : media_batch_) {
-            if (leg->bridge)
+            if (leg->bridge) {
                 leg->bridge->forward_from(*leg);
-            else
+            } else if (leg->echo) {
+                for (auto &in = leg->inbox(); !in.empty(); in.pop())
+                    leg->write(in.front());
+            } else {
                 leg->inbox().clear(); // audio with no listener is dropped
+            }
         }
         media_batch_.clear();
     }
