@@ -266,7 +266,7 @@ int sip_endpoints_load(void) {
     return 0;
 }
 
-/* `tandem ctl sip-endpoints [json]` (main thread, like load/unload, so the
+/* `tandem ctl endpoints [--json]` (main thread, like load/unload, so the
  * table cannot change under it). Registrations are the SIP thread's and are
  * not shown. */
 static void json_str(char *out, size_t cap, const char *s) {
@@ -282,7 +282,9 @@ static void json_str(char *out, size_t cap, const char *s) {
 
 static int endpoints_cmd(void *user, int argc, const char *const *argv, tandem_console_out *out) {
     (void)user;
-    bool json = argc > 1 && strcmp(argv[1], "json") == 0;
+    bool json = sip_host->console_json && sip_host->console_json(out); /* tandem ctl --json */
+    for (int i = 1; i < argc; ++i)
+        json = json || strcmp(argv[i], "json") == 0;
     char line[2600], a[1200], b[300];
     if (json) {
         json_str(a, sizeof a, sip_cfg.endpoints_path);
@@ -309,7 +311,7 @@ static int endpoints_cmd(void *user, int argc, const char *const *argv, tandem_c
 }
 
 static const tandem_console_command endpoints_command = {
-    sizeof(tandem_console_command), "sip-endpoints", "sip-endpoints [json]",
+    sizeof(tandem_console_command), "endpoints", "endpoints (with tandem ctl --json: a JSON document)",
     "the SIP endpoints and the file they come from (passwords are in that file)", NULL, endpoints_cmd,
 };
 

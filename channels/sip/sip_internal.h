@@ -55,7 +55,7 @@ extern int sip_endpoint_count;
 extern unsigned long sip_contact_serial;
 int sip_endpoints_load(void);  /* main thread, load(): 0 or -1 (logged) */
 void sip_endpoints_free(void); /* main thread, unload() */
-int sip_endpoints_register_command(void); /* load(): `tandem ctl sip-endpoints` */
+int sip_endpoints_register_command(void); /* load(): `tandem ctl endpoints` */
 struct sip_endpoint *sip_endpoint_find(const char *id); /* any thread */
 /* SIP thread: the newest unexpired contact URI of `ep`, or NULL. */
 const char *sip_endpoint_contact(struct sip_endpoint *ep);

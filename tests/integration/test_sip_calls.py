@@ -43,7 +43,7 @@ SipEndpoints (endpoints_file, digest auth, registrar; tests/sip/reg_*.xml, uac_a
     test_dial_unregistered_endpoint  sip/1003 with no contact -> 480 internally, "noanswer" (18)
 SipDemo (dialplans/demo/tandem.lua, port moved with TANDEM_DEMO_SIP_LISTEN):
     test_passwords_generated_once  0600 file, printed once, kept across a restart;
-                             `tandem ctl sip-endpoints json` says where
+                             `tandem ctl endpoints --json` says where
     test_endpoint_calls_endpoint_and_601  1001 -> 1002 by number (bridged), 1003 -> 601
 
 Run: python3 tests/integration/test_sip_calls.py -v   (needs `sipp`, package sip-tester)
@@ -779,13 +779,13 @@ class SipDemo(unittest.TestCase):
             self.assertEqual(log.count(secret), 1, log)
         self.assertEqual(len(set(pw.values())), 10)
         # the console says where they are (and never shows them)
-        rc, out = self.engine.ctl("sip-endpoints", "json")
+        rc, out = self.engine.ctl("endpoints", json_output=True)
         self.assertEqual(rc, 0, out)
-        info = json.loads(out)
+        info = out["data"]  # the module's JSON document is the reply's data
         self.assertEqual(info["file"], path)
         self.assertEqual([e["id"] for e in info["endpoints"]], sorted(pw))
         self.assertEqual({e["context"] for e in info["endpoints"]}, {"demo"})
-        rc, out = self.engine.ctl("sip-endpoints")
+        rc, out = self.engine.ctl("endpoints")
         self.assertEqual(rc, 0, out)
         self.assertIn("file: " + path, out)
         for secret in pw.values():

@@ -512,6 +512,13 @@ struct tandem_host {
     const char *(*instance_path)(const char *which);
     /* Any thread: the instance name (tandem.lua's `instance`). */
     const char *(*instance_name)(void);
+
+    /* --- added in ABI 1.1: console output format --- */
+
+    /* Console thread, inside tandem_console_command.run: true when the user
+     * asked for --json. Print one JSON object or array then; the engine
+     * makes it the reply's data (other output is wrapped as {"output": ...}). */
+    bool (*console_json)(const tandem_console_out *out);
 };
 
 /* ---------------------------------------------------------------------- */

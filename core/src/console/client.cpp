@@ -75,7 +75,7 @@ int run_client(const std::string &socket_path, const std::vector<std::string> &a
         timeval tv{10, 0};
         ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     }
-    std::string request = encode_request(args);
+    std::string request = encode_request(args, json_output);
     if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
         std::fprintf(stderr, "tandem ctl: send failed: %s\n", std::strerror(errno));
         ::close(fd);

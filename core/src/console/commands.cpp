@@ -15,6 +15,7 @@
 
 struct tandem_console_out {
     std::string text;
+    bool json = false; // the client asked for --json (host->console_json)
 };
 
 namespace tandem {
@@ -307,7 +308,7 @@ Reply cmd_originate(Engine &engine, const std::vector<std::string> &args) {
     return {true, "originated call " + id, {{"call_id", id}}};
 }
 
-Reply cmd_module_command(Engine &engine, const std::vector<std::string> &args) {
+Reply cmd_module_command(Engine &engine, const std::vector<std::string> &args, bool want_json) {
     auto s = engine.registry().snapshot();
     auto it = s->commands.find(args[0]);
     if (it == s->commands.end())
@@ -319,11 +320,15 @@ Reply cmd_module_command(Engine &engine, const std::vector<std::string> &args) {
     for (auto &a : args)
         argv.push_back(a.c_str());
     tandem_console_out out;
+    out.json = want_json;
     const tandem_console_command *c = it->second.desc;
     int rc = c->run(c->user, static_cast<int>(argv.size()), argv.data(), &out);
     if (!out.text.empty() && out.text.back() == '\n')
         out.text.pop_back();
-    return {rc == TANDEM_OK, out.text, {{"output", out.text}}};
+    auto data = json::parse(out.text, nullptr, false);
+    if (data.is_discarded() || !(data.is_object() || data.is_array()))
+        data = {{"output", out.text}};
+    return {rc == TANDEM_OK, out.text, data};
 }
 
 } // namespace
@@ -338,7 +343,9 @@ void ConsoleServer::print(tandem_console_out *out, const char *text) {
         out->text += text;
 }
 
-Reply ConsoleServer::execute(const std::vector<std::string> &args) {
+bool ConsoleServer::wants_json(const tandem_console_out *out) { return out && out->json; }
+
+Reply ConsoleServer::execute(const std::vector<std::string> &args, bool want_json) {
     if (args.empty() || args[0] == "help")
         return {true, kHelp, nullptr};
     const std::string &cmd = args[0];
@@ -364,7 +371,7 @@ Reply ConsoleServer::execute(const std::vector<std::string> &args) {
         engine_.request_shutdown();
         return {true, "shutting down", {{"shutdown", true}}};
     }
-    return cmd_module_command(engine_, args);
+    return cmd_module_command(engine_, args, want_json);
 }
 
 } // namespace tandem

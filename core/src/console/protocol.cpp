@@ -4,9 +4,14 @@ namespace tandem::console {
 
 using nlohmann::json;
 
-std::string encode_request(const std::vector<std::string> &args) { return json{{"args", args}}.dump() + "\n"; }
+std::string encode_request(const std::vector<std::string> &args, bool want_json) {
+    json j = {{"args", args}};
+    if (want_json)
+        j["json"] = true;
+    return j.dump() + "\n";
+}
 
-bool decode_request(const std::string &line, std::vector<std::string> &args, std::string &error) {
+bool decode_request(const std::string &line, std::vector<std::string> &args, std::string &error, bool *want_json) {
     auto j = json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("args") || !j["args"].is_array()) {
         error = "malformed request: expected {\"args\": [...]}";
@@ -18,6 +23,10 @@ bool decode_request(const std::string &line, std::vector<std::string> &args, std
             return false;
         }
         args.push_back(a.get<std::string>());
+    }
+    if (want_json) {
+        auto it = j.find("json");
+        *want_json = it != j.end() && it->is_boolean() && it->get<bool>();
     }
     return true;
 }

@@ -14,8 +14,10 @@ struct Reply {
     nlohmann::json data;
 };
 
-std::string encode_request(const std::vector<std::string> &args);
-bool decode_request(const std::string &line, std::vector<std::string> &args, std::string &error);
+// `json`: the client prints structured data (module commands get "--json").
+std::string encode_request(const std::vector<std::string> &args, bool json = false);
+bool decode_request(const std::string &line, std::vector<std::string> &args, std::string &error,
+                    bool *json = nullptr);
 std::string encode_reply(const Reply &reply);
 bool decode_reply(const std::string &line, Reply &reply, std::string &error);
 

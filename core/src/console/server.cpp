@@ -119,13 +119,14 @@ void ConsoleServer::on_readable(int fd) {
     std::vector<std::string> args;
     std::string error;
     console::Reply reply;
-    if (!console::decode_request(in.substr(0, nl), args, error)) {
+    bool want_json = false;
+    if (!console::decode_request(in.substr(0, nl), args, error, &want_json)) {
         reply = {false, error, nullptr};
     } else if (!args.empty() && args[0] == "events") {
         start_event_stream(fd, std::vector<std::string>(args.begin() + 1, args.end()));
         return;
     } else {
-        reply = execute(args);
+        reply = execute(args, want_json);
     }
     std::string out = console::encode_reply(reply);
     // Replies are small; a blocking write keeps this simple and bounded.

@@ -25,12 +25,14 @@ public:
     void attach(Reactor &reactor);
     void close();
 
-    // Runs one command (also used by tests without a socket).
-    console::Reply execute(const std::vector<std::string> &args);
+    // Runs one command (also used by tests without a socket). `json`: the
+    // client wants structured output; module commands then get "--json".
+    console::Reply execute(const std::vector<std::string> &args, bool json = false);
 
     static std::vector<std::string> builtin_command_names();
     // For modules' console commands (host->console_print).
     static void print(tandem_console_out *out, const char *text);
+    static bool wants_json(const tandem_console_out *out);
 
 private:
     void on_accept();

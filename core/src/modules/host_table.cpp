@@ -252,6 +252,7 @@ int h_publish(tandem_module *self, const char *name, const char *call_id, const 
 }
 
 void h_console_print(tandem_console_out *out, const char *text) { ConsoleServer::print(out, text); }
+bool h_console_json(const tandem_console_out *out) { return ConsoleServer::wants_json(out); }
 
 int h_fd_watch(tandem_module *self, int fd, uint32_t events, void (*fn)(int, uint32_t, void *), void *arg) {
     Worker *w = current_worker();
@@ -364,6 +365,7 @@ const tandem_host kHost = {
     h_leg_set_caller,
     h_instance_path,
     h_instance_name,
+    h_console_json,
 };
 
 } // namespace
