@@ -476,6 +476,14 @@ static void auth_failed(const char *ip, const char *user, const char *method) {
     }
 }
 
+/* 403 to a banned source; `with_this` when answering inside the event. */
+static void forbid(nua_t *nua, nua_handle_t *nh, bool with_this) {
+    if (with_this)
+        nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(nua), TAG_END());
+    else
+        nua_respond(nh, SIP_403_FORBIDDEN, TAG_END());
+}
+
 /*
  * Authenticate a request. Returns the endpoint on success; otherwise it has
  * answered the request (403 when the source is banned, else 401/407 with a
@@ -488,10 +496,7 @@ struct sip_endpoint *sip_authenticate(nua_t *nua, nua_handle_t *nh, sip_t const 
     source_ip(nua, sip, ip, sizeof ip);
     const char *method = sip->sip_request ? sip->sip_request->rq_method_name : "?";
     if (is_banned(ip)) {
-        if (with_this)
-            nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(nua), TAG_END());
-        else
-            nua_respond(nh, SIP_403_FORBIDDEN, TAG_END());
+        forbid(nua, nh, with_this);
         return NULL;
     }
     sip_authorization_t const *au = proxy ? (sip_authorization_t const *)sip->sip_proxy_authorization
@@ -537,10 +542,7 @@ struct sip_endpoint *sip_authenticate(nua_t *nua, nua_handle_t *nh, sip_t const 
         break;
     }
     if (is_banned(ip)) {
-        if (with_this)
-            nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(nua), TAG_END());
-        else
-            nua_respond(nh, SIP_403_FORBIDDEN, TAG_END());
+        forbid(nua, nh, with_this);
         return NULL;
     }
     char nonce[64], challenge[512];
