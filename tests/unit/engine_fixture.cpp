@@ -102,6 +102,23 @@ bool EngineFixture::wait_until(const std::function<bool()> &pred, int timeout_ms
     return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), pred);
 }
 
+std::string EngineFixture::wait_linked_call_end(const std::string &linked_id, const std::string &exten,
+                                               int timeout_ms) {
+    std::string cdr;
+    wait_until(
+        [&] {
+            for (auto &e : events_)
+                if (e.type == EventType::call_end && e.linked_id == linked_id && e.call_id != linked_id &&
+                    nlohmann::json::parse(*e.field("cdr")).value("exten", "") == exten) {
+                    cdr = *e.field("cdr");
+                    return true;
+                }
+            return false;
+        },
+        timeout_ms);
+    return cdr;
+}
+
 bool EngineFixture::poll_until(const std::function<bool()> &pred, int timeout_ms) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -114,10 +131,6 @@ bool EngineFixture::poll_until(const std::function<bool()> &pred, int timeout_ms
 
 std::vector<Event> EngineFixture::events_of(EventType type) {
     std::lock_guard lock(mutex_);
-    return events_of_locked(type);
-}
-
-std::vector<Event> EngineFixture::events_of_locked(EventType type) {
     std::vector<Event> out;
     for (auto &e : events_)
         if (e.type == type)

@@ -34,10 +34,12 @@ public:
                           std::map<std::string, std::string> vars = {});
     // Waits for call_end of `call_id`; returns its CDR JSON ("" on timeout).
     std::string wait_call_end(const std::string &call_id, int timeout_ms = 5000);
+    // The same for another call of the interaction `linked_id` that entered
+    // the dialplan at `exten` (the far half of a local channel it dialled).
+    std::string wait_linked_call_end(const std::string &linked_id, const std::string &exten,
+                                     int timeout_ms = 5000);
     // All events seen so far of a type.
     std::vector<Event> events_of(EventType type);
-    // The same, for use inside a wait_until predicate (the lock is held there).
-    std::vector<Event> events_of_locked(EventType type);
     // Waits for an event that makes pred true (pred runs under the event lock).
     bool wait_until(const std::function<bool()> &pred, int timeout_ms = 5000);
     // Polls any condition every 10 ms.

@@ -349,14 +349,9 @@ return { contexts = { test = {
     auto id = fx.originate("local/talker@test", "echo");
     CHECK(cdr_of(fx, id)["vars"]["how"] == "timeout");
     // The talker's leg got its own audio back: about 50 frames of tone.
-    uint64_t echoed = 0;
-    fx.wait_until([&] {
-        for (auto &e : fx.events_of_locked(EventType::call_end))
-            if (e.linked_id == id && e.call_id != id)
-                echoed = json::parse(*e.field("cdr"))["legs"][0]["frames_in"].get<uint64_t>();
-        return echoed > 0;
-    });
-    CHECK(echoed >= 40);
+    std::string talker = fx.wait_linked_call_end(id, "talker");
+    REQUIRE(!talker.empty());
+    CHECK(json::parse(talker)["legs"][0]["frames_in"].get<uint64_t>() >= 40);
     auto start = std::chrono::steady_clock::now();
     CHECK(cdr_of(fx, fx.originate("local/presser@test", "echo"))["vars"]["how"] == "#");
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1400));

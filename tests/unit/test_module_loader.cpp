@@ -148,13 +148,7 @@ TEST_CASE("a module reads and sets a leg's caller identity (ABI 1.1)", "[loader]
     REQUIRE(fx.engine().modules().load("testgood", error));
     auto id = fx.originate("local/peer@test", "cid");
     REQUIRE(!fx.wait_call_end(id).empty());
-    std::string caller;
-    // The dialled call shares the linked_id and ends around the same time.
-    fx.wait_until([&] {
-        for (auto &e : fx.events_of_locked(EventType::call_end))
-            if (e.linked_id == id && e.call_id != id)
-                caller = nlohmann::json::parse(*e.field("cdr"))["vars"].value("caller", "");
-        return !caller.empty();
-    });
-    CHECK(caller == "4711/Alice/Renamed"); // the local leg inherited the dialled caller id
+    std::string who = fx.wait_linked_call_end(id, "who"); // the dialled call shares the linked_id
+    REQUIRE(!who.empty());
+    CHECK(nlohmann::json::parse(who)["vars"].value("caller", "") == "4711/Alice/Renamed"); // the local leg inherited the dialled caller id
 }
