@@ -193,6 +193,15 @@ void sip_rtp_close(struct sip_call *call);
 void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m);
 int sip_rtp_write(struct sip_call *call, const tandem_frame *frame);
 
+/* --- grammar checks sofia's parser is lenient about (sip_strict.c) --- */
+struct sip_s;
+/* SIP thread: 0 when `sip`'s request is well-formed, else the status to
+ * answer (400) with its phrase (RFC 4475 3.1.2). */
+int sip_request_violation(const struct sip_s *sip, const char **phrase);
+/* SIP thread: 0 when an INVITE's body and Accept suit an SDP exchange, else
+ * 415 (a body that is not application/sdp) or 406 (SDP not acceptable). */
+int sip_invite_body_violation(const struct sip_s *sip, const char **phrase);
+
 /* --- causes (sip_cause.c) --- */
 int sip_status_to_cause(int status);
 int sip_cause_to_status(int cause);

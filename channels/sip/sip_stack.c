@@ -7,6 +7,7 @@
  */
 #include "sip_internal.h"
 
+#include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nua.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
@@ -267,6 +268,13 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
     struct sip_endpoint *ep = NULL;
     if (sip_endpoint_count > 0 && !(ep = sip_authenticate(nua, nh, sip, true, false)))
         return; /* answered 407 or 403 */
+    const char *phrase = NULL;
+    int bad = sip_invite_body_violation(sip, &phrase);
+    if (bad) {
+        LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: INVITE refused: %d %s", bad, phrase);
+        nua_respond(nh, bad, phrase, TAG_IF(bad == 415, SIPTAG_ACCEPT_STR("application/sdp")), TAG_END());
+        return;
+    }
     struct sip_media offer;
     if (!sip || !sip->sip_payload ||
         sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0) {
@@ -337,11 +345,28 @@ static void response_to_invite(struct sip_call *call, int status, sip_t const *s
     }
 }
 
+/* A new request that breaks the grammar (sip_strict.c) is answered 400 here,
+ * before any handler acts on it. In-dialog requests are left to their
+ * dialog. Returns true when it answered. */
+static bool refuse_malformed(nua_event_t event, nua_handle_t *nh, struct sip_call *call, sip_t const *sip) {
+    if (call || !nh || (event != nua_i_invite && event != nua_i_register && event != nua_i_options))
+        return false;
+    const char *phrase = NULL;
+    int status = sip_request_violation(sip, &phrase);
+    if (!status) return false;
+    LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: malformed %s refused: %d %s",
+        sip->sip_request->rq_method_name, status, phrase);
+    nua_respond(nh, status, phrase, NUTAG_WITH_THIS(nua), TAG_END());
+    if (event != nua_i_invite) nua_handle_destroy(nh); /* an INVITE's ends in nua_i_state */
+    return true;
+}
+
 static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *n,
                       nua_magic_t *magic, nua_handle_t *nh, nua_hmagic_t *hmagic,
                       sip_t const *sip, tagi_t tags[]) {
     (void)n; (void)magic;
     struct sip_call *call = hmagic;
+    if (refuse_malformed(event, nh, call, sip)) return;
     switch (event) {
     case nua_i_invite:
         incoming_invite(nh, call, sip);
@@ -376,7 +401,8 @@ static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *
         sip_registrar(nua, nh, sip);
         if (!call && nh) nua_handle_destroy(nh);
         break;
-    case nua_i_options: /* sofia has answered it; the handle is not needed */
+    case nua_i_options: /* NUTAG_APPL_METHOD: answered here, after the checks */
+        nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END()); /* nua adds Allow, Accept, Supported */
         if (!call && nh) nua_handle_destroy(nh);
         break;
     case nua_r_shutdown:
@@ -455,9 +481,13 @@ static void *sip_main(void *arg) {
         reg = su_root_register(root, w, on_wake, NULL, 0);
     if (reg >= 0)
         nua = nua_create(root, nua_event, NULL, NUTAG_URL(sip_cfg.listen), NUTAG_MEDIA_ENABLE(0),
+                         /* Answer UDP requests at their source port even
+                          * without ;rport (phones behind NAT). */
+                         NTATAG_SERVER_RPORT(2),
                          SIPTAG_USER_AGENT_STR("Tandem"),
                          SIPTAG_ALLOW_STR(sip_endpoint_count > 0 ? "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"
                                                                  : "INVITE, ACK, BYE, CANCEL, OPTIONS"),
+                         NUTAG_APPL_METHOD("OPTIONS"),
                          TAG_IF(sip_endpoint_count > 0, NUTAG_APPL_METHOD("REGISTER")),
                          TAG_IF(sip_endpoint_count > 0, NUTAG_ALLOW("REGISTER")), TAG_END());
     if (!nua) {
