@@ -9,3 +9,5 @@ echo "\$ $B calls 100000"
 $B calls 100000
 echo "\$ $B bridge 1000000"
 $B bridge 1000000
+echo "\$ python3 bench/sip_setup.py --calls 4000 --rate 200"
+python3 bench/sip_setup.py --calls 4000 --rate 200
