@@ -67,4 +67,24 @@ FrameStatus decode_frame(std::string_view data, SpoolRecord &r, size_t &size) {
     return FrameStatus::ok;
 }
 
+size_t scan_segment(std::string_view data, const std::function<void(SpoolRecord &&)> &on_record, std::string &why) {
+    if (data.substr(0, kSegmentMagic.size()) != kSegmentMagic) {
+        why = "bad header";
+        return 0;
+    }
+    size_t pos = kSegmentMagic.size();
+    while (pos < data.size()) {
+        SpoolRecord r;
+        size_t size = 0;
+        FrameStatus s = decode_frame(data.substr(pos), r, size);
+        if (s != FrameStatus::ok) {
+            why = s == FrameStatus::torn ? "torn record" : "checksum or length mismatch";
+            break;
+        }
+        on_record(std::move(r));
+        pos += size;
+    }
+    return pos;
+}
+
 } // namespace tandem::records

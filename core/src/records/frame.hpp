@@ -7,6 +7,7 @@
 // checksum is "corrupt", and neither reads past the buffer.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -32,5 +33,10 @@ enum class FrameStatus { ok, torn, corrupt };
 // Decodes the frame at the start of `data`. On ok, fills `r` and `size` (the
 // bytes the frame takes). torn: the buffer ends inside the frame.
 FrameStatus decode_frame(std::string_view data, SpoolRecord &r, size_t &size);
+
+// Walks a whole segment image (magic, then frames). Calls on_record for each
+// valid frame and returns the length of the valid prefix; when that is short
+// of data.size(), `why` says what stopped it (bad magic, torn, corrupt).
+size_t scan_segment(std::string_view data, const std::function<void(SpoolRecord &&)> &on_record, std::string &why);
 
 } // namespace tandem::records

@@ -199,27 +199,14 @@ bool Spool::scan_and_open(SpoolRecovery &recovery, std::string &error) {
             error = errno_text("cannot read " + path);
             return false;
         }
-        size_t pos = kSegmentMagic.size();
         std::string why;
-        if (data.compare(0, kSegmentMagic.size(), kSegmentMagic) != 0) {
-            pos = 0;
-            why = "bad header";
-        }
-        while (why.empty() && pos < data.size()) {
-            SpoolRecord r;
-            size_t size = 0;
-            FrameStatus s = decode_frame(std::string_view(data).substr(pos), r, size);
-            if (s != FrameStatus::ok) {
-                why = s == FrameStatus::torn ? "torn record" : "checksum or length mismatch";
-                break;
-            }
+        size_t pos = scan_segment(data, [&](SpoolRecord &&r) {
             ++recovery.records;
             if (r.kind == "call_start")
                 starts[r.call_id] = std::move(r);
             else if (!r.call_id.empty())
                 starts.erase(r.call_id);
-            pos += size;
-        }
+        }, why);
         if (pos < data.size()) {
             log::warning("records", "spool {}: {} at offset {}; truncating {} bytes", path, why, pos,
                          data.size() - pos);
