@@ -9,3 +9,5 @@ echo "\$ $B calls 100000"
 $B calls 100000
 echo "\$ $B bridge 1000000"
 $B bridge 1000000
+echo "\$ bench/records_bench.py 20000"
+python3 bench/records_bench.py 20000

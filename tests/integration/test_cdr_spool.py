@@ -130,9 +130,12 @@ class CdrSpoolTest(unittest.TestCase):
         self.assertEqual(missing, set(), "calls that ended before the kill have no record")
         for c in ended:
             self.assertNotEqual(by_call[c][0]["disposition"], "interrupted", by_call[c])
-        for c in seen - ended:  # started, cut by the kill
+        # Every call the engine mentioned has one record. (A call whose end
+        # line the kill kept out of the log may still have ended normally.)
+        for c in seen:
             self.assertIn(c, by_call, "a call cut by the kill has no record")
-            self.assertEqual(by_call[c][0]["disposition"], "interrupted", by_call[c])
+        interrupted = [r for r in rows if r["disposition"] == "interrupted"]
+        self.assertGreaterEqual(len(interrupted), 2 * len(longs))  # both halves of each long call
         for c in longs:
             r = by_call[c][0]
             self.assertEqual(r["disposition"], "interrupted")

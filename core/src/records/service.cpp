@@ -51,6 +51,9 @@ void Service::start() {
             log::error("records", "file sink: {}; it will retry on each batch", error);
         engine_.registry().add_cdr_sink(nullptr, file_sink_->desc());
     }
+}
+
+void Service::start_delivery() {
     // Sinks seen before keep their checkpoints (and hold the spool) even
     // when their module is not loaded now.
     if (DIR *d = ::opendir(checkpoint_dir_.c_str())) {
@@ -98,11 +101,14 @@ void Service::housekeeping_loop() {
         for (auto &s : engine_.registry().snapshot()->cdr_sinks)
             ensure_shipper(s.desc->name);
         lock.lock();
+        // With no sink at all, nothing may go: a sink configured later gets it.
+        bool any_sink = !shippers_.empty();
         SpoolPos oldest = spool_.durable();
         for (auto &s : shippers_)
             oldest = std::min(oldest, s->checkpoint());
         lock.unlock();
-        spool_.release_before(oldest);
+        if (any_sink)
+            spool_.release_before(oldest);
         lock.lock();
         cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return !running_; });
     }
@@ -111,13 +117,12 @@ void Service::housekeeping_loop() {
 void Service::stop() {
     {
         std::lock_guard lock(mutex_);
-        if (!running_)
-            return;
         running_ = false;
         cv_.notify_all();
     }
-    housekeeping_.join();
-    spool_.stop(); // everything appended is durable now
+    if (housekeeping_.joinable())
+        housekeeping_.join();
+    spool_.stop(); // everything appended is durable now (idempotent)
     for (auto &s : shippers_)
         s->stop(std::chrono::milliseconds(2000));
     shippers_.clear();

@@ -25,10 +25,13 @@ class Service {
 public:
     explicit Service(Engine &engine);
     ~Service();
-    // Opens the spool (repairing it and recording calls a crash cut), starts
-    // the commit thread, the file sink and the shippers. Problems are logged;
-    // an unusable spool makes admit() refuse calls rather than stop startup.
+    // Opens the spool (repairing it and recording calls a crash cut) and
+    // starts the commit thread. Problems are logged; an unusable spool makes
+    // admit() refuse calls rather than stop startup.
     void start();
+    // After the modules loaded (so every configured sink is registered):
+    // starts the file sink, one shipper per sink and segment clean-up.
+    void start_delivery();
     // Delivers what it can within a short grace, makes the spool durable, stops.
     void stop();
 

@@ -85,6 +85,7 @@ bool Engine::start(std::vector<std::string> &errors) {
     loader_->set_module_config(config_.module_config);
     if (loader_->load_all(config_.modules) != 0)
         log::warning("core", "some modules failed to load; see above");
+    records_->start_delivery();
     // Each worker compiles the dialplan into its own Lua state.
     for (auto &w : workers_)
         if (!w->lua().load_dialplan(config_.dialplan, errors))
