@@ -110,9 +110,47 @@ private:
     std::vector<std::string> &errors_;
 };
 
+void read_records(TableReader &r, RecordsConfig &rc) {
+    r.fields(-1, "records",
+             {"tenant", "commit_interval_ms", "commit_records", "segment_kb", "on_spool_error", "file", "variables"},
+             [&](const std::string &k) {
+                 std::string where = "records." + k;
+                 if (k == "tenant") {
+                     r.string(where, rc.tenant);
+                 } else if (k == "commit_interval_ms") {
+                     r.integer(where, rc.commit_interval_ms, 1, 10000);
+                 } else if (k == "commit_records") {
+                     r.integer(where, rc.commit_records, 1, 100000);
+                 } else if (k == "segment_kb") {
+                     uint64_t kb = 0;
+                     if (r.integer(where, kb, 4, 4 * 1024 * 1024))
+                         rc.segment_bytes = kb * 1024;
+                 } else if (k == "on_spool_error") {
+                     std::string v;
+                     if (r.string(where, v)) {
+                         if (v != "refuse" && v != "warn")
+                             r.error(where, "expected \"refuse\" or \"warn\"");
+                         rc.refuse_on_spool_error = v != "warn";
+                     }
+                 } else if (k == "variables") {
+                     r.string_list(where, rc.variables);
+                 } else {
+                     r.fields(-1, where, {"format", "dir"}, [&](const std::string &f) {
+                         if (f == "dir") {
+                             r.string(where + ".dir", rc.file_dir);
+                         } else if (r.string(where + ".format", rc.file_format) && rc.file_format != "jsonl" &&
+                                    rc.file_format != "csv" && rc.file_format != "both" && rc.file_format != "off") {
+                             r.error(where + ".format", "expected \"jsonl\", \"csv\", \"both\" or \"off\"");
+                         }
+                     });
+                 }
+             });
+}
+
 void read_config_table(lua_State *L, TableReader &r, Config &c) {
     static const std::set<std::string> top = {"instance", "workers", "modules", "dialplan", "paths", "log",
-                                              "limits", "shutdown_grace", "module_config", "originate"};
+                                              "limits", "shutdown_grace", "module_config", "originate",
+                                              "records"};
     r.fields(-1, "", top, [&](const std::string &key) {
         if (key == "instance") {
             r.string(key, c.instance);
@@ -170,6 +208,8 @@ void read_config_table(lua_State *L, TableReader &r, Config &c) {
                     r.integer(where, c.limits.max_calls, 0, 10'000'000);
                 }
             });
+        } else if (key == "records") {
+            read_records(r, c.records);
         } else if (key == "module_config") {
             r.fields(-1, key, {}, [&](const std::string &mod) {
                 r.string_map("module_config." + mod, c.module_config[mod]);
@@ -224,6 +264,9 @@ void resolve_paths(Config &c, const ConfigOverrides &o) {
     pick(c.paths.logs, o.log_dir, c.paths.data + "/logs");
     pick(c.paths.sounds, o.sounds_dir, paths::default_data_root() + "/sounds");
     pick(c.paths.control_socket, o.control_socket, c.paths.data + "/tandem.ctl");
+    c.records.file_dir = c.records.file_dir.empty() ? c.paths.data + "/records" : abs(c.records.file_dir);
+    if (c.records.tenant.empty())
+        c.records.tenant = c.instance;
     pick(c.dialplan, o.dialplan, c.dir + "/dialplan.lua");
     c.dialplan_from_command_line = !o.dialplan.empty();
     std::vector<std::string> modules;

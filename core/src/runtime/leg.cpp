@@ -128,6 +128,7 @@ void Leg::remote_hangup(int cause) {
     if (state_ == LegState::hungup)
         return;
     driver_done_ = true;
+    ended_by_far_end = true;
     enter_hungup(cause > 0 && cause < 128 ? cause : TANDEM_CAUSE_NORMAL_UNSPECIFIED);
 }
 

@@ -97,6 +97,7 @@ public:
     std::map<std::string, std::string, std::less<>> vars;
     std::string context, exten, caller_num, caller_name;
     uint64_t created_us = 0, answered_us = 0, ended_us = 0;
+    bool ended_by_far_end = false; // the driver reported the hang-up (CDR hangup_side)
     void *pvt = nullptr;
 
     Call *call = nullptr;     // the call this leg belongs to
