@@ -9,7 +9,7 @@
 #include "lua/sandbox.hpp"
 #include "media/g711.hpp"
 #include "media/prompts.hpp"
-#include "media/wav.hpp"
+#include "media/audio_file.hpp"
 #include "runtime/call.hpp"
 #include "runtime/ids.hpp"
 #include "runtime/records.hpp"
@@ -51,7 +51,7 @@ void Engine::register_builtins() {
     registry_.reserve_command_names(ConsoleServer::builtin_command_names());
     registry_.add_codec(nullptr, media::g711_ulaw_codec());
     registry_.add_codec(nullptr, media::g711_alaw_codec());
-    registry_.add_file_format(nullptr, media::wav_file_format());
+    registry_.add_file_format(nullptr, media::audio_file_format());
 }
 
 bool Engine::start(std::vector<std::string> &errors) {
