@@ -22,7 +22,7 @@ void read_play_items(lua_State *L, int idx, std::vector<PlayItem> &items) {
     std::vector<std::string> names;
     string_list(L, idx, names, "play");
     for (auto &n : names)
-        items.push_back({std::move(n)});
+        items.push_back({std::move(n), std::nullopt});
 }
 
 int push_invocation_results(lua_State *L, const tandem_invocation &inv) {
@@ -65,6 +65,11 @@ std::unique_ptr<media::Player> build_player(Call &call, const std::vector<PlayIt
     bool any = false;
     for (auto &item : items) {
         std::string error;
+        if (item.tone) {
+            player->add_tone(*item.tone);
+            any = true;
+            continue;
+        }
         if (media::is_tone_spec(item.name)) {
             media::ToneSpec tone;
             if (media::parse_tone(item.name, tone, &error)) {
