@@ -26,6 +26,7 @@ class RecordShipper;
 class ConsoleServer;
 namespace media {
 class PromptCache;
+class PromptLoader;
 }
 
 struct EngineStats {
@@ -63,6 +64,8 @@ public:
     EventBus &events() { return events_; }
     ModuleLoader &modules() { return *loader_; }
     media::PromptCache &prompts() { return *prompts_; }
+    // Decodes prompts off the workers (runtime/prompt_loading.hpp).
+    media::PromptLoader &prompt_loader() { return *prompt_loader_; }
     Reactor &main_reactor() { return main_reactor_; }
     int worker_count() const { return static_cast<int>(workers_.size()); }
     Worker &worker(int i) { return *workers_.at(static_cast<size_t>(i)); }
@@ -98,6 +101,7 @@ private:
     EventBus events_;
     std::unique_ptr<ModuleLoader> loader_;
     std::unique_ptr<media::PromptCache> prompts_;
+    std::unique_ptr<media::PromptLoader> prompt_loader_;
     std::unique_ptr<RecordShipper> records_;
     std::unique_ptr<ConsoleServer> console_;
     std::vector<std::unique_ptr<Worker>> workers_;
