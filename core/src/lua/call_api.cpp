@@ -225,19 +225,6 @@ void add_items(PlayRequest &req, std::vector<std::string> names) {
         req.items.push_back({std::move(name), std::nullopt});
 }
 
-int m_say_digits(lua_State *L) {
-    Leg &leg = check_leg(L, 1);
-    Call &call = running_call(L, leg);
-    std::string digits = arg_string(L, 2, "digits");
-    std::string lang, error;
-    PlayRequest req = say_request(L, leg, lang);
-    std::vector<std::string> names;
-    if (!media::say_digits(digits, lang, names, &error))
-        throw Raise{"say_digits: " + error};
-    add_items(req, std::move(names));
-    return play_request(L, call, leg, std::move(req));
-}
-
 media::Gender gender_field(lua_State *L) {
     std::string g = string_field(L, 3, "gender", "m");
     if (g == "m" || g == "masculine")
@@ -249,30 +236,39 @@ media::Gender gender_field(lua_State *L) {
     throw Raise{"gender is \"m\", \"f\" or \"n\", got '" + g + "'"};
 }
 
-int m_say_number(lua_State *L) {
+// What the say_* methods share: options, then `speak(lang, names, error)`
+// (which reads its own arguments) turns argument 2 into prompt names, and
+// they play like play.
+template <typename Speak> int say(lua_State *L, const char *method, Speak speak) {
     Leg &leg = check_leg(L, 1);
     Call &call = running_call(L, leg);
-    lua_Integer n = arg_integer(L, 2, 0, media::kMaxSayNumber, "number");
     std::string lang, error;
     PlayRequest req = say_request(L, leg, lang);
     std::vector<std::string> names;
-    if (!media::say_number(n, lang, gender_field(L), names, &error))
-        throw Raise{"say_number: " + error};
+    if (!speak(lang, names, error))
+        throw Raise{std::string(method) + ": " + error};
     add_items(req, std::move(names));
     return play_request(L, call, leg, std::move(req));
 }
 
+int m_say_digits(lua_State *L) {
+    return say(L, "say_digits", [L](const std::string &lang, std::vector<std::string> &names, std::string &error) {
+        return media::say_digits(arg_string(L, 2, "digits"), lang, names, &error);
+    });
+}
+
+int m_say_number(lua_State *L) {
+    return say(L, "say_number", [L](const std::string &lang, std::vector<std::string> &names, std::string &error) {
+        lua_Integer n = arg_integer(L, 2, 0, media::kMaxSayNumber, "number");
+        return media::say_number(n, lang, gender_field(L), names, &error);
+    });
+}
+
 int m_say_duration(lua_State *L) {
-    Leg &leg = check_leg(L, 1);
-    Call &call = running_call(L, leg);
-    lua_Integer seconds = arg_integer(L, 2, 0, media::kMaxSayNumber * 3600 + 3599, "seconds");
-    std::string lang, error;
-    PlayRequest req = say_request(L, leg, lang);
-    std::vector<std::string> names;
-    if (!media::say_duration(seconds, lang, names, &error))
-        throw Raise{"say_duration: " + error};
-    add_items(req, std::move(names));
-    return play_request(L, call, leg, std::move(req));
+    return say(L, "say_duration", [L](const std::string &lang, std::vector<std::string> &names, std::string &error) {
+        lua_Integer seconds = arg_integer(L, 2, 0, media::kMaxSayNumber * 3600 + 3599, "seconds");
+        return media::say_duration(seconds, lang, names, &error);
+    });
 }
 
 int m_play_tone(lua_State *L) {
