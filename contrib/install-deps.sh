@@ -9,8 +9,15 @@ PACKAGES="
   catch2 python3
   libsofia-sip-ua-dev sip-tester
   postgresql libpq-dev
+  libsndfile1-dev libspandsp-dev
   clang libclang-rt-14-dev
 "
+
+# --prompt-tools adds what contrib/make-prompts.sh needs to regenerate the
+# shipped prompts (they are committed: not needed to build, test or run).
+if [ "${1:-}" = "--prompt-tools" ]; then
+  PACKAGES="$PACKAGES espeak-ng sox"
+fi
 
 missing=""
 for p in $PACKAGES; do

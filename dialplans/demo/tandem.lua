@@ -4,7 +4,7 @@
 -- TANDEM_DEMO_SIP_LISTEN (e.g. "sip:127.0.0.1:5070") moves it. Endpoints
 -- 1001-1010 get random passwords at first start: printed once in the log and
 -- kept in <data dir>/sip-passwords (mode 0600). Register a softphone as
--- 1001@127.0.0.1 with its password; dial 600 (echo test), 601 (playback),
+-- 1001@127.0.0.1 with its password; dial 600 (echo test), 601 (playback of shipped prompts),
 -- 100 (the IVR) or another endpoint (1002 ...).
 --
 -- A scripted caller also places a call through the local channel every 20

@@ -7,12 +7,14 @@
 #include "lua/call_api.hpp"
 #include "lua/lua_worker.hpp"
 #include "lua/sandbox.hpp"
+#include "media/audio_file.hpp"
 #include "media/g711.hpp"
+#include "media/prompt_loader.hpp"
 #include "media/prompts.hpp"
-#include "media/wav.hpp"
 #include "records/service.hpp"
 #include "runtime/call.hpp"
 #include "runtime/ids.hpp"
+#include "runtime/prompt_loading.hpp"
 #include "runtime/worker.hpp"
 
 #include <csignal>
@@ -34,6 +36,7 @@ Engine::Engine(Config config) : config_(std::move(config)) {
     g_engine = this;
     loader_ = std::make_unique<ModuleLoader>(*this);
     prompts_ = std::make_unique<media::PromptCache>();
+    prompt_loader_ = std::make_unique<media::PromptLoader>();
     records_ = std::make_unique<records::Service>(*this);
 }
 
@@ -51,7 +54,7 @@ void Engine::register_builtins() {
     registry_.reserve_command_names(ConsoleServer::builtin_command_names());
     registry_.add_codec(nullptr, media::g711_ulaw_codec());
     registry_.add_codec(nullptr, media::g711_alaw_codec());
-    registry_.add_file_format(nullptr, media::wav_file_format());
+    registry_.add_file_format(nullptr, media::audio_file_format());
 }
 
 bool Engine::start(std::vector<std::string> &errors) {
@@ -92,6 +95,7 @@ bool Engine::start(std::vector<std::string> &errors) {
             return false;
     for (auto &w : workers_)
         w->start();
+    preload_sounds(*this);
 
     console_ = std::make_unique<ConsoleServer>(*this);
     std::string error;
@@ -178,6 +182,7 @@ void Engine::stop() {
         return;
     if (console_)
         console_->close();
+    prompt_loader_->stop(); // its jobs post to the workers
     for (auto &w : workers_)
         w->stop_and_join();
     workers_.clear();
@@ -375,6 +380,7 @@ bool Engine::reload(std::vector<std::string> &errors) {
         });
     }
     prompts_->clear();
+    preload_sounds(*this);
     log::notice("core", "dialplan {} reloaded; running calls finish on their old code", dialplan);
     events_.publish(make_event(EventType::dialplan).with("action", "reload").with("file", dialplan));
     return true;

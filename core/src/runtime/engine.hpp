@@ -25,6 +25,7 @@ class Leg;
 class ConsoleServer;
 namespace media {
 class PromptCache;
+class PromptLoader;
 }
 namespace records {
 class Service;
@@ -66,6 +67,8 @@ public:
     ModuleLoader &modules() { return *loader_; }
     media::PromptCache &prompts() { return *prompts_; }
     records::Service &records() { return *records_; }
+    // Decodes prompts off the workers (runtime/prompt_loading.hpp).
+    media::PromptLoader &prompt_loader() { return *prompt_loader_; }
     Reactor &main_reactor() { return main_reactor_; }
     int worker_count() const { return static_cast<int>(workers_.size()); }
     Worker &worker(int i) { return *workers_.at(static_cast<size_t>(i)); }
@@ -102,6 +105,7 @@ private:
     std::unique_ptr<ModuleLoader> loader_;
     std::unique_ptr<media::PromptCache> prompts_;
     std::unique_ptr<records::Service> records_;
+    std::unique_ptr<media::PromptLoader> prompt_loader_;
     std::unique_ptr<ConsoleServer> console_;
     std::vector<std::unique_ptr<Worker>> workers_;
     Reactor main_reactor_;
