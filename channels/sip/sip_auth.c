@@ -8,6 +8,7 @@
  * SIP-thread-only too.
  */
 #include "sip_internal.h"
+#include "sip_trunk.h"
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nua.h>
@@ -105,6 +106,8 @@ static int parse_file(const char *path, FILE *f) {
             } else if (strncmp(tok, "context=", 8) == 0 && tok[8] &&
                        strlen(tok + 8) < sizeof ep.context) {
                 snprintf(ep.context, sizeof ep.context, "%s", tok + 8);
+            } else if (sip_admission_field(&ep.acl, &ep.limit, tok) == 0) {
+                /* acl=, max_calls=, cps= */
             } else {
                 sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: %s:%d: bad field '%s'", path,
                               lineno, tok);
@@ -112,6 +115,7 @@ static int parse_file(const char *path, FILE *f) {
                 break;
             }
         }
+        if (rc || !have_pw || sip_endpoint_find(ep.id)) sip_acl_free(&ep.acl);
         if (rc) break;
         if (!have_pw) {
             sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: %s:%d: endpoint %s has no password=",
@@ -125,7 +129,10 @@ static int parse_file(const char *path, FILE *f) {
             rc = -1;
             break;
         }
-        if (add_endpoint(&ep) != 0) rc = -1;
+        if (add_endpoint(&ep) != 0) {
+            sip_acl_free(&ep.acl);
+            rc = -1;
+        }
     }
     return rc;
 }
@@ -320,6 +327,7 @@ int sip_endpoints_register_command(void) {
 }
 
 void sip_endpoints_free(void) {
+    for (int i = 0; i < sip_endpoint_count; ++i) sip_acl_free(&sip_endpoints[i].acl);
     free(sip_endpoints);
     sip_endpoints = NULL;
     sip_endpoint_count = 0;
@@ -533,7 +541,11 @@ struct sip_endpoint *sip_authenticate(nua_t *nua, nua_handle_t *nh, sip_t const 
         else
             ok_alg = false;
         bool match = ep && ok_alg && strcasecmp(expect, resp) == 0;
-        if (match && nstate == 1) return ep;
+        if (match && nstate == 1) {
+            if (sip_endpoint_source_allowed(nua, ep)) return ep;
+            forbid(nua, nh, with_this);
+            return NULL;
+        }
         if (match) { /* right password, old nonce */
             stale = true;
             break;
@@ -604,7 +616,10 @@ void sip_registrar(nua_t *nua, nua_handle_t *nh, sip_t const *sip) {
     }
     for (sip_contact_t const *m = sip->sip_contact; m; m = m->m_next) {
         if (m->m_url->url_type == url_any) {
-            for (int i = 0; i < SIP_MAX_CONTACTS; ++i) ep->contacts[i].uri[0] = '\0';
+            for (int i = 0; i < SIP_MAX_CONTACTS; ++i) {
+                ep->contacts[i].uri[0] = '\0';
+                sip_qualify_forget(&ep->contacts[i].reach);
+            }
             sip_host->log(sip_self, TANDEM_LOG_INFO, NULL, "sip: %s unregistered all contacts", ep->id);
             break;
         }
@@ -620,6 +635,7 @@ void sip_registrar(nua_t *nua, nua_handle_t *nh, sip_t const *sip) {
         if (e <= 0) {
             if (slot) {
                 slot->uri[0] = '\0';
+                sip_qualify_forget(&slot->reach);
                 sip_host->log(sip_self, TANDEM_LOG_INFO, NULL, "sip: %s unregistered %s", ep->id, uri);
             }
             continue;
@@ -631,6 +647,7 @@ void sip_registrar(nua_t *nua, nua_handle_t *nh, sip_t const *sip) {
                 else if (!oldest || c->expires < oldest->expires) oldest = c;
             }
         if (!slot) slot = oldest; /* full: the one expiring first goes */
+        if (strcmp(slot->uri, uri) != 0) sip_qualify_forget(&slot->reach);
         snprintf(slot->uri, sizeof slot->uri, "%s", uri);
         slot->expires = now + e;
         slot->updated = ++sip_contact_serial;

@@ -15,6 +15,8 @@
 
 #include <tandem/module.h>
 
+#include "sip_limits.h"
+
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -39,15 +41,26 @@ extern struct sip_config sip_cfg;
 /* Endpoints (sip_auth.c). The table is read in load() and immutable
  * afterwards except `contacts`, which only the SIP thread touches. */
 #define SIP_MAX_CONTACTS 4
+/* OPTIONS qualify state of a contact or trunk (sip_qualify.c, SIP thread). */
+struct sip_reach {
+    int status;          /* -1 unknown, 0 unreachable, 1 reachable */
+    int rtt_ms;          /* of the last answer */
+    long next_ping;      /* CLOCK_MONOTONIC seconds, 0 now */
+    void *ping;          /* nua_handle_t * of the OPTIONS in flight, or NULL */
+    int64_t sent_ms;
+};
 struct sip_contact {
     char uri[256];          /* "" free */
     long expires;           /* CLOCK_MONOTONIC seconds */
     unsigned long updated;  /* registration order: the newest is dialled */
+    struct sip_reach reach;
 };
 struct sip_endpoint {
     char id[64];
     char password[128];
     char context[128];
+    struct sip_acl acl;     /* acl= in the file: sources it may use */
+    struct sip_limit limit; /* max_calls=, cps= in the file */
     struct sip_contact contacts[SIP_MAX_CONTACTS];
 };
 extern struct sip_endpoint *sip_endpoints;
@@ -137,6 +150,11 @@ struct sip_call {
     char uri[512];          /* outbound: request URI ("" for an endpoint) */
     char endpoint[64];      /* outbound: dial this endpoint's contact */
     char context[128];      /* inbound: dialplan context */
+    struct sip_limit *limit_owner; /* with `admitted`: the slots to give back */
+    bool admitted;                 /* holds a global (+ owner) limit slot */
+    struct sip_trunk *trunk;       /* outbound: dialled through this trunk */
+    char from_host[256];           /* outbound: From host ("" the listen address) */
+    int auth_tries;                /* SIP thread: challenges answered */
 };
 
 struct sip_call *sip_call_new(enum sip_dir dir, int worker);
@@ -155,6 +173,10 @@ enum sip_cmd_kind {
     SIP_CMD_ANSWER,   /* 200 with `sdp` */
     SIP_CMD_HANGUP    /* BYE, CANCEL or final response `status` */
 };
+/* Any thread but the SIP thread: run fn(arg) on the SIP thread and wait for
+ * it (e.g. the console reading registrations). -1 when the stack is gone
+ * (fn is not called). */
+int sip_stack_run_sync(void (*fn)(void *arg), void *arg);
 /* Any thread: queue a command for the SIP thread. Takes a reference to
  * `call` and copies `sdp` (may be NULL). Returns 0, or -1 when the stack is
  * gone (the command is dropped). */

@@ -6,6 +6,7 @@
  * the driver does its own SDP so RTP can live on the call's worker.
  */
 #include "sip_internal.h"
+#include "sip_trunk.h"
 
 #include <sofia-sip/nua.h>
 #include <sofia-sip/sip_header.h>
@@ -32,11 +33,22 @@
 
 struct sip_cmd {
     struct sip_cmd *next;
-    int kind; /* enum sip_cmd_kind */
+    int kind; /* enum sip_cmd_kind, or SIP_CMD_RUN */
     struct sip_call *call;
     int status;
     char *sdp;
+    struct sync_run *run; /* SIP_CMD_RUN */
 };
+
+/* sip_stack_run_sync(): a function run on the SIP thread for a waiting caller. */
+enum { SIP_CMD_RUN = -1 };
+struct sync_run {
+    void (*fn)(void *arg);
+    void *arg;
+    bool done; /* under sync_lock */
+};
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_cond = PTHREAD_COND_INITIALIZER;
 
 /* sip_auth.c, SIP thread */
 struct sip_endpoint *sip_authenticate(nua_t *nua, nua_handle_t *nh, sip_t const *sip, bool proxy,
@@ -65,6 +77,25 @@ static bool stopping;
 static struct sip_call *live; /* calls with a handle (sip_prev/sip_next) */
 static atomic_uint next_worker;
 
+/* Append c to the queue and wake the SIP thread; -1 (c freed) when the
+ * stack is not accepting commands. */
+static int queue_cmd(struct sip_cmd *c) {
+    pthread_mutex_lock(&q_lock);
+    if (!accepting) {
+        pthread_mutex_unlock(&q_lock);
+        free(c->sdp);
+        free(c);
+        return -1;
+    }
+    if (c->call) sip_call_ref(c->call);
+    if (q_tail) q_tail->next = c; else q_head = c;
+    q_tail = c;
+    pthread_mutex_unlock(&q_lock);
+    uint64_t one = 1;
+    if (write(wake_fd, &one, sizeof one) < 0) { /* the counter only saturates: already awake */ }
+    return 0;
+}
+
 int sip_stack_send(enum sip_cmd_kind kind, struct sip_call *call, int status, const char *sdp) {
     struct sip_cmd *c = calloc(1, sizeof *c);
     if (!c) return -1;
@@ -75,19 +106,29 @@ int sip_stack_send(enum sip_cmd_kind kind, struct sip_call *call, int status, co
         free(c);
         return -1;
     }
-    pthread_mutex_lock(&q_lock);
-    if (!accepting) {
-        pthread_mutex_unlock(&q_lock);
-        free(c->sdp);
-        free(c);
-        return -1;
-    }
-    if (call) sip_call_ref(call);
-    if (q_tail) q_tail->next = c; else q_head = c;
-    q_tail = c;
-    pthread_mutex_unlock(&q_lock);
-    uint64_t one = 1;
-    if (write(wake_fd, &one, sizeof one) < 0) { /* the counter only saturates: already awake */ }
+    return queue_cmd(c);
+}
+
+/* Run a SIP_CMD_RUN and wake its caller (on the SIP thread, or on the
+ * main thread once that thread has ended). */
+static void finish_run(struct sync_run *r) {
+    r->fn(r->arg);
+    pthread_mutex_lock(&sync_lock);
+    r->done = true;
+    pthread_cond_broadcast(&sync_cond);
+    pthread_mutex_unlock(&sync_lock);
+}
+
+int sip_stack_run_sync(void (*fn)(void *arg), void *arg) {
+    struct sync_run r = {fn, arg, false};
+    struct sip_cmd *c = calloc(1, sizeof *c);
+    if (!c) return -1;
+    c->kind = SIP_CMD_RUN;
+    c->run = &r;
+    if (queue_cmd(c) != 0) return -1;
+    pthread_mutex_lock(&sync_lock);
+    while (!r.done) pthread_cond_wait(&sync_cond, &sync_lock);
+    pthread_mutex_unlock(&sync_lock);
     return 0;
 }
 
@@ -143,6 +184,10 @@ static bool build_from(const struct sip_call *call, char *out, size_t cap) {
         strcmp(host, "[::]") == 0)
         host = sip_cfg.rtp_ip;
     const char *port = u && u->url_port ? u->url_port : NULL;
+    if (call->from_host[0]) { /* a trunk's domain */
+        host = call->from_host;
+        port = NULL;
+    }
     int len = snprintf(out, cap, "%s%s%s<sip:%s%s%s%s%s>", name[0] ? "\"" : "", name,
                        name[0] ? "\" " : "", user, user[0] ? "@" : "", host, port ? ":" : "",
                        port ? port : "");
@@ -154,6 +199,9 @@ static void run_cmd(struct sip_cmd *c) {
     struct sip_call *call = c->call;
     nua_handle_t *nh = call ? call->nh : NULL;
     switch (c->kind) {
+    case SIP_CMD_RUN:
+        finish_run(c->run);
+        break;
     case SIP_CMD_INVITE: {
         char from[1024], to[512];
         bool have_from = build_from(call, from, sizeof from);
@@ -247,6 +295,8 @@ static int on_wake(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg) {
          * the timer does if the far ends do not answer. */
         stop_timer = su_timer_create(su_root_task(root), 0);
         if (stop_timer) su_timer_set_interval(stop_timer, stop_timeout, NULL, 5000);
+        sip_qualify_stop();
+        sip_trunks_stop();
         nua_shutdown(nua);
     }
     return 0;
@@ -264,13 +314,14 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
         nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
         return;
     }
-    struct sip_endpoint *ep = NULL;
-    if (sip_endpoint_count > 0 && !(ep = sip_authenticate(nua, nh, sip, true, false)))
-        return; /* answered 407 or 403 */
+    struct sip_admission adm;
+    if (!sip_admit_invite(nua, nh, sip, &adm)) return; /* answered 403, 407 or 503 */
+    struct sip_endpoint *ep = adm.ep;
     struct sip_media offer;
     if (!sip || !sip->sip_payload ||
         sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0) {
         LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: INVITE without PCMU/PCMA offer: 488");
+        sip_limit_release(adm.owner);
         nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
         return;
     }
@@ -278,9 +329,12 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
     struct sip_call *call = stopping || workers <= 0 ? NULL
         : sip_call_new(SIP_INBOUND, (int)(atomic_fetch_add(&next_worker, 1) % (unsigned)workers));
     if (!call) {
+        sip_limit_release(adm.owner);
         nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
         return;
     }
+    call->admitted = true; /* the slot goes back when the call is freed */
+    call->limit_owner = adm.owner;
     call->offer = offer;
     const url_t *ru = sip->sip_request ? sip->sip_request->rq_url : NULL;
     copy_token(call->exten, sizeof call->exten, ru && ru->url_user ? ru->url_user : "s");
@@ -289,7 +343,7 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
         copy_token(call->caller_num, sizeof call->caller_num, sip->sip_from->a_url->url_user);
         copy_token(call->caller_name, sizeof call->caller_name, sip->sip_from->a_display);
     }
-    snprintf(call->context, sizeof call->context, "%s", ep ? ep->context : sip_cfg.context);
+    snprintf(call->context, sizeof call->context, "%s", adm.context);
     if (ep) snprintf(call->caller_num, sizeof call->caller_num, "%s", ep->id);
     nua_respond(nh, SIP_100_TRYING, TAG_END());
     call->nh = nh; /* sip_call_new's reference is the SIP side's */
@@ -309,6 +363,8 @@ static void response_to_invite(struct sip_call *call, int status, sip_t const *s
     if (sip && sip->sip_payload)
         sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &media);
     if (status < 180) return;
+    if ((status == 401 || status == 407) && !call->engine_hungup && sip_trunk_answer_challenge(call, sip))
+        return; /* sent again with the trunk's credentials */
     if (status < 200) {
         if (call->engine_hungup) return;
         if (status == 183 || media.valid)
@@ -375,6 +431,13 @@ static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *
     case nua_i_register: /* NUTAG_APPL_METHOD: answered here */
         sip_registrar(nua, nh, sip);
         if (!call && nh) nua_handle_destroy(nh);
+        break;
+    case nua_r_register:
+    case nua_r_unregister:
+        sip_trunk_on_register(nh, status, phrase, sip);
+        break;
+    case nua_r_options:
+        sip_qualify_on_options(nh, status);
         break;
     case nua_i_options: /* sofia has answered it; the handle is not needed */
         if (!call && nh) nua_handle_destroy(nh);
@@ -470,6 +533,8 @@ static void *sip_main(void *arg) {
         set_start(-1);
         return NULL;
     }
+    sip_trunks_start(nua, root);
+    sip_qualify_start(nua, root);
     set_start(1);
     su_root_run(root);
     /* Shut down: whatever still holds a handle loses it now. */
@@ -534,6 +599,7 @@ void sip_stack_stop(void) {
     pthread_mutex_unlock(&q_lock);
     while (rest) {
         struct sip_cmd *next = rest->next;
+        if (rest->kind == SIP_CMD_RUN) finish_run(rest->run);
         if (rest->call) sip_call_unref(rest->call);
         free(rest->sdp);
         free(rest);

@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+"""The SIP channel's edges against real peers (SIPp): admission (limits,
+503 with Retry-After, ACLs), trunks to a provider (registration, static IP
+trunks, dialling out with the provider's digest challenge, caller-id rules)
+and OPTIONS qualify. Each test starts its own engine on free ports.
+
+  Limits
+    test_concurrent_limit_503    max_calls = 2: 10 calls at once -> 2 answered (RTP flows),
+                                 8 get 503 with "Retry-After: 7" (SIPp checks it by regexp)
+    test_rate_limit_503          cps = 2: a burst of 10 -> about 2 answered, the rest 503
+    test_endpoint_limit          an endpoint's max_calls=1 (endpoints file): its second
+                                 concurrent call gets 503, another endpoint's call goes on
+    test_outbound_limit_cause_34 the global limit reached: call:dial() fails at once with
+                                 cause 34 ("congestion"), no INVITE leaves
+  ACLs
+    test_endpoint_acl            acl=10.0.0.0/8 -> REGISTER from 127.0.0.1 gets 403 even with
+                                 the right password (logged); acl=127.0.0.0/8,::1 -> 200
+  Trunks
+    test_trunk_registers         SIPp as the provider's registrar: 401, REGISTER with the
+                                 trunk's credentials (SIPp verifyauth), 200 granting 3 s;
+                                 sofia refreshes; `ctl trunks --json` says registered;
+                                 event sip_trunk_registered
+    test_trunk_registration_retry  a 403 first: sip_trunk_failed event, retry after
+                                 register_retry, then registered
+    test_dial_trunk              call:dial("sip/prov/5551234"): SIPp checks the request URI
+                                 and From (caller-id rules strip:0,add:+49 and from_domain),
+                                 answers 407, checks our credentials (verifyauth), answers
+    test_static_trunk_inbound    an INVITE from allowed_ips enters the trunk's context with
+                                 no digest although endpoints are configured
+    test_unknown_source_403      trunks only: an INVITE from elsewhere gets 403
+  Qualify
+    test_trunk_qualify           OPTIONS to the trunk (SIPp answers): reachable with rtt;
+                                 SIPp gone: unreachable after qualify_timeout; both published
+                                 as sip_reachability events and shown by `ctl trunks`
+    test_options_answered        an OPTIONS to Tandem gets 200 with Allow (SIPp regexp)
+
+Run: python3 tests/integration/test_sip_trunks.py -v   (needs sipp, package sip-tester)
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import test_sip_calls as base  # noqa: E402  (as a module: its test classes must not run here)
+
+SCENARIOS, SIPP, Registrar = base.SCENARIOS, base.SIPP, base.Registrar
+free_rtp_base, free_udp_port = base.free_rtp_base, base.free_udp_port
+
+DIALPLAN = """
+return { contexts = {
+  default = {
+    ["service"] = function(call)
+      call:answer()
+      call:play("tone:440/1000")
+      call:sleep(20000)
+    end,
+    ["dialout"] = function(call)
+      call:answer()
+      local status, leg, cause = call:dial("sip/service@127.0.0.1:9")
+      call:log("dialout: " .. tostring(status) .. " cause " .. tostring(cause))
+      call:hangup()
+    end,
+    ["trunkout"] = function(call)
+      call:answer()
+      local status, leg, cause = call:dial("sip/prov/5551234", { caller_num = "0301234", caller_name = "Alice" })
+      call:log("trunk dial: " .. tostring(status) .. " cause " .. tostring(cause))
+      if status == "answer" then call:bridge(leg) end
+      call:hangup()
+    end,
+  },
+  internal = {
+    ["service"] = function(call)
+      call:log("internal call from " .. tostring(call.caller_num))
+      call:answer()
+      call:sleep(20000)
+    end,
+  },
+  ["from-pbx"] = {
+    ["service"] = function(call)
+      call:log("trunk call from " .. tostring(call.caller_num) .. " in from-pbx")
+      call:answer()
+      call:hangup()
+    end,
+  },
+} }
+"""
+
+
+def digest_ok(header, method, user, password):
+    """Is this Authorization/Proxy-Authorization value right for user/password?"""
+    p = dict(re.findall(r'(\w+)="?([^",]*)"?', header))
+    md5 = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731
+    ha1 = md5("%s:%s:%s" % (user, p["realm"], password))
+    ha2 = md5("%s:%s" % (method, p["uri"]))
+    if "qop" in p:
+        expect = md5(":".join((ha1, p["nonce"], p["nc"], p["cnonce"], p["qop"], ha2)))
+    else:
+        expect = md5("%s:%s:%s" % (ha1, p["nonce"], ha2))
+    return p.get("username") == user and p.get("response") == expect
+
+
+class Events:
+    """`tandem ctl --json events custom` in the background, collected."""
+
+    def __init__(self, engine):
+        self.items = []
+        self.proc = subprocess.Popen([harness.BIN, "ctl", "-s", engine.socket, "--json", "events", "custom"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                self.items.append(json.loads(line))
+            except ValueError:
+                pass
+
+    def named(self, name):
+        return [e for e in self.items if json.dumps(e).find('"%s"' % name) >= 0]
+
+    def wait(self, name, timeout=10, count=1):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if len(self.named(name)) >= count:
+                return self.named(name)
+            time.sleep(0.05)
+        return None
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@unittest.skipUnless(SIPP, "sipp (package sip-tester) is not installed")
+class SipEdge(unittest.TestCase):
+    wait_sipp = base.SipCalls.wait_sipp
+    sipp_story = base.SipCalls.sipp_story
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-sipedge-")
+        self.sip_port = free_udp_port()
+        self.rtp_base = free_rtp_base(80)
+        self.uas_port = free_udp_port()
+        self.engine = None
+        self.events = None
+        self.sipp_procs = []
+
+    def start(self, config="", endpoints=None):
+        """Starts the engine with `config` (Lua fields) added to module_config.sip."""
+        if config and not config.startswith(","):
+            config = ", " + config
+        if endpoints is not None:
+            with open(os.path.join(self.dir, "endpoints"), "w") as f:
+                f.write(endpoints)
+            config += ", endpoints_file = 'endpoints'"
+        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
+                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
+                    "    rtp_port_min = %d, rtp_port_max = %d %s } } }\n"
+                    % (self.sip_port, self.rtp_base, self.rtp_base + 79, config))
+        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
+            f.write(DIALPLAN)
+        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
+        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        self.events = Events(self.engine)
+        time.sleep(0.1)  # the events stream is subscribed
+
+    def tearDown(self):
+        if self.events:
+            self.events.close()
+        for p in self.sipp_procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if self.engine:
+            code = self.engine.stop()
+            log = self.engine.read_log()
+            self.engine.cleanup()
+            self.assertEqual(code, 0, log)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def sipp(self, args, name, port=None, calls=1):
+        """SIPp in the background for `calls` calls, traced into self.dir/NAME.msg/.err."""
+        cmd = [SIPP, *args, "-i", "127.0.0.1", "-p", str(port or free_udp_port()), "-mi", "127.0.0.1",
+               "-mp", str(free_rtp_base(4 * calls)), "-m", str(calls), "-timeout", "30", "-timeout_error",
+               "-nostdin", "-trace_err", "-error_file", os.path.join(self.dir, name + ".err"),
+               "-trace_msg", "-message_file", os.path.join(self.dir, name + ".msg")]
+        p = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.sipp_procs.append(p)
+        return p
+
+    def count_final(self, story_name):
+        with open(os.path.join(self.dir, story_name + ".msg"), errors="replace") as f:
+            text = f.read()
+        # final responses to INVITEs, one per call (retransmissions aside)
+        answered, refused = set(), {}
+        for msg in re.findall(r"^SIP/2\.0 (?:200|503) .*?(?=\r?\n\r?\n)", text, re.M | re.S):
+            if "CSeq: 1 INVITE" not in msg:
+                continue
+            call_id = re.search(r"Call-ID: (\S+)", msg).group(1)
+            if msg.startswith("SIP/2.0 200"):
+                answered.add(call_id)
+            else:
+                refused[call_id] = msg
+        return len(answered), list(refused.values())
+
+    # --- limits ---
+
+    def test_concurrent_limit_503(self):
+        self.start("max_calls = 2, retry_after = 7")
+        p = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_accept_503.xml"), "-s", "service",
+                       "-d", "1500", "-rtp_echo",
+                       "-r", "20", "-l", "10", "127.0.0.1:%d" % self.sip_port], "load", calls=10)
+        code, story = self.wait_sipp(p, "load")
+        self.assertEqual(code, 0, story)  # every 503 carried Retry-After: 7
+        answered, refused = self.count_final("load")
+        self.assertEqual(answered, 2, story)
+        self.assertEqual(len(refused), 8, story)
+        for r in refused:
+            self.assertRegex(r, r"\nRetry-After: 7\r?$|\nRetry-After: 7\r?\n", story)
+        self.assertTrue(self.engine.wait_log("over the global call limit: answering 503"), story)
+        # the admitted calls' media was clean: the tone went out and came back
+        self.assertTrue(self.engine.wait_log("RTP in"), story)
+        counts = [(int(a), int(b)) for a, b in re.findall(r"RTP in (\d+), out (\d+)", self.engine.read_log())]
+        self.assertEqual(len(counts), 2, story)
+        for rx, tx in counts:
+            self.assertGreater(tx, 40, story)
+            self.assertGreater(rx, 30, story)
+
+    def test_rate_limit_503(self):
+        self.start("cps = 2")
+        p = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_accept_503.xml"), "-s", "service",
+                       "-d", "200",
+                       "-r", "50", "-l", "10", "127.0.0.1:%d" % self.sip_port], "load", calls=10)
+        code, story = self.wait_sipp(p, "load")
+        self.assertEqual(code, 0, story)
+        answered, refused = self.count_final("load")
+        self.assertIn(answered, (2, 3), story)  # the burst of 2, maybe one refilled token
+        self.assertEqual(answered + len(refused), 10, story)
+
+    def test_endpoint_limit(self):
+        self.start("", endpoints="1001 password=pw1 context=internal max_calls=1\n"
+                               "1002 password=pw2 context=internal\n")
+        scen = os.path.join(SCENARIOS, "uac_auth.xml")
+        first = self.sipp(["-sf", scen, "-s", "service", "-au", "1001", "-ap", "pw1", "-d", "3000",
+                           "127.0.0.1:%d" % self.sip_port], "first")
+        self.assertTrue(self.engine.wait_log("internal call from 1001"), self.engine.read_log())
+        # the second call of 1001: 407, then 503 with Retry-After
+        with open(scen) as f:
+            text = f.read()
+        busy = os.path.join(self.dir, "second.xml")
+        with open(busy, "w") as f:
+            text = text.replace('<recv response="200" rtd="true"/>', '<recv response="503"/>')
+            f.write(re.sub(r"<pause.*</scenario>", "</scenario>", text, flags=re.S))
+        second = self.sipp(["-sf", busy, "-s", "service", "-au", "1001", "-ap", "pw1",
+                            "127.0.0.1:%d" % self.sip_port], "second")
+        code, story = self.wait_sipp(second, "second")
+        self.assertEqual(code, 0, story)
+        self.assertIn("Retry-After: 5", story)
+        other = self.sipp(["-sf", scen, "-s", "service", "-au", "1002", "-ap", "pw2", "-d", "500",
+                           "127.0.0.1:%d" % self.sip_port], "other")
+        code, story = self.wait_sipp(other, "other")
+        self.assertEqual(code, 0, story)
+        code, story = self.wait_sipp(first, "first")
+        self.assertEqual(code, 0, story)
+        self.assertIn("over the endpoint/trunk call limit of 1001", self.engine.read_log())
+
+    def test_outbound_limit_cause_34(self):
+        self.start("max_calls = 1")
+        p = self.sipp(["-sn", "uac", "-s", "dialout", "127.0.0.1:%d" % self.sip_port], "dialout")
+        self.wait_sipp(p, "dialout")
+        self.assertTrue(self.engine.wait_log("dialout: congestion cause 34"), self.engine.read_log())
+        self.assertIn("over the global call limit: not calling service@127.0.0.1:9", self.engine.read_log())
+
+    # --- ACLs ---
+
+    def test_endpoint_acl(self):
+        self.start("", endpoints="1001 password=pw1 acl=10.0.0.0/8\n"
+                               "1002 password=pw2 acl=127.0.0.0/8,::1\n")
+        reg = Registrar(self.sip_port)
+        try:
+            status, data = reg.register("1001", "pw1", "sip:1001@127.0.0.1:9")
+            self.assertEqual(status, 403, data)
+            status, data = reg.register("1002", "pw2", "sip:1002@127.0.0.1:9")
+            self.assertEqual(status, 200, data)
+        finally:
+            reg.close()
+        self.assertIn("sip: endpoint 1001 from 127.0.0.1, outside its acl: 403", self.engine.read_log())
+
+    # --- trunks ---
+
+    def trunk_config(self, extra="", register=True):
+        return (", trunks = { { name = 'prov', host = '127.0.0.1:%d', username = 'trunkuser',"
+                " password = 'trunkpass', from_domain = 'prov.example', caller_id = 'strip:0,add:+49',"
+                " register = %s, register_retry = 1 %s },"
+                " { name = 'local', host = '127.0.0.1:9', allowed_ips = '127.0.0.1' } }"
+                % (self.uas_port, "true" if register else "false", extra))
+
+    def provider(self, scenario, name, calls=1):
+        return self.sipp(["-sf", os.path.join(SCENARIOS, scenario), "-key", "expires", "3"],
+                         name, port=self.uas_port, calls=calls)
+
+    def trunk_state(self):
+        code, data = self.engine.ctl("trunks", json_output=True)
+        self.assertEqual(code, 0, data)
+        return data["data"]["trunks"][0] if "data" in data else data["trunks"][0]
+
+    def test_trunk_registers(self):
+        uas = self.provider("uas_registrar_auth.xml", "registrar")
+        self.start(self.trunk_config())
+        code, story = self.wait_sipp(uas, "registrar")
+        self.assertEqual(code, 0, story)  # the refresh came, our credentials were right
+        self.assertRegex(story, r"Authorization: Digest username=\"trunkuser\", realm=\"prov\.example\"")
+        self.assertTrue(self.events.wait("sip_trunk_registered"), self.engine.read_log())
+        self.assertIn("trunk prov registered for 3 s", self.engine.read_log())
+        self.assertIn("trunk prov re-registered", self.engine.read_log())
+        t = self.trunk_state()
+        self.assertEqual(t["state"], "registered", t)
+        self.assertEqual(t["status"], 200, t)
+
+    def test_trunk_registration_retry(self):
+        bad = self.provider("uas_register_403.xml", "forbidden")
+        self.start(self.trunk_config())
+        code, story = self.wait_sipp(bad, "forbidden")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("trunk prov registration failed: 403 Forbidden; retrying in 1 s"))
+        failed = self.events.wait("sip_trunk_failed")  # the 403, or the retries while nobody listens
+        self.assertTrue(failed, self.engine.read_log())
+        self.assertIn('"trunk": "prov"', json.dumps(failed[0]))
+        self.assertEqual(self.trunk_state()["state"], "failed")
+        good = self.provider("uas_registrar_auth.xml", "registrar")
+        code, story = self.wait_sipp(good, "registrar", timeout=40)
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.events.wait("sip_trunk_registered"), self.engine.read_log())
+
+    def test_dial_trunk(self):
+        uas = self.provider("uas_trunk_invite.xml", "provider")
+        self.start(self.trunk_config(register=False))
+        p = self.sipp(["-sn", "uac", "-s", "trunkout", "-d", "3000", "127.0.0.1:%d" % self.sip_port], "caller")
+        code, story = self.wait_sipp(uas, "provider")
+        self.assertEqual(code, 0, story)  # URI and From matched, the credentials were right
+        self.assertRegex(story, r"INVITE sip:5551234@127\.0\.0\.1:%d SIP/2\.0" % self.uas_port)
+        self.assertRegex(story, r"From: \"Alice\" <sip:\+49301234@prov\.example>")
+        auth = re.search(r"Proxy-Authorization: Digest (.*)", story).group(1)
+        self.assertTrue(digest_ok(auth, "INVITE", "trunkuser", "trunkpass"), auth)
+        self.wait_sipp(p, "caller")
+        self.assertIn("trunk dial: answer", self.engine.read_log())
+
+    def test_static_trunk_inbound(self):
+        self.start(", trunks = { { name = 'pbx', host = '127.0.0.1:9', context = 'from-pbx',"
+                   " allowed_ips = { '127.0.0.1/32' } } }",
+                   endpoints="1001 password=pw1\n")
+        p = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_expect_bye.xml"), "-s", "service",
+                       "127.0.0.1:%d" % self.sip_port], "pbx")
+        code, story = self.wait_sipp(p, "pbx")
+        self.assertEqual(code, 0, story)
+        self.assertNotIn("407 Proxy", story)
+        self.assertIn("trunk call from sipp in from-pbx", self.engine.read_log())
+
+    def test_unknown_source_403(self):
+        self.start(", trunks = { { name = 'pbx', host = '10.9.9.9', allowed_ips = { '10.9.9.9', 'fd00::/8' } } }")
+        with open(os.path.join(SCENARIOS, "uac_busy.xml")) as f:
+            text = f.read().replace('response="486"', 'response="403"')
+        scen = os.path.join(self.dir, "forbidden.xml")
+        with open(scen, "w") as f:
+            f.write(text)
+        p = self.sipp(["-sf", scen, "-s", "service", "127.0.0.1:%d" % self.sip_port], "stranger")
+        code, story = self.wait_sipp(p, "stranger")
+        self.assertEqual(code, 0, story)
+        self.assertIn("INVITE from 127.0.0.1 is from no trunk's allowed_ips: 403", self.engine.read_log())
+        self.assertNotIn("enters dialplan", self.engine.read_log())
+
+    # --- qualify ---
+
+    def test_trunk_qualify(self):
+        uas = self.provider("uas_options.xml", "pong", calls=2)
+        self.start(self.trunk_config(", qualify = 1", register=False) + ", qualify_timeout = 1")
+        up = self.events.wait("sip_reachability")
+        self.assertTrue(up, self.engine.read_log())
+        self.assertIn('"reachable"', json.dumps(up[0]))
+        t = self.trunk_state()
+        self.assertEqual(t["reachability"], "reachable", t)
+        self.assertGreaterEqual(t["rtt_ms"], 0, t)
+        self.wait_sipp(uas, "pong")  # two OPTIONS answered; then nobody answers
+        down = self.events.wait("sip_reachability", count=2, timeout=10)
+        self.assertTrue(down, self.engine.read_log())
+        self.assertIn('"unreachable"', json.dumps(down[1]))
+        self.assertEqual(self.trunk_state()["reachability"], "unreachable")
+
+    def test_options_answered(self):
+        self.start("")
+        p = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_options.xml"), "127.0.0.1:%d" % self.sip_port],
+                      "options")
+        code, story = self.wait_sipp(p, "options")
+        self.assertEqual(code, 0, story)
+        self.assertRegex(story, r"Allow: .*INVITE")
+
+
+if __name__ == "__main__":
+    unittest.main()
