@@ -273,9 +273,9 @@ int sip_endpoints_load(void) {
     return 0;
 }
 
-/* `tandem ctl endpoints [--json]` (main thread, like load/unload, so the
- * table cannot change under it). Registrations are the SIP thread's and are
- * not shown. */
+/* `tandem ctl endpoints [--json]` (console thread; the table is fixed while
+ * the module is loaded). Registrations are the SIP thread's: they are copied
+ * there (sip_stack_run_sync) and printed here. */
 static void json_str(char *out, size_t cap, const char *s) {
     size_t n = 0;
     for (; *s && n + 7 < cap; ++s) {
@@ -287,8 +287,55 @@ static void json_str(char *out, size_t cap, const char *s) {
     out[n] = '\0';
 }
 
+struct contact_view {
+    char uri[256];
+    long expires_in;
+    int reach, rtt_ms;
+};
+
+static void copy_contacts(void *arg) {
+    struct contact_view *v = arg;
+    long now = now_s();
+    for (int i = 0; i < sip_endpoint_count; ++i) {
+        sip_endpoint_contact(&sip_endpoints[i]); /* drops expired contacts */
+        for (int c = 0; c < SIP_MAX_CONTACTS; ++c) {
+            const struct sip_contact *ct = &sip_endpoints[i].contacts[c];
+            struct contact_view *cv = &v[i * SIP_MAX_CONTACTS + c];
+            snprintf(cv->uri, sizeof cv->uri, "%s", ct->uri);
+            cv->expires_in = ct->uri[0] ? ct->expires - now : 0;
+            cv->reach = ct->reach.status;
+            cv->rtt_ms = ct->reach.rtt_ms;
+        }
+    }
+}
+
+static const char *reach_text(int r) {
+    return r < 0 ? "unknown" : r ? "reachable" : "unreachable";
+}
+
+/* One endpoint's registered contacts, as JSON array items or text lines. */
+static void print_contacts(tandem_console_out *out, const struct contact_view *v, bool json) {
+    char line[900], uri[600];
+    bool first = true;
+    for (int c = 0; c < SIP_MAX_CONTACTS; ++c) {
+        if (!v[c].uri[0]) continue;
+        json_str(uri, sizeof uri, v[c].uri);
+        if (json)
+            snprintf(line, sizeof line, "%s{\"uri\":\"%s\",\"expires_in\":%ld,\"reachability\":\"%s\",\"rtt_ms\":%d}",
+                     first ? "" : ",", uri, v[c].expires_in, reach_text(v[c].reach), v[c].rtt_ms);
+        else
+            snprintf(line, sizeof line, "  contact %s expires_in=%ld %s rtt_ms=%d\n", v[c].uri, v[c].expires_in,
+                     reach_text(v[c].reach), v[c].rtt_ms);
+        first = false;
+        sip_host->console_print(out, line);
+    }
+}
+
 static int endpoints_cmd(void *user, int argc, const char *const *argv, tandem_console_out *out) {
     (void)user;
+    struct contact_view *views = calloc((size_t)sip_endpoint_count * SIP_MAX_CONTACTS + 1, sizeof *views);
+    if (!views) return TANDEM_ERROR;
+    sip_stack_run_sync(copy_contacts, views); /* the stack gone: no contacts (calloc) */
     bool json = sip_host->console_json && sip_host->console_json(out); /* tandem ctl --json */
     for (int i = 1; i < argc; ++i)
         json = json || strcmp(argv[i], "json") == 0;
@@ -301,10 +348,14 @@ static int endpoints_cmd(void *user, int argc, const char *const *argv, tandem_c
         for (int i = 0; i < sip_endpoint_count; ++i) {
             json_str(a, sizeof a, sip_endpoints[i].id);
             json_str(b, sizeof b, sip_endpoints[i].context);
-            snprintf(line, sizeof line, "%s{\"id\":\"%s\",\"context\":\"%s\"}", i ? "," : "", a, b);
+            snprintf(line, sizeof line, "%s{\"id\":\"%s\",\"context\":\"%s\",\"calls\":%d,\"contacts\":[",
+                     i ? "," : "", a, b, atomic_load(&sip_endpoints[i].limit.active));
             sip_host->console_print(out, line);
+            print_contacts(out, &views[i * SIP_MAX_CONTACTS], true);
+            sip_host->console_print(out, "]}");
         }
         sip_host->console_print(out, "]}\n");
+        free(views);
         return TANDEM_OK;
     }
     snprintf(line, sizeof line, "file: %s\nrealm: %s\n",
@@ -313,7 +364,9 @@ static int endpoints_cmd(void *user, int argc, const char *const *argv, tandem_c
     for (int i = 0; i < sip_endpoint_count; ++i) {
         snprintf(line, sizeof line, "%s context=%s\n", sip_endpoints[i].id, sip_endpoints[i].context);
         sip_host->console_print(out, line);
+        print_contacts(out, &views[i * SIP_MAX_CONTACTS], false);
     }
+    free(views);
     return TANDEM_OK;
 }
 

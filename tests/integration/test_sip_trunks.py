@@ -32,7 +32,9 @@ and OPTIONS qualify. Each test starts its own engine on free ports.
     test_trunk_qualify           OPTIONS to the trunk (SIPp answers): reachable with rtt;
                                  SIPp gone: unreachable after qualify_timeout; both published
                                  as sip_reachability events and shown by `ctl trunks`
-    test_options_answered        an OPTIONS to Tandem gets 200 with Allow (SIPp regexp)
+    test_endpoint_contact_qualify  qualify = 1: the registered contact (a SIPp UAS) is
+                                 reachable, then unreachable; `ctl endpoints [--json]` shows it
+    test_options_answered        an OPTIONS to Tandem gets 200 with Allow and Accept (regexps)
 
 Run: python3 tests/integration/test_sip_trunks.py -v   (needs sipp, package sip-tester)
 """
@@ -139,6 +141,8 @@ class Events:
     def close(self):
         self.proc.kill()
         self.proc.wait()
+        self.thread.join(2)
+        self.proc.stdout.close()
 
 
 @unittest.skipUnless(SIPP, "sipp (package sip-tester) is not installed")
@@ -397,6 +401,31 @@ class SipEdge(unittest.TestCase):
         self.assertTrue(down, self.engine.read_log())
         self.assertIn('"unreachable"', json.dumps(down[1]))
         self.assertEqual(self.trunk_state()["reachability"], "unreachable")
+
+    def test_endpoint_contact_qualify(self):
+        uas = self.provider("uas_options.xml", "pong")
+        self.start("qualify = 1, qualify_timeout = 1", endpoints="1001 password=pw1\n")
+        reg = Registrar(self.sip_port)
+        try:
+            status, data = reg.register("1001", "pw1", "sip:1001@127.0.0.1:%d" % self.uas_port)
+            self.assertEqual(status, 200, data)
+        finally:
+            reg.close()
+        up = self.events.wait("sip_reachability")
+        self.assertTrue(up, self.engine.read_log())
+        self.assertIn('"kind": "endpoint"', json.dumps(up[0]))
+        self.assertIn('"reachable"', json.dumps(up[0]))
+        code, data = self.engine.ctl("endpoints", json_output=True)
+        ep = (data.get("data") or data)["endpoints"][0]
+        self.assertEqual(ep["contacts"][0]["uri"], "sip:1001@127.0.0.1:%d" % self.uas_port, ep)
+        self.assertEqual(ep["contacts"][0]["reachability"], "reachable", ep)
+        self.wait_sipp(uas, "pong")
+        down = self.events.wait("sip_reachability", count=2)
+        self.assertTrue(down, self.engine.read_log())
+        self.assertIn('"unreachable"', json.dumps(down[1]))
+        code, text = self.engine.ctl("endpoints")
+        self.assertIn("contact sip:1001@127.0.0.1:%d" % self.uas_port, text)
+        self.assertIn("unreachable", text)
 
     def test_options_answered(self):
         self.start("")
