@@ -54,9 +54,10 @@ static void source_text(nua_t *nua, char *out, size_t cap) {
         snprintf(out, cap, "?");
 }
 
-bool sip_admit_invite(nua_t *nua, nua_handle_t *nh, sip_t const *sip, struct sip_admission *adm) {
+bool sip_admit_invite(nua_t *nua, nua_handle_t *nh, sip_t const *sip, const char *context,
+                      struct sip_admission *adm) {
     memset(adm, 0, sizeof *adm);
-    adm->context = sip_cfg.context;
+    adm->context = context;
     struct sip_trunk *t = sip_trunk_for_source(nua);
     if (t) {
         adm->trunk = t;

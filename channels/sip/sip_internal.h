@@ -155,6 +155,7 @@ struct sip_call {
     struct sip_trunk *trunk;       /* outbound: dialled through this trunk */
     char from_host[256];           /* outbound: From host ("" the listen address) */
     int auth_tries;                /* SIP thread: challenges answered */
+    const char *contact;           /* inbound: Contact for our answers ("" sofia's; the profile's) */
 };
 
 struct sip_call *sip_call_new(enum sip_dir dir, int worker);

@@ -5,6 +5,7 @@
  * lock; the SIP thread (sip_stack.c) reaches it only through host->post().
  */
 #include "sip_internal.h"
+#include "sip_profile.h"
 #include "sip_trunk.h"
 
 #include <dlfcn.h>
@@ -27,6 +28,7 @@ struct sip_call *sip_call_new(enum sip_dir dir, int worker) {
     c->dir = dir;
     c->worker = worker;
     c->rtp.fd = -1;
+    c->contact = "";
     return c;
 }
 
@@ -382,18 +384,20 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
         sip_endpoints_free();
         return TANDEM_EINVAL;
     }
+    if (sip_profiles_load() != 0) {
+        sip_trunks_free();
+        sip_endpoints_free();
+        return TANDEM_EINVAL;
+    }
     int rc = host->register_channel(module, &sip_driver);
     if (rc == TANDEM_OK) rc = sip_endpoints_register_command();
     if (rc == TANDEM_OK) rc = sip_trunks_register_command();
+    if (rc == TANDEM_OK && sip_stack_start() != 0) rc = TANDEM_ERROR; /* it logged why */
     if (rc != TANDEM_OK) {
+        sip_profiles_free();
         sip_trunks_free();
         sip_endpoints_free();
         return rc;
-    }
-    if (sip_stack_start() != 0) {
-        sip_trunks_free();
-        sip_endpoints_free();
-        return TANDEM_ERROR; /* it logged why */
     }
     host->log(module, TANDEM_LOG_INFO, NULL, "sip: listening on %s, context %s, RTP %s:%d-%d",
               sip_cfg.listen, sip_cfg.context, sip_cfg.rtp_ip, sip_cfg.rtp_port_min,
@@ -404,6 +408,7 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
 static void sip_unload(tandem_module *module) {
     (void)module;
     sip_stack_stop();
+    sip_profiles_free();
     sip_trunks_free();
     sip_endpoints_free();
 }

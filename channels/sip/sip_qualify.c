@@ -11,6 +11,7 @@
  * and endpoints' own sip_reach records, so there is nothing to keep in sync.
  */
 #include "sip_trunk.h"
+#include "sip_profile.h"
 
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/su_tag.h>
@@ -19,7 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-static nua_t *q_nua;
 static su_timer_t *tick;
 static int endpoint_every;  /* module `qualify`, seconds; 0 off */
 static int answer_timeout;  /* module `qualify_timeout`, seconds */
@@ -49,7 +49,7 @@ static void check(struct sip_reach *r, const char *uri, int every, const char *k
         return;
     }
     if (now / 1000 < r->next_ping) return;
-    nua_handle_t *nh = nua_handle(q_nua, NULL, NUTAG_URL(uri), SIPTAG_TO_STR(uri), TAG_END());
+    nua_handle_t *nh = nua_handle(sip_profile_nua_for(uri), NULL, NUTAG_URL(uri), SIPTAG_TO_STR(uri), TAG_END());
     if (!nh) return;
     r->ping = nh;
     r->sent_ms = now;
@@ -114,8 +114,7 @@ int sip_qualify_configure(void) {
     return -1;
 }
 
-void sip_qualify_start(nua_t *nua, su_root_t *root) {
-    q_nua = nua;
+void sip_qualify_start(su_root_t *root) {
     for (int i = 0; i < sip_endpoint_count; ++i)
         for (int c = 0; c < SIP_MAX_CONTACTS; ++c) sip_endpoints[i].contacts[c].reach.status = -1;
     bool any = endpoint_every > 0;

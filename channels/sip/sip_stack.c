@@ -6,6 +6,7 @@
  * the driver does its own SDP so RTP can live on the call's worker.
  */
 #include "sip_internal.h"
+#include "sip_profile.h"
 #include "sip_trunk.h"
 
 #include <sofia-sip/nua.h>
@@ -225,7 +226,7 @@ static void run_cmd(struct sip_cmd *c) {
                 snprintf(to, sizeof to, "%s", target);
             su_home_deinit(home);
         }
-        if (stopping || !(nh = nua_handle(nua, NULL, NUTAG_URL(target), SIPTAG_TO_STR(to),
+        if (stopping || !(nh = nua_handle(sip_profile_nua_for(target), NULL, NUTAG_URL(target), SIPTAG_TO_STR(to),
                                           TAG_IF(have_from, SIPTAG_FROM_STR(from)), TAG_END()))) {
             sip_post_event(call, SIP_EV_HANGUP, TANDEM_CAUSE_TEMPORARY_FAILURE, 0, NULL);
             break;
@@ -239,17 +240,20 @@ static void run_cmd(struct sip_cmd *c) {
         break;
     }
     case SIP_CMD_RING:
-        if (nh && !call->sip_final && !call->sip_answered) nua_respond(nh, SIP_180_RINGING, TAG_END());
+        if (nh && !call->sip_final && !call->sip_answered)
+            nua_respond(nh, SIP_180_RINGING, TAG_IF(call->contact[0], SIPTAG_CONTACT_STR(call->contact)), TAG_END());
         break;
     case SIP_CMD_PROGRESS:
         if (nh && !call->sip_final && !call->sip_answered)
-            nua_respond(nh, SIP_183_SESSION_PROGRESS, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+            nua_respond(nh, SIP_183_SESSION_PROGRESS, TAG_IF(call->contact[0], SIPTAG_CONTACT_STR(call->contact)),
+                        SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                         SIPTAG_PAYLOAD_STR(c->sdp), TAG_END());
         break;
     case SIP_CMD_ANSWER:
         if (nh && !call->sip_final && !call->sip_answered) {
             call->sip_answered = true;
-            nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+            nua_respond(nh, SIP_200_OK, TAG_IF(call->contact[0], SIPTAG_CONTACT_STR(call->contact)),
+                        SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                         SIPTAG_PAYLOAD_STR(c->sdp), TAG_END());
         }
         break;
@@ -297,6 +301,7 @@ static int on_wake(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg) {
         if (stop_timer) su_timer_set_interval(stop_timer, stop_timeout, NULL, 5000);
         sip_qualify_stop();
         sip_trunks_stop();
+        sip_profiles_shutdown_more();
         nua_shutdown(nua);
     }
     return 0;
@@ -309,13 +314,16 @@ static void copy_token(char *dst, size_t cap, const char *src) {
     dst[n] = '\0';
 }
 
-static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t const *sip) {
+/* `in` and `profile` (a struct sip_profile *): where the INVITE arrived. */
+static void incoming_invite(nua_t *in, void *profile, nua_handle_t *nh, struct sip_call *existing,
+                            sip_t const *sip) {
     if (existing) { /* a re-INVITE: hold/codec change is not supported yet */
         nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
         return;
     }
     struct sip_admission adm;
-    if (!sip_admit_invite(nua, nh, sip, &adm)) return; /* answered 403, 407 or 503 */
+    if (!sip_admit_invite(in, nh, sip, sip_profile_context(profile), &adm))
+        return; /* answered 403, 407 or 503 */
     struct sip_endpoint *ep = adm.ep;
     struct sip_media offer;
     if (!sip || !sip->sip_payload ||
@@ -345,6 +353,7 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
     }
     snprintf(call->context, sizeof call->context, "%s", adm.context);
     if (ep) snprintf(call->caller_num, sizeof call->caller_num, "%s", ep->id);
+    call->contact = sip_profile_contact(profile);
     nua_respond(nh, SIP_100_TRYING, TAG_END());
     call->nh = nh; /* sip_call_new's reference is the SIP side's */
     nua_handle_bind(nh, call);
@@ -396,11 +405,10 @@ static void response_to_invite(struct sip_call *call, int status, sip_t const *s
 static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *n,
                       nua_magic_t *magic, nua_handle_t *nh, nua_hmagic_t *hmagic,
                       sip_t const *sip, tagi_t tags[]) {
-    (void)n; (void)magic;
     struct sip_call *call = hmagic;
     switch (event) {
     case nua_i_invite:
-        incoming_invite(nh, call, sip);
+        incoming_invite(n, magic, nh, call, sip);
         break;
     case nua_r_invite:
         if (call) response_to_invite(call, status, sip);
@@ -429,7 +437,7 @@ static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *
         break;
     }
     case nua_i_register: /* NUTAG_APPL_METHOD: answered here */
-        sip_registrar(nua, nh, sip);
+        sip_registrar(n, nh, sip);
         if (!call && nh) nua_handle_destroy(nh);
         break;
     case nua_r_register:
@@ -443,7 +451,7 @@ static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *
         if (!call && nh) nua_handle_destroy(nh);
         break;
     case nua_r_shutdown:
-        if (status >= 200) su_root_break(root);
+        if (status >= 200 && sip_profiles_all_down(n)) su_root_break(root);
         break;
     default:
         if (status >= 400 && phrase)
@@ -517,12 +525,8 @@ static void *sip_main(void *arg) {
     if (root && su_wait_create(w, wake_fd, SU_WAIT_IN) == 0)
         reg = su_root_register(root, w, on_wake, NULL, 0);
     if (reg >= 0)
-        nua = nua_create(root, nua_event, NULL, NUTAG_URL(sip_cfg.listen), NUTAG_MEDIA_ENABLE(0),
-                         SIPTAG_USER_AGENT_STR("Tandem"),
-                         SIPTAG_ALLOW_STR(sip_endpoint_count > 0 ? "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"
-                                                                 : "INVITE, ACK, BYE, CANCEL, OPTIONS"),
-                         TAG_IF(sip_endpoint_count > 0, NUTAG_APPL_METHOD("REGISTER")),
-                         TAG_IF(sip_endpoint_count > 0, NUTAG_ALLOW("REGISTER")), TAG_END());
+        nua = sip_profile_create(root, nua_event, &sip_profiles[0]); /* the main profile */
+    if (nua && sip_profiles_start_more(root, nua_event) != 0) nua = NULL; /* destroyed */
     if (!nua) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: cannot start the SIP stack on %s",
                       sip_cfg.listen);
@@ -533,14 +537,15 @@ static void *sip_main(void *arg) {
         set_start(-1);
         return NULL;
     }
-    sip_trunks_start(nua, root);
-    sip_qualify_start(nua, root);
+    sip_trunks_start(root);
+    sip_qualify_start(root);
     set_start(1);
     su_root_run(root);
     /* Shut down: whatever still holds a handle loses it now. */
     while (live) release_handle(live);
     if (stop_timer) su_timer_destroy(stop_timer);
     stop_timer = NULL;
+    sip_profiles_destroy_more();
     nua_destroy(nua);
     nua = NULL;
     su_root_deregister(root, reg);

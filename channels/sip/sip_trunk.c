@@ -12,6 +12,7 @@
  * 300 s (or register_retry if that is longer).
  */
 #include "sip_trunk.h"
+#include "sip_profile.h"
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/sip_header.h>
@@ -31,8 +32,6 @@
 struct sip_trunk *sip_trunks;
 int sip_trunk_count;
 
-/* SIP thread */
-static nua_t *trunk_nua;
 
 static long mono_s(void) {
     struct timespec ts;
@@ -304,7 +303,7 @@ static void start_register(struct sip_trunk *t) {
     snprintf(aor, sizeof aor, "<sip:%s@%.*s>", t->username, (int)strcspn(domain, ";"), domain);
     snprintf(registrar, sizeof registrar, "sip:%s", t->host);
     snprintf(expires, sizeof expires, "%d", t->expires);
-    t->reg_nh = nua_handle(trunk_nua, NULL, SIPTAG_TO_STR(aor), SIPTAG_FROM_STR(aor), TAG_END());
+    t->reg_nh = nua_handle(sip_profile_nua_for(registrar), NULL, SIPTAG_TO_STR(aor), SIPTAG_FROM_STR(aor), TAG_END());
     if (!t->reg_nh) return;
     t->reg_auth_tries = 0;
     t->reg_state = SIP_REG_TRYING;
@@ -383,8 +382,7 @@ bool sip_trunk_on_register(nua_handle_t *nh, int status, const char *phrase, sip
     return true;
 }
 
-void sip_trunks_start(nua_t *nua, su_root_t *root) {
-    trunk_nua = nua;
+void sip_trunks_start(su_root_t *root) {
     for (int i = 0; i < sip_trunk_count; ++i) {
         struct sip_trunk *t = &sip_trunks[i];
         t->reg_state = SIP_REG_NONE;

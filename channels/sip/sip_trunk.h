@@ -61,7 +61,7 @@ struct sip_trunk *sip_trunk_dial(const char *dest, char *uri, size_t cap);
 void sip_trunk_caller_id(const struct sip_trunk *t, char *num, size_t cap);
 
 /* SIP thread. */
-void sip_trunks_start(nua_t *nua, su_root_t *root); /* after nua_create */
+void sip_trunks_start(su_root_t *root); /* after the profiles' NUAs exist */
 void sip_trunks_stop(void);                         /* before nua_shutdown */
 /* nua_r_register / nua_r_unregister: true when `nh` was a trunk's. */
 bool sip_trunk_on_register(nua_handle_t *nh, int status, const char *phrase, sip_t const *sip);
@@ -76,7 +76,7 @@ void sip_publish_reach(const char *kind, const char *name, const char *uri, int 
 /* OPTIONS qualify (sip_qualify.c). Main thread, load(): 0 or -1 (logged). */
 int sip_qualify_configure(void);
 /* SIP thread. */
-void sip_qualify_start(nua_t *nua, su_root_t *root);
+void sip_qualify_start(su_root_t *root);
 void sip_qualify_stop(void);
 /* nua_r_options: true when `nh` was one of our pings. */
 bool sip_qualify_on_options(nua_handle_t *nh, int status);
@@ -91,10 +91,11 @@ struct sip_admission {
     const char *context;
 };
 /* Identify (trunk by source address, else endpoint by digest), check ACLs
- * and limits. False when it has answered (403, 407 or 503). On true the call
+ * and limits; `context` is the profile's, for calls that are neither. False when it has answered (403, 407 or 503). On true the call
  * holds a limit slot: hand it to the call (sip_call.admitted) or give it
  * back with sip_limit_release(adm->owner). */
-bool sip_admit_invite(nua_t *nua, nua_handle_t *nh, sip_t const *sip, struct sip_admission *adm);
+bool sip_admit_invite(nua_t *nua, nua_handle_t *nh, sip_t const *sip, const char *context,
+                      struct sip_admission *adm);
 /* After digest: is the current request's source inside ep's acl? (false:
  * logged; the caller answers 403) */
 bool sip_endpoint_source_allowed(nua_t *nua, const struct sip_endpoint *ep);
