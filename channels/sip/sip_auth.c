@@ -289,6 +289,7 @@ static void json_str(char *out, size_t cap, const char *s) {
 
 struct contact_view {
     char uri[256];
+    char target[300];
     long expires_in;
     int reach, rtt_ms;
 };
@@ -302,6 +303,7 @@ static void copy_contacts(void *arg) {
             const struct sip_contact *ct = &sip_endpoints[i].contacts[c];
             struct contact_view *cv = &v[i * SIP_MAX_CONTACTS + c];
             snprintf(cv->uri, sizeof cv->uri, "%s", ct->uri);
+            snprintf(cv->target, sizeof cv->target, "%s", ct->target);
             cv->expires_in = ct->uri[0] ? ct->expires - now : 0;
             cv->reach = ct->reach.status;
             cv->rtt_ms = ct->reach.rtt_ms;
@@ -315,17 +317,19 @@ static const char *reach_text(int r) {
 
 /* One endpoint's registered contacts, as JSON array items or text lines. */
 static void print_contacts(tandem_console_out *out, const struct contact_view *v, bool json) {
-    char line[900], uri[600];
+    char line[1600], uri[600], target[700];
     bool first = true;
     for (int c = 0; c < SIP_MAX_CONTACTS; ++c) {
         if (!v[c].uri[0]) continue;
         json_str(uri, sizeof uri, v[c].uri);
+        json_str(target, sizeof target, v[c].target[0] ? v[c].target : v[c].uri);
         if (json)
-            snprintf(line, sizeof line, "%s{\"uri\":\"%s\",\"expires_in\":%ld,\"reachability\":\"%s\",\"rtt_ms\":%d}",
-                     first ? "" : ",", uri, v[c].expires_in, reach_text(v[c].reach), v[c].rtt_ms);
+            snprintf(line, sizeof line,
+                     "%s{\"uri\":\"%s\",\"target\":\"%s\",\"expires_in\":%ld,\"reachability\":\"%s\",\"rtt_ms\":%d}",
+                     first ? "" : ",", uri, target, v[c].expires_in, reach_text(v[c].reach), v[c].rtt_ms);
         else
-            snprintf(line, sizeof line, "  contact %s expires_in=%ld %s rtt_ms=%d\n", v[c].uri, v[c].expires_in,
-                     reach_text(v[c].reach), v[c].rtt_ms);
+            snprintf(line, sizeof line, "  contact %s%s%s expires_in=%ld %s rtt_ms=%d\n", v[c].uri,
+                     v[c].target[0] ? " via " : "", v[c].target, v[c].expires_in, reach_text(v[c].reach), v[c].rtt_ms);
         first = false;
         sip_host->console_print(out, line);
     }
@@ -407,7 +411,7 @@ const char *sip_endpoint_contact(struct sip_endpoint *ep) {
     for (int i = 0; i < SIP_MAX_CONTACTS; ++i)
         if (ep->contacts[i].uri[0] && (!best || ep->contacts[i].updated > best->updated))
             best = &ep->contacts[i];
-    return best ? best->uri : NULL;
+    return best ? (best->target[0] ? best->target : best->uri) : NULL;
 }
 
 /* --- digest --- */
@@ -702,9 +706,11 @@ void sip_registrar(nua_t *nua, nua_handle_t *nh, sip_t const *sip) {
         if (!slot) slot = oldest; /* full: the one expiring first goes */
         if (strcmp(slot->uri, uri) != 0) sip_qualify_forget(&slot->reach);
         snprintf(slot->uri, sizeof slot->uri, "%s", uri);
+        sip_nat_target(nua, sip, m->m_url, slot->target, sizeof slot->target);
         slot->expires = now + e;
         slot->updated = ++sip_contact_serial;
-        sip_host->log(sip_self, TANDEM_LOG_INFO, NULL, "sip: %s registered %s for %ld s", ep->id, uri, e);
+        sip_host->log(sip_self, TANDEM_LOG_INFO, NULL, "sip: %s registered %s for %ld s%s%s", ep->id, uri, e,
+                      slot->target[0] ? ", reached at " : "", slot->target);
     }
     char list[SIP_MAX_CONTACTS * 300] = "";
     size_t n = 0;

@@ -51,6 +51,7 @@ struct sip_reach {
 };
 struct sip_contact {
     char uri[256];          /* "" free */
+    char target[300];       /* where requests go when behind NAT (sip_nat.c), "" uri */
     long expires;           /* CLOCK_MONOTONIC seconds */
     unsigned long updated;  /* registration order: the newest is dialled */
     struct sip_reach reach;
@@ -70,7 +71,8 @@ int sip_endpoints_load(void);  /* main thread, load(): 0 or -1 (logged) */
 void sip_endpoints_free(void); /* main thread, unload() */
 int sip_endpoints_register_command(void); /* load(): `tandem ctl endpoints` */
 struct sip_endpoint *sip_endpoint_find(const char *id); /* any thread */
-/* SIP thread: the newest unexpired contact URI of `ep`, or NULL. */
+/* SIP thread: where to send to the newest unexpired contact of `ep` (its
+ * NAT target, else its URI), or NULL. */
 const char *sip_endpoint_contact(struct sip_endpoint *ep);
 
 /* What an SDP body says about the far end's audio (sip_sdp.c). */

@@ -378,7 +378,8 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
      * copy already linked to this module. */
     if (!dlopen("libsofia-sip-ua.so.0", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
         host->log(module, TANDEM_LOG_DEBUG, NULL, "sip: could not pin libsofia-sip-ua: %s", dlerror());
-    if (sip_limits_configure() != 0 || sip_qualify_configure() != 0) return TANDEM_EINVAL;
+    if (sip_limits_configure() != 0 || sip_qualify_configure() != 0 || sip_nat_configure() != 0)
+        return TANDEM_EINVAL;
     if (sip_endpoints_load() != 0) return TANDEM_EINVAL; /* it logged why */
     if (sip_trunks_load() != 0) {
         sip_endpoints_free();

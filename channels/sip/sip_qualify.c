@@ -70,7 +70,9 @@ static void on_tick(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg) {
         struct sip_endpoint *ep = &sip_endpoints[i];
         sip_endpoint_contact(ep); /* drops expired contacts */
         for (int c = 0; c < SIP_MAX_CONTACTS; ++c)
-            if (ep->contacts[c].uri[0]) check(&ep->contacts[c].reach, ep->contacts[c].uri, endpoint_every, "endpoint", ep->id);
+            if (ep->contacts[c].uri[0])
+                check(&ep->contacts[c].reach, ep->contacts[c].target[0] ? ep->contacts[c].target : ep->contacts[c].uri,
+                      endpoint_every, "endpoint", ep->id);
     }
 }
 

@@ -102,4 +102,13 @@ bool sip_endpoint_source_allowed(nua_t *nua, const struct sip_endpoint *ep);
 /* 503 with Retry-After (when configured). */
 void sip_respond_overload(nua_t *nua, nua_handle_t *nh, bool with_this);
 
+/* NAT-aware contacts (sip_nat.c). Main thread, load(): reads nat_rewrite. */
+int sip_nat_configure(void);
+/* SIP thread, in the registrar: where requests to `contact` (registered by
+ * the current request) must go when the packet came from elsewhere: the
+ * Contact with the source's host, port and transport, into out. Returns 1
+ * when rewritten, 0 when the Contact is right as it is (out ""), -1 on
+ * overflow (out ""). */
+int sip_nat_target(nua_t *nua, sip_t const *sip, const url_t *contact, char *out, size_t cap);
+
 #endif

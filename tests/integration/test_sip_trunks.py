@@ -28,6 +28,12 @@ and OPTIONS qualify. Each test starts its own engine on free ports.
     test_static_trunk_inbound    an INVITE from allowed_ips enters the trunk's context with
                                  no digest although endpoints are configured
     test_unknown_source_403      trunks only: an INVITE from elsewhere gets 403
+  NAT
+    test_nat_contact_udp         a Contact with a private address registered from 127.0.0.1:P:
+                                 the call to sip/1002 goes to 127.0.0.1:P (the phone's socket
+                                 gets the INVITE and answers 486 -> "busy")
+    test_nat_contact_tcp_flow    the same over TCP: the INVITE arrives on the connection the
+                                 phone registered on
   Qualify
     test_trunk_qualify           OPTIONS to the trunk (SIPp answers): reachable with rtt;
                                  SIPp gone: unreachable after qualify_timeout; both published
@@ -43,6 +49,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -80,6 +87,12 @@ return { contexts = {
     end,
   },
   internal = {
+    ["dial1002"] = function(call)
+      call:answer()
+      local status, leg, cause = call:dial("sip/1002")
+      call:log("dial 1002: " .. tostring(status) .. " cause " .. tostring(cause))
+      call:hangup()
+    end,
     ["service"] = function(call)
       call:log("internal call from " .. tostring(call.caller_num))
       call:answer()
@@ -108,6 +121,71 @@ def digest_ok(header, method, user, password):
     else:
         expect = md5("%s:%s:%s" % (ha1, p["nonce"], ha2))
     return p.get("username") == user and p.get("response") == expect
+
+
+class RawPhone:
+    """A phone on a raw UDP or TCP socket that registers a Contact that is not
+    its own address (as behind NAT) and answers what reaches it."""
+
+    def __init__(self, port, transport="udp"):
+        self.port, self.transport = port, transport
+        if transport == "udp":
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.bind(("127.0.0.1", 0))
+        else:
+            self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.settimeout(5)
+        self.local = self.sock.getsockname()[1]
+        self.buf = b""
+        self.cseq = 0
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, text):
+        if self.transport == "udp":
+            self.sock.sendto(text.encode(), ("127.0.0.1", self.port))
+        else:
+            self.sock.sendall(text.encode())
+
+    def receive(self):
+        """One SIP message (text)."""
+        if self.transport == "udp":
+            return self.sock.recv(65536).decode(errors="replace")
+        while True:
+            head, sep, rest = self.buf.partition(b"\r\n\r\n")
+            if sep:
+                m = re.search(rb"(?i)content-length: *(\d+)", head)
+                n = int(m.group(1)) if m else 0
+                if len(rest) >= n:
+                    self.buf = rest[n:]
+                    return (head + sep + rest[:n]).decode(errors="replace")
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+
+    def register(self, user, password, contact):
+        auth = None
+        while True:
+            self.cseq += 1
+            self.send("REGISTER sip:127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/%s 127.0.0.1:%d;branch=z9hG4bKnat%d;rport\r\n"
+                      "From: <sip:%s@127.0.0.1>;tag=nat%d\r\nTo: <sip:%s@127.0.0.1>\r\nCall-ID: nat%d@test\r\n"
+                      "CSeq: %d REGISTER\r\nContact: <%s>\r\nExpires: 600\r\nMax-Forwards: 70\r\n%s"
+                      "Content-Length: 0\r\n\r\n"
+                      % (self.port, self.transport.upper(), self.local, self.cseq, user, self.local, user,
+                         self.local, self.cseq, contact, "Authorization: %s\r\n" % auth if auth else ""))
+            reply = self.receive()
+            status = int(reply.split(" ", 2)[1])
+            if status != 401 or auth:
+                return status, reply
+            chal = Registrar.header(reply, "WWW-Authenticate")
+            auth = Registrar.digest(chal, user, password, "REGISTER", "sip:127.0.0.1:%d" % self.port)
+
+    def answer(self, request, status, phrase):
+        lines = [l for l in request.split("\r\n") if re.match(r"(?i)(via|from|to|call-id|cseq):", l)]
+        lines = [l + ";tag=natphone" if l.lower().startswith("to:") else l for l in lines]
+        self.send("SIP/2.0 %d %s\r\n%s\r\nContent-Length: 0\r\n\r\n" % (status, phrase, "\r\n".join(lines)))
 
 
 class Events:
@@ -426,6 +504,41 @@ class SipEdge(unittest.TestCase):
         code, text = self.engine.ctl("endpoints")
         self.assertIn("contact sip:1001@127.0.0.1:%d" % self.uas_port, text)
         self.assertIn("unreachable", text)
+
+    def nat_call(self, transport):
+        """1002 registers a private Contact from 127.0.0.1 over `transport`;
+        a call to sip/1002 must reach the phone's real address (its socket)."""
+        self.start("", endpoints="1001 password=pw1 context=internal\n1002 password=pw2 context=internal\n")
+        phone = RawPhone(self.sip_port, transport)
+        try:
+            status, reply = phone.register("1002", "pw2", "sip:1002@192.0.2.10:5060" +
+                                           (";transport=tcp" if transport == "tcp" else ""))
+            self.assertEqual(status, 200, reply)
+            self.assertIn("Contact: <sip:1002@192.0.2.10:5060", reply)  # listed as sent
+            self.assertTrue(self.engine.wait_log("reached at sip:1002@127.0.0.1:%d" % phone.local))
+            caller = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "dial1002", "-au", "1001",
+                                "-ap", "pw1", "127.0.0.1:%d" % self.sip_port], "caller")
+            invite = phone.receive()
+            while not invite.startswith("INVITE"):
+                invite = phone.receive()
+            self.assertTrue(invite.startswith("INVITE sip:1002@127.0.0.1:%d" % phone.local), invite)
+            phone.answer(invite, 486, "Busy Here")
+            self.assertTrue(self.engine.wait_log("dial 1002: busy cause 17"), self.engine.read_log())
+            code, data = self.engine.ctl("endpoints", json_output=True)
+            contact = (data.get("data") or data)["endpoints"][1]["contacts"][0]
+            self.assertEqual(contact["uri"], "sip:1002@192.0.2.10:5060" +
+                             (";transport=tcp" if transport == "tcp" else ""), contact)
+            self.assertTrue(contact["target"].startswith("sip:1002@127.0.0.1:%d" % phone.local), contact)
+            self.wait_sipp(caller, "caller")
+        finally:
+            phone.close()
+
+    def test_nat_contact_udp(self):
+        self.nat_call("udp")
+
+    def test_nat_contact_tcp_flow(self):
+        # the INVITE comes back on the very TCP connection the phone registered on
+        self.nat_call("tcp")
 
     def test_options_answered(self):
         self.start("")
