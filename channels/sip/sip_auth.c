@@ -404,6 +404,21 @@ static void purge(struct sip_endpoint *ep, long now) {
         if (ep->contacts[i].uri[0] && ep->contacts[i].expires <= now) ep->contacts[i].uri[0] = '\0';
 }
 
+int sip_endpoint_contacts(struct sip_endpoint *ep, const char *out[SIP_MAX_CONTACTS]) {
+    purge(ep, now_s());
+    const struct sip_contact *sorted[SIP_MAX_CONTACTS];
+    int n = 0;
+    for (int i = 0; i < SIP_MAX_CONTACTS; ++i) { /* newest first */
+        const struct sip_contact *c = &ep->contacts[i];
+        if (!c->uri[0]) continue;
+        int j = n++;
+        for (; j > 0 && sorted[j - 1]->updated < c->updated; --j) sorted[j] = sorted[j - 1];
+        sorted[j] = c;
+    }
+    for (int i = 0; i < n; ++i) out[i] = sorted[i]->target[0] ? sorted[i]->target : sorted[i]->uri;
+    return n;
+}
+
 const char *sip_endpoint_contact(struct sip_endpoint *ep) {
     long now = now_s();
     purge(ep, now);

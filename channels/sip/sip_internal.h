@@ -71,6 +71,9 @@ int sip_endpoints_load(void);  /* main thread, load(): 0 or -1 (logged) */
 void sip_endpoints_free(void); /* main thread, unload() */
 int sip_endpoints_register_command(void); /* load(): `tandem ctl endpoints` */
 struct sip_endpoint *sip_endpoint_find(const char *id); /* any thread */
+/* SIP thread: where to send to every unexpired contact of `ep` (NAT
+ * target, else URI), newest first, into out; returns how many. */
+int sip_endpoint_contacts(struct sip_endpoint *ep, const char *out[SIP_MAX_CONTACTS]);
 /* SIP thread: where to send to the newest unexpired contact of `ep` (its
  * NAT target, else its URI), or NULL. */
 const char *sip_endpoint_contact(struct sip_endpoint *ep);
@@ -158,6 +161,15 @@ struct sip_call {
     char from_host[256];           /* outbound: From host ("" the listen address) */
     int auth_tries;                /* SIP thread: challenges answered */
     const char *contact;           /* inbound: Contact for our answers ("" sofia's; the profile's) */
+    /* Ringing several contacts of an endpoint (sip_fork.c), SIP thread only.
+     * The leg's call has no handle while its forks ring; each fork is a
+     * SIP-side-only call holding a reference to it (fork_parent). */
+    struct sip_call *fork_parent;  /* a fork: the leg's call */
+    struct sip_call *forks;        /* the leg's call: its forks still ringing (no references) */
+    struct sip_call *fork_next;
+    int forks_alive;
+    bool fork_won;
+    int fork_status;               /* the best failure so far */
 };
 
 struct sip_call *sip_call_new(enum sip_dir dir, int worker);
@@ -176,6 +188,19 @@ enum sip_cmd_kind {
     SIP_CMD_ANSWER,   /* 200 with `sdp` */
     SIP_CMD_HANGUP    /* BYE, CANCEL or final response `status` */
 };
+/* SIP thread: INVITE `target` for call (a handle bound to it, tracked,
+ * referenced); From `from` or sofia's default (NULL). 0 or -1. */
+int sip_stack_invite(struct sip_call *call, const char *target, const char *from, const char *sdp);
+/* SIP thread: `to` takes over `from`'s handle (the winning fork). */
+void sip_stack_adopt(struct sip_call *from, struct sip_call *to);
+/* Forking (sip_fork.c), SIP thread. Start one INVITE per target for
+ * `call`; 0 when at least one went out. */
+int sip_fork_start(struct sip_call *call, const char *const *targets, int n, const char *from, const char *sdp);
+/* A response to a fork's INVITE: the call to go on with in the normal path
+ * (the leg's call for 1xx and the first 2xx), or NULL when handled. */
+struct sip_call *sip_fork_response(struct sip_call *fork, int status, const void *sip);
+void sip_fork_ended(struct sip_call *fork);  /* its handle terminated */
+void sip_fork_cancel(struct sip_call *call); /* the engine hung up while forking */
 /* Any thread but the SIP thread: run fn(arg) on the SIP thread and wait for
  * it (e.g. the console reading registrations). -1 when the stack is gone
  * (fn is not called). */

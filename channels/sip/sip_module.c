@@ -37,6 +37,7 @@ void sip_call_ref(struct sip_call *c) { atomic_fetch_add(&c->refs, 1); }
 void sip_call_unref(struct sip_call *c) {
     if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
     if (c->admitted) sip_limit_release(c->limit_owner);
+    if (c->fork_parent) sip_call_unref(c->fork_parent);
     free(c);
 }
 
@@ -378,37 +379,36 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
      * copy already linked to this module. */
     if (!dlopen("libsofia-sip-ua.so.0", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
         host->log(module, TANDEM_LOG_DEBUG, NULL, "sip: could not pin libsofia-sip-ua: %s", dlerror());
-    if (sip_limits_configure() != 0 || sip_qualify_configure() != 0 || sip_nat_configure() != 0)
-        return TANDEM_EINVAL;
-    if (sip_endpoints_load() != 0) return TANDEM_EINVAL; /* it logged why */
-    if (sip_trunks_load() != 0) {
-        sip_endpoints_free();
+    if (sip_limits_configure() != 0 || sip_qualify_configure() != 0) return TANDEM_EINVAL;
+    if (sip_nat_configure() != 0) {
+        sip_nat_free();
         return TANDEM_EINVAL;
     }
-    if (sip_profiles_load() != 0) {
-        sip_trunks_free();
-        sip_endpoints_free();
-        return TANDEM_EINVAL;
-    }
-    int rc = host->register_channel(module, &sip_driver);
+    int rc = TANDEM_EINVAL; /* the loaders log why */
+    if (sip_endpoints_load() != 0) goto fail;
+    if (sip_trunks_load() != 0) goto fail;
+    if (sip_profiles_load() != 0) goto fail;
+    rc = host->register_channel(module, &sip_driver);
     if (rc == TANDEM_OK) rc = sip_endpoints_register_command();
     if (rc == TANDEM_OK) rc = sip_trunks_register_command();
     if (rc == TANDEM_OK && sip_stack_start() != 0) rc = TANDEM_ERROR; /* it logged why */
-    if (rc != TANDEM_OK) {
-        sip_profiles_free();
-        sip_trunks_free();
-        sip_endpoints_free();
-        return rc;
-    }
+    if (rc != TANDEM_OK) goto fail;
     host->log(module, TANDEM_LOG_INFO, NULL, "sip: listening on %s, context %s, RTP %s:%d-%d",
               sip_cfg.listen, sip_cfg.context, sip_cfg.rtp_ip, sip_cfg.rtp_port_min,
               sip_cfg.rtp_port_max);
     return TANDEM_OK;
+fail:
+    sip_nat_free();
+    sip_profiles_free();
+    sip_trunks_free();
+    sip_endpoints_free();
+    return rc;
 }
 
 static void sip_unload(tandem_module *module) {
     (void)module;
     sip_stack_stop();
+    sip_nat_free();
     sip_profiles_free();
     sip_trunks_free();
     sip_endpoints_free();

@@ -2,13 +2,19 @@
  * NAT-aware contacts (SIP thread, in the registrar). A phone behind NAT
  * registers a Contact with its private address; the REGISTER itself came
  * from the NAT's public address and port (what RFC 3581 calls received and
- * rport). When the two differ (address, port or transport), requests to
- * that contact go to where the REGISTER came from: the Contact with its
- * host, port and transport replaced by the packet's source. Over TCP and TLS
- * that source is the connection the phone registered on, and sofia's
- * transport layer reuses an open connection to the same peer, so calls ride
- * the phone's own flow. (This is the same rewrite as Asterisk's
- * rewrite_contact; the Contact the phone sent is still what the 200 lists.)
+ * rport). Requests to that contact then go to where the REGISTER came from:
+ * the Contact with its host, port and transport replaced by the packet's
+ * source, when
+ *   - it came over TCP or TLS from another address or port than the Contact
+ *     says: that source is the connection the phone registered on, and
+ *     sofia's transport layer reuses an open connection to the same peer, so
+ *     calls ride the phone's own flow; or
+ *   - the Contact's host is a private address (RFC 1918, 100.64/10,
+ *     link-local, fc00::/7) and the packet came from another address.
+ * A UDP Contact with a public address is used as sent, even from another
+ * port: a host may register a contact for another process on it. (This is
+ * Asterisk's rewrite_contact, limited to where NAT is evident; the Contact
+ * the phone sent is still what the 200 lists.)
  */
 #include "sip_trunk.h"
 
@@ -16,6 +22,7 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/url.h>
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +30,40 @@
 #include <strings.h>
 
 static bool rewrite = true; /* module `nat_rewrite` */
+static struct sip_acl private_nets;
 
 int sip_nat_configure(void) {
     const char *v = sip_host->config_get(sip_self, "nat_rewrite");
     rewrite = !v || strcmp(v, "false") != 0;
-    return 0;
+    sip_acl_free(&private_nets);
+    return sip_acl_add(&private_nets, "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,169.254.0.0/16,"
+                                      "fc00::/7,fe80::/10");
+}
+
+void sip_nat_free(void) {
+    sip_acl_free(&private_nets);
+}
+
+static bool is_private(const char *host) {
+    char bare[64];
+    size_t n = strlen(host);
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
+        snprintf(bare, sizeof bare, "%.*s", (int)(n - 2), host + 1);
+    else
+        snprintf(bare, sizeof bare, "%s", host);
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    memset(&a6, 0, sizeof a6);
+    memset(&a4, 0, sizeof a4);
+    if (inet_pton(AF_INET, bare, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        return sip_acl_matches(&private_nets, (struct sockaddr *)&a4);
+    }
+    if (inet_pton(AF_INET6, bare, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        return sip_acl_matches(&private_nets, (struct sockaddr *)&a6);
+    }
+    return false;
 }
 
 /* "udp", "tcp" or "tls" from the top Via ("SIP/2.0/TCP"). */
@@ -56,7 +92,10 @@ int sip_nat_target(nua_t *nua, sip_t const *sip, const url_t *contact, char *out
     char host[80];
     snprintf(host, sizeof host, strchr(ip, ':') ? "[%s]" : "%s", ip);
     const char *chost = contact->url_host ? contact->url_host : "";
-    if (strcasecmp(chost, host) == 0 && strcmp(cport, port) == 0 && strcasecmp(cparam, tp) == 0) return 0;
+    bool same_host = strcasecmp(chost, host) == 0;
+    bool flow = strcmp(tp, "udp") != 0 &&
+                (!same_host || strcmp(cport, port) != 0 || strcasecmp(cparam, tp) != 0);
+    if (!flow && !(is_private(chost) && !same_host)) return 0;
 
     su_home_t home[1] = {SU_HOME_INIT(home)};
     url_t *u = url_hdup(home, contact);

@@ -153,6 +153,39 @@ static void release_handle(struct sip_call *call) {
     sip_call_unref(call);
 }
 
+int sip_stack_invite(struct sip_call *call, const char *target, const char *from, const char *sdp) {
+    char to[512];
+    snprintf(to, sizeof to, "%s", target);
+    if (call->endpoint[0]) { /* To: the endpoint's address of record, on the contact's host */
+        su_home_t home[1] = {SU_HOME_INIT(home)};
+        url_t *u = url_make(home, target);
+        if (u && u->url_host)
+            snprintf(to, sizeof to, "<sip:%s@%s%s%s>", call->endpoint, u->url_host, u->url_port ? ":" : "",
+                     u->url_port ? u->url_port : "");
+        su_home_deinit(home);
+    }
+    nua_handle_t *nh = nua_handle(sip_profile_nua_for(target), NULL, NUTAG_URL(target), SIPTAG_TO_STR(to),
+                                  TAG_IF(from, SIPTAG_FROM_STR(from)), TAG_END());
+    if (!nh) return -1;
+    sip_call_ref(call); /* the SIP side's reference, until the handle goes */
+    call->nh = nh;
+    nua_handle_bind(nh, call);
+    live_add(call);
+    nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    return 0;
+}
+
+void sip_stack_adopt(struct sip_call *from, struct sip_call *to) {
+    if (from->sip_prev) from->sip_prev->sip_next = from->sip_next; else live = from->sip_next;
+    if (from->sip_next) from->sip_next->sip_prev = from->sip_prev;
+    to->nh = from->nh;
+    from->nh = NULL;
+    nua_handle_bind(to->nh, to);
+    sip_call_ref(to);
+    live_add(to);
+    sip_call_unref(from); /* the reference the handle stood for */
+}
+
 /* The From header of an outbound INVITE, from the leg's caller number and
  * name (copied on the worker, read-only here): "NAME" <sip:NUMBER@HOST[:PORT]>,
  * HOST:PORT being the listen address (rtp_ip when it is a wildcard).
@@ -204,39 +237,27 @@ static void run_cmd(struct sip_cmd *c) {
         finish_run(c->run);
         break;
     case SIP_CMD_INVITE: {
-        char from[1024], to[512];
+        char from[1024];
         bool have_from = build_from(call, from, sizeof from);
         const char *target = call->uri;
-        snprintf(to, sizeof to, "%s", call->uri);
-        if (call->endpoint[0]) { /* sip/ENDPOINT: its newest registered contact */
+        if (call->endpoint[0]) { /* sip/ENDPOINT: every registered contact */
             struct sip_endpoint *ep = sip_endpoint_find(call->endpoint);
-            target = ep ? sip_endpoint_contact(ep) : NULL;
-            if (!target) {
+            const char *targets[SIP_MAX_CONTACTS];
+            int n = ep ? sip_endpoint_contacts(ep, targets) : 0;
+            if (n == 0) {
                 LOG(TANDEM_LOG_INFO, call, "sip: endpoint %s is not registered", call->endpoint);
                 sip_post_event(call, SIP_EV_HANGUP, TANDEM_CAUSE_NO_USER_RESPONSE, 480, NULL);
                 break;
             }
-            /* To: the endpoint's address of record, on the contact's host */
-            su_home_t home[1] = {SU_HOME_INIT(home)};
-            url_t *u = url_make(home, target);
-            if (u && u->url_host)
-                snprintf(to, sizeof to, "<sip:%s@%s%s%s>", call->endpoint, u->url_host,
-                         u->url_port ? ":" : "", u->url_port ? u->url_port : "");
-            else
-                snprintf(to, sizeof to, "%s", target);
-            su_home_deinit(home);
+            if (n > 1) { /* ring them all (sip_fork.c) */
+                if (stopping || sip_fork_start(call, targets, n, have_from ? from : NULL, c->sdp) != 0)
+                    sip_post_event(call, SIP_EV_HANGUP, TANDEM_CAUSE_TEMPORARY_FAILURE, 0, NULL);
+                break;
+            }
+            target = targets[0];
         }
-        if (stopping || !(nh = nua_handle(sip_profile_nua_for(target), NULL, NUTAG_URL(target), SIPTAG_TO_STR(to),
-                                          TAG_IF(have_from, SIPTAG_FROM_STR(from)), TAG_END()))) {
+        if (stopping || sip_stack_invite(call, target, have_from ? from : NULL, c->sdp) != 0)
             sip_post_event(call, SIP_EV_HANGUP, TANDEM_CAUSE_TEMPORARY_FAILURE, 0, NULL);
-            break;
-        }
-        sip_call_ref(call); /* the SIP side's reference, until the handle goes */
-        call->nh = nh;
-        nua_handle_bind(nh, call);
-        live_add(call);
-        nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(c->sdp),
-                   TAG_END());
         break;
     }
     case SIP_CMD_RING:
@@ -259,12 +280,15 @@ static void run_cmd(struct sip_cmd *c) {
         break;
     case SIP_CMD_HANGUP:
         call->engine_hungup = true;
+        if (!nh) sip_fork_cancel(call); /* still ringing several contacts */
         if (!nh || call->sip_final) break;
         call->sip_final = true;
         if (call->sip_answered)
             nua_bye(nh, TAG_END());
         else if (call->dir == SIP_OUTBOUND)
             nua_cancel(nh, TAG_END());
+        else if (c->status == 503) /* the engine's limits.max_calls, no RTP port, ... */
+            sip_respond_overload(nua, nh, false);
         else
             nua_respond(nh, c->status ? c->status : 480, sip_phrase(c->status), TAG_END());
         break;
@@ -371,6 +395,7 @@ static void response_to_invite(struct sip_call *call, int status, sip_t const *s
     memset(&media, 0, sizeof media);
     if (sip && sip->sip_payload)
         sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &media);
+    if (call->fork_parent && !(call = sip_fork_response(call, status, sip))) return;
     if (status < 180) return;
     if ((status == 401 || status == 407) && !call->engine_hungup && sip_trunk_answer_challenge(call, sip))
         return; /* sent again with the trunk's credentials */
@@ -425,7 +450,10 @@ static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *
         int state = nua_callstate_init;
         tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
         if (state != nua_callstate_terminated) break;
-        if (call) {
+        if (call && call->fork_parent) { /* one ringing contact is done */
+            sip_fork_ended(call);
+            release_handle(call);
+        } else if (call) {
             if (!call->engine_hungup)
                 sip_post_event(call, SIP_EV_HANGUP,
                                call->sip_cause ? call->sip_cause : TANDEM_CAUSE_NORMAL_CLEARING,

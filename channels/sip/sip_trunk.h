@@ -104,6 +104,7 @@ void sip_respond_overload(nua_t *nua, nua_handle_t *nh, bool with_this);
 
 /* NAT-aware contacts (sip_nat.c). Main thread, load(): reads nat_rewrite. */
 int sip_nat_configure(void);
+void sip_nat_free(void); /* main thread, unload() */
 /* SIP thread, in the registrar: where requests to `contact` (registered by
  * the current request) must go when the packet came from elsewhere: the
  * Contact with the source's host, port and transport, into out. Returns 1

@@ -8,6 +8,8 @@ and OPTIONS qualify. Each test starts its own engine on free ports.
     test_concurrent_limit_503    max_calls = 2: 10 calls at once -> 2 answered (RTP flows),
                                  8 get 503 with "Retry-After: 7" (SIPp checks it by regexp)
     test_rate_limit_503          cps = 2: a burst of 10 -> about 2 answered, the rest 503
+    test_engine_limit_503_has_retry_after  tandem.lua's limits.max_calls refuses: 503 with
+                                 Retry-After too
     test_endpoint_limit          an endpoint's max_calls=1 (endpoints file): its second
                                  concurrent call gets 503, another endpoint's call goes on
     test_outbound_limit_cause_34 the global limit reached: call:dial() fails at once with
@@ -34,6 +36,10 @@ and OPTIONS qualify. Each test starts its own engine on free ports.
                                  gets the INVITE and answers 486 -> "busy")
     test_nat_contact_tcp_flow    the same over TCP: the INVITE arrives on the connection the
                                  phone registered on
+  Forking
+    test_fork_first_answer_wins  1002 has two contacts: one rings (and must get CANCEL),
+                                 one answers: dial() answers, both SIPp scenarios pass
+    test_fork_all_busy           both contacts answer 486: dial() says busy (cause 17)
   Qualify
     test_trunk_qualify           OPTIONS to the trunk (SIPp answers): reachable with rtt;
                                  SIPp gone: unreachable after qualify_timeout; both published
@@ -237,7 +243,7 @@ class SipEdge(unittest.TestCase):
         self.events = None
         self.sipp_procs = []
 
-    def start(self, config="", endpoints=None):
+    def start(self, config="", endpoints=None, top=""):
         """Starts the engine with `config` (Lua fields) added to module_config.sip."""
         if config and not config.startswith(","):
             config = ", " + config
@@ -246,10 +252,10 @@ class SipEdge(unittest.TestCase):
                 f.write(endpoints)
             config += ", endpoints_file = 'endpoints'"
         with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
+            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1, %s\n"
                     "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
                     "    rtp_port_min = %d, rtp_port_max = %d %s } } }\n"
-                    % (self.sip_port, self.rtp_base, self.rtp_base + 79, config))
+                    % (top, self.sip_port, self.rtp_base, self.rtp_base + 79, config))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN)
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
@@ -330,6 +336,18 @@ class SipEdge(unittest.TestCase):
         answered, refused = self.count_final("load")
         self.assertIn(answered, (2, 3), story)  # the burst of 2, maybe one refilled token
         self.assertEqual(answered + len(refused), 10, story)
+
+    def test_engine_limit_503_has_retry_after(self):
+        # the engine's own limits.max_calls refuses the leg: still 503 with Retry-After
+        self.start("retry_after = 9", top="limits = { max_calls = 1 },")
+        p = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_accept_503.xml"), "-s", "service", "-d", "1500",
+                       "-r", "10", "-l", "3", "127.0.0.1:%d" % self.sip_port], "load", calls=3)
+        code, story = self.wait_sipp(p, "load")
+        self.assertEqual(code, 0, story)
+        answered, refused = self.count_final("load")
+        self.assertEqual((answered, len(refused)), (1, 2), story)
+        for r in refused:
+            self.assertIn("Retry-After: 9", r, story)
 
     def test_endpoint_limit(self):
         self.start("", endpoints="1001 password=pw1 context=internal max_calls=1\n"
@@ -511,10 +529,10 @@ class SipEdge(unittest.TestCase):
         self.start("", endpoints="1001 password=pw1 context=internal\n1002 password=pw2 context=internal\n")
         phone = RawPhone(self.sip_port, transport)
         try:
-            status, reply = phone.register("1002", "pw2", "sip:1002@192.0.2.10:5060" +
+            status, reply = phone.register("1002", "pw2", "sip:1002@192.168.1.10:5060" +
                                            (";transport=tcp" if transport == "tcp" else ""))
             self.assertEqual(status, 200, reply)
-            self.assertIn("Contact: <sip:1002@192.0.2.10:5060", reply)  # listed as sent
+            self.assertIn("Contact: <sip:1002@192.168.1.10:5060", reply)  # listed as sent
             self.assertTrue(self.engine.wait_log("reached at sip:1002@127.0.0.1:%d" % phone.local))
             caller = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "dial1002", "-au", "1001",
                                 "-ap", "pw1", "127.0.0.1:%d" % self.sip_port], "caller")
@@ -526,7 +544,7 @@ class SipEdge(unittest.TestCase):
             self.assertTrue(self.engine.wait_log("dial 1002: busy cause 17"), self.engine.read_log())
             code, data = self.engine.ctl("endpoints", json_output=True)
             contact = (data.get("data") or data)["endpoints"][1]["contacts"][0]
-            self.assertEqual(contact["uri"], "sip:1002@192.0.2.10:5060" +
+            self.assertEqual(contact["uri"], "sip:1002@192.168.1.10:5060" +
                              (";transport=tcp" if transport == "tcp" else ""), contact)
             self.assertTrue(contact["target"].startswith("sip:1002@127.0.0.1:%d" % phone.local), contact)
             self.wait_sipp(caller, "caller")
@@ -539,6 +557,42 @@ class SipEdge(unittest.TestCase):
     def test_nat_contact_tcp_flow(self):
         # the INVITE comes back on the very TCP connection the phone registered on
         self.nat_call("tcp")
+
+    def fork_setup(self, scenarios):
+        """1002 registers one contact per SIPp UAS (each running a scenario);
+        1001 calls dial1002, which rings them all."""
+        self.start("", endpoints="1001 password=pw1 context=internal\n1002 password=pw2 context=internal\n")
+        phones = []
+        reg = Registrar(self.sip_port)
+        try:
+            for i, scen in enumerate(scenarios):
+                port = free_udp_port()
+                args = ["-sn", "uas"] if scen == "uas" else ["-sf", os.path.join(SCENARIOS, scen)]
+                phones.append(self.sipp(args, "phone%d" % i, port=port))
+                status, data = reg.register("1002", "pw2", "sip:1002@127.0.0.1:%d" % port)
+                self.assertEqual(status, 200, data)
+        finally:
+            reg.close()
+        caller = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "dial1002", "-au", "1001",
+                            "-ap", "pw1", "127.0.0.1:%d" % self.sip_port], "caller")
+        return phones, caller
+
+    def test_fork_first_answer_wins(self):
+        phones, caller = self.fork_setup(["uas_ring_cancel.xml", "uas"])
+        self.assertTrue(self.engine.wait_log("dial 1002: answer"), self.engine.read_log())
+        self.assertIn("ringing 2 of 2 contacts of 1002", self.engine.read_log())
+        for i, p in enumerate(phones):  # the ringing one got CANCEL, the other BYE
+            code, story = self.wait_sipp(p, "phone%d" % i)
+            self.assertEqual(code, 0, story)
+        self.wait_sipp(caller, "caller")
+
+    def test_fork_all_busy(self):
+        phones, caller = self.fork_setup(["uas_busy.xml", "uas_busy.xml"])
+        self.assertTrue(self.engine.wait_log("dial 1002: busy cause 17"), self.engine.read_log())
+        for i, p in enumerate(phones):
+            code, story = self.wait_sipp(p, "phone%d" % i)
+            self.assertEqual(code, 0, story)
+        self.wait_sipp(caller, "caller")
 
     def test_options_answered(self):
         self.start("")
