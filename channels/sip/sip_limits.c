@@ -189,6 +189,20 @@ bool sip_acl_matches(const struct sip_acl *acl, const struct sockaddr *sa) {
     return false;
 }
 
+bool sip_acl_matches_text(const struct sip_acl *acl, const char *addr) {
+    struct sip_cidr c;
+    if (parse_cidr(addr, strlen(addr), &c) != 0 || c.bits != (c.family == AF_INET ? 32 : 128)) return false;
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    memset(&a6, 0, sizeof a6);
+    memset(&a4, 0, sizeof a4);
+    a4.sin_family = AF_INET;
+    a6.sin6_family = AF_INET6;
+    memcpy(&a4.sin_addr, c.addr, 4);
+    memcpy(&a6.sin6_addr, c.addr, 16);
+    return sip_acl_matches(acl, c.family == AF_INET ? (struct sockaddr *)&a4 : (struct sockaddr *)&a6);
+}
+
 bool sip_acl_allows(const struct sip_acl *acl, const struct sockaddr *sa) {
     return acl->count == 0 || sip_acl_matches(acl, sa);
 }

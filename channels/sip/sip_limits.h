@@ -55,6 +55,9 @@ int sip_acl_add(struct sip_acl *acl, const char *text);
 int sip_acl_from_config(struct sip_acl *acl, const char *key, const char *what);
 bool sip_acl_allows(const struct sip_acl *acl, const struct sockaddr *sa);
 bool sip_acl_matches(const struct sip_acl *acl, const struct sockaddr *sa); /* empty: false */
+/* The same for a numeric address in text ("10.1.2.3", "[::1]"); false when
+ * it is not one. */
+bool sip_acl_matches_text(const struct sip_acl *acl, const char *addr);
 void sip_acl_free(struct sip_acl *acl);
 
 /* An endpoints-file field: acl=CIDR[,CIDR...], max_calls=N or cps=N.

@@ -22,7 +22,6 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/url.h>
 
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,28 +41,6 @@ int sip_nat_configure(void) {
 
 void sip_nat_free(void) {
     sip_acl_free(&private_nets);
-}
-
-static bool is_private(const char *host) {
-    char bare[64];
-    size_t n = strlen(host);
-    if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
-        snprintf(bare, sizeof bare, "%.*s", (int)(n - 2), host + 1);
-    else
-        snprintf(bare, sizeof bare, "%s", host);
-    struct sockaddr_in6 a6;
-    struct sockaddr_in a4;
-    memset(&a6, 0, sizeof a6);
-    memset(&a4, 0, sizeof a4);
-    if (inet_pton(AF_INET, bare, &a4.sin_addr) == 1) {
-        a4.sin_family = AF_INET;
-        return sip_acl_matches(&private_nets, (struct sockaddr *)&a4);
-    }
-    if (inet_pton(AF_INET6, bare, &a6.sin6_addr) == 1) {
-        a6.sin6_family = AF_INET6;
-        return sip_acl_matches(&private_nets, (struct sockaddr *)&a6);
-    }
-    return false;
 }
 
 /* "udp", "tcp" or "tls" from the top Via ("SIP/2.0/TCP"). */
@@ -95,7 +72,7 @@ int sip_nat_target(nua_t *nua, sip_t const *sip, const url_t *contact, char *out
     bool same_host = strcasecmp(chost, host) == 0;
     bool flow = strcmp(tp, "udp") != 0 &&
                 (!same_host || strcmp(cport, port) != 0 || strcasecmp(cparam, tp) != 0);
-    if (!flow && !(is_private(chost) && !same_host)) return 0;
+    if (!flow && !(sip_acl_matches_text(&private_nets, chost) && !same_host)) return 0;
 
     su_home_t home[1] = {SU_HOME_INIT(home)};
     url_t *u = url_hdup(home, contact);

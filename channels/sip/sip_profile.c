@@ -99,7 +99,16 @@ static int load_one(int i, struct sip_profile *p) {
     snprintf(p->listen, sizeof p->listen, "%s", listen);
     snprintf(p->context, sizeof p->context, "%s", ctx && *ctx ? ctx : sip_cfg.context);
     p->tls = strncasecmp(listen, "sips:", 5) == 0;
-    if (p->tls) snprintf(p->contact, sizeof p->contact, "<sip:%s;transport=tls>", listen + 5);
+    if (p->tls) { /* a wildcard host is announced as rtp_ip */
+        su_home_t home[1] = {SU_HOME_INIT(home)};
+        url_t *u = url_make(home, listen);
+        const char *host = u && u->url_host ? u->url_host : "";
+        if (!*host || strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "[::]") == 0)
+            host = sip_cfg.rtp_ip;
+        snprintf(p->contact, sizeof p->contact, "<sip:%s%s%s;transport=tls>", host, u && u->url_port ? ":" : "",
+                 u && u->url_port ? u->url_port : "");
+        su_home_deinit(home);
+    }
     p->ipv6 = strchr(listen, '[') != NULL;
     char kk[96], kc[96];
     const char *cert = sip_host->config_get(sip_self, pkey(i, "tls_cert", k, sizeof k));

@@ -470,7 +470,7 @@ static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *
         break;
     case nua_r_register:
     case nua_r_unregister:
-        sip_trunk_on_register(nh, status, phrase, sip);
+        sip_trunk_on_register(nh, event == nua_r_unregister, status, phrase, sip);
         break;
     case nua_r_options:
         sip_qualify_on_options(nh, status);

@@ -349,12 +349,17 @@ static long granted(const struct sip_trunk *t, sip_t const *sip) {
     return t->expires;
 }
 
-bool sip_trunk_on_register(nua_handle_t *nh, int status, const char *phrase, sip_t const *sip) {
+bool sip_trunk_on_register(nua_handle_t *nh, bool unregister, int status, const char *phrase, sip_t const *sip) {
     struct sip_trunk *t = NULL;
     for (int i = 0; i < sip_trunk_count && !t; ++i)
         if (nh && sip_trunks[i].reg_nh == nh) t = &sip_trunks[i];
     if (!t) return false;
     if (status < 200) return true;
+    if (unregister) { /* at shutdown */
+        t->reg_state = SIP_REG_NONE;
+        sip_host->log(sip_self, TANDEM_LOG_INFO, NULL, "sip: trunk %s unregistered (%d)", t->name, status);
+        return true;
+    }
     t->reg_status = status;
     snprintf(t->reg_phrase, sizeof t->reg_phrase, "%s", phrase ? phrase : "");
     char auth[512];

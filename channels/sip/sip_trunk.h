@@ -64,7 +64,7 @@ void sip_trunk_caller_id(const struct sip_trunk *t, char *num, size_t cap);
 void sip_trunks_start(su_root_t *root); /* after the profiles' NUAs exist */
 void sip_trunks_stop(void);                         /* before nua_shutdown */
 /* nua_r_register / nua_r_unregister: true when `nh` was a trunk's. */
-bool sip_trunk_on_register(nua_handle_t *nh, int status, const char *phrase, sip_t const *sip);
+bool sip_trunk_on_register(nua_handle_t *nh, bool unregister, int status, const char *phrase, sip_t const *sip);
 /* A 401/407 to an outbound INVITE: answer it with the call's trunk
  * credentials (once). True when nua_authenticate() was called. */
 bool sip_trunk_answer_challenge(struct sip_call *call, sip_t const *sip);

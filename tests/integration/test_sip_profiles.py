@@ -19,9 +19,7 @@ Run: python3 tests/integration/test_sip_profiles.py -v
 """
 import os
 import re
-import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -30,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import baresip_tls  # noqa: E402
 import harness  # noqa: E402
 import test_sip_calls as base  # noqa: E402  (as a module: its test classes must not run here)
+from sip_testing import SipTestMixin  # noqa: E402
 
 DIALPLAN = """
 return { contexts = {
@@ -61,10 +60,7 @@ def have_ipv6():
 
 
 @unittest.skipUnless(base.SIPP, "sipp (package sip-tester) is not installed")
-class SipProfiles(unittest.TestCase):
-    wait_sipp = base.SipCalls.wait_sipp
-    sipp_story = base.SipCalls.sipp_story
-
+class SipProfiles(SipTestMixin, unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sipprof-")
         self.rtp_base = base.free_rtp_base()
@@ -72,41 +68,11 @@ class SipProfiles(unittest.TestCase):
         self.sipp_procs = []
 
     def start(self, profiles, extra="", endpoints=None, expect_fail=False):
-        if endpoints is not None:
-            with open(os.path.join(self.dir, "endpoints"), "w") as f:
-                f.write(endpoints)
-            extra += ", endpoints_file = 'endpoints'"
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { rtp_port_min = %d, rtp_port_max = %d,\n"
-                    "    profiles = { %s } %s } } }\n" % (self.rtp_base, self.rtp_base + 39, profiles, extra))
-        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
-            f.write(DIALPLAN)
+        self.write_instance("rtp_port_min = %d, rtp_port_max = %d, profiles = { %s } %s"
+                            % (self.rtp_base, self.rtp_base + 39, profiles, extra), DIALPLAN, endpoints)
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
         if not expect_fail:
             self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
-
-    def tearDown(self):
-        for p in self.sipp_procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        if self.engine:
-            code = self.engine.stop()
-            log = self.engine.read_log()
-            self.engine.cleanup()
-            self.assertEqual(code, 0, log)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def sipp(self, args, name, ip="127.0.0.1"):
-        cmd = [base.SIPP, *args, "-i", ip, "-p", str(base.free_udp_port()), "-mi", "127.0.0.1",
-               "-mp", str(base.free_rtp_base(4)), "-m", "1", "-timeout", "20", "-timeout_error", "-nostdin",
-               "-trace_err", "-error_file", os.path.join(self.dir, name + ".err"),
-               "-trace_msg", "-message_file", os.path.join(self.dir, name + ".msg")]
-        p = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.sipp_procs.append(p)
-        return p
 
     def test_profiles_have_their_contexts(self):
         a, b = base.free_udp_port(), base.free_udp_port()

@@ -54,7 +54,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -66,6 +65,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import test_sip_calls as base  # noqa: E402  (as a module: its test classes must not run here)
+from sip_testing import SipTestMixin  # noqa: E402
 
 SCENARIOS, SIPP, Registrar = base.SCENARIOS, base.SIPP, base.Registrar
 free_rtp_base, free_udp_port = base.free_rtp_base, base.free_udp_port
@@ -230,10 +230,7 @@ class Events:
 
 
 @unittest.skipUnless(SIPP, "sipp (package sip-tester) is not installed")
-class SipEdge(unittest.TestCase):
-    wait_sipp = base.SipCalls.wait_sipp
-    sipp_story = base.SipCalls.sipp_story
-
+class SipEdge(SipTestMixin, unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sipedge-")
         self.sip_port = free_udp_port()
@@ -247,17 +244,8 @@ class SipEdge(unittest.TestCase):
         """Starts the engine with `config` (Lua fields) added to module_config.sip."""
         if config and not config.startswith(","):
             config = ", " + config
-        if endpoints is not None:
-            with open(os.path.join(self.dir, "endpoints"), "w") as f:
-                f.write(endpoints)
-            config += ", endpoints_file = 'endpoints'"
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1, %s\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d %s } } }\n"
-                    % (top, self.sip_port, self.rtp_base, self.rtp_base + 79, config))
-        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
-            f.write(DIALPLAN)
+        self.write_instance("listen = 'sip:127.0.0.1:%d', rtp_port_min = %d, rtp_port_max = %d %s"
+                            % (self.sip_port, self.rtp_base, self.rtp_base + 79, config), DIALPLAN, endpoints, top)
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
         self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
         self.events = Events(self.engine)
@@ -266,27 +254,7 @@ class SipEdge(unittest.TestCase):
     def tearDown(self):
         if self.events:
             self.events.close()
-        for p in self.sipp_procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        if self.engine:
-            code = self.engine.stop()
-            log = self.engine.read_log()
-            self.engine.cleanup()
-            self.assertEqual(code, 0, log)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def sipp(self, args, name, port=None, calls=1):
-        """SIPp in the background for `calls` calls, traced into self.dir/NAME.msg/.err."""
-        cmd = [SIPP, *args, "-i", "127.0.0.1", "-p", str(port or free_udp_port()), "-mi", "127.0.0.1",
-               "-mp", str(free_rtp_base(4 * calls)), "-m", str(calls), "-timeout", "30", "-timeout_error",
-               "-nostdin", "-trace_err", "-error_file", os.path.join(self.dir, name + ".err"),
-               "-trace_msg", "-message_file", os.path.join(self.dir, name + ".msg")]
-        p = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.sipp_procs.append(p)
-        return p
+        SipTestMixin.tearDown(self)
 
     def count_final(self, story_name):
         with open(os.path.join(self.dir, story_name + ".msg"), errors="replace") as f:
