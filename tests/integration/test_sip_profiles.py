@@ -50,6 +50,11 @@ return { contexts = {
 """
 
 
+# Under ASan: sofia-sip's own TLS leak (see the file) is not ours to fail on.
+LSAN_TLS = {"LSAN_OPTIONS": ":".join(filter(None, [os.environ.get("LSAN_OPTIONS"), "suppressions=" + os.path.join(
+    base.SCENARIOS, "lsan-sofia-tls.supp")]))}
+
+
 def have_ipv6():
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
@@ -67,10 +72,10 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
         self.engine = None
         self.sipp_procs = []
 
-    def start(self, profiles, extra="", endpoints=None, expect_fail=False):
+    def start(self, profiles, extra="", endpoints=None, expect_fail=False, env=None):
         self.write_instance("rtp_port_min = %d, rtp_port_max = %d, profiles = { %s } %s"
                             % (self.rtp_base, self.rtp_base + 39, profiles, extra), DIALPLAN, endpoints)
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
+        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua"), env=env).start()
         if not expect_fail:
             self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
 
@@ -93,7 +98,7 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
         udp, tls = harness.free_port(), harness.free_port()
         self.start("{ name = 'udp', listen = 'sip:127.0.0.1:%d' },"
                    " { name = 'tls', listen = 'sips:127.0.0.1:%d', tls_cert = '%s', tls_key = '%s' }"
-                   % (udp, tls, cert, key), endpoints="1001 password=tlspw\n")
+                   % (udp, tls, cert, key), endpoints="1001 password=tlspw\n", env=LSAN_TLS)
         phone = baresip_tls.Baresip(
             self.dir, "<sip:1001@127.0.0.1:%d;transport=tls>;auth_pass=tlspw;regint=60" % tls,
             base.free_udp_port(), cafile=cert)
