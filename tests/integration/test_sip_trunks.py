@@ -24,6 +24,7 @@ and OPTIONS qualify. Each test starts its own engine on free ports.
                                  event sip_trunk_registered
     test_trunk_registration_retry  a 403 first: sip_trunk_failed event, retry after
                                  register_retry, then registered
+    test_trunk_registration_backoff  no provider: failures retried after 1, 2, 4 s
     test_dial_trunk              call:dial("sip/prov/5551234"): SIPp checks the request URI
                                  and From (caller-id rules strip:0,add:+49 and from_domain),
                                  answers 407, checks our credentials (verifyauth), answers
@@ -411,6 +412,18 @@ class SipEdge(SipTestMixin, unittest.TestCase):
         code, story = self.wait_sipp(good, "registrar", timeout=40)
         self.assertEqual(code, 0, story)
         self.assertTrue(self.events.wait("sip_trunk_registered"), self.engine.read_log())
+
+    def test_trunk_registration_backoff(self):
+        # nobody listens at the provider's port: each REGISTER fails at once
+        # (ICMP) and the retries come after 1, 2, 4 s
+        self.start(self.trunk_config())
+        self.assertTrue(self.engine.wait_log("retrying in 4 s", timeout=10), self.engine.read_log())
+        # the events stream may have missed the first failure, at load
+        delays = [e.get("retry_in") for e in self.events.named("sip_trunk_failed")]
+        self.assertGreaterEqual(len(delays), 2, delays)
+        self.assertEqual(delays, ["1", "2", "4"][-len(delays):], delays)
+        t = self.trunk_state()
+        self.assertEqual(t["state"], "failed", t)
 
     def test_dial_trunk(self):
         uas = self.provider("uas_trunk_invite.xml", "provider")
