@@ -1,7 +1,7 @@
 /*
  * The SIP channel's internal contract, shared by its files.
  *
- * Threads: the SIP stack (one sofia-sip NUA on one su_root) runs in its own
+ * Threads: the SIP stack (a sofia-sip NUA per profile, all on one su_root) runs in its own
  * thread (sip_stack.c). Each call is owned by one engine worker, chosen when
  * the call starts and never changed. The two sides talk only by message:
  *   SIP thread -> worker: host->post(self, call->worker, ...)   (FIFO per worker)

@@ -1,5 +1,5 @@
 /*
- * The SIP thread: one sofia-sip NUA on its own su_root. It owns every
+ * The SIP thread: one sofia-sip NUA per profile (sip_profile.c) on its own su_root. It owns every
  * nua_handle; workers reach it only through sip_stack_send() (a queue under a
  * mutex plus an eventfd that the su_root watches), and it reaches workers
  * only through host->post(). Media is disabled in NUA (NUTAG_MEDIA_ENABLE(0)):
