@@ -17,6 +17,9 @@ and OPTIONS qualify. Each test starts its own engine on free ports.
   ACLs
     test_endpoint_acl            acl=10.0.0.0/8 -> REGISTER from 127.0.0.1 gets 403 even with
                                  the right password (logged); acl=127.0.0.0/8,::1 -> 200
+    test_endpoint_acl_invite     the same for an INVITE with the right credentials
+    test_bad_config_refuses_to_load  bad CIDR, caller_id rule, register without account,
+                                 limits: the module refuses to load and says which
   Trunks
     test_trunk_registers         SIPp as the provider's registrar: 401, REGISTER with the
                                  trunk's credentials (SIPp verifyauth), 200 granting 3 s;
@@ -28,6 +31,7 @@ and OPTIONS qualify. Each test starts its own engine on free ports.
     test_dial_trunk              call:dial("sip/prov/5551234"): SIPp checks the request URI
                                  and From (caller-id rules strip:0,add:+49 and from_domain),
                                  answers 407, checks our credentials (verifyauth), answers
+    test_dial_trunk_fixed_caller_id  caller_id = "fixed:4930999" is the From's user
     test_static_trunk_inbound    an INVITE from allowed_ips enters the trunk's context with
                                  no digest although endpoints are configured
     test_unknown_source_403      trunks only: an INVITE from elsewhere gets 403
@@ -241,14 +245,15 @@ class SipEdge(SipTestMixin, unittest.TestCase):
         self.events = None
         self.sipp_procs = []
 
-    def start(self, config="", endpoints=None, top=""):
+    def start(self, config="", endpoints=None, top="", expect_fail=False):
         """Starts the engine with `config` (Lua fields) added to module_config.sip."""
         if config and not config.startswith(","):
             config = ", " + config
         self.write_instance("listen = 'sip:127.0.0.1:%d', rtp_port_min = %d, rtp_port_max = %d %s"
                             % (self.sip_port, self.rtp_base, self.rtp_base + 79, config), DIALPLAN, endpoints, top)
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        if not expect_fail:
+            self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
         self.events = Events(self.engine)
         time.sleep(0.1)  # the events stream is subscribed
 
@@ -367,6 +372,39 @@ class SipEdge(SipTestMixin, unittest.TestCase):
             reg.close()
         self.assertIn("sip: endpoint 1001 from 127.0.0.1, outside its acl: 403", self.engine.read_log())
 
+    def test_endpoint_acl_invite(self):
+        # the right password from outside the acl: the INVITE gets 403 after the digest
+        self.start("", endpoints="1001 password=pw1 context=internal acl=192.168.0.0/16,fd00::/8\n")
+        with open(os.path.join(SCENARIOS, "uac_auth.xml")) as f:
+            text = f.read().replace('<recv response="200" rtd="true"/>', '<recv response="403"/>')
+        scen = os.path.join(self.dir, "acl.xml")
+        with open(scen, "w") as f:
+            f.write(re.sub(r"<pause.*</scenario>", "</scenario>", text, flags=re.S))
+        p = self.sipp(["-sf", scen, "-s", "service", "-au", "1001", "-ap", "pw1",
+                       "127.0.0.1:%d" % self.sip_port], "acl")
+        code, story = self.wait_sipp(p, "acl")
+        self.assertEqual(code, 0, story)
+        self.assertIn("endpoint 1001 from 127.0.0.1, outside its acl: 403", self.engine.read_log())
+        self.assertNotIn("enters dialplan", self.engine.read_log())
+
+    def test_bad_config_refuses_to_load(self):
+        for bad, says in (("trunks = { { name = 'x', host = 'h', allowed_ips = { '300.1.1.1' } } }",
+                           "trunk x allowed_ips: '300.1.1.1' is not an address"),
+                          ("trunks = { { name = 'x', host = 'h', caller_id = 'prefix:1' } }",
+                           "caller_id must be keep, fixed:NUMBER or strip:P/add:P steps"),
+                          ("trunks = { { name = 'x', host = 'h', register = true } }",
+                           "register = true needs username and password"),
+                          ("max_calls = -1", "max_calls (0-1000000)")):
+            with self.subTest(bad=bad):
+                self.start(bad, expect_fail=True)
+                self.assertTrue(self.engine.wait_log("module sip: load() failed"), self.engine.read_log())
+                self.assertIn(says, self.engine.read_log())
+                self.assertEqual(self.engine.stop(), 0)
+                self.engine.cleanup()
+                self.engine = None
+                self.events.close()
+                self.events = None
+
     # --- trunks ---
 
     def trunk_config(self, extra="", register=True):
@@ -438,6 +476,22 @@ class SipEdge(SipTestMixin, unittest.TestCase):
         self.assertTrue(digest_ok(auth, "INVITE", "trunkuser", "trunkpass"), auth)
         self.wait_sipp(p, "caller")
         self.assertIn("trunk dial: answer", self.engine.read_log())
+
+    def test_dial_trunk_fixed_caller_id(self):
+        # caller_id = "fixed:..." replaces whatever number the caller has
+        with open(os.path.join(SCENARIOS, "uas_trunk_invite.xml")) as f:
+            text = f.read().replace(r"\+49301234@prov", r"4930999@prov")
+        scen = os.path.join(self.dir, "fixed.xml")
+        with open(scen, "w") as f:
+            f.write(text)
+        uas = self.sipp(["-sf", scen], "provider", port=self.uas_port)
+        self.start(self.trunk_config(register=False).replace("caller_id = 'strip:0,add:+49'",
+                                                             "caller_id = 'fixed:4930999'"))
+        p = self.sipp(["-sn", "uac", "-s", "trunkout", "-d", "3000", "127.0.0.1:%d" % self.sip_port], "caller")
+        code, story = self.wait_sipp(uas, "provider")
+        self.assertEqual(code, 0, story)
+        self.assertRegex(story, r"From: \"Alice\" <sip:4930999@prov\.example>")
+        self.wait_sipp(p, "caller")
 
     def test_static_trunk_inbound(self):
         self.start(", trunks = { { name = 'pbx', host = '127.0.0.1:9', context = 'from-pbx',"
