@@ -457,7 +457,11 @@ class SipEdge(SipTestMixin, unittest.TestCase):
         # (ICMP) and the retries come after 1, 2, 4 s
         self.start(self.trunk_config())
         self.assertTrue(self.engine.wait_log("retrying in 4 s", timeout=10), self.engine.read_log())
-        # the events stream may have missed the first failure, at load
+        # the events stream may have missed the first failure, at load;
+        # events arrive a little after the log line
+        deadline = time.time() + 5
+        while time.time() < deadline and "4" not in [e.get("retry_in") for e in self.events.named("sip_trunk_failed")]:
+            time.sleep(0.05)
         delays = [e.get("retry_in") for e in self.events.named("sip_trunk_failed")]
         self.assertGreaterEqual(len(delays), 2, delays)
         self.assertEqual(delays, ["1", "2", "4"][-len(delays):], delays)
