@@ -22,6 +22,15 @@ return {
       passwords_file = "sip-passwords",   -- in the data directory
       endpoint_context = "demo",
       context = "demo",
+      -- Overload control: above these the demo answers 503 with Retry-After.
+      max_calls = 200, cps = 50,
+      -- A provider trunk (see channels/sip/README.md, "Trunks"); the dialplan
+      -- would dial it with call:dial("sip/provider/" .. number).
+      -- trunks = {
+      --   { name = "provider", host = "sip.provider.example", register = true,
+      --     username = "4930123456", password = "secret", caller_id = "strip:0,add:+49",
+      --     context = "demo", allowed_ips = { "198.51.100.0/24" }, max_calls = 10, qualify = 30 },
+      -- },
     },
   },
   dialplan = "dialplan.lua",   -- relative to this file

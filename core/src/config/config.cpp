@@ -104,6 +104,46 @@ public:
         });
     }
 
+    // A module's table: scalars as text, nested tables (lists of trunks,
+    // CIDR lists, ...) flattened into dotted keys, list positions counted
+    // from 1: `trunks = { { name = "p", allowed_ips = { "10.0.0.0/8" } } }`
+    // gives "trunks.1.name" and "trunks.1.allowed_ips.1". The module ABI's
+    // config_get stays a flat key/value look-up.
+    void flat_map(const std::string &where, const std::string &prefix, int depth,
+                  std::map<std::string, std::string> &out) {
+        int idx = lua_absindex(L_, -1);
+        if (!lua_istable(L_, idx)) {
+            error(where, std::string("expected a table, got ") + luaL_typename(L_, idx));
+            return;
+        }
+        lua_pushnil(L_);
+        while (lua_next(L_, idx)) {
+            std::string key;
+            if (lua_type(L_, -2) == LUA_TSTRING)
+                key = lua_tostring(L_, -2);
+            else if (lua_isinteger(L_, -2))
+                key = std::to_string(lua_tointeger(L_, -2));
+            if (key.empty()) {
+                error(where, "keys must be names or list positions");
+            } else {
+                std::string full = prefix.empty() ? key : prefix + "." + key;
+                switch (lua_type(L_, -1)) {
+                case LUA_TSTRING:
+                case LUA_TNUMBER: out[full] = lua_tostring(L_, -1); break;
+                case LUA_TBOOLEAN: out[full] = lua_toboolean(L_, -1) ? "true" : "false"; break;
+                case LUA_TTABLE:
+                    if (depth < 4)
+                        flat_map(where + "." + key, full, depth + 1, out);
+                    else
+                        error(where + "." + key, "tables nested too deeply");
+                    break;
+                default: error(where + "." + key, "expected a string, number, boolean or table");
+                }
+            }
+            lua_pop(L_, 1);
+        }
+    }
+
 private:
     lua_State *L_;
     std::string file_;
@@ -212,7 +252,7 @@ void read_config_table(lua_State *L, TableReader &r, Config &c) {
             read_records(r, c.records);
         } else if (key == "module_config") {
             r.fields(-1, key, {}, [&](const std::string &mod) {
-                r.string_map("module_config." + mod, c.module_config[mod]);
+                r.flat_map("module_config." + mod, "", 0, c.module_config[mod]);
             });
         } else if (key == "originate") {
             if (!lua_istable(L, -1)) {
