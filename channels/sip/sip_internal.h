@@ -105,6 +105,26 @@ struct sip_rtp {
     struct sip_dtmf_tx dtmf;
 };
 
+/* --- call features: re-INVITE/UPDATE, INFO DTMF, identity and X- headers
+ * (sip_dialog.c, sip_headers.c). Kept in one block so the foundation's
+ * fields above stay as they were. --- */
+enum sip_direction { SIP_SENDRECV, SIP_SENDONLY, SIP_RECVONLY, SIP_INACTIVE };
+struct sip_dialog {
+    /* SIP thread only: a re-INVITE/UPDATE waiting for the worker's SDP
+     * answer (nua_saved_event_t *), NULL none */
+    void *pending;
+    /* worker only */
+    int remote_dir;         /* enum sip_direction of the far end's last SDP */
+    bool remote_zero;       /* its c= was 0.0.0.0 (RFC 2543 hold) */
+    bool held;              /* the engine was told sip_hold=1 */
+    bool sent_valid;        /* we sent an SDP answer (sent_* say what) */
+    int sent_pt, sent_dtmf_pt, sent_dir;
+    uint32_t sdp_version;   /* o= version of our last SDP */
+    /* set before the call is shared, read-only afterwards (malloc'd) */
+    char *in_vars;          /* inbound: "name\0value\0...\0" from the INVITE's headers */
+    char *out_headers;      /* outbound: extra INVITE headers, CRLF-separated */
+};
+
 enum sip_dir { SIP_INBOUND, SIP_OUTBOUND };
 
 struct sip_call {
@@ -137,6 +157,8 @@ struct sip_call {
     char uri[512];          /* outbound: request URI ("" for an endpoint) */
     char endpoint[64];      /* outbound: dial this endpoint's contact */
     char context[128];      /* inbound: dialplan context */
+
+    struct sip_dialog dlg;  /* call features, see above */
 };
 
 struct sip_call *sip_call_new(enum sip_dir dir, int worker);
@@ -192,6 +214,31 @@ int sip_rtp_watch(struct sip_call *call);
 void sip_rtp_close(struct sip_call *call);
 void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m);
 int sip_rtp_write(struct sip_call *call, const tandem_frame *frame);
+
+/* --- call features (sip_dialog.c, sip_headers.c) --- */
+enum sip_dialog_cmd_kind {
+    SIP_CMD_DIALOG_ANSWER = 100, /* answer the pending re-INVITE/UPDATE: `status`, `sdp` */
+    SIP_CMD_INFO,                /* send INFO; `sdp` is "CONTENT-TYPE\nBODY" */
+};
+/* SIP thread: in-dialog requests and their events. sip_dialog_event()
+ * returns true when it handled `event` (nua_event_t). */
+bool sip_dialog_event(void *nua, int event, int status, void *nh, struct sip_call *call,
+                      const void *sip, const void *tags);
+void sip_dialog_reinvite(void *nua, void *nh, struct sip_call *call, const void *sip);
+void sip_dialog_cmd(int kind, struct sip_call *call, int status, const char *body);
+void sip_dialog_release(struct sip_call *call); /* the handle goes */
+/* SIP thread, before sharing an inbound call: headers -> call->dlg.in_vars;
+ * may replace caller_num/caller_name (P-Asserted-Identity from a trusted
+ * source). `authenticated`: an endpoint's call (its id is the caller). */
+void sip_headers_inbound(void *nua, struct sip_call *call, const void *sip, bool authenticated);
+/* Worker, before sharing an outbound call: leg variables -> out_headers. */
+void sip_headers_outbound(struct sip_call *call, tandem_leg *leg);
+/* Worker: the inbound INVITE's header variables onto the new leg. */
+void sip_headers_apply(struct sip_call *call);
+/* Worker: true when the frame was handled here (DTMF sent as INFO, or audio
+ * held back because the far end does not want media). */
+bool sip_dialog_write(struct sip_call *call, const tandem_frame *frame);
+void sip_dialog_free(struct sip_call *call); /* last reference */
 
 /* --- causes (sip_cause.c) --- */
 int sip_status_to_cause(int status);

@@ -32,7 +32,10 @@ struct sip_call *sip_call_new(enum sip_dir dir, int worker) {
 void sip_call_ref(struct sip_call *c) { atomic_fetch_add(&c->refs, 1); }
 
 void sip_call_unref(struct sip_call *c) {
-    if (c && atomic_fetch_sub(&c->refs, 1) == 1) free(c);
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1) {
+        sip_dialog_free(c);
+        free(c);
+    }
 }
 
 void sip_post_event(struct sip_call *call, enum sip_ev_kind kind, int cause, int status,
@@ -116,6 +119,7 @@ void sip_worker_inbound(void *arg) {
     if (sip_host->leg_pvt(leg) != call) /* an engine from before tandem_inbound.pvt */
         sip_host->leg_set_pvt(leg, call);
     sip_host->leg_set_var(leg, "sip_from_user", call->caller_num);
+    sip_headers_apply(call);
     if (sip_rtp_watch(call) != 0)
         LOG(TANDEM_LOG_WARNING, call, "sip: cannot watch the RTP socket (engine ABI %u.%u)",
             sip_host->abi_major, sip_host->abi_minor);
@@ -202,6 +206,7 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
         snprintf(call->caller_num, sizeof call->caller_num, "%s", num ? num : "");
         snprintf(call->caller_name, sizeof call->caller_name, "%s", name ? name : "");
     }
+    sip_headers_outbound(call, leg);
     if (sip_rtp_open(&call->rtp) != 0) {
         LOG(TANDEM_LOG_WARNING, call, "sip: no free RTP port for %s", uri);
         sip_call_unref(call);
@@ -275,6 +280,7 @@ static int sip_write_frame(void *user, tandem_leg *leg, const tandem_frame *fram
     (void)user;
     struct sip_call *call = sip_host->leg_pvt(leg);
     if (!call) return TANDEM_EGONE;
+    if (sip_dialog_write(call, frame)) return TANDEM_OK; /* INFO DTMF, or on hold */
     return sip_rtp_write(call, frame);
 }
 

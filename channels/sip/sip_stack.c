@@ -102,6 +102,7 @@ static void live_add(struct sip_call *call) {
 static void release_handle(struct sip_call *call) {
     if (call->sip_prev) call->sip_prev->sip_next = call->sip_next; else live = call->sip_next;
     if (call->sip_next) call->sip_next->sip_prev = call->sip_prev;
+    sip_dialog_release(call);
     nua_handle_t *nh = call->nh;
     call->nh = NULL;
     if (nh) {
@@ -187,7 +188,7 @@ static void run_cmd(struct sip_cmd *c) {
         nua_handle_bind(nh, call);
         live_add(call);
         nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(c->sdp),
-                   TAG_END());
+                   TAG_IF(call->dlg.out_headers, SIPTAG_HEADER_STR(call->dlg.out_headers)), TAG_END());
         break;
     }
     case SIP_CMD_RING:
@@ -215,6 +216,9 @@ static void run_cmd(struct sip_cmd *c) {
             nua_cancel(nh, TAG_END());
         else
             nua_respond(nh, c->status ? c->status : 480, sip_phrase(c->status), TAG_END());
+        break;
+    default: /* call features (sip_dialog.c) */
+        sip_dialog_cmd(c->kind, call, c->status, c->sdp);
         break;
     }
 }
@@ -260,8 +264,8 @@ static void copy_token(char *dst, size_t cap, const char *src) {
 }
 
 static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t const *sip) {
-    if (existing) { /* a re-INVITE: hold/codec change is not supported yet */
-        nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
+    if (existing) { /* a re-INVITE: hold, codec change, refresh */
+        sip_dialog_reinvite(nua, nh, existing, sip);
         return;
     }
     struct sip_endpoint *ep = NULL;
@@ -291,6 +295,7 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
     }
     snprintf(call->context, sizeof call->context, "%s", ep ? ep->context : sip_cfg.context);
     if (ep) snprintf(call->caller_num, sizeof call->caller_num, "%s", ep->id);
+    sip_headers_inbound(nua, call, sip, ep != NULL);
     nua_respond(nh, SIP_100_TRYING, TAG_END());
     call->nh = nh; /* sip_call_new's reference is the SIP side's */
     nua_handle_bind(nh, call);
@@ -342,6 +347,7 @@ static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *
                       sip_t const *sip, tagi_t tags[]) {
     (void)n; (void)magic;
     struct sip_call *call = hmagic;
+    if (sip_dialog_event(nua, event, status, nh, call, sip, tags)) return; /* in-dialog requests */
     switch (event) {
     case nua_i_invite:
         incoming_invite(nh, call, sip);
@@ -456,9 +462,10 @@ static void *sip_main(void *arg) {
     if (reg >= 0)
         nua = nua_create(root, nua_event, NULL, NUTAG_URL(sip_cfg.listen), NUTAG_MEDIA_ENABLE(0),
                          SIPTAG_USER_AGENT_STR("Tandem"),
-                         SIPTAG_ALLOW_STR(sip_endpoint_count > 0 ? "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"
-                                                                 : "INVITE, ACK, BYE, CANCEL, OPTIONS"),
-                         TAG_IF(sip_endpoint_count > 0, NUTAG_APPL_METHOD("REGISTER")),
+                         SIPTAG_ALLOW_STR(sip_endpoint_count > 0
+                                              ? "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER"
+                                              : "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"),
+                         NUTAG_APPL_METHOD(sip_endpoint_count > 0 ? "INFO, UPDATE, REGISTER" : "INFO, UPDATE"),
                          TAG_IF(sip_endpoint_count > 0, NUTAG_ALLOW("REGISTER")), TAG_END());
     if (!nua) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: cannot start the SIP stack on %s",

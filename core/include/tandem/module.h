@@ -54,7 +54,7 @@ extern "C" {
 #endif
 
 #define TANDEM_ABI_MAJOR 1
-#define TANDEM_ABI_MINOR 1
+#define TANDEM_ABI_MINOR 2
 
 #if defined(__GNUC__)
 #define TANDEM_EXPORT __attribute__((visibility("default")))
@@ -519,6 +519,16 @@ struct tandem_host {
      * asked for --json. Print one JSON object or array then; the engine
      * makes it the reply's data (other output is wrapped as {"output": ...}). */
     bool (*console_json)(const tandem_console_out *out);
+
+    /* --- added in ABI 1.2: call features of channel drivers --- */
+
+    /* Worker-only: call fn(arg, name, value) for every variable of the leg
+     * whose name starts with `prefix` ("" for all), in name order; the
+     * strings are borrowed for that call. fn must not change the leg's
+     * variables. E.g. the SIP channel adds the `sip_h_X-...` variables as
+     * headers to an outbound INVITE. Returns the number of variables seen. */
+    int (*leg_vars_each)(const tandem_leg *leg, const char *prefix,
+                         void (*fn)(void *arg, const char *name, const char *value), void *arg);
 };
 
 /* ---------------------------------------------------------------------- */

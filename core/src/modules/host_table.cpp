@@ -197,6 +197,19 @@ int h_leg_set_var(tandem_leg *l, const char *name, const char *value) {
     return TANDEM_OK;
 }
 
+int h_leg_vars_each(const tandem_leg *l, const char *prefix, void (*fn)(void *, const char *, const char *),
+                    void *arg) {
+    if (!fn)
+        return TANDEM_EINVAL;
+    const Leg *leg = Leg::from(l);
+    std::string_view want(prefix ? prefix : "");
+    int n = 0;
+    // the map is sorted: the matching names are one contiguous run
+    for (auto it = leg->vars.lower_bound(want); it != leg->vars.end() && it->first.starts_with(want); ++it, ++n)
+        fn(arg, it->first.c_str(), it->second.c_str());
+    return n;
+}
+
 int h_leg_set_format(tandem_leg *l, const char *format) {
     if (!format)
         return TANDEM_EINVAL;
@@ -366,6 +379,7 @@ const tandem_host kHost = {
     h_instance_path,
     h_instance_name,
     h_console_json,
+    h_leg_vars_each,
 };
 
 } // namespace

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""SIP call features against a real peer (SIPp): re-INVITE hold/unhold and
+codec change, INFO DTMF, identity and X- headers. Same set-up as
+test_sip_calls.py (its SipCalls class: own engine, free ports, SIPp by PID),
+with this file's dialplan:
+
+  SipDialog
+    test_hold_unhold_codec_change  tests/sip/uac_hold.xml: re-INVITE sendonly -> 200
+                  recvonly, our RTP stops (the test owns the RTP port SIPp's SDP
+                  names and sees a gap of ~2 s), sendrecv -> RTP again, same SSRC,
+                  sequence continuous; a refresh with the same SDP -> the same o=
+                  version; c=0.0.0.0 -> recvonly; a PCMA offer -> we switch to PT 8;
+                  the dialplan sees sip_hold go 1 then 0
+    test_info_dtmf   tests/sip/uac_info_dtmf.xml: dtmf-relay "5" and application/dtmf
+                  "#" are read by call:read as "5#"; text/plain -> 415; send_dtmf("7")
+                  with sip_dtmf = "info" -> an INFO with Signal=7 (SIPp checks it)
+    test_headers_to_dialplan_and_out  tests/sip/uac_headers.xml with trusted_sources
+                  = 127.0.0.1: X-Ticket/X-Crm-Data readable as sip_h_X-..., PAI
+                  becomes the caller, Diversion -> redirected_from; the dialled
+                  INVITE (to a SIPp UAS) carries the X- headers (passed through and
+                  set by the dialplan), PAI, Privacy: id with an anonymous From,
+                  Diversion; a value with CR/LF is refused, not injected
+  SipUntrusted
+    test_pai_ignored_from_untrusted  the same INVITE without trusted_sources: the
+                  caller stays the From user
+
+Run: python3 tests/integration/test_sip_dialog.py -v   (needs `sipp`)
+"""
+import os
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_sip_calls as base  # noqa: E402
+
+DIALPLAN = """
+return { contexts = { default = {
+  ["hold"] = function(call)
+    call:answer()
+    local held = "0"
+    for i = 1, 100 do
+      call:play("tone:440/100")
+      local h = call:get("sip_hold") or "0"
+      if h ~= held then held = h; call:log("dialplan sees sip_hold=" .. h) end
+    end
+  end,
+  ["infodtmf"] = function(call)
+    call:answer()
+    local d = call:read({ max = 2, timeout = 5000, terminator = "" })
+    call:log("info dtmf in: " .. tostring(d))
+    call:set("sip_dtmf", "info")
+    call:send_dtmf("7")
+    call:sleep(20000)
+  end,
+  ["headers"] = function(call)
+    call:answer()
+    call:log(string.format("headers: ticket=%s crm=%s caller=%s/%s redirected_from=%s privacy=%s",
+      tostring(call:get("sip_h_X-Ticket")), tostring(call:get("sip_h_X-Crm-Data")),
+      tostring(call.caller_num), tostring(call.caller_name),
+      tostring(call:get("redirected_from")), tostring(call:get("sip_privacy"))))
+    call:set("sip_h_X-Ivr", "menu=2")
+    call:set("sip_h_X-Bad", "a\\r\\nX-Injected: 1")
+    call:set("sip_h_Not-X", "no")
+    local status = call:dial("sip/service@127.0.0.1:@UAS_PORT@",
+                             { vars = { ["sip_h_X-Agent"] = "7" } })
+    call:log("headers dial: " .. tostring(status))
+    call:hangup()
+  end,
+} } }
+"""
+
+
+class RtpSink:
+    """Receives the RTP our engine sends (the port SIPp's SDP names) and
+    keeps (arrival time, payload type, sequence, SSRC, marker) per packet."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.packets = []
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while self.running:
+            try:
+                data = self.sock.recv(2048)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(data) >= 12:
+                b1, seq, _ts, ssrc = struct.unpack("!BHII", data[1:12])
+                self.packets.append((time.monotonic(), b1 & 0x7f, seq, ssrc, bool(b1 & 0x80)))
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+class SipDialog(base.SipCalls):
+    dialplan = DIALPLAN
+    extra_sip_config = "trusted_sources = '127.0.0.1'"
+
+    def answers(self, name):
+        """Our responses with an SDP body, from SIPp's message trace:
+        [(o= version, direction, payload types of m=)]."""
+        with open(os.path.join(self.dir, name + ".msg"), errors="replace") as f:
+            story = f.read()  # all of it: sipp_story() keeps only the end
+        out = []
+        for msg in re.split(r"-{10,}", story):
+            if "SIP/2.0 200 OK" not in msg or "m=audio" not in msg:
+                continue
+            ver = re.search(r"o=tandem \d+ (\d+)", msg).group(1)
+            direction = re.search(r"a=(sendrecv|sendonly|recvonly|inactive)", msg).group(1)
+            fmts = re.search(r"m=audio \d+ RTP/AVP ([\d ]+)", msg).group(1).split()
+            out.append((int(ver), direction, fmts))
+        return out
+
+    def test_hold_unhold_codec_change(self):
+        sink = RtpSink()
+        try:
+            p = self.uac("hold", "uac_hold.xml", extra=("-key", "rtpport", str(sink.port)))
+            code, story = self.wait_sipp(p, "hold")
+            self.assertEqual(code, 0, story)
+        finally:
+            sink.close()
+        a = self.answers("hold")
+        self.assertEqual(len(a), 6, a)
+        (v1, d1, f1), (v2, d2, _), (v3, d3, _), (v4, d4, _), (v5, d5, _), (v6, d6, f6) = a
+        self.assertEqual([d1, d2, d3, d4, d5, d6],
+                         ["sendrecv", "recvonly", "sendrecv", "sendrecv", "recvonly", "sendrecv"], a)
+        self.assertEqual(f1[0], "0", a)
+        self.assertEqual(f6[0], "8", a)       # the codec change is answered with PCMA
+        self.assertEqual(v2, v1 + 1, a)        # changed SDP: version + 1
+        self.assertEqual(v3, v2 + 1, a)
+        self.assertEqual(v4, v3, a)            # session refresh: unchanged SDP, same version
+        self.assertGreater(v6, v5, a)
+        e = self.engine
+        self.assertTrue(e.wait_log("sip: far end holds the call (sendonly)"), story)
+        self.assertTrue(e.wait_log("sip: far end holds the call (sendrecv, c=0.0.0.0)"), story)
+        self.assertTrue(e.wait_log("sip: codec changed to PCMA"), story)
+        self.assertTrue(e.wait_log("dialplan sees sip_hold=1"), story)
+        self.assertTrue(e.wait_log("dialplan sees sip_hold=0"), story)
+
+        pk = sink.packets
+        self.assertGreater(len(pk), 80, story)
+        # while held (2 s after the sendonly re-INVITE) nothing was sent
+        gaps = [(pk[i + 1][0] - pk[i][0], i) for i in range(len(pk) - 1)]
+        gap, at = max(gaps)
+        self.assertGreater(gap, 1.5, "no hold gap in our RTP: %s" % gaps[-5:])
+        before, after = pk[at], pk[at + 1]
+        self.assertGreater(len(pk) - at, 40, story)            # RTP resumed after unhold
+        self.assertEqual(before[3], after[3])                  # same SSRC
+        self.assertEqual((before[2] + 1) & 0xffff, after[2])   # no sequence gap
+        self.assertTrue(after[4], "first packet after the hold has no marker")
+        self.assertEqual(pk[0][1], 0)                          # PCMU first ...
+        self.assertEqual(pk[-1][1], 8)                         # ... PCMA at the end
+        self.assertEqual({p[3] for p in pk}, {pk[0][3]})       # one SSRC for the whole call
+
+    def test_info_dtmf(self):
+        p = self.uac("infodtmf", "uac_info_dtmf.xml")
+        code, story = self.wait_sipp(p, "infodtmf")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("info dtmf in: 5#\n"), story)
+        self.assertIn("SIP/2.0 415", story)
+        self.assertRegex(story, r"INFO sip:[^\n]*\n(.*\n)*?Content-Type: application/dtmf-relay")
+
+    def test_headers_to_dialplan_and_out(self):
+        uas, port = self.uas("uas")
+        self.assertEqual(port, self.uas_port)
+        time.sleep(0.3)
+        p = self.uac("headers", "uac_headers.xml")
+        code, story = self.wait_sipp(p, "headers")
+        self.assertEqual(code, 0, story)
+        code, uas_story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, uas_story)
+        self.assertTrue(self.engine.wait_log(
+            "headers: ticket=4711 crm=customer=42;queue=sales caller=8000/Boss "
+            "redirected_from=5000 privacy=id"), story)
+        invite = uas_story.split("INVITE sip:", 1)[1].split("\n\n", 1)[0]
+        self.assertIn("X-Ticket: 4711", invite)                      # passed through
+        self.assertIn("X-Crm-Data: customer=42;queue=sales", invite)
+        self.assertIn("X-Ivr: menu=2", invite)                       # set in the dialplan
+        self.assertIn("X-Agent: 7", invite)                          # dial()'s vars
+        self.assertNotIn("X-Injected", invite)
+        self.assertNotIn("X-Bad", invite)
+        self.assertNotIn("Not-X", invite)
+        self.assertIn('P-Asserted-Identity: "Boss" <sip:8000@127.0.0.1>', invite)
+        self.assertIn("Privacy: id", invite)
+        self.assertRegex(invite, r'From: "Anonymous" <sip:anonymous@')
+        self.assertIn("Diversion: <sip:5000@", invite)
+        self.assertTrue(self.engine.wait_log("sip: variable sip_h_X-Bad is not sent"), story)
+
+    def uas(self, name, scenario=None):
+        """SIPp as the called party on the port the dialplan dials."""
+        p = self.sipp(["-sf", scenario] if scenario else ["-sn", "uas"], name, port=self.uas_port)
+        return p, self.uas_port
+
+
+class SipUntrusted(base.SipCalls):
+    dialplan = DIALPLAN
+
+    def test_pai_ignored_from_untrusted(self):
+        p = self.uac("headers", "uac_headers.xml")
+        code, story = self.wait_sipp(p, "headers")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("headers: ticket=4711 crm=customer=42;queue=sales "
+                                             "caller=sipp/sipp redirected_from=5000"), story)
+
+
+def load_tests(loader, tests, pattern):
+    """Only this file's tests: the base class's own run in test_sip_calls.py."""
+    suite = unittest.TestSuite()
+    for cls in (SipDialog, SipUntrusted):
+        for name in sorted(vars(cls)):
+            if name.startswith("test_"):
+                suite.addTest(cls(name))
+    return suite
+
+
+if __name__ == "__main__":
+    unittest.main()
