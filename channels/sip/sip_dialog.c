@@ -227,7 +227,11 @@ bool sip_dialog_event(void *nua_, int event, int status, void *nh_, struct sip_c
         dlg_post(call, ev);
         return true;
     }
+    case nua_i_refer: /* sofia has answered 202 */
+        sip_refer_in(call, sip);
+        return true;
     case nua_r_info:
+    case nua_r_notify:
         return true;
     default:
         return false;
@@ -260,6 +264,9 @@ void sip_dialog_cmd(int kind, struct sip_call *call, int status, const char *bod
         nua_info(nh, SIPTAG_CONTENT_TYPE_STR(type), SIPTAG_PAYLOAD_STR(nl + 1), TAG_END());
         break;
     }
+    case SIP_CMD_NOTIFY:
+        if (call && !call->sip_final) sip_refer_notify(call, body);
+        break;
     }
 }
 

@@ -219,6 +219,7 @@ int sip_rtp_write(struct sip_call *call, const tandem_frame *frame);
 enum sip_dialog_cmd_kind {
     SIP_CMD_DIALOG_ANSWER = 100, /* answer the pending re-INVITE/UPDATE: `status`, `sdp` */
     SIP_CMD_INFO,                /* send INFO; `sdp` is "CONTENT-TYPE\nBODY" */
+    SIP_CMD_NOTIFY,              /* the final NOTIFY of a REFER; `sdp` is the sipfrag */
 };
 /* SIP thread: in-dialog requests and their events. sip_dialog_event()
  * returns true when it handled `event` (nua_event_t). */
@@ -239,6 +240,9 @@ void sip_headers_apply(struct sip_call *call);
  * held back because the far end does not want media). */
 bool sip_dialog_write(struct sip_call *call, const tandem_frame *frame);
 void sip_dialog_free(struct sip_call *call); /* last reference */
+/* REFER (sip_refer.c): SIP thread. */
+void sip_refer_in(struct sip_call *call, const void *sip);
+void sip_refer_notify(struct sip_call *call, const char *sipfrag);
 
 /* --- causes (sip_cause.c) --- */
 int sip_status_to_cause(int status);

@@ -20,6 +20,9 @@ with this file's dialplan:
                   INVITE (to a SIPp UAS) carries the X- headers (passed through and
                   set by the dialplan), PAI, Privacy: id with an anonymous From,
                   Diversion; a value with CR/LF is refused, not injected
+    test_refer_blind_transfer  tests/sip/uas_refer.xml: the dialled party (SIPp UAS)
+                  REFERs the caller (SIPp UAC) to "target": 202, NOTIFY 100 Trying
+                  then 200 OK, BYE to the transferor; the caller runs "target"
   SipUntrusted
     test_pai_ignored_from_untrusted  the same INVITE without trusted_sources: the
                   caller stays the From user
@@ -69,6 +72,17 @@ return { contexts = { default = {
     local status = call:dial("sip/service@127.0.0.1:@UAS_PORT@",
                              { vars = { ["sip_h_X-Agent"] = "7" } })
     call:log("headers dial: " .. tostring(status))
+    call:hangup()
+  end,
+  ["agent"] = function(call)
+    call:answer()
+    local status, leg = call:dial("sip/service@127.0.0.1:@UAS_PORT@")
+    if status == "answer" then call:log("agent bridge: " .. tostring(call:bridge(leg))) end
+    call:log("agent: the script went on after the bridge")
+  end,
+  ["target"] = function(call)
+    call:log("transfer target reached: channel " .. call.name .. " caller " .. tostring(call.caller_num))
+    call:play("tone:440/300")
     call:hangup()
   end,
 } } }
@@ -201,9 +215,31 @@ class SipDialog(base.SipCalls):
         self.assertIn("Diversion: <sip:5000@", invite)
         self.assertTrue(self.engine.wait_log("sip: variable sip_h_X-Bad is not sent"), story)
 
-    def uas(self, name, scenario=None):
+
+    def test_refer_blind_transfer(self):
+        # SIPp A calls "agent", which dials SIPp B and bridges; B REFERs to
+        # "target": A continues there (and gets BYE when it hangs up), B gets
+        # 202, NOTIFY "SIP/2.0 200", then BYE; "agent"'s script never resumes.
+        uas, _ = self.uas("uas", os.path.join(base.SCENARIOS, "uas_refer.xml"),
+                          extra=("-key", "refer_to", "target"))
+        time.sleep(0.3)
+        p = self.uac("agent", "uac_expect_bye.xml")
+        code, uas_story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, uas_story)
+        code, story = self.wait_sipp(p, "agent")
+        self.assertEqual(code, 0, story)
+        e = self.engine
+        self.assertTrue(e.wait_log("sip: REFER to target: transferring"), uas_story)
+        self.assertTrue(e.wait_log("transfer target reached: channel sip/agent@default caller sipp"), uas_story)
+        self.assertIn("SIP/2.0 202", uas_story)
+        self.assertRegex(uas_story, r"NOTIFY sip:(.*\n)*?Subscription-State: terminated(.*\n)*?\s*SIP/2.0 200 OK")
+        self.assertTrue(e.wait_log("call ended"), story)
+        self.assertNotIn("the script went on", e.read_log())
+
+    def uas(self, name, scenario=None, extra=()):
         """SIPp as the called party on the port the dialplan dials."""
-        p = self.sipp(["-sf", scenario] if scenario else ["-sn", "uas"], name, port=self.uas_port)
+        args = ["-sf", scenario] if scenario else ["-sn", "uas"]
+        p = self.sipp(args + list(extra), name, port=self.uas_port)
         return p, self.uas_port
 
 

@@ -529,6 +529,17 @@ struct tandem_host {
      * headers to an outbound INVITE. Returns the number of variables seen. */
     int (*leg_vars_each)(const tandem_leg *leg, const char *prefix,
                          void (*fn)(void *arg, const char *name, const char *value), void *arg);
+    /* Worker-only: a blind transfer asked for by `leg`'s far end (a SIP
+     * REFER). The party `leg` is bridged to (or, for a dialled leg that is
+     * not bridged, the call's channel) continues in the dialplan at
+     * exten@context (context NULL: the one the call's channel is in): the
+     * script stops where it waits, without on_hangup, and starts again
+     * there with that party as its channel; `leg` is hung up (cause 16) in
+     * a later task, so the driver can still signal on it. Returns TANDEM_OK,
+     * TANDEM_ENOENT (no such extension, or nobody to transfer: nothing
+     * changed), TANDEM_EBUSY (the script is not waiting in its main part,
+     * or the call had 100 transfers), TANDEM_EGONE. */
+    int (*leg_transfer)(tandem_leg *leg, const char *exten, const char *context);
 };
 
 /* ---------------------------------------------------------------------- */

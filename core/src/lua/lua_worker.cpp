@@ -7,6 +7,7 @@
 #include "runtime/engine.hpp"
 #include "runtime/worker.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -361,6 +362,56 @@ void LuaWorker::abandon(Call &call) {
     release_slot(s.memory_slot);
     s.memory_slot = 0;
     s.phase = ScriptState::Phase::done;
+}
+
+int LuaWorker::redirect(Call &call, Leg &party, Leg *transferor, const std::string &exten,
+                        const std::string &context) {
+    if (!call.script)
+        return TANDEM_EGONE;
+    auto &s = *call.script;
+    if (s.running || s.phase != ScriptState::Phase::main || !s.generation)
+        return TANDEM_EBUSY;
+    if (party.state() == LegState::hungup || party.call != &call)
+        return TANDEM_EGONE;
+    if (s.generation->find(context, exten) == LUA_NOREF)
+        return TANDEM_ENOENT;
+    if (s.transfers >= kMaxTransfers)
+        return TANDEM_EBUSY;
+    ++s.transfers;
+    log::at(log::Level::info, "lua", call.id, "{} transferred to {}@{}{}{}", party.name, exten, context,
+            transferor ? " by " : "", transferor ? transferor->name : "");
+    if (s.op) { // e.g. the bridge with the transferor: dissolved, not completed
+        s.op->cancel();
+        retired_ops_.push_back(std::move(s.op));
+    }
+    release_coroutine(s);
+    if (&party != call.channel.get()) {
+        // The party becomes the leg the script runs for, first in the list.
+        call.channel = Ref<Leg>(&party);
+        auto it = std::find(call.legs.begin(), call.legs.end(), call.channel);
+        std::rotate(call.legs.begin(), it, it + 1);
+    }
+    party.exten = exten;
+    party.context = context;
+    // The transferor goes, and the script starts again, in a later task:
+    // the driver that asked is still in its own code (it may still answer
+    // its REFER before its leg's BYE), and nothing of this stack runs Lua.
+    Ref<Leg> gone(transferor);
+    worker_.post([w = &worker_, call_id = call.id, gone] {
+        if (gone && gone->state() != LegState::hungup)
+            gone->hangup(TANDEM_CAUSE_NORMAL_CLEARING);
+        Call *c = w->find_call(call_id);
+        if (!c || !c->script || c->script->phase != ScriptState::Phase::main || c->script->co)
+            return; // the channel hung up meanwhile: end_phase has run
+        auto &lw = w->lua();
+        int ref = c->script->generation->find(c->channel->context, c->channel->exten);
+        if (ref == LUA_NOREF) { // the dialplan was reloaded meanwhile
+            c->channel->hangup(TANDEM_CAUSE_UNALLOCATED);
+            return;
+        }
+        lw.run(*c, lw.prepare(*c, ref, ScriptState::Phase::main, {}));
+    });
+    return TANDEM_OK;
 }
 
 void LuaWorker::reap() { retired_ops_.clear(); }

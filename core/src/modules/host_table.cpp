@@ -6,6 +6,7 @@
 #include "lua/lua_worker.hpp"
 #include "modules/invocation.hpp"
 #include "modules/loader.hpp"
+#include "runtime/bridge.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/worker.hpp"
@@ -210,6 +211,23 @@ int h_leg_vars_each(const tandem_leg *l, const char *prefix, void (*fn)(void *, 
     return n;
 }
 
+int h_leg_transfer(tandem_leg *l, const char *exten, const char *context) {
+    if (!exten || !*exten)
+        return TANDEM_EINVAL;
+    Leg *leg = Leg::from(l);
+    Call *call = leg->call;
+    if (!call || leg->state() == LegState::hungup)
+        return TANDEM_EGONE;
+    // Who stays: the transferor's bridge peer, else the caller a dialled leg was for.
+    Leg *party = leg->bridge ? &leg->bridge->peer_of(*leg)
+                 : leg != call->channel.get() ? call->channel.get()
+                                              : nullptr;
+    if (!party)
+        return TANDEM_ENOENT;
+    std::string ctx = context && *context ? context : call->channel->context;
+    return call->worker.lua().redirect(*call, *party, leg, exten, ctx);
+}
+
 int h_leg_set_format(tandem_leg *l, const char *format) {
     if (!format)
         return TANDEM_EINVAL;
@@ -380,6 +398,7 @@ const tandem_host kHost = {
     h_instance_name,
     h_console_json,
     h_leg_vars_each,
+    h_leg_transfer,
 };
 
 } // namespace
