@@ -25,6 +25,12 @@
 
 #define LOG(level, call, ...) sip_host->log(sip_self, level, (call)->call_id, __VA_ARGS__)
 
+/* Configuration, read in load(); immutable afterwards. */
+static int dtmf_mode;                 /* enum dtmf_mode: the `dtmf` key */
+static unsigned session_expires = 1800; /* Session-Expires we ask for, 0 none */
+static unsigned min_se = 90;          /* below this: 422 (RFC 4028 minimum 90) */
+enum dtmf_mode { DTMF_AUTO, DTMF_RFC4733, DTMF_INFO };
+
 enum dlg_ev_kind { DLG_OFFER, DLG_ANSWER_IN_ACK, DLG_DTMF };
 
 /* SIP thread -> worker. */
@@ -233,6 +239,17 @@ bool sip_dialog_event(void *nua_, int event, int status, void *nh_, struct sip_c
     case nua_r_info:
     case nua_r_notify:
         return true;
+    case nua_r_bye:
+        /* A BYE we did not send (every BYE of ours sets sip_final first):
+         * sofia ended a session whose timer ran out (Reason: SIP;cause=408) */
+        if (call && call->sip_answered && !call->sip_final && !call->engine_hungup) {
+            sip_host->log(sip_self, TANDEM_LOG_NOTICE, call->dir == SIP_OUTBOUND ? call->call_id : NULL,
+                          "sip: the session expired without a refresh (RFC 4028): BYE, cause 102");
+            call->sip_cause = TANDEM_CAUSE_RECOVERY_ON_TIMER_EXPIRE;
+            call->sip_status = 408;
+            call->sip_final = true;
+        }
+        return true;
     default:
         return false;
     }
@@ -300,8 +317,9 @@ static int our_sdp(struct sip_call *call, int dir, char *buf, size_t cap) {
     struct sip_rtp *rtp = &call->rtp;
     if (!d->sent_valid) { /* what the foundation sent first: version = SSRC */
         d->sdp_version = rtp->ssrc;
-        d->sent_pt = call->dir == SIP_INBOUND ? rtp->pt : -1; /* outbound: our offer */
-        d->sent_dtmf_pt = call->dir == SIP_INBOUND ? rtp->dtmf_pt : -1;
+        bool answered = call->dir == SIP_INBOUND && call->offer.valid; /* else we offered */
+        d->sent_pt = answered ? rtp->pt : -1;
+        d->sent_dtmf_pt = answered ? rtp->dtmf_pt : -1;
         d->sent_dir = SIP_SENDRECV;
         d->sent_valid = true;
     }
@@ -353,7 +371,7 @@ static void apply_remote(struct sip_call *call, const struct dlg_ev *ev) {
     }
     if (!old_format || strcmp(old_format, rtp->format) != 0) {
         sip_host->leg_set_format(call->leg, rtp->format);
-        LOG(TANDEM_LOG_INFO, call, "sip: codec changed to %s", rtp->format);
+        LOG(TANDEM_LOG_INFO, call, "sip: codec %s %s", old_format ? "changed to" : "from the answer:", rtp->format);
     }
     report_hold(call, ev->zero || ev->dir == SIP_SENDONLY || ev->dir == SIP_INACTIVE);
 }
@@ -370,6 +388,7 @@ static void dlg_worker(void *arg) {
         }
         /* no SDP (a re-INVITE asking for our offer): our current one */
         if (ev->media.valid) apply_remote(call, ev);
+        call->dlg.offered = !ev->media.valid;
         int dir = answer_dir(call->dlg.remote_dir, call->dlg.remote_zero);
         if (our_sdp(call, dir, sdp, sizeof sdp) < 0)
             sip_stack_send((enum sip_cmd_kind)SIP_CMD_DIALOG_ANSWER, call, 500, NULL);
@@ -378,7 +397,10 @@ static void dlg_worker(void *arg) {
         break;
     }
     case DLG_ANSWER_IN_ACK:
-        if (call->leg && call->rtp.fd >= 0) apply_remote(call, ev);
+        /* the answer to our offer in a 200: to a late-offer INVITE (no codec
+         * yet) or to a re-INVITE without SDP */
+        if (call->leg && call->rtp.fd >= 0 && (call->rtp.pt < 0 || call->dlg.offered)) apply_remote(call, ev);
+        call->dlg.offered = false;
         break;
     case DLG_DTMF:
         if (call->leg) {
@@ -407,15 +429,54 @@ static void dlg_post(struct sip_call *call, struct dlg_ev *ev) {
     }
 }
 
+static int parse_dtmf_mode(const char *s) {
+    if (!s || !*s || strcasecmp(s, "auto") == 0) return DTMF_AUTO;
+    if (strcasecmp(s, "rfc4733") == 0) return DTMF_RFC4733;
+    if (strcasecmp(s, "info") == 0) return DTMF_INFO;
+    return -1;
+}
+
 /* How this leg sends DTMF: the leg variable sip_dtmf, else the module's
  * `dtmf` key: "rfc4733", "info", or "auto" (RFC 4733 when the far end
  * negotiated telephone-event, INFO otherwise). */
 static bool dtmf_as_info(struct sip_call *call) {
-    const char *mode = sip_host->leg_get_var(call->leg, "sip_dtmf");
-    if (!mode || !*mode) mode = sip_host->config_get(sip_self, "dtmf");
-    if (mode && strcasecmp(mode, "info") == 0) return true;
-    if (mode && strcasecmp(mode, "rfc4733") == 0) return false;
-    return call->rtp.dtmf_pt < 0;
+    int mode = parse_dtmf_mode(sip_host->leg_get_var(call->leg, "sip_dtmf"));
+    if (mode <= DTMF_AUTO) mode = dtmf_mode;
+    if (mode == DTMF_AUTO) return call->rtp.dtmf_pt < 0;
+    return mode == DTMF_INFO;
+}
+
+static int cfg_uint(const char *key, unsigned def, unsigned lo, unsigned hi, unsigned *out) {
+    const char *v = sip_host->config_get(sip_self, key);
+    *out = def;
+    if (!v || !*v) return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if ((*end && strcmp(end, ".0") != 0) || n < (long)lo || n > (long)hi) return -1;
+    *out = (unsigned)n;
+    return 0;
+}
+
+int sip_dialog_load(void) {
+    dtmf_mode = parse_dtmf_mode(sip_host->config_get(sip_self, "dtmf"));
+    if (dtmf_mode < 0 || cfg_uint("session_expires", 1800, 0, 86400, &session_expires) != 0 ||
+        cfg_uint("min_se", 90, 1, 86400, &min_se) != 0 || (session_expires && session_expires < min_se)) {
+        sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL,
+                      "sip: dtmf must be auto, rfc4733 or info; session_expires 0 or min_se-86400; "
+                      "min_se 1-86400");
+        return -1;
+    }
+    return 0;
+}
+
+void sip_dialog_configure(void *nua) {
+    /* RFC 4028: sofia negotiates Session-Expires/Min-SE (422 below min_se),
+     * refreshes when we are the refresher, and sends BYE when the far end
+     * was the refresher and let the session expire. Refreshes go as UPDATE
+     * without SDP where the far end allows UPDATE: a re-INVITE from sofia
+     * would carry no offer (media is ours, not sofia's). */
+    nua_set_params(nua, NUTAG_SESSION_TIMER(session_expires), NUTAG_MIN_SE(min_se), NUTAG_UPDATE_REFRESH(1),
+                   TAG_END());
 }
 
 bool sip_dialog_write(struct sip_call *call, const tandem_frame *frame) {

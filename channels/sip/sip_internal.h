@@ -117,6 +117,7 @@ struct sip_dialog {
     int remote_dir;         /* enum sip_direction of the far end's last SDP */
     bool remote_zero;       /* its c= was 0.0.0.0 (RFC 2543 hold) */
     bool held;              /* the engine was told sip_hold=1 */
+    bool offered;           /* our last 200 to a re-INVITE was an offer: the ACK answers */
     bool sent_valid;        /* we sent an SDP answer (sent_* say what) */
     int sent_pt, sent_dtmf_pt, sent_dir;
     uint32_t sdp_version;   /* o= version of our last SDP */
@@ -240,6 +241,10 @@ void sip_headers_apply(struct sip_call *call);
  * held back because the far end does not want media). */
 bool sip_dialog_write(struct sip_call *call, const tandem_frame *frame);
 void sip_dialog_free(struct sip_call *call); /* last reference */
+/* load(): read and check this part's configuration (dtmf, session timers);
+ * 0 or -1 (logged). SIP thread, after nua_create: apply it to the NUA. */
+int sip_dialog_load(void);
+void sip_dialog_configure(void *nua);
 /* REFER (sip_refer.c): SIP thread. */
 void sip_refer_in(struct sip_call *call, const void *sip);
 void sip_refer_notify(struct sip_call *call, const char *sipfrag);

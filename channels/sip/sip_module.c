@@ -96,7 +96,7 @@ void sip_worker_inbound(void *arg) {
     in.exten = call->exten;
     in.caller_num = call->caller_num[0] ? call->caller_num : NULL;
     in.caller_name = call->caller_name[0] ? call->caller_name : NULL;
-    in.format = call->rtp.format;
+    in.format = call->rtp.format ? call->rtp.format : "PCMU"; /* late offer: until the ACK */
     /* The leg is created here, on a worker the SIP thread picked round robin,
      * rather than from the SIP thread with in.worker = -1: the call's worker
      * must be fixed before the call is shared (the SIP thread posts to
@@ -125,7 +125,7 @@ void sip_worker_inbound(void *arg) {
             sip_host->abi_major, sip_host->abi_minor);
     LOG(TANDEM_LOG_INFO, call, "sip: inbound call from %s to %s@%s, %s, RTP port %d",
         call->caller_num[0] ? call->caller_num : "anonymous", call->exten, in.context,
-        call->rtp.format, call->rtp.port);
+        in.format, call->rtp.port);
 }
 
 void sip_worker_event(void *arg) {
@@ -253,6 +253,8 @@ static int sip_indicate(void *user, tandem_leg *leg, int state) {
     if (!call || call->dir != SIP_INBOUND || call->up) return TANDEM_OK;
     if (state == TANDEM_LEG_RINGING) {
         sip_stack_send(SIP_CMD_RING, call, 180, NULL);
+    } else if (state == TANDEM_LEG_EARLY && !call->offer.valid) { /* late offer: no SDP in a 183 */
+        sip_stack_send(SIP_CMD_RING, call, 180, NULL);
     } else if (state == TANDEM_LEG_EARLY) {
         char sdp[768];
         if (sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, call->rtp.pt,
@@ -361,6 +363,7 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
      * copy already linked to this module. */
     if (!dlopen("libsofia-sip-ua.so.0", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
         host->log(module, TANDEM_LOG_DEBUG, NULL, "sip: could not pin libsofia-sip-ua: %s", dlerror());
+    if (sip_dialog_load() != 0) return TANDEM_EINVAL;    /* it logged why */
     if (sip_endpoints_load() != 0) return TANDEM_EINVAL; /* it logged why */
     int rc = host->register_channel(module, &sip_driver);
     if (rc == TANDEM_OK) rc = sip_endpoints_register_command();

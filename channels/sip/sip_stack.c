@@ -271,9 +271,9 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
     struct sip_endpoint *ep = NULL;
     if (sip_endpoint_count > 0 && !(ep = sip_authenticate(nua, nh, sip, true, false)))
         return; /* answered 407 or 403 */
-    struct sip_media offer;
-    if (!sip || !sip->sip_payload ||
-        sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0) {
+    struct sip_media offer = {.valid = false, .pt = -1, .dtmf_pt = -1};
+    bool late_offer = !sip || !sip->sip_payload || sip->sip_payload->pl_len == 0; /* sip_dialog.c */
+    if (!late_offer && sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0) {
         LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: INVITE without PCMU/PCMA offer: 488");
         nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
         return;
@@ -477,6 +477,7 @@ static void *sip_main(void *arg) {
         set_start(-1);
         return NULL;
     }
+    sip_dialog_configure(nua);
     set_start(1);
     su_root_run(root);
     /* Shut down: whatever still holds a handle loses it now. */

@@ -20,9 +20,16 @@ with this file's dialplan:
                   INVITE (to a SIPp UAS) carries the X- headers (passed through and
                   set by the dialplan), PAI, Privacy: id with an anonymous From,
                   Diversion; a value with CR/LF is refused, not injected
+    test_session_timer_expiry  tests/sip/uac_session_timer.xml (min_se = 2 here):
+                  Session-Expires 1 -> 422; 3 s with the caller as refresher and no
+                  refresh -> our BYE (Reason 408) after ~3 s, cause 102
+    test_session_timer_we_refresh  tests/sip/uac_session_refresh.xml: we are the
+                  refresher of a 4 s session: an UPDATE within ~2 s
     test_refer_blind_transfer  tests/sip/uas_refer.xml: the dialled party (SIPp UAS)
                   REFERs the caller (SIPp UAC) to "target": 202, NOTIFY 100 Trying
                   then 200 OK, BYE to the transferor; the caller runs "target"
+    test_late_offer  tests/sip/uac_late_offer.xml: INVITE without SDP, our offer in
+                  the 200, the answer (PCMA) in the ACK; RTP both ways (-rtp_echo)
   SipUntrusted
     test_pai_ignored_from_untrusted  the same INVITE without trusted_sources: the
                   caller stays the From user
@@ -80,6 +87,15 @@ return { contexts = { default = {
     if status == "answer" then call:log("agent bridge: " .. tostring(call:bridge(leg))) end
     call:log("agent: the script went on after the bridge")
   end,
+  ["late"] = function(call)
+    call:answer()
+    call:play("tone:440/1500")
+    call:hangup()
+  end,
+  ["timer"] = function(call)
+    call:answer()
+    call:sleep(20000)
+  end,
   ["target"] = function(call)
     call:log("transfer target reached: channel " .. call.name .. " caller " .. tostring(call.caller_num))
     call:play("tone:440/300")
@@ -123,7 +139,7 @@ class RtpSink:
 
 class SipDialog(base.SipCalls):
     dialplan = DIALPLAN
-    extra_sip_config = "trusted_sources = '127.0.0.1'"
+    extra_sip_config = "trusted_sources = '127.0.0.1', min_se = 2"
 
     def answers(self, name):
         """Our responses with an SDP body, from SIPp's message trace:
@@ -235,6 +251,43 @@ class SipDialog(base.SipCalls):
         self.assertRegex(uas_story, r"NOTIFY sip:(.*\n)*?Subscription-State: terminated(.*\n)*?\s*SIP/2.0 200 OK")
         self.assertTrue(e.wait_log("call ended"), story)
         self.assertNotIn("the script went on", e.read_log())
+
+    def test_session_timer_expiry(self):
+        # Below min_se: 422 with Min-SE: 2; 3 s with the caller as refresher
+        # is accepted, and without a refresh the engine ends the call.
+        start = time.monotonic()
+        p = self.uac("timer", "uac_session_timer.xml")
+        code, story = self.wait_sipp(p, "timer")
+        self.assertEqual(code, 0, story)
+        self.assertLess(time.monotonic() - start, 8, story)
+        self.assertTrue(self.engine.wait_log("sip: the session expired"), story)
+        self.assertTrue(self.engine.wait_log("sip: far end hung up (SIP 408, cause 102)"), story)
+        self.assertIn('Reason: SIP;cause=408;text="Session timeout"', story)
+        self.assertTrue(self.engine.wait_log("call ended"), story)
+
+    def test_session_timer_we_refresh(self):
+        # The caller makes us the refresher (4 s): an UPDATE within ~2 s
+        # keeps the call up until the caller's BYE.
+        start = time.monotonic()
+        p = self.uac("timer", "uac_session_refresh.xml")
+        code, story = self.wait_sipp(p, "timer")
+        self.assertEqual(code, 0, story)
+        self.assertLess(time.monotonic() - start, 8, story)
+        self.assertTrue(self.engine.wait_log("sip: far end hung up (SIP 0, cause 16)"), story)
+        self.assertNotIn("the session expired", self.engine.read_log())
+
+    def test_late_offer(self):
+        # INVITE without SDP: our 200 offers, the ACK answers PCMA, and our
+        # tone goes there (SIPp echoes it back to us).
+        p = self.uac("late", "uac_late_offer.xml", extra=("-rtp_echo",))
+        code, story = self.wait_sipp(p, "late")
+        self.assertEqual(code, 0, story)
+        e = self.engine
+        self.assertTrue(e.wait_log("sip: codec from the answer: PCMA"), story)
+        self.assertTrue(e.wait_log("RTP in"), story)
+        (rx, tx), = [(int(a), int(b)) for a, b in re.findall(r"RTP in (\d+), out (\d+)", e.read_log())]
+        self.assertGreater(tx, 40, story)  # 1.5 s of tone
+        self.assertGreater(rx, 20, story)  # echoed back: we sent to the ACK's address
 
     def uas(self, name, scenario=None, extra=()):
         """SIPp as the called party on the port the dialplan dials."""
