@@ -28,6 +28,8 @@ with this file's dialplan:
     test_refer_blind_transfer  tests/sip/uas_refer.xml: the dialled party (SIPp UAS)
                   REFERs the caller (SIPp UAC) to "target": 202, NOTIFY 100 Trying
                   then 200 OK, BYE to the transferor; the caller runs "target"
+    test_hold_by_called_party  tests/sip/uas_hold.xml: Tandem calls a SIPp UAS,
+                  which re-INVITEs sendonly (answered recvonly) then sendrecv
     test_late_offer  tests/sip/uac_late_offer.xml: INVITE without SDP, our offer in
                   the 200, the answer (PCMA) in the ACK; RTP both ways (-rtp_echo)
   SipUntrusted
@@ -288,6 +290,20 @@ class SipDialog(base.SipCalls):
         (rx, tx), = [(int(a), int(b)) for a, b in re.findall(r"RTP in (\d+), out (\d+)", e.read_log())]
         self.assertGreater(tx, 40, story)  # 1.5 s of tone
         self.assertGreater(rx, 20, story)  # echoed back: we sent to the ACK's address
+
+    def test_hold_by_called_party(self):
+        # Tandem as UAC: the SIPp UAS it called holds and resumes by re-INVITE;
+        # SIPp checks our answers' directions.
+        uas, port = self.uas("uas", os.path.join(base.SCENARIOS, "uas_hold.xml"))
+        time.sleep(0.3)
+        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "timer", "default")
+        self.assertEqual(rc, 0, out)
+        code, story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, story)
+        e = self.engine
+        self.assertTrue(e.wait_log("sip: far end holds the call (sendonly)"), story)
+        self.assertTrue(e.wait_log("sip: far end resumes the call (sendrecv)"), story)
+        self.assertTrue(e.wait_log("call ended"), story)
 
     def uas(self, name, scenario=None, extra=()):
         """SIPp as the called party on the port the dialplan dials."""
