@@ -505,4 +505,6 @@ void sip_dialog_free(struct sip_call *call) {
     free(call->dlg.in_vars);
     free(call->dlg.out_headers);
     call->dlg.in_vars = call->dlg.out_headers = NULL;
+    sip_call_unref(call->dlg.replaces);
+    call->dlg.replaces = NULL;
 }

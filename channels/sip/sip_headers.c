@@ -223,7 +223,7 @@ void sip_headers_outbound(struct sip_call *call, tandem_leg *leg) {
 
     /* user parts: the same escaping rules as the From's are not needed for
      * the digits and names a caller id has; anything else is not sent */
-    char uri[256];
+    char uri[512]; /* fits the name, number and address */
     bool num_ok = call->caller_num[0] && is_token(call->caller_num);
     if (num_ok && !cfg_false("send_pai")) {
         char name[sizeof call->caller_name + 4] = "";

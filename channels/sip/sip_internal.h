@@ -124,6 +124,7 @@ struct sip_dialog {
     /* set before the call is shared, read-only afterwards (malloc'd) */
     char *in_vars;          /* inbound: "name\0value\0...\0" from the INVITE's headers */
     char *out_headers;      /* outbound: extra INVITE headers, CRLF-separated */
+    struct sip_call *replaces; /* inbound INVITE with Replaces: that call (referenced) */
 };
 
 enum sip_dir { SIP_INBOUND, SIP_OUTBOUND };
@@ -248,6 +249,11 @@ void sip_dialog_configure(void *nua);
 /* REFER (sip_refer.c): SIP thread. */
 void sip_refer_in(struct sip_call *call, const void *sip);
 void sip_refer_notify(struct sip_call *call, const char *sipfrag);
+/* SIP thread, a new INVITE: with a Replaces header, the answered call it
+ * replaces (referenced), or NULL; *no_dialog when it names none (481). */
+struct sip_call *sip_refer_replaced(void *nua, const void *sip, bool *no_dialog);
+/* Posted instead of sip_worker_inbound for an INVITE with Replaces. */
+void sip_refer_replacing(void *call);
 
 /* --- causes (sip_cause.c) --- */
 int sip_status_to_cause(int status);

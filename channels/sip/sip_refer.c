@@ -8,6 +8,11 @@
  * 200, 404 when the dialplan has no such extension, 503 when the call cannot
  * be transferred now). The transferor's leg is then hung up by the engine
  * (BYE), after the NOTIFY.
+ *
+ * INVITE with Replaces (RFC 3891, attended transfer done by a phone): the
+ * new call is created on the replaced call's worker and takes the replaced
+ * leg's place in its bridge (host->leg_new_replacing, ABI 1.2); the
+ * replaced leg gets BYE.
  */
 #include "sip_internal.h"
 
@@ -96,4 +101,65 @@ void sip_refer_in(struct sip_call *call, const void *sip_) {
 void sip_refer_notify(struct sip_call *call, const char *sipfrag) {
     if (!call->nh || !sipfrag) return;
     nua_notify(call->nh, NUTAG_SUBSTATE(nua_substate_terminated), SIPTAG_CONTENT_TYPE_STR("message/sipfrag;version=2.0"), SIPTAG_PAYLOAD_STR(sipfrag), TAG_END());
+}
+
+struct sip_call *sip_refer_replaced(void *nua, const void *sip_, bool *no_dialog) {
+    sip_t const *sip = sip_;
+    *no_dialog = false;
+    if (!sip || !sip->sip_replaces) return NULL;
+    nua_handle_t *h = nua_handle_by_replaces(nua, sip->sip_replaces);
+    struct sip_call *old = h ? nua_handle_magic(h) : NULL;
+    if (h) nua_handle_unref(h);
+    if (!old || !old->sip_answered || old->sip_final || old->engine_hungup) {
+        sip_host->log(sip_self, TANDEM_LOG_NOTICE, NULL, "sip: INVITE with Replaces for no call of ours: 481");
+        *no_dialog = true;
+        return NULL;
+    }
+    sip_call_ref(old);
+    return old;
+}
+
+/* Worker (the replaced call's): open media, then a leg that takes the
+ * replaced leg's place, and answer. */
+void sip_refer_replacing(void *arg) {
+    struct sip_call *call = arg; /* carries the worker's reference */
+    struct sip_call *old = call->dlg.replaces;
+    tandem_leg *leg = NULL;
+    bool have_abi = sip_host->struct_size >= offsetof(tandem_host, leg_new_replacing) +
+                                                 sizeof sip_host->leg_new_replacing &&
+                    sip_host->leg_new_replacing;
+    if (have_abi && old->leg && sip_rtp_open(&call->rtp) == 0) {
+        sip_rtp_set_remote(&call->rtp, &call->offer);
+        tandem_inbound in;
+        memset(&in, 0, sizeof in);
+        in.struct_size = sizeof in;
+        in.caller_num = call->caller_num;
+        in.caller_name = call->caller_name;
+        in.format = call->rtp.format ? call->rtp.format : "PCMU";
+        in.worker = call->worker;
+        in.pvt = call;
+        leg = sip_host->leg_new_replacing(sip_self, "sip", old->leg, &in);
+    }
+    char sdp[768];
+    if (!leg || sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, call->rtp.pt, call->rtp.dtmf_pt,
+                              call->rtp.ssrc) < 0) {
+        sip_host->log(sip_self, TANDEM_LOG_NOTICE, old->call_id,
+                      "sip: INVITE with Replaces refused: the call to replace is not bridged");
+        if (leg) sip_host->leg_hangup(leg, TANDEM_CAUSE_TEMPORARY_FAILURE);
+        sip_rtp_close(call);
+        sip_stack_send(SIP_CMD_HANGUP, call, leg ? 500 : 603, NULL);
+        if (leg) sip_host->leg_unref(leg);
+        sip_call_unref(call);
+        return;
+    }
+    call->leg = leg; /* the leg's reference and the worker's are ours now */
+    snprintf(call->call_id, sizeof call->call_id, "%s", sip_host->leg_call_id(leg));
+    sip_host->leg_set_var(leg, "sip_from_user", call->caller_num);
+    sip_headers_apply(call);
+    sip_rtp_watch(call);
+    call->up = true;
+    sip_host->leg_set_var(leg, "sip_status", "200");
+    sip_stack_send(SIP_CMD_ANSWER, call, 200, sdp);
+    sip_host->log(sip_self, TANDEM_LOG_INFO, call->call_id, "sip: %s replaces a leg of this call (RFC 3891), RTP port %d",
+                  call->caller_num[0] ? call->caller_num : "anonymous", call->rtp.port);
 }

@@ -278,14 +278,23 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
         nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
         return;
     }
+    bool no_dialog = false; /* Replaces names a dialog we do not have */
+    struct sip_call *replaced = sip_refer_replaced(nua, sip, &no_dialog); /* sip_refer.c */
+    if (no_dialog) {
+        nua_respond(nh, SIP_481_NO_TRANSACTION, TAG_END());
+        return;
+    }
     int workers = sip_host->worker_count();
     struct sip_call *call = stopping || workers <= 0 ? NULL
-        : sip_call_new(SIP_INBOUND, (int)(atomic_fetch_add(&next_worker, 1) % (unsigned)workers));
+        : sip_call_new(SIP_INBOUND, replaced ? replaced->worker /* join its call */
+                                             : (int)(atomic_fetch_add(&next_worker, 1) % (unsigned)workers));
     if (!call) {
+        sip_call_unref(replaced);
         nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
         return;
     }
     call->offer = offer;
+    call->dlg.replaces = replaced;
     const url_t *ru = sip->sip_request ? sip->sip_request->rq_url : NULL;
     copy_token(call->exten, sizeof call->exten, ru && ru->url_user ? ru->url_user : "s");
     if (!call->exten[0]) snprintf(call->exten, sizeof call->exten, "s");
@@ -301,7 +310,8 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
     nua_handle_bind(nh, call);
     live_add(call);
     sip_call_ref(call); /* the worker's */
-    if (sip_host->post(sip_self, call->worker, sip_worker_inbound, call) != TANDEM_OK) {
+    if (sip_host->post(sip_self, call->worker, replaced ? sip_refer_replacing : sip_worker_inbound, call) !=
+        TANDEM_OK) {
         sip_call_unref(call);
         call->sip_final = true;
         nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, TAG_END());

@@ -32,6 +32,9 @@ with this file's dialplan:
                   which re-INVITEs sendonly (answered recvonly) then sendrecv
     test_late_offer  tests/sip/uac_late_offer.xml: INVITE without SDP, our offer in
                   the 200, the answer (PCMA) in the ACK; RTP both ways (-rtp_echo)
+    test_invite_with_replaces  tests/sip/uac_replaces.xml: a third party's INVITE
+                  with Replaces takes the place of a bridged leg (attended transfer
+                  done by a phone); the replaced party gets BYE
   SipUntrusted
     test_pai_ignored_from_untrusted  the same INVITE without trusted_sources: the
                   caller stays the From user
@@ -303,6 +306,41 @@ class SipDialog(base.SipCalls):
         e = self.engine
         self.assertTrue(e.wait_log("sip: far end holds the call (sendonly)"), story)
         self.assertTrue(e.wait_log("sip: far end resumes the call (sendrecv)"), story)
+        self.assertTrue(e.wait_log("call ended"), story)
+
+    def test_invite_with_replaces(self):
+        # A calls "agent", which dials B (SIPp UAS) and bridges. C sends an
+        # INVITE with Replaces naming our dialog with B: C takes B's place in
+        # the bridge, B gets BYE; when C hangs up, "agent"'s bridge() returns
+        # peer_hangup and A gets BYE.
+        uas, _ = self.uas("uas")
+        time.sleep(0.3)
+        a = self.uac("agent", "uac_expect_bye.xml")
+        self.assertTrue(self.engine.wait_log("bridged"), self.engine.read_log())
+        trace = os.path.join(self.dir, "uas.msg")
+        deadline = time.time() + 5
+        while time.time() < deadline:  # SIPp writes its trace as it goes
+            text = ""
+            if os.path.exists(trace):
+                with open(trace, errors="replace") as f:
+                    text = f.read()
+            m_invite = re.search(r"INVITE sip:.*?\n\n", text, re.S)
+            m_ok = re.search(r"SIP/2.0 200 OK.*?\n\n", text, re.S)
+            if m_invite and m_ok:
+                break
+            time.sleep(0.1)
+        call_id = re.search(r"Call-ID: *(\S+)", m_invite.group(0)).group(1)
+        our_tag = re.search(r"From:.*;tag=([^;\s]+)", m_invite.group(0)).group(1)
+        b_tag = re.search(r"To:.*;tag=([^;\s]+)", m_ok.group(0)).group(1)
+        c = self.uac("replacing", "uac_replaces.xml",  # the request URI does not matter
+                     extra=("-key", "replaces", "%s;to-tag=%s;from-tag=%s" % (call_id, our_tag, b_tag)))
+        for p, name in ((c, "replacing"), (uas, "uas"), (a, "agent")):
+            code, story = self.wait_sipp(p, name)
+            self.assertEqual(code, 0, story)
+        e = self.engine
+        self.assertTrue(e.wait_log("sip: sipp replaces a leg of this call (RFC 3891)"), story)
+        self.assertTrue(e.wait_log("in the bridge with"), story)
+        self.assertTrue(e.wait_log("agent bridge: peer_hangup"), story)
         self.assertTrue(e.wait_log("call ended"), story)
 
     def uas(self, name, scenario=None, extra=()):

@@ -540,6 +540,18 @@ struct tandem_host {
      * changed), TANDEM_EBUSY (the script is not waiting in its main part,
      * or the call had 100 transfers), TANDEM_EGONE. */
     int (*leg_transfer)(tandem_leg *leg, const char *exten, const char *context);
+    /* Worker-only, on `replaced`'s worker: an attended transfer (a SIP
+     * INVITE with Replaces). Creates a leg of this module's driver
+     * `driver_name`, already UP, in `replaced`'s call, described by `in`
+     * (caller, format, pvt; context/exten/worker/linked_id are ignored),
+     * and moves `replaced`'s bridge to it: the party `replaced` was
+     * bridged with is now bridged with the new leg (a script waiting in
+     * bridge() goes on waiting for the new bridge), and if `replaced` was
+     * the call's channel the new leg becomes it. `replaced` is hung up
+     * (cause 16) in a later task. Returns the new leg, referenced, or NULL
+     * when `replaced` is gone or not bridged (nothing changed). */
+    tandem_leg *(*leg_new_replacing)(tandem_module *self, const char *driver_name, tandem_leg *replaced,
+                                     const tandem_inbound *in);
 };
 
 /* ---------------------------------------------------------------------- */

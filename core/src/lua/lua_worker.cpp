@@ -2,7 +2,9 @@
 
 #include "log.hpp"
 #include "lua/call_api.hpp"
+#include "lua/call_ops.hpp"
 #include "lua/sandbox.hpp"
+#include "runtime/bridge.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/worker.hpp"
@@ -410,6 +412,32 @@ int LuaWorker::redirect(Call &call, Leg &party, Leg *transferor, const std::stri
             return;
         }
         lw.run(*c, lw.prepare(*c, ref, ScriptState::Phase::main, {}));
+    });
+    return TANDEM_OK;
+}
+
+int LuaWorker::replace(Call &call, Leg &old, Leg &fresh) {
+    if (!old.bridge || old.bridge->ended() || !call.script || !call.script->op)
+        return TANDEM_ENOENT;
+    auto &s = *call.script;
+    Leg &peer = old.bridge->peer_of(old);
+    bool old_first = &old.bridge->a() == &old;
+    log::at(log::Level::info, "lua", call.id, "{} replaces {} in the bridge with {}", fresh.id, old.id, peer.id);
+    s.op->cancel(); // the bridge with `old`: dissolved, the script not resumed
+    retired_ops_.push_back(std::move(s.op));
+    if (&old == call.channel.get()) {
+        call.channel = Ref<Leg>(&fresh);
+        auto it = std::find(call.legs.begin(), call.legs.end(), call.channel);
+        std::rotate(call.legs.begin(), it, it + 1);
+    }
+    // the same sides as before, so bridge() still reports "peer_hangup"
+    // for the party it was asked to bridge with
+    s.op = old_first ? make_bridge_op(call, fresh, peer) : make_bridge_op(call, peer, fresh);
+    s.op->start();
+    Ref<Leg> gone(&old);
+    worker_.post([gone] {
+        if (gone->state() != LegState::hungup)
+            gone->hangup(TANDEM_CAUSE_NORMAL_CLEARING);
     });
     return TANDEM_OK;
 }

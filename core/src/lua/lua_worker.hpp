@@ -90,6 +90,13 @@ public:
     // (no route: nothing changed), TANDEM_EBUSY (the script is not waiting
     // in its main part, or too many transfers), TANDEM_EGONE.
     int redirect(Call &call, Leg &party, Leg *transferor, const std::string &exten, const std::string &context);
+    // `fresh` (a new leg of the call, up) takes the place of `old`, which is
+    // bridged (an attended transfer: SIP INVITE with Replaces): the bridge
+    // moves to `fresh` and a script waiting in bridge() goes on waiting for
+    // the new one; if `old` was the channel, `fresh` becomes it. `old` is
+    // hung up in a later task. TANDEM_OK, or TANDEM_ENOENT (`old` is not
+    // bridged: nothing changed).
+    int replace(Call &call, Leg &old, Leg &fresh);
 
     // Frees ops that completed; called from the worker loop, never from
     // inside an op.

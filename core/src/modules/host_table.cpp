@@ -9,6 +9,7 @@
 #include "runtime/bridge.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
+#include "runtime/ids.hpp"
 #include "runtime/worker.hpp"
 
 #include <cstdarg>
@@ -228,6 +229,41 @@ int h_leg_transfer(tandem_leg *l, const char *exten, const char *context) {
     return call->worker.lua().redirect(*call, *party, leg, exten, ctx);
 }
 
+tandem_leg *h_leg_new_replacing(tandem_module *self, const char *driver, tandem_leg *r, const tandem_inbound *in) {
+    if (!driver || !r || !in || in->struct_size < offsetof(tandem_inbound, linked_id) + sizeof(void *))
+        return nullptr;
+    Leg *old = Leg::from(r);
+    Call *call = old->call;
+    if (!call || old->state() == LegState::hungup || !old->bridge || current_worker() != &old->worker)
+        return nullptr;
+    auto snapshot = engine().registry().snapshot();
+    auto it = snapshot->channels.find(driver);
+    ModuleUse use = it == snapshot->channels.end() || it->second.owner.get() != self ? ModuleUse()
+                                                                                       : ModuleUse::acquire(self);
+    if (!use)
+        return nullptr;
+    Ref<Leg> leg(new Leg(call->worker, ids::next_leg_id(call->id, call->next_leg_number()), call->id,
+                         call->linked_id, Direction::inbound, it->second, std::move(use)));
+    leg->context = old->context;
+    leg->exten = old->exten;
+    leg->caller_num = in->caller_num ? in->caller_num : "";
+    leg->caller_name = in->caller_name ? in->caller_name : "";
+    leg->name = std::string(driver) + "/" + leg->exten + "@" + leg->context;
+    leg->vars = old->vars;
+    if (in->format && *in->format)
+        leg->set_format(media::intern_format(in->format));
+    if (in->struct_size >= offsetof(tandem_inbound, pvt) + sizeof(void *))
+        leg->pvt = in->pvt;
+    call->add_leg(leg);
+    leg->set_state(LegState::up);
+    if (call->worker.lua().replace(*call, *old, *leg) != TANDEM_OK) {
+        leg->pvt = nullptr; // the driver keeps its state: it was refused
+        leg->hangup(TANDEM_CAUSE_NORMAL_CLEARING);
+        return nullptr;
+    }
+    return leg.release()->abi();
+}
+
 int h_leg_set_format(tandem_leg *l, const char *format) {
     if (!format)
         return TANDEM_EINVAL;
@@ -399,6 +435,7 @@ const tandem_host kHost = {
     h_console_json,
     h_leg_vars_each,
     h_leg_transfer,
+    h_leg_new_replacing,
 };
 
 } // namespace
