@@ -236,6 +236,10 @@ bool sip_dialog_event(void *nua_, int event, int status, void *nh_, struct sip_c
     case nua_i_refer: /* sofia has answered 202 */
         sip_refer_in(call, sip);
         return true;
+    case nua_r_refer: /* our REFER (leg:sip_refer) and its NOTIFYs */
+    case nua_i_notify:
+        sip_refer_out_event(call, event, status, sip);
+        return true;
     case nua_r_info:
     case nua_r_notify:
         return true;
@@ -283,6 +287,9 @@ void sip_dialog_cmd(int kind, struct sip_call *call, int status, const char *bod
     }
     case SIP_CMD_NOTIFY:
         if (call && !call->sip_final) sip_refer_notify(call, body);
+        break;
+    case SIP_CMD_REFER:
+        if (call && body) sip_refer_send(call, body);
         break;
     }
 }
@@ -466,7 +473,7 @@ int sip_dialog_load(void) {
                       "min_se 1-86400");
         return -1;
     }
-    return 0;
+    return sip_refer_register() == TANDEM_OK ? 0 : -1;
 }
 
 void sip_dialog_configure(void *nua) {
@@ -501,7 +508,13 @@ bool sip_dialog_write(struct sip_call *call, const tandem_frame *frame) {
     return true;
 }
 
+void sip_dialog_attach(struct sip_call *call) {
+    if (call->dir == SIP_INBOUND) sip_headers_apply(call);
+    sip_refer_own(call);
+}
+
 void sip_dialog_free(struct sip_call *call) {
+    sip_refer_disown(call);
     free(call->dlg.in_vars);
     free(call->dlg.out_headers);
     call->dlg.in_vars = call->dlg.out_headers = NULL;

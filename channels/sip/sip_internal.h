@@ -222,6 +222,7 @@ enum sip_dialog_cmd_kind {
     SIP_CMD_DIALOG_ANSWER = 100, /* answer the pending re-INVITE/UPDATE: `status`, `sdp` */
     SIP_CMD_INFO,                /* send INFO; `sdp` is "CONTENT-TYPE\nBODY" */
     SIP_CMD_NOTIFY,              /* the final NOTIFY of a REFER; `sdp` is the sipfrag */
+    SIP_CMD_REFER,               /* send REFER; `sdp` is the Refer-To value */
 };
 /* SIP thread: in-dialog requests and their events. sip_dialog_event()
  * returns true when it handled `event` (nua_event_t). */
@@ -238,6 +239,9 @@ void sip_headers_inbound(void *nua, struct sip_call *call, const void *sip, bool
 void sip_headers_outbound(struct sip_call *call, tandem_leg *leg);
 /* Worker: the inbound INVITE's header variables onto the new leg. */
 void sip_headers_apply(struct sip_call *call);
+/* Worker: the call now has its leg (inbound: headers onto it; both: the
+ * call is known as ours, see sip_refer_own). */
+void sip_dialog_attach(struct sip_call *call);
 /* Worker: true when the frame was handled here (DTMF sent as INFO, or audio
  * held back because the far end does not want media). */
 bool sip_dialog_write(struct sip_call *call, const tandem_frame *frame);
@@ -254,6 +258,14 @@ void sip_refer_notify(struct sip_call *call, const char *sipfrag);
 struct sip_call *sip_refer_replaced(void *nua, const void *sip, bool *no_dialog);
 /* Posted instead of sip_worker_inbound for an INVITE with Replaces. */
 void sip_refer_replacing(void *call);
+/* REFER sent by us (leg:sip_refer): load() registers the dialplan function;
+ * a call with a leg is "ours" until its last reference (so a leg's pvt can
+ * be checked before use); the SIP thread sends it and reports its events. */
+int sip_refer_register(void);
+void sip_refer_own(struct sip_call *call);
+void sip_refer_disown(struct sip_call *call);
+void sip_refer_send(struct sip_call *call, const char *target);
+void sip_refer_out_event(struct sip_call *call, int event, int status, const void *sip);
 
 /* --- causes (sip_cause.c) --- */
 int sip_status_to_cause(int status);

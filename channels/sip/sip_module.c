@@ -119,7 +119,7 @@ void sip_worker_inbound(void *arg) {
     if (sip_host->leg_pvt(leg) != call) /* an engine from before tandem_inbound.pvt */
         sip_host->leg_set_pvt(leg, call);
     sip_host->leg_set_var(leg, "sip_from_user", call->caller_num);
-    sip_headers_apply(call);
+    sip_dialog_attach(call);
     if (sip_rtp_watch(call) != 0)
         LOG(TANDEM_LOG_WARNING, call, "sip: cannot watch the RTP socket (engine ABI %u.%u)",
             sip_host->abi_major, sip_host->abi_minor);
@@ -222,6 +222,7 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
     sip_host->leg_ref(leg);
     call->leg = leg;
     sip_host->leg_set_pvt(leg, call); /* the worker's reference */
+    sip_dialog_attach(call);
     sip_host->leg_set_format(leg, "PCMU"); /* until the answer says otherwise */
     sip_rtp_watch(call);
     if (sip_stack_send(SIP_CMD_INVITE, call, 0, sdp) != 0) {

@@ -473,8 +473,8 @@ static void *sip_main(void *arg) {
         nua = nua_create(root, nua_event, NULL, NUTAG_URL(sip_cfg.listen), NUTAG_MEDIA_ENABLE(0),
                          SIPTAG_USER_AGENT_STR("Tandem"),
                          SIPTAG_ALLOW_STR(sip_endpoint_count > 0
-                                              ? "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, REGISTER"
-                                              : "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER"),
+                                              ? "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY, REGISTER"
+                                              : "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY"),
                          NUTAG_APPL_METHOD(sip_endpoint_count > 0 ? "INFO, UPDATE, REGISTER" : "INFO, UPDATE"),
                          TAG_IF(sip_endpoint_count > 0, NUTAG_ALLOW("REGISTER")), TAG_END());
     if (!nua) {

@@ -35,6 +35,8 @@ with this file's dialplan:
     test_invite_with_replaces  tests/sip/uac_replaces.xml: a third party's INVITE
                   with Replaces takes the place of a bridged leg (attended transfer
                   done by a phone); the replaced party gets BYE
+    test_dialplan_sends_refer  tests/sip/uas_refer_in.xml: call:sip_refer(target) on
+                  an originated call: REFER out, NOTIFY 180 then 200 -> returns 200
   SipUntrusted
     test_pai_ignored_from_untrusted  the same INVITE without trusted_sources: the
                   caller stays the From user
@@ -100,6 +102,13 @@ return { contexts = { default = {
   ["timer"] = function(call)
     call:answer()
     call:sleep(20000)
+  end,
+  ["referout"] = function(call)      -- an originated call to a SIPp UAS
+    local ok, err = pcall(call.sip_refer, call, "bad target")
+    call:log("sip_refer bad target: " .. tostring(ok) .. " " .. tostring(err))
+    local status = call:sip_refer("sip:2000@pbx.example.net")
+    call:log("sip_refer returned " .. tostring(status))
+    call:hangup()
   end,
   ["target"] = function(call)
     call:log("transfer target reached: channel " .. call.name .. " caller " .. tostring(call.caller_num))
@@ -341,6 +350,21 @@ class SipDialog(base.SipCalls):
         self.assertTrue(e.wait_log("sip: sipp replaces a leg of this call (RFC 3891)"), story)
         self.assertTrue(e.wait_log("in the bridge with"), story)
         self.assertTrue(e.wait_log("agent bridge: peer_hangup"), story)
+        self.assertTrue(e.wait_log("call ended"), story)
+
+    def test_dialplan_sends_refer(self):
+        # leg:sip_refer(): REFER to the far end, the script waits for the
+        # final NOTIFY (after a 180 one) and gets its status; a target with
+        # a space is a Lua error.
+        uas, port = self.uas("uas", os.path.join(base.SCENARIOS, "uas_refer_in.xml"))
+        time.sleep(0.3)
+        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "referout", "default")
+        self.assertEqual(rc, 0, out)
+        code, story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, story)
+        e = self.engine
+        self.assertTrue(e.wait_log("sip_refer bad target: false"), story)
+        self.assertTrue(e.wait_log("sip_refer returned 200"), story)
         self.assertTrue(e.wait_log("call ended"), story)
 
     def uas(self, name, scenario=None, extra=()):
