@@ -131,43 +131,6 @@ void sip_dialog_reinvite(void *nua, void *nh, struct sip_call *call, const void 
     offer_in(nua, nh, call, sip);
 }
 
-/* INFO with a digit: application/dtmf-relay ("Signal=5\r\nDuration=160",
- * Duration in ms) or application/dtmf (just the digit). */
-static char info_digit(const char *type, const char *body, size_t len, uint32_t *ms) {
-    char text[256];
-    if (len >= sizeof text) len = sizeof text - 1;
-    memcpy(text, body, len);
-    text[len] = '\0';
-    *ms = 100;
-    const char *sig = text;
-    if (strcasecmp(type, "application/dtmf-relay") == 0) {
-        sig = NULL;
-        for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
-            char *eq = strchr(line, '=');
-            if (!eq) continue;
-            *eq = '\0';
-            char *key = line, *val = eq + 1;
-            while (*key == ' ' || *key == '\t') ++key;
-            for (char *e = key + strlen(key); e > key && (e[-1] == ' ' || e[-1] == '\t');) *--e = '\0';
-            while (*val == ' ' || *val == '\t') ++val;
-            if (strcasecmp(key, "Signal") == 0) sig = val;
-            else if (strcasecmp(key, "Duration") == 0) {
-                long d = strtol(val, NULL, 10);
-                if (d >= 40 && d <= 5000) *ms = (uint32_t)d;
-            }
-        }
-        if (!sig) return 0;
-    }
-    while (*sig == ' ' || *sig == '\t') ++sig;
-    char d = (char)toupper((unsigned char)sig[0]);
-    const char *rest = sig + 1;
-    if (strncmp(sig, "10", 2) == 0) d = '*', rest = sig + 2; /* some phones send event numbers */
-    else if (strncmp(sig, "11", 2) == 0) d = '#', rest = sig + 2;
-    while (*rest == ' ' || *rest == '\t' || *rest == '\r' || *rest == '\n') ++rest;
-    if (*rest) return 0;
-    return strchr("0123456789*#ABCD", d) && d ? d : 0;
-}
-
 static void info_in(nua_t *nua, nua_handle_t *nh, struct sip_call *call, sip_t const *sip) {
     const char *type = sip && sip->sip_content_type ? sip->sip_content_type->c_type : NULL;
     const sip_payload_t *pl = sip ? sip->sip_payload : NULL;
@@ -182,7 +145,7 @@ static void info_in(nua_t *nua, nua_handle_t *nh, struct sip_call *call, sip_t c
         return;
     }
     uint32_t ms;
-    char d = info_digit(type, pl->pl_data, pl->pl_len, &ms);
+    char d = sip_info_dtmf_parse(type, pl->pl_data, pl->pl_len, &ms);
     if (!d) {
         nua_respond(nh, 400, "Bad DTMF", NUTAG_WITH_THIS(nua), TAG_END());
         return;

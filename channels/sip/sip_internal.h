@@ -246,6 +246,10 @@ void sip_dialog_attach(struct sip_call *call);
  * held back because the far end does not want media). */
 bool sip_dialog_write(struct sip_call *call, const tandem_frame *frame);
 void sip_dialog_free(struct sip_call *call); /* last reference */
+/* INFO body -> digit ('0'-'9', '*', '#', 'A'-'D') or 0 when it is not one
+ * digit; *ms the duration (default 100). `type` is the Content-Type:
+ * application/dtmf-relay or application/dtmf. Pure (sip_dtmf_info.c). */
+char sip_info_dtmf_parse(const char *type, const char *body, size_t len, uint32_t *ms);
 /* load(): read and check this part's configuration (dtmf, session timers);
  * 0 or -1 (logged). SIP thread, after nua_create: apply it to the NUA. */
 int sip_dialog_load(void);
