@@ -203,8 +203,14 @@ bool sip_dialog_event(void *nua_, int event, int status, void *nh_, struct sip_c
     case nua_i_notify:
         sip_refer_out_event(call, event, status, sip);
         return true;
+    case nua_r_notify: /* sofia sends our NOTIFYs one at a time; a BYE would not wait */
+        if (call && status >= 200 && call->dlg.notifies > 0 && --call->dlg.notifies == 0 &&
+            call->dlg.bye_deferred && call->nh) {
+            call->dlg.bye_deferred = false;
+            nua_bye(call->nh, TAG_END());
+        }
+        return true;
     case nua_r_info:
-    case nua_r_notify:
         return true;
     case nua_r_bye:
         /* A BYE we did not send (every BYE of ours sets sip_final first):
@@ -255,6 +261,12 @@ void sip_dialog_cmd(int kind, struct sip_call *call, int status, const char *bod
         if (call && body) sip_refer_send(call, body);
         break;
     }
+}
+
+bool sip_dialog_defer_bye(struct sip_call *call) {
+    if (call->dlg.notifies <= 0) return false;
+    call->dlg.bye_deferred = true;
+    return true;
 }
 
 void sip_dialog_release(struct sip_call *call) {

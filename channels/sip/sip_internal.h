@@ -113,6 +113,8 @@ struct sip_dialog {
     /* SIP thread only: a re-INVITE/UPDATE waiting for the worker's SDP
      * answer (nua_saved_event_t *), NULL none */
     void *pending;
+    int notifies;           /* our NOTIFYs (REFER progress) not yet answered */
+    bool bye_deferred;      /* BYE waits for them (else it overtakes the last) */
     /* worker only */
     int remote_dir;         /* enum sip_direction of the far end's last SDP */
     bool remote_zero;       /* its c= was 0.0.0.0 (RFC 2543 hold) */
@@ -231,6 +233,9 @@ bool sip_dialog_event(void *nua, int event, int status, void *nh, struct sip_cal
 void sip_dialog_reinvite(void *nua, void *nh, struct sip_call *call, const void *sip);
 void sip_dialog_cmd(int kind, struct sip_call *call, int status, const char *body);
 void sip_dialog_release(struct sip_call *call); /* the handle goes */
+/* SIP thread, instead of nua_bye(): true when the BYE must wait for our
+ * outstanding NOTIFYs (sent when the last is answered). */
+bool sip_dialog_defer_bye(struct sip_call *call);
 /* SIP thread, before sharing an inbound call: headers -> call->dlg.in_vars;
  * may replace caller_num/caller_name (P-Asserted-Identity from a trusted
  * source). `authenticated`: an endpoint's call (its id is the caller). */

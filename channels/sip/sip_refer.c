@@ -34,7 +34,8 @@ struct refer_ev {
 
 static void notify_result(struct sip_call *call, int status) {
     char frag[64];
-    snprintf(frag, sizeof frag, "SIP/2.0 %d %s\r\n", status, sip_phrase(status));
+    const char *phrase = status == 200 ? "OK" : status == 501 ? "Not Implemented" : sip_phrase(status);
+    snprintf(frag, sizeof frag, "SIP/2.0 %d %s\r\n", status, phrase);
     sip_stack_send((enum sip_cmd_kind)SIP_CMD_NOTIFY, call, status, frag);
 }
 
@@ -74,6 +75,7 @@ static bool refer_exten(sip_t const *sip, char *out, size_t cap) {
 void sip_refer_in(struct sip_call *call, const void *sip_) {
     sip_t const *sip = sip_;
     if (!call || call->sip_final || !call->nh) return; /* sofia answered an out-of-dialog REFER itself */
+    call->dlg.notifies++;
     nua_notify(call->nh, NUTAG_SUBSTATE(nua_substate_active), SIPTAG_CONTENT_TYPE_STR("message/sipfrag;version=2.0"),
                SIPTAG_PAYLOAD_STR("SIP/2.0 100 Trying\r\n"), TAG_END());
     struct refer_ev *ev = calloc(1, sizeof *ev);
@@ -101,6 +103,7 @@ void sip_refer_in(struct sip_call *call, const void *sip_) {
 
 void sip_refer_notify(struct sip_call *call, const char *sipfrag) {
     if (!call->nh || !sipfrag) return;
+    call->dlg.notifies++;
     nua_notify(call->nh, NUTAG_SUBSTATE(nua_substate_terminated), SIPTAG_CONTENT_TYPE_STR("message/sipfrag;version=2.0"), SIPTAG_PAYLOAD_STR(sipfrag), TAG_END());
 }
 

@@ -210,9 +210,9 @@ static void run_cmd(struct sip_cmd *c) {
         call->engine_hungup = true;
         if (!nh || call->sip_final) break;
         call->sip_final = true;
-        if (call->sip_answered)
-            nua_bye(nh, TAG_END());
-        else if (call->dir == SIP_OUTBOUND)
+        if (call->sip_answered) {
+            if (!sip_dialog_defer_bye(call)) nua_bye(nh, TAG_END());
+        } else if (call->dir == SIP_OUTBOUND)
             nua_cancel(nh, TAG_END());
         else
             nua_respond(nh, c->status ? c->status : 480, sip_phrase(c->status), TAG_END());

@@ -20,6 +20,9 @@ with this file's dialplan:
                   INVITE (to a SIPp UAS) carries the X- headers (passed through and
                   set by the dialplan), PAI, Privacy: id with an anonymous From,
                   Diversion; a value with CR/LF is refused, not injected
+    test_refer_by_caller  tests/sip/uac_refer.xml: the caller REFERs; the dialled
+                  party becomes the channel and runs "target"
+    test_refer_to_unknown_extension  the same to "nosuch": NOTIFY 404, the call goes on
     test_session_timer_expiry  tests/sip/uac_session_timer.xml (min_se = 2 here):
                   Session-Expires 1 -> 422; 3 s with the caller as refresher and no
                   refresh -> our BYE (Reason 408) after ~3 s, cause 102
@@ -251,7 +254,8 @@ class SipDialog(base.SipCalls):
         # "target": A continues there (and gets BYE when it hangs up), B gets
         # 202, NOTIFY "SIP/2.0 200", then BYE; "agent"'s script never resumes.
         uas, _ = self.uas("uas", os.path.join(base.SCENARIOS, "uas_refer.xml"),
-                          extra=("-key", "refer_to", "target"))
+                          extra=("-key", "refer_to", "target", "-trace_logs",
+                                 "-log_file", os.path.join(self.dir, "uas.log")))
         time.sleep(0.3)
         p = self.uac("agent", "uac_expect_bye.xml")
         code, uas_story = self.wait_sipp(uas, "uas")
@@ -262,7 +266,9 @@ class SipDialog(base.SipCalls):
         self.assertTrue(e.wait_log("sip: REFER to target: transferring"), uas_story)
         self.assertTrue(e.wait_log("transfer target reached: channel sip/agent@default caller sipp"), uas_story)
         self.assertIn("SIP/2.0 202", uas_story)
-        self.assertRegex(uas_story, r"NOTIFY sip:(.*\n)*?Subscription-State: terminated(.*\n)*?\s*SIP/2.0 200 OK")
+        self.assertRegex(uas_story, r"NOTIFY sip:(.*\n)*?Subscription-State: terminated")
+        with open(os.path.join(self.dir, "uas.log")) as f:
+            self.assertIn("NOTIFY sipfrag: SIP/2.0 200 OK after SIP/2.0 100 Trying", f.read())
         self.assertTrue(e.wait_log("call ended"), story)
         self.assertNotIn("the script went on", e.read_log())
 
@@ -351,6 +357,65 @@ class SipDialog(base.SipCalls):
         self.assertTrue(e.wait_log("in the bridge with"), story)
         self.assertTrue(e.wait_log("agent bridge: peer_hangup"), story)
         self.assertTrue(e.wait_log("call ended"), story)
+
+    def test_refer_by_caller(self):
+        # The caller (the call's channel) REFERs: the dialled party becomes
+        # the channel and runs "target"; the caller gets NOTIFY 200 and BYE.
+        uas, port = self.uas("uas")
+        time.sleep(0.3)
+        p = self.uac("agent", "uac_refer.xml", extra=("-key", "refer_to", "target", "-trace_logs",
+                                                      "-log_file", os.path.join(self.dir, "agent.log")))
+        code, story = self.wait_sipp(p, "agent")
+        self.assertEqual(code, 0, story)
+        code, uas_story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, uas_story)
+        with open(os.path.join(self.dir, "agent.log")) as f:
+            self.assertIn("final sipfrag: SIP/2.0 200 OK after SIP/2.0 100 Trying", f.read())
+        e = self.engine
+        self.assertTrue(e.wait_log("transfer target reached: channel sip/service@127.0.0.1:%d caller" % port),
+                        story)
+        self.assertTrue(e.wait_log("call ended"), story)
+        self.assertNotIn("the script went on", e.read_log())
+
+    def test_refer_to_unknown_extension(self):
+        # A REFER to an extension the dialplan lacks: NOTIFY 404, nothing
+        # changes; the caller then hangs up itself and the bridge ends.
+        with open(os.path.join(base.SCENARIOS, "uac_refer.xml")) as f:
+            text = f.read()
+        tail = text[text.index("  <!-- end: Tandem hangs up -->"):text.index("</scenario>")]
+        text = text.replace(tail, """  <send retrans="500">
+    <![CDATA[
+
+      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 3 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+""")
+        scen = os.path.join(self.dir, "refer404.xml")
+        with open(scen, "w") as f:
+            f.write(text)
+        uas, _ = self.uas("uas")
+        time.sleep(0.3)
+        p = self.uac("agent", scen, extra=("-key", "refer_to", "nosuch", "-trace_logs",
+                                           "-log_file", os.path.join(self.dir, "agent.log")))
+        code, story = self.wait_sipp(p, "agent")
+        self.assertEqual(code, 0, story)
+        code, uas_story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, uas_story)
+        with open(os.path.join(self.dir, "agent.log")) as f:
+            self.assertIn("final sipfrag: SIP/2.0 404 Not Found", f.read())
+        e = self.engine
+        self.assertTrue(e.wait_log("sip: REFER to nosuch: no such extension or party"), story)
+        self.assertTrue(e.wait_log("call ended"), story)
+        self.assertNotIn("transfer target reached", e.read_log())
 
     def test_dialplan_sends_refer(self):
         # leg:sip_refer(): REFER to the far end, the script waits for the
