@@ -27,7 +27,7 @@
 
 /* Configuration, read in load(); immutable afterwards. */
 static int dtmf_mode;                 /* enum dtmf_mode: the `dtmf` key */
-static unsigned session_expires = 1800; /* Session-Expires we ask for, 0 none */
+static unsigned session_expires; /* Session-Expires we ask for, 0 none */
 static unsigned min_se = 90;          /* below this: 422 (RFC 4028 minimum 90) */
 enum dtmf_mode { DTMF_AUTO, DTMF_RFC4733, DTMF_INFO };
 
@@ -441,7 +441,7 @@ static int cfg_uint(const char *key, unsigned def, unsigned lo, unsigned hi, uns
 
 int sip_dialog_load(void) {
     dtmf_mode = parse_dtmf_mode(sip_host->config_get(sip_self, "dtmf"));
-    if (dtmf_mode < 0 || cfg_uint("session_expires", 1800, 0, 86400, &session_expires) != 0 ||
+    if (dtmf_mode < 0 || cfg_uint("session_expires", 0, 0, 86400, &session_expires) != 0 ||
         cfg_uint("min_se", 90, 1, 86400, &min_se) != 0 || (session_expires && session_expires < min_se)) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL,
                       "sip: dtmf must be auto, rfc4733 or info; session_expires 0 or min_se-86400; "
