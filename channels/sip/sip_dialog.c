@@ -31,7 +31,7 @@ static unsigned session_expires; /* Session-Expires we ask for, 0 none */
 static unsigned min_se = 90;          /* below this: 422 (RFC 4028 minimum 90) */
 enum dtmf_mode { DTMF_AUTO, DTMF_RFC4733, DTMF_INFO };
 
-enum dlg_ev_kind { DLG_OFFER, DLG_ANSWER_IN_ACK, DLG_DTMF };
+enum dlg_ev_kind { DLG_OFFER, DLG_ANSWER_IN_ACK, DLG_DTMF, DLG_REINVITE_ANSWER };
 
 /* SIP thread -> worker. */
 struct dlg_ev {
@@ -40,6 +40,7 @@ struct dlg_ev {
     struct sip_media media; /* OFFER / ANSWER_IN_ACK; media.valid false: no SDP */
     int dir;                /* enum sip_direction of that SDP */
     bool zero;              /* its c= is 0.0.0.0 */
+    int status;             /* REINVITE_ANSWER */
     char digit;             /* DTMF */
     uint32_t duration_ms;
 };
@@ -199,6 +200,18 @@ bool sip_dialog_event(void *nua_, int event, int status, void *nh_, struct sip_c
     case nua_i_refer: /* sofia has answered 202 */
         sip_refer_in(call, sip);
         return true;
+    case nua_r_invite: /* the answer to our re-INVITE (leg:sip_hold); else the foundation's */
+        if (!call || !call->dlg.reinviting) return false;
+        if (status >= 200) {
+            call->dlg.reinviting = false;
+            struct dlg_ev *ev = calloc(1, sizeof *ev);
+            if (!ev) return true;
+            ev->kind = DLG_REINVITE_ANSWER;
+            ev->status = status;
+            if (status >= 300 || take_sdp(sip, ev) != 0) ev->media.valid = false;
+            dlg_post(call, ev);
+        }
+        return true;
     case nua_r_refer: /* our REFER (leg:sip_refer) and its NOTIFYs */
     case nua_i_notify:
         sip_refer_out_event(call, event, status, sip);
@@ -259,6 +272,14 @@ void sip_dialog_cmd(int kind, struct sip_call *call, int status, const char *bod
         break;
     case SIP_CMD_REFER:
         if (call && body) sip_refer_send(call, body);
+        break;
+    case SIP_CMD_REINVITE:
+        if (!nh || call->sip_final || !call->sip_answered || call->dlg.pending || call->dlg.reinviting) {
+            sip_function_result(call, SIP_FN_HOLD, 491); /* an offer is in progress */
+            break;
+        }
+        call->dlg.reinviting = true;
+        nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(body), TAG_END());
         break;
     }
 }
@@ -372,6 +393,8 @@ static void dlg_worker(void *arg) {
         if (ev->media.valid) apply_remote(call, ev);
         call->dlg.offered = !ev->media.valid;
         int dir = answer_dir(call->dlg.remote_dir, call->dlg.remote_zero);
+        if (call->dlg.local_hold) /* we hold them: we only send, whatever they offer */
+            dir = dir == SIP_SENDRECV || dir == SIP_SENDONLY ? SIP_SENDONLY : SIP_INACTIVE;
         if (our_sdp(call, dir, sdp, sizeof sdp) < 0)
             sip_stack_send((enum sip_cmd_kind)SIP_CMD_DIALOG_ANSWER, call, 500, NULL);
         else
@@ -383,6 +406,10 @@ static void dlg_worker(void *arg) {
          * yet) or to a re-INVITE without SDP */
         if (call->leg && call->rtp.fd >= 0 && (call->rtp.pt < 0 || call->dlg.offered)) apply_remote(call, ev);
         call->dlg.offered = false;
+        break;
+    case DLG_REINVITE_ANSWER:
+        if (call->leg && call->rtp.fd >= 0 && ev->media.valid) apply_remote(call, ev);
+        sip_function_done(call, SIP_FN_HOLD, ev->status);
         break;
     case DLG_DTMF:
         if (call->leg) {
@@ -399,6 +426,15 @@ static void dlg_worker(void *arg) {
     }
     sip_call_unref(call);
     free(ev);
+}
+
+int sip_dialog_hold_offer(struct sip_call *call, bool on) {
+    char sdp[1024];
+    call->dlg.local_hold = on;
+    if (our_sdp(call, on ? SIP_SENDONLY : SIP_SENDRECV, sdp, sizeof sdp) < 0) return -1;
+    sip_host->log(sip_self, TANDEM_LOG_INFO, call->call_id, "sip: %s the far end (re-INVITE)",
+                  on ? "holding" : "resuming");
+    return sip_stack_send((enum sip_cmd_kind)SIP_CMD_REINVITE, call, 0, sdp);
 }
 
 static void dlg_post(struct sip_call *call, struct dlg_ev *ev) {
@@ -448,7 +484,7 @@ int sip_dialog_load(void) {
                       "min_se 1-86400");
         return -1;
     }
-    return sip_refer_register() == TANDEM_OK ? 0 : -1;
+    return sip_functions_register() == TANDEM_OK ? 0 : -1;
 }
 
 void sip_dialog_configure(void *nua) {
@@ -485,11 +521,11 @@ bool sip_dialog_write(struct sip_call *call, const tandem_frame *frame) {
 
 void sip_dialog_attach(struct sip_call *call) {
     if (call->dir == SIP_INBOUND) sip_headers_apply(call);
-    sip_refer_own(call);
+    sip_fn_own(call);
 }
 
 void sip_dialog_free(struct sip_call *call) {
-    sip_refer_disown(call);
+    sip_fn_disown(call);
     free(call->dlg.in_vars);
     free(call->dlg.out_headers);
     call->dlg.in_vars = call->dlg.out_headers = NULL;

@@ -115,11 +115,13 @@ struct sip_dialog {
     void *pending;
     int notifies;           /* our NOTIFYs (REFER progress) not yet answered */
     bool bye_deferred;      /* BYE waits for them (else it overtakes the last) */
+    bool reinviting;        /* our re-INVITE (leg:sip_hold) awaits its answer */
     /* worker only */
     int remote_dir;         /* enum sip_direction of the far end's last SDP */
     bool remote_zero;       /* its c= was 0.0.0.0 (RFC 2543 hold) */
     bool held;              /* the engine was told sip_hold=1 */
     bool offered;           /* our last 200 to a re-INVITE was an offer: the ACK answers */
+    bool local_hold;        /* we hold the far end (leg:sip_hold) */
     bool sent_valid;        /* we sent an SDP answer (sent_* say what) */
     int sent_pt, sent_dtmf_pt, sent_dir;
     uint32_t sdp_version;   /* o= version of our last SDP */
@@ -225,6 +227,7 @@ enum sip_dialog_cmd_kind {
     SIP_CMD_INFO,                /* send INFO; `sdp` is "CONTENT-TYPE\nBODY" */
     SIP_CMD_NOTIFY,              /* the final NOTIFY of a REFER; `sdp` is the sipfrag */
     SIP_CMD_REFER,               /* send REFER; `sdp` is the Refer-To value */
+    SIP_CMD_REINVITE,            /* send a re-INVITE with `sdp` (leg:sip_hold) */
 };
 /* SIP thread: in-dialog requests and their events. sip_dialog_event()
  * returns true when it handled `event` (nua_event_t). */
@@ -267,14 +270,25 @@ void sip_refer_notify(struct sip_call *call, const char *sipfrag);
 struct sip_call *sip_refer_replaced(void *nua, const void *sip, bool *no_dialog);
 /* Posted instead of sip_worker_inbound for an INVITE with Replaces. */
 void sip_refer_replacing(void *call);
-/* REFER sent by us (leg:sip_refer): load() registers the dialplan function;
- * a call with a leg is "ours" until its last reference (so a leg's pvt can
- * be checked before use); the SIP thread sends it and reports its events. */
-int sip_refer_register(void);
-void sip_refer_own(struct sip_call *call);
-void sip_refer_disown(struct sip_call *call);
+/* REFER sent by us (leg:sip_refer): the SIP thread sends it and reports
+ * its outcome with sip_function_result. */
 void sip_refer_send(struct sip_call *call, const char *target);
 void sip_refer_out_event(struct sip_call *call, int event, int status, const void *sip);
+
+/* --- dialplan functions leg:sip_refer, leg:sip_hold (sip_functions.c) --- */
+enum sip_fn_kind { SIP_FN_REFER, SIP_FN_HOLD };
+int sip_functions_register(void); /* load() */
+/* A call with a leg is "ours" (its leg's pvt may be used) from attach to
+ * its last reference. Any thread. */
+void sip_fn_own(struct sip_call *call);
+void sip_fn_disown(struct sip_call *call);
+/* The outcome of a function's request: any thread (posts to the worker),
+ * or on the worker. */
+void sip_function_result(struct sip_call *call, int kind, int status);
+void sip_function_done(struct sip_call *call, int kind, int status);
+/* Worker: send a re-INVITE holding (sendonly) or resuming (sendrecv) the
+ * far end; the answer comes back as SIP_FN_HOLD. 0 or -1. */
+int sip_dialog_hold_offer(struct sip_call *call, bool on);
 
 /* --- causes (sip_cause.c) --- */
 int sip_status_to_cause(int status);

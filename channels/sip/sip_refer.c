@@ -20,7 +20,6 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,228 +168,37 @@ void sip_refer_replacing(void *arg) {
 }
 
 /* ---------------------------------------------------------------------- */
-/* REFER sent by us: the dialplan's leg:sip_refer(target)                  */
-
-#define REFER_TIMEOUT_MS 32000 /* no final NOTIFY by then: 408 */
-
-/* A suspended sip_refer() call. Cancel gets only the invocation, and the
- * leg may be detached by then, so pending ones are kept in a list (the
- * workers of different calls touch it: a mutex; each entry is only used on
- * its call's worker). */
-struct refer_wait {
-    tandem_invocation *inv;
-    struct sip_call *call; /* referenced */
-    uint64_t timer;
-    struct refer_wait *next;
-};
-static pthread_mutex_t waits_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct refer_wait *waits;
-
-/* Calls of ours that have a leg (so a leg's pvt can be trusted to be a
- * struct sip_call): registered when the leg is attached, dropped on the
- * last reference. Under waits_lock. */
-struct own_call {
-    struct sip_call *call;
-    struct own_call *next;
-};
-static struct own_call *owned;
-
-void sip_refer_own(struct sip_call *call) {
-    struct own_call *o = malloc(sizeof *o);
-    if (!o) return;
-    o->call = call;
-    pthread_mutex_lock(&waits_lock);
-    o->next = owned;
-    owned = o;
-    pthread_mutex_unlock(&waits_lock);
-}
-
-void sip_refer_disown(struct sip_call *call) {
-    pthread_mutex_lock(&waits_lock);
-    for (struct own_call **p = &owned; *p; p = &(*p)->next)
-        if ((*p)->call == call) {
-            struct own_call *o = *p;
-            *p = o->next;
-            free(o);
-            break;
-        }
-    pthread_mutex_unlock(&waits_lock);
-}
-
-static bool is_ours(const void *pvt) {
-    bool found = false;
-    pthread_mutex_lock(&waits_lock);
-    for (struct own_call *o = owned; o && !found; o = o->next) found = o->call == pvt;
-    pthread_mutex_unlock(&waits_lock);
-    return found;
-}
-
-/* Detach the wait for `inv` (or, inv NULL, the first for `call`). */
-static struct refer_wait *wait_take(const tandem_invocation *inv, const struct sip_call *call) {
-    pthread_mutex_lock(&waits_lock);
-    struct refer_wait *w = NULL;
-    for (struct refer_wait **p = &waits; *p; p = &(*p)->next)
-        if (inv ? (*p)->inv == inv : (*p)->call == call) {
-            w = *p;
-            *p = w->next;
-            break;
-        }
-    pthread_mutex_unlock(&waits_lock);
-    return w;
-}
-
-/* Worker: the REFER's outcome; resumes the script with the status. */
-static void refer_finish(struct refer_wait *w, int status) {
-    if (w->timer) sip_host->timer_cancel(sip_self, w->timer);
-    tandem_value v;
-    memset(&v, 0, sizeof v);
-    v.type = TANDEM_VALUE_INTEGER;
-    v.as.integer = status;
-    sip_host->inv_return(w->inv, &v);
-    tandem_invocation *inv = w->inv;
-    sip_call_unref(w->call);
-    free(w);
-    sip_host->inv_complete(inv); /* the script may run again in here */
-}
-
-struct refer_result {
-    struct sip_call *call; /* referenced */
-    int status;
-};
-
-static void refer_result_worker(void *arg) {
-    struct refer_result *r = arg;
-    struct refer_wait *w = wait_take(NULL, r->call);
-    if (w) refer_finish(w, r->status);
-    sip_call_unref(r->call);
-    free(r);
-}
-
-static void refer_timeout(void *arg) {
-    struct sip_call *call = arg;
-    struct refer_wait *w = wait_take(NULL, call);
-    if (w) {
-        w->timer = 0;
-        refer_finish(w, 408);
-    }
-}
-
-/* SIP thread: tell the worker how our REFER ended. */
-static void refer_result(struct sip_call *call, int status) {
-    struct refer_result *r = calloc(1, sizeof *r);
-    if (!r) return;
-    sip_call_ref(call);
-    r->call = call;
-    r->status = status;
-    if (sip_host->post(sip_self, call->worker, refer_result_worker, r) != TANDEM_OK) {
-        sip_call_unref(call);
-        free(r);
-    }
-}
+/* REFER sent by us (leg:sip_refer, sip_functions.c): SIP thread           */
 
 void sip_refer_out_event(struct sip_call *call, int event, int status, const void *sip_) {
     sip_t const *sip = sip_;
     if (!call) return;
     if (event == nua_r_refer) {
-        if (status >= 300) refer_result(call, status); /* refused: no NOTIFY follows */
+        if (status >= 300) sip_function_result(call, SIP_FN_REFER, status); /* refused: no NOTIFY follows */
         return;
     }
     /* nua_i_notify of our REFER's subscription: "SIP/2.0 NNN ..." */
     const sip_payload_t *pl = sip ? sip->sip_payload : NULL;
     int code = 0;
     if (pl && pl->pl_len >= 11 && strncmp(pl->pl_data, "SIP/2.0 ", 8) == 0) {
-        code = 0;
         for (size_t i = 8; i < 11; ++i) {
             char c = pl->pl_data[i];
-            if (c < '0' || c > '9') { code = 0; break; }
+            if (c < '0' || c > '9') {
+                code = 0;
+                break;
+            }
             code = code * 10 + (c - '0');
         }
     }
     bool terminated = sip && sip->sip_subscription_state && sip->sip_subscription_state->ss_substate &&
                       strcasecmp(sip->sip_subscription_state->ss_substate, "terminated") == 0;
-    if (code >= 200 || terminated) refer_result(call, code >= 200 ? code : 500);
+    if (code >= 200 || terminated) sip_function_result(call, SIP_FN_REFER, code >= 200 ? code : 500);
 }
 
 void sip_refer_send(struct sip_call *call, const char *target) {
     if (!call->nh || call->sip_final || !call->sip_answered) {
-        refer_result(call, 481);
+        sip_function_result(call, SIP_FN_REFER, 481);
         return;
     }
     nua_refer(call->nh, SIPTAG_REFER_TO_STR(target), TAG_END());
 }
-
-/* Worker: leg:sip_refer(target) */
-static int sip_refer_invoke(void *user, tandem_invocation *inv) {
-    (void)user;
-    tandem_leg *leg = sip_host->inv_leg(inv);
-    struct sip_call *call = leg ? sip_host->leg_pvt(leg) : NULL;
-    if (!call || !is_ours(call) || call->leg != leg) {
-        sip_host->inv_error(inv, "sip_refer: not a SIP leg");
-        return TANDEM_EINVAL;
-    }
-    const tandem_value *arg = sip_host->inv_arg(inv, 0);
-    char target[512];
-    size_t len = arg->as.string.len;
-    bool sane = len > 0 && len < sizeof target - 8;
-    for (size_t i = 0; sane && i < len; ++i) {
-        unsigned char c = (unsigned char)arg->as.string.ptr[i];
-        sane = c > ' ' && c != 0x7f && c != '<' && c != '>' && c != '"';
-    }
-    if (!sane) {
-        sip_host->inv_error(inv, "sip_refer: the target must be a SIP URI or USER@HOST (no spaces, <, >, \")");
-        return TANDEM_EINVAL;
-    }
-    bool has_scheme = len > 4 && (strncasecmp(arg->as.string.ptr, "sip:", 4) == 0 ||
-                                  strncasecmp(arg->as.string.ptr, "sips:", 5) == 0);
-    snprintf(target, sizeof target, "<%s%.*s>", has_scheme ? "" : "sip:", (int)len, arg->as.string.ptr);
-    if (!call->up) {
-        sip_host->inv_error(inv, "sip_refer: the call is not answered");
-        return TANDEM_EINVAL;
-    }
-    struct refer_wait *w = calloc(1, sizeof *w);
-    if (!w) {
-        sip_host->inv_error(inv, "sip_refer: out of memory");
-        return TANDEM_ERROR;
-    }
-    sip_call_ref(call);
-    w->inv = inv;
-    w->call = call;
-    pthread_mutex_lock(&waits_lock);
-    w->next = waits;
-    waits = w;
-    pthread_mutex_unlock(&waits_lock);
-    w->timer = sip_host->timer_start(sip_self, REFER_TIMEOUT_MS, refer_timeout, call);
-    sip_host->log(sip_self, TANDEM_LOG_INFO, call->call_id, "sip: REFER to %s", target);
-    if (sip_stack_send((enum sip_cmd_kind)SIP_CMD_REFER, call, 0, target) != 0) {
-        wait_take(inv, NULL);
-        if (w->timer) sip_host->timer_cancel(sip_self, w->timer);
-        sip_call_unref(call);
-        free(w);
-        sip_host->inv_error(inv, "sip_refer: the SIP stack is stopping");
-        return TANDEM_EBUSY;
-    }
-    return TANDEM_SUSPENDED;
-}
-
-static void sip_refer_cancel(void *user, tandem_invocation *inv) {
-    (void)user;
-    struct refer_wait *w = wait_take(inv, NULL);
-    if (!w) return;
-    if (w->timer) sip_host->timer_cancel(sip_self, w->timer);
-    sip_call_unref(w->call);
-    free(w);
-}
-
-static const tandem_function refer_function = {
-    sizeof(tandem_function),
-    "sip_refer",
-    "s",
-    "leg:sip_refer(TARGET): send REFER (blind transfer) to this SIP leg's far end; "
-    "returns the final SIP status of the transfer (200 done, 408 no answer in 32 s, ...)",
-    true,
-    NULL,
-    sip_refer_invoke,
-    sip_refer_cancel,
-};
-
-int sip_refer_register(void) { return sip_host->register_function(sip_self, &refer_function); }

@@ -475,7 +475,10 @@ static void *sip_main(void *arg) {
                          SIPTAG_ALLOW_STR(sip_endpoint_count > 0
                                               ? "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY, REGISTER"
                                               : "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY"),
-                         NUTAG_APPL_METHOD(sip_endpoint_count > 0 ? "INFO, UPDATE, REGISTER" : "INFO, UPDATE"),
+                         /* one method a tag: a list in one string crashes sofia 1.12.11
+                          * (msg_params_join) once NUTAG_ALLOW follows */
+                         NUTAG_APPL_METHOD("INFO"), NUTAG_APPL_METHOD("UPDATE"),
+                         TAG_IF(sip_endpoint_count > 0, NUTAG_APPL_METHOD("REGISTER")),
                          TAG_IF(sip_endpoint_count > 0, NUTAG_ALLOW("REGISTER")), TAG_END());
     if (!nua) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: cannot start the SIP stack on %s",

@@ -38,6 +38,8 @@ with this file's dialplan:
     test_invite_with_replaces  tests/sip/uac_replaces.xml: a third party's INVITE
                   with Replaces takes the place of a bridged leg (attended transfer
                   done by a phone); the replaced party gets BYE
+    test_dialplan_holds  tests/sip/uas_held.xml: call:sip_hold(true) then (false) on an
+                  originated call: re-INVITE sendonly then sendrecv, each returns 200
     test_dialplan_sends_refer  tests/sip/uas_refer_in.xml: call:sip_refer(target) on
                   an originated call: REFER out, NOTIFY 180 then 200 -> returns 200
   SipUntrusted
@@ -111,6 +113,12 @@ return { contexts = { default = {
     call:log("sip_refer bad target: " .. tostring(ok) .. " " .. tostring(err))
     local status = call:sip_refer("sip:2000@pbx.example.net")
     call:log("sip_refer returned " .. tostring(status))
+    call:hangup()
+  end,
+  ["holdout"] = function(call)       -- an originated call to a SIPp UAS
+    call:log("sip_hold(true): " .. tostring(call:sip_hold(true)))
+    call:sleep(300)
+    call:log("sip_hold(false): " .. tostring(call:sip_hold(false)))
     call:hangup()
   end,
   ["target"] = function(call)
@@ -416,6 +424,20 @@ class SipDialog(base.SipCalls):
         self.assertTrue(e.wait_log("sip: REFER to nosuch: no such extension or party"), story)
         self.assertTrue(e.wait_log("call ended"), story)
         self.assertNotIn("transfer target reached", e.read_log())
+
+    def test_dialplan_holds(self):
+        # leg:sip_hold(true/false): re-INVITE sendonly then sendrecv to the
+        # SIPp UAS (which checks them); each returns 200.
+        uas, port = self.uas("uas", os.path.join(base.SCENARIOS, "uas_held.xml"))
+        time.sleep(0.3)
+        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "holdout", "default")
+        self.assertEqual(rc, 0, out)
+        code, story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, story)
+        e = self.engine
+        self.assertTrue(e.wait_log("sip_hold(true): 200"), story)
+        self.assertTrue(e.wait_log("sip_hold(false): 200"), story)
+        self.assertTrue(e.wait_log("call ended"), story)
 
     def test_dialplan_sends_refer(self):
         # leg:sip_refer(): REFER to the far end, the script waits for the
