@@ -10,7 +10,8 @@ with this file's dialplan:
                   names and sees a gap of ~2 s), sendrecv -> RTP again, same SSRC,
                   sequence continuous; a refresh with the same SDP -> the same o=
                   version; c=0.0.0.0 -> recvonly; a PCMA offer -> we switch to PT 8;
-                  the dialplan sees sip_hold go 1 then 0
+                  an UPDATE with a=inactive -> inactive; the dialplan sees
+                  sip_hold go 1 then 0
     test_info_dtmf   tests/sip/uac_info_dtmf.xml: dtmf-relay "5" and application/dtmf
                   "#" are read by call:read as "5#"; text/plain -> 415; send_dtmf("7")
                   with sip_dtmf = "info" -> an INFO with Signal=7 (SIPp checks it)
@@ -190,10 +191,11 @@ class SipDialog(base.SipCalls):
         finally:
             sink.close()
         a = self.answers("hold")
-        self.assertEqual(len(a), 6, a)
-        (v1, d1, f1), (v2, d2, _), (v3, d3, _), (v4, d4, _), (v5, d5, _), (v6, d6, f6) = a
-        self.assertEqual([d1, d2, d3, d4, d5, d6],
-                         ["sendrecv", "recvonly", "sendrecv", "sendrecv", "recvonly", "sendrecv"], a)
+        self.assertEqual(len(a), 7, a)
+        (v1, d1, f1), (v2, d2, _), (v3, d3, _), (v4, d4, _), (v5, d5, _), (v6, d6, f6), (v7, d7, _) = a
+        self.assertEqual([d1, d2, d3, d4, d5, d6, d7],
+                         ["sendrecv", "recvonly", "sendrecv", "sendrecv", "recvonly", "sendrecv", "inactive"], a)
+        self.assertEqual(v7, v6 + 1, a)        # the UPDATE's answer
         self.assertEqual(f1[0], "0", a)
         self.assertEqual(f6[0], "8", a)       # the codec change is answered with PCMA
         self.assertEqual(v2, v1 + 1, a)        # changed SDP: version + 1
@@ -204,6 +206,7 @@ class SipDialog(base.SipCalls):
         self.assertTrue(e.wait_log("sip: far end holds the call (sendonly)"), story)
         self.assertTrue(e.wait_log("sip: far end holds the call (sendrecv, c=0.0.0.0)"), story)
         self.assertTrue(e.wait_log("sip: codec changed to PCMA"), story)
+        self.assertTrue(e.wait_log("sip: far end holds the call (inactive)"), story)  # by UPDATE
         self.assertTrue(e.wait_log("dialplan sees sip_hold=1"), story)
         self.assertTrue(e.wait_log("dialplan sees sip_hold=0"), story)
 
