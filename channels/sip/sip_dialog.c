@@ -1,6 +1,8 @@
 /*
- * Requests inside an established dialog: re-INVITE and UPDATE (hold,
- * unhold, codec change, session refresh) and INFO DTMF, both ways.
+ * Requests inside an established dialog: re-INVITE and UPDATE from the far
+ * end (hold, unhold, codec change, session refresh, an offer wanted: late
+ * offer), our own re-INVITE (leg:sip_hold), INFO DTMF both ways, and the
+ * NUA settings for session timers (RFC 4028).
  *
  * The SIP thread parses what arrived and posts it to the call's worker,
  * which owns the media; for an offer the worker builds our answer and sends
@@ -26,9 +28,9 @@
 #define LOG(level, call, ...) sip_host->log(sip_self, level, (call)->call_id, __VA_ARGS__)
 
 /* Configuration, read in load(); immutable afterwards. */
-static int dtmf_mode;                 /* enum dtmf_mode: the `dtmf` key */
+static int dtmf_mode;            /* enum dtmf_mode: the `dtmf` key */
 static unsigned session_expires; /* Session-Expires we ask for, 0 none */
-static unsigned min_se = 90;          /* below this: 422 (RFC 4028 minimum 90) */
+static unsigned min_se = 90;     /* below this: 422 (RFC 4028 minimum 90) */
 enum dtmf_mode { DTMF_AUTO, DTMF_RFC4733, DTMF_INFO };
 
 enum dlg_ev_kind { DLG_OFFER, DLG_ANSWER_IN_ACK, DLG_DTMF, DLG_REINVITE_ANSWER };
@@ -37,7 +39,7 @@ enum dlg_ev_kind { DLG_OFFER, DLG_ANSWER_IN_ACK, DLG_DTMF, DLG_REINVITE_ANSWER }
 struct dlg_ev {
     struct sip_call *call; /* referenced */
     enum dlg_ev_kind kind;
-    struct sip_media media; /* OFFER / ANSWER_IN_ACK; media.valid false: no SDP */
+    struct sip_media media; /* OFFER, ANSWER_IN_ACK, REINVITE_ANSWER; valid false: no SDP */
     int dir;                /* enum sip_direction of that SDP */
     bool zero;              /* its c= is 0.0.0.0 */
     int status;             /* REINVITE_ANSWER */
