@@ -20,6 +20,7 @@
 #include <sofia-sip/su_alloc.h>
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 static int dtmf_mode;            /* enum dtmf_mode: the `dtmf` key */
 static unsigned session_expires; /* Session-Expires we ask for, 0 none */
 static unsigned min_se = 90;     /* below this: 422 (RFC 4028 minimum 90) */
+static bool hold_passthrough;    /* a hold re-INVITEs the bridged SIP party too */
 enum dtmf_mode { DTMF_AUTO, DTMF_RFC4733, DTMF_INFO };
 
 enum dlg_ev_kind { DLG_OFFER, DLG_ANSWER_IN_ACK, DLG_DTMF, DLG_REINVITE_ANSWER };
@@ -357,6 +359,13 @@ static void report_hold(struct sip_call *call, bool held) {
     sip_host->publish(sip_self, "sip_hold", call->call_id, f, 3);
     LOG(TANDEM_LOG_INFO, call, "sip: far end %s the call (%s%s)", held ? "holds" : "resumes",
         dir_name(call->dlg.remote_dir), call->dlg.remote_zero ? ", c=0.0.0.0" : "");
+    /* hold_passthrough: the SIP party bridged with this one is held too */
+    bool have_abi = sip_host->struct_size >= offsetof(tandem_host, leg_bridge_peer) + sizeof sip_host->leg_bridge_peer &&
+                    sip_host->leg_bridge_peer;
+    tandem_leg *peer = hold_passthrough && have_abi ? sip_host->leg_bridge_peer(call->leg) : NULL;
+    struct sip_call *other = peer ? sip_host->leg_pvt(peer) : NULL;
+    if (other && sip_fn_is_ours(other) && other->leg == peer && other->up && other->dlg.local_hold != held)
+        sip_dialog_hold_offer(other, held);
 }
 
 /* Apply the far end's new SDP: direction, address, codec. The RTP stream
@@ -486,6 +495,8 @@ int sip_dialog_load(void) {
                       "min_se 1-86400");
         return -1;
     }
+    const char *pt = sip_host->config_get(sip_self, "hold_passthrough");
+    hold_passthrough = pt && (strcmp(pt, "true") == 0 || strcmp(pt, "1") == 0);
     return sip_functions_register() == TANDEM_OK ? 0 : -1;
 }
 

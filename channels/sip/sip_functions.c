@@ -62,15 +62,19 @@ void sip_fn_disown(struct sip_call *call) {
     pthread_mutex_unlock(&lock);
 }
 
-/* The SIP call behind the invocation's leg, answered; NULL after inv_error. */
-static struct sip_call *answered_call(tandem_invocation *inv, const char *fn) {
-    tandem_leg *leg = sip_host->inv_leg(inv);
-    void *pvt = leg ? sip_host->leg_pvt(leg) : NULL;
+bool sip_fn_is_ours(const void *pvt) {
     bool ours = false;
     pthread_mutex_lock(&lock);
     for (struct own_call *o = owned; o && !ours; o = o->next) ours = o->call == pvt;
     pthread_mutex_unlock(&lock);
-    struct sip_call *call = ours ? pvt : NULL;
+    return ours;
+}
+
+/* The SIP call behind the invocation's leg, answered; NULL after inv_error. */
+static struct sip_call *answered_call(tandem_invocation *inv, const char *fn) {
+    tandem_leg *leg = sip_host->inv_leg(inv);
+    void *pvt = leg ? sip_host->leg_pvt(leg) : NULL;
+    struct sip_call *call = sip_fn_is_ours(pvt) ? pvt : NULL;
     char msg[96];
     if (!call || call->leg != leg) {
         snprintf(msg, sizeof msg, "%s: not a SIP leg", fn);

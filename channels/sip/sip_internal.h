@@ -282,6 +282,7 @@ int sip_functions_register(void); /* load() */
  * its last reference. Any thread. */
 void sip_fn_own(struct sip_call *call);
 void sip_fn_disown(struct sip_call *call);
+bool sip_fn_is_ours(const void *pvt);
 /* The outcome of a function's request: any thread (posts to the worker),
  * or on the worker. */
 void sip_function_result(struct sip_call *call, int kind, int status);

@@ -39,6 +39,8 @@ with this file's dialplan:
     test_invite_with_replaces  tests/sip/uac_replaces.xml: a third party's INVITE
                   with Replaces takes the place of a bridged leg (attended transfer
                   done by a phone); the replaced party gets BYE
+    test_hold_passes_through_a_bridge  hold_passthrough = true: the caller's hold and
+                  resume re-INVITE the party it is bridged with (uas_held.xml)
     test_dialplan_holds  tests/sip/uas_held.xml: call:sip_hold(true) then (false) on an
                   originated call: re-INVITE sendonly then sendrecv, each returns 200
     test_dialplan_sends_refer  tests/sip/uas_refer_in.xml: call:sip_refer(target) on
@@ -165,7 +167,7 @@ class RtpSink:
 
 class SipDialog(base.SipCalls):
     dialplan = DIALPLAN
-    extra_sip_config = "trusted_sources = '127.0.0.1', min_se = 2"
+    extra_sip_config = "trusted_sources = '127.0.0.1', min_se = 2, hold_passthrough = true"
 
     def answers(self, name):
         """Our responses with an SDP body, from SIPp's message trace:
@@ -427,6 +429,33 @@ class SipDialog(base.SipCalls):
         self.assertTrue(e.wait_log("sip: REFER to nosuch: no such extension or party"), story)
         self.assertTrue(e.wait_log("call ended"), story)
         self.assertNotIn("transfer target reached", e.read_log())
+
+    def test_hold_passes_through_a_bridge(self):
+        # hold_passthrough: A (the first three steps of uac_hold.xml: call,
+        # sendonly, sendrecv) is bridged with B (uas_held.xml), which must
+        # get our re-INVITEs sendonly then sendrecv.
+        with open(os.path.join(base.SCENARIOS, "uac_hold.xml")) as f:
+            text = f.read()
+        cut = text.index("CSeq: 4 INVITE")
+        cut = text.rindex('  <send retrans="500">', 0, cut)
+        bye = text[text.index('  <send retrans="500">\n    <![CDATA[\n\n      BYE'):]
+        scen = os.path.join(self.dir, "hold3.xml")
+        with open(scen, "w") as f:
+            f.write(text[:cut] + bye.replace("CSeq: 8 BYE", "CSeq: 4 BYE"))
+        sink = RtpSink()
+        try:
+            uas, _ = self.uas("uas", os.path.join(base.SCENARIOS, "uas_held.xml"))
+            time.sleep(0.3)
+            a = self.uac("agent", scen, extra=("-key", "rtpport", str(sink.port)))
+            code, story = self.wait_sipp(a, "agent")
+            self.assertEqual(code, 0, story)
+            code, uas_story = self.wait_sipp(uas, "uas")
+            self.assertEqual(code, 0, uas_story)
+        finally:
+            sink.close()
+        e = self.engine
+        self.assertTrue(e.wait_log("sip: holding the far end (re-INVITE)"), uas_story)
+        self.assertTrue(e.wait_log("sip: resuming the far end (re-INVITE)"), uas_story)
 
     def test_dialplan_holds(self):
         # leg:sip_hold(true/false): re-INVITE sendonly then sendrecv to the

@@ -552,6 +552,10 @@ struct tandem_host {
      * when `replaced` is gone or not bridged (nothing changed). */
     tandem_leg *(*leg_new_replacing)(tandem_module *self, const char *driver_name, tandem_leg *replaced,
                                      const tandem_inbound *in);
+    /* Worker-only: the leg `leg` is bridged with, or NULL. Borrowed: valid
+     * during the current callback (take leg_ref to keep it). E.g. the SIP
+     * channel passes a hold on to the other party. */
+    tandem_leg *(*leg_bridge_peer)(const tandem_leg *leg);
 };
 
 /* ---------------------------------------------------------------------- */

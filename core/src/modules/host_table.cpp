@@ -264,6 +264,11 @@ tandem_leg *h_leg_new_replacing(tandem_module *self, const char *driver, tandem_
     return leg.release()->abi();
 }
 
+tandem_leg *h_leg_bridge_peer(const tandem_leg *l) {
+    const Leg *leg = Leg::from(l);
+    return leg->bridge && !leg->bridge->ended() ? leg->bridge->peer_of(*leg).abi() : nullptr;
+}
+
 int h_leg_set_format(tandem_leg *l, const char *format) {
     if (!format)
         return TANDEM_EINVAL;
@@ -436,6 +441,7 @@ const tandem_host kHost = {
     h_leg_vars_each,
     h_leg_transfer,
     h_leg_new_replacing,
+    h_leg_bridge_peer,
 };
 
 } // namespace
