@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""SIP call features against a real peer (SIPp): re-INVITE hold/unhold and
-codec change, INFO DTMF, identity and X- headers. Same set-up as
+"""SIP call features against a real peer (SIPp): re-INVITE/UPDATE hold and
+codec change (both directions, and from the dialplan), INFO DTMF, identity
+and X- headers, transfers (REFER in and out, INVITE with Replaces), session
+timers and late offer. Same set-up as
 test_sip_calls.py (its SipCalls class: own engine, free ports, SIPp by PID),
 with this file's dialplan:
 
