@@ -17,6 +17,8 @@ with this file's dialplan:
     test_info_dtmf   tests/sip/uac_info_dtmf.xml: dtmf-relay "5" and application/dtmf
                   "#" are read by call:read as "5#"; text/plain -> 415; send_dtmf("7")
                   with sip_dtmf = "info" -> an INFO with Signal=7 (SIPp checks it)
+    test_info_dtmf_auto_without_telephone_event  the same caller without
+                  telephone-event in its offer: send_dtmf goes as INFO by default
     test_headers_to_dialplan_and_out  tests/sip/uac_headers.xml with trusted_sources
                   = 127.0.0.1: X-Ticket/X-Crm-Data readable as sip_h_X-..., PAI
                   becomes the caller, Diversion -> redirected_from; the dialled
@@ -108,6 +110,11 @@ return { contexts = { default = {
     call:answer()
     call:play("tone:440/1500")
     call:hangup()
+  end,
+  ["infoauto"] = function(call)      -- no sip_dtmf: "auto" decides
+    call:answer()
+    call:send_dtmf("7")
+    call:sleep(20000)
   end,
   ["timer"] = function(call)
     call:answer()
@@ -236,6 +243,22 @@ class SipDialog(base.SipCalls):
         self.assertTrue(self.engine.wait_log("info dtmf in: 5#\n"), story)
         self.assertIn("SIP/2.0 415", story)
         self.assertRegex(story, r"INFO sip:[^\n]*\n(.*\n)*?Content-Type: application/dtmf-relay")
+
+    def test_info_dtmf_auto_without_telephone_event(self):
+        # dtmf = auto (the default): a caller that offered no telephone-event
+        # gets send_dtmf as an INFO.
+        with open(os.path.join(base.SCENARIOS, "uac_info_dtmf.xml")) as f:
+            text = f.read()
+        first = text.index('  <pause milliseconds="300"/>')  # our INFO may come at once
+        text = text[:first] + text[text.index('  <recv request="INFO">'):]
+        text = text.replace("RTP/AVP 0 101", "RTP/AVP 0").replace("      a=rtpmap:101 telephone-event/8000\n", "")
+        scen = os.path.join(self.dir, "infoauto.xml")
+        with open(scen, "w") as f:
+            f.write(text)
+        p = self.uac("infoauto", scen)
+        code, story = self.wait_sipp(p, "infoauto")
+        self.assertEqual(code, 0, story)
+        self.assertIn("Signal=7", story)
 
     def test_headers_to_dialplan_and_out(self):
         uas, port = self.uas("uas")
