@@ -507,7 +507,9 @@ void sip_dialog_configure(void *nua) {
      * without SDP where the far end allows UPDATE: a re-INVITE from sofia
      * would carry no offer (media is ours, not sofia's). */
     nua_set_params(nua, NUTAG_SESSION_TIMER(session_expires), NUTAG_MIN_SE(min_se), NUTAG_UPDATE_REFRESH(1),
-                   TAG_END());
+                   /* sofia's own list plus RFC 3891: phones look for it
+                    * before completing an attended transfer by Replaces */
+                   SIPTAG_SUPPORTED_STR("timer, 100rel, replaces"), TAG_END());
 }
 
 bool sip_dialog_write(struct sip_call *call, const tandem_frame *frame) {

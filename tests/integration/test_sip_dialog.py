@@ -392,6 +392,8 @@ class SipDialog(base.SipCalls):
             self.assertEqual(code, 0, story)
         e = self.engine
         self.assertTrue(e.wait_log("sip: sipp replaces a leg of this call (RFC 3891)"), story)
+        with open(os.path.join(self.dir, "replacing.msg")) as f:
+            self.assertRegex(f.read(), r"SIP/2.0 200 OK(.*\n)*?Supported: [^\n]*replaces")
         self.assertTrue(e.wait_log("in the bridge with"), story)
         self.assertTrue(e.wait_log("agent bridge: peer_hangup"), story)
         self.assertTrue(e.wait_log("call ended"), story)
