@@ -123,6 +123,32 @@ struct sip_rtp {
     struct sip_dtmf_tx dtmf;
 };
 
+/* --- call features: re-INVITE/UPDATE, INFO DTMF, identity and X- headers
+ * (sip_dialog.c, sip_headers.c). Kept in one block so the foundation's
+ * fields above stay as they were. --- */
+enum sip_direction { SIP_SENDRECV, SIP_SENDONLY, SIP_RECVONLY, SIP_INACTIVE };
+struct sip_dialog {
+    /* SIP thread only: a re-INVITE/UPDATE waiting for the worker's SDP
+     * answer (nua_saved_event_t *), NULL none */
+    void *pending;
+    int notifies;           /* our NOTIFYs (REFER progress) not yet answered */
+    bool bye_deferred;      /* BYE waits for them (else it overtakes the last) */
+    bool reinviting;        /* our re-INVITE (leg:sip_hold) awaits its answer */
+    /* worker only */
+    int remote_dir;         /* enum sip_direction of the far end's last SDP */
+    bool remote_zero;       /* its c= was 0.0.0.0 (RFC 2543 hold) */
+    bool held;              /* the engine was told sip_hold=1 */
+    bool offered;           /* our last 200 to a re-INVITE was an offer: the ACK answers */
+    bool local_hold;        /* we hold the far end (leg:sip_hold) */
+    bool sent_valid;        /* we sent an SDP answer (sent_* say what) */
+    int sent_pt, sent_dtmf_pt, sent_dir;
+    uint32_t sdp_version;   /* o= version of our last SDP */
+    /* set before the call is shared, read-only afterwards (malloc'd) */
+    char *in_vars;          /* inbound: "name\0value\0...\0" from the INVITE's headers */
+    char *out_headers;      /* outbound: extra INVITE headers, CRLF-separated */
+    struct sip_call *replaces; /* inbound INVITE with Replaces: that call (referenced) */
+};
+
 enum sip_dir { SIP_INBOUND, SIP_OUTBOUND };
 
 struct sip_call {
@@ -170,6 +196,8 @@ struct sip_call {
     int forks_alive;
     bool fork_won;
     int fork_status;               /* the best failure so far */
+
+    struct sip_dialog dlg;  /* call features, see above */
 };
 
 struct sip_call *sip_call_new(enum sip_dir dir, int worker);
@@ -251,6 +279,76 @@ int sip_request_violation(const struct sip_s *sip, const char **phrase);
 /* SIP thread: 0 when an INVITE's body and Accept suit an SDP exchange, else
  * 415 (a body that is not application/sdp) or 406 (SDP not acceptable). */
 int sip_invite_body_violation(const struct sip_s *sip, const char **phrase);
+
+/* --- call features (sip_dialog.c, sip_headers.c) --- */
+enum sip_dialog_cmd_kind {
+    SIP_CMD_DIALOG_ANSWER = 100, /* answer the pending re-INVITE/UPDATE: `status`, `sdp` */
+    SIP_CMD_INFO,                /* send INFO; `sdp` is "CONTENT-TYPE\nBODY" */
+    SIP_CMD_NOTIFY,              /* the final NOTIFY of a REFER; `sdp` is the sipfrag */
+    SIP_CMD_REFER,               /* send REFER; `sdp` is the Refer-To value */
+    SIP_CMD_REINVITE,            /* send a re-INVITE with `sdp` (leg:sip_hold) */
+};
+/* SIP thread: in-dialog requests and their events. sip_dialog_event()
+ * returns true when it handled `event` (nua_event_t). */
+bool sip_dialog_event(void *nua, int event, int status, void *nh, struct sip_call *call,
+                      const void *sip, const void *tags);
+void sip_dialog_reinvite(void *nua, void *nh, struct sip_call *call, const void *sip);
+void sip_dialog_cmd(int kind, struct sip_call *call, int status, const char *body);
+void sip_dialog_release(struct sip_call *call); /* the handle goes */
+/* SIP thread, instead of nua_bye(): true when the BYE must wait for our
+ * outstanding NOTIFYs (sent when the last is answered). */
+bool sip_dialog_defer_bye(struct sip_call *call);
+/* SIP thread, before sharing an inbound call: headers -> call->dlg.in_vars;
+ * may replace caller_num/caller_name (P-Asserted-Identity from a trusted
+ * source). `authenticated`: an endpoint's call (its id is the caller). */
+void sip_headers_inbound(void *nua, struct sip_call *call, const void *sip, bool authenticated);
+/* Worker, before sharing an outbound call: leg variables -> out_headers. */
+void sip_headers_outbound(struct sip_call *call, tandem_leg *leg);
+/* Worker: the inbound INVITE's header variables onto the new leg. */
+void sip_headers_apply(struct sip_call *call);
+/* Worker: the call now has its leg (inbound: headers onto it; both: the
+ * call is known as ours, see sip_refer_own). */
+void sip_dialog_attach(struct sip_call *call);
+/* Worker: true when the frame was handled here (DTMF sent as INFO, or audio
+ * held back because the far end does not want media). */
+bool sip_dialog_write(struct sip_call *call, const tandem_frame *frame);
+void sip_dialog_free(struct sip_call *call); /* last reference */
+/* INFO body -> digit ('0'-'9', '*', '#', 'A'-'D') or 0 when it is not one
+ * digit; *ms the duration (default 100). `type` is the Content-Type:
+ * application/dtmf-relay or application/dtmf. Pure (sip_dtmf_info.c). */
+char sip_info_dtmf_parse(const char *type, const char *body, size_t len, uint32_t *ms);
+/* load(): read and check this part's configuration (dtmf, session timers);
+ * 0 or -1 (logged). SIP thread, after nua_create: apply it to the NUA. */
+int sip_dialog_load(void);
+void sip_dialog_configure(void *nua);
+/* REFER (sip_refer.c): SIP thread. */
+void sip_refer_in(struct sip_call *call, const void *sip);
+void sip_refer_notify(struct sip_call *call, const char *sipfrag);
+/* SIP thread, a new INVITE: with a Replaces header, the answered call it
+ * replaces (referenced), or NULL; *no_dialog when it names none (481). */
+struct sip_call *sip_refer_replaced(void *nua, const void *sip, bool *no_dialog);
+/* Posted instead of sip_worker_inbound for an INVITE with Replaces. */
+void sip_refer_replacing(void *call);
+/* REFER sent by us (leg:sip_refer): the SIP thread sends it and reports
+ * its outcome with sip_function_result. */
+void sip_refer_send(struct sip_call *call, const char *target);
+void sip_refer_out_event(struct sip_call *call, int event, int status, const void *sip);
+
+/* --- dialplan functions leg:sip_refer, leg:sip_hold (sip_functions.c) --- */
+enum sip_fn_kind { SIP_FN_REFER, SIP_FN_HOLD };
+int sip_functions_register(void); /* load() */
+/* A call with a leg is "ours" (its leg's pvt may be used) from attach to
+ * its last reference. Any thread. */
+void sip_fn_own(struct sip_call *call);
+void sip_fn_disown(struct sip_call *call);
+bool sip_fn_is_ours(const void *pvt);
+/* The outcome of a function's request: any thread (posts to the worker),
+ * or on the worker. */
+void sip_function_result(struct sip_call *call, int kind, int status);
+void sip_function_done(struct sip_call *call, int kind, int status);
+/* Worker: send a re-INVITE holding (sendonly) or resuming (sendrecv) the
+ * far end; the answer comes back as SIP_FN_HOLD. 0 or -1. */
+int sip_dialog_hold_offer(struct sip_call *call, bool on);
 
 /* --- causes (sip_cause.c) --- */
 int sip_status_to_cause(int status);

@@ -38,6 +38,7 @@ void sip_call_unref(struct sip_call *c) {
     if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
     if (c->admitted) sip_limit_release(c->limit_owner);
     if (c->fork_parent) sip_call_unref(c->fork_parent);
+    sip_dialog_free(c);
     free(c);
 }
 
@@ -99,7 +100,7 @@ void sip_worker_inbound(void *arg) {
     in.exten = call->exten;
     in.caller_num = call->caller_num[0] ? call->caller_num : NULL;
     in.caller_name = call->caller_name[0] ? call->caller_name : NULL;
-    in.format = call->rtp.format;
+    in.format = call->rtp.format ? call->rtp.format : "PCMU"; /* late offer: until the ACK */
     /* The leg is created here, on a worker the SIP thread picked round robin,
      * rather than from the SIP thread with in.worker = -1: the call's worker
      * must be fixed before the call is shared (the SIP thread posts to
@@ -122,12 +123,13 @@ void sip_worker_inbound(void *arg) {
     if (sip_host->leg_pvt(leg) != call) /* an engine from before tandem_inbound.pvt */
         sip_host->leg_set_pvt(leg, call);
     sip_host->leg_set_var(leg, "sip_from_user", call->caller_num);
+    sip_dialog_attach(call);
     if (sip_rtp_watch(call) != 0)
         LOG(TANDEM_LOG_WARNING, call, "sip: cannot watch the RTP socket (engine ABI %u.%u)",
             sip_host->abi_major, sip_host->abi_minor);
     LOG(TANDEM_LOG_INFO, call, "sip: inbound call from %s to %s@%s, %s, RTP port %d",
         call->caller_num[0] ? call->caller_num : "anonymous", call->exten, in.context,
-        call->rtp.format, call->rtp.port);
+        in.format, call->rtp.port);
 }
 
 void sip_worker_event(void *arg) {
@@ -226,6 +228,7 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
         else
             sip_trunk_caller_id(trunk, call->caller_num, sizeof call->caller_num);
     }
+    sip_headers_outbound(call, leg);
     if (sip_rtp_open(&call->rtp) != 0) {
         LOG(TANDEM_LOG_WARNING, call, "sip: no free RTP port for %s", uri);
         sip_call_unref(call);
@@ -241,6 +244,7 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
     sip_host->leg_ref(leg);
     call->leg = leg;
     sip_host->leg_set_pvt(leg, call); /* the worker's reference */
+    sip_dialog_attach(call);
     sip_host->leg_set_format(leg, "PCMU"); /* until the answer says otherwise */
     sip_rtp_watch(call);
     if (sip_stack_send(SIP_CMD_INVITE, call, 0, sdp) != 0) {
@@ -272,6 +276,8 @@ static int sip_indicate(void *user, tandem_leg *leg, int state) {
     if (!call || call->dir != SIP_INBOUND || call->up) return TANDEM_OK;
     if (state == TANDEM_LEG_RINGING) {
         sip_stack_send(SIP_CMD_RING, call, 180, NULL);
+    } else if (state == TANDEM_LEG_EARLY && !call->offer.valid) { /* late offer: no SDP in a 183 */
+        sip_stack_send(SIP_CMD_RING, call, 180, NULL);
     } else if (state == TANDEM_LEG_EARLY) {
         char sdp[768];
         if (sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, call->rtp.pt,
@@ -299,6 +305,7 @@ static int sip_write_frame(void *user, tandem_leg *leg, const tandem_frame *fram
     (void)user;
     struct sip_call *call = sip_host->leg_pvt(leg);
     if (!call) return TANDEM_EGONE;
+    if (sip_dialog_write(call, frame)) return TANDEM_OK; /* INFO DTMF, or on hold */
     return sip_rtp_write(call, frame);
 }
 
@@ -379,6 +386,7 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
      * copy already linked to this module. */
     if (!dlopen("libsofia-sip-ua.so.0", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
         host->log(module, TANDEM_LOG_DEBUG, NULL, "sip: could not pin libsofia-sip-ua: %s", dlerror());
+    if (sip_dialog_load() != 0) return TANDEM_EINVAL; /* it logged why */
     if (sip_limits_configure() != 0 || sip_qualify_configure() != 0) return TANDEM_EINVAL;
     if (sip_nat_configure() != 0) {
         sip_nat_free();

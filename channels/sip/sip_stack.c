@@ -144,6 +144,7 @@ static void live_add(struct sip_call *call) {
 static void release_handle(struct sip_call *call) {
     if (call->sip_prev) call->sip_prev->sip_next = call->sip_next; else live = call->sip_next;
     if (call->sip_next) call->sip_next->sip_prev = call->sip_prev;
+    sip_dialog_release(call);
     nua_handle_t *nh = call->nh;
     call->nh = NULL;
     if (nh) {
@@ -171,7 +172,10 @@ int sip_stack_invite(struct sip_call *call, const char *target, const char *from
     call->nh = nh;
     nua_handle_bind(nh, call);
     live_add(call);
-    nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp), TAG_END());
+    /* X- and identity headers from the leg (sip_headers.c); a fork sends its leg's */
+    const struct sip_call *leg_call = call->fork_parent ? call->fork_parent : call;
+    nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp),
+               TAG_IF(leg_call->dlg.out_headers, SIPTAG_HEADER_STR(leg_call->dlg.out_headers)), TAG_END());
     return 0;
 }
 
@@ -283,14 +287,17 @@ static void run_cmd(struct sip_cmd *c) {
         if (!nh) sip_fork_cancel(call); /* still ringing several contacts */
         if (!nh || call->sip_final) break;
         call->sip_final = true;
-        if (call->sip_answered)
-            nua_bye(nh, TAG_END());
-        else if (call->dir == SIP_OUTBOUND)
+        if (call->sip_answered) {
+            if (!sip_dialog_defer_bye(call)) nua_bye(nh, TAG_END());
+        } else if (call->dir == SIP_OUTBOUND)
             nua_cancel(nh, TAG_END());
         else if (c->status == 503) /* the engine's limits.max_calls, no RTP port, ... */
             sip_respond_overload(nua, nh, false);
         else
             nua_respond(nh, c->status ? c->status : 480, sip_phrase(c->status), TAG_END());
+        break;
+    default: /* call features (sip_dialog.c) */
+        sip_dialog_cmd(c->kind, call, c->status, c->sdp);
         break;
     }
 }
@@ -341,8 +348,8 @@ static void copy_token(char *dst, size_t cap, const char *src) {
 /* `in` and `profile` (a struct sip_profile *): where the INVITE arrived. */
 static void incoming_invite(nua_t *in, void *profile, nua_handle_t *nh, struct sip_call *existing,
                             sip_t const *sip) {
-    if (existing) { /* a re-INVITE: hold/codec change is not supported yet */
-        nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
+    if (existing) { /* a re-INVITE: hold, codec change, refresh */
+        sip_dialog_reinvite(in, nh, existing, sip);
         return;
     }
     struct sip_admission adm;
@@ -353,28 +360,39 @@ static void incoming_invite(nua_t *in, void *profile, nua_handle_t *nh, struct s
     int bad = sip_invite_body_violation(sip, &phrase);
     if (bad) {
         LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: INVITE refused: %d %s", bad, phrase);
+        sip_limit_release(adm.owner);
         nua_respond(nh, bad, phrase, TAG_IF(bad == 415, SIPTAG_ACCEPT_STR("application/sdp")), TAG_END());
         return;
     }
-    struct sip_media offer;
-    if (!sip || !sip->sip_payload ||
-        sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0) {
+    struct sip_media offer = {.valid = false, .pt = -1, .dtmf_pt = -1};
+    bool late_offer = !sip || !sip->sip_payload || sip->sip_payload->pl_len == 0; /* sip_dialog.c */
+    if (!late_offer && sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0) {
         LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: INVITE without PCMU/PCMA offer: 488");
         sip_limit_release(adm.owner);
         nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
         return;
     }
+    bool no_dialog = false; /* Replaces names a dialog we do not have */
+    struct sip_call *replaced = sip_refer_replaced(in, sip, &no_dialog); /* sip_refer.c */
+    if (no_dialog) {
+        sip_limit_release(adm.owner);
+        nua_respond(nh, SIP_481_NO_TRANSACTION, TAG_END());
+        return;
+    }
     int workers = sip_host->worker_count();
     struct sip_call *call = stopping || workers <= 0 ? NULL
-        : sip_call_new(SIP_INBOUND, (int)(atomic_fetch_add(&next_worker, 1) % (unsigned)workers));
+        : sip_call_new(SIP_INBOUND, replaced ? replaced->worker /* join its call */
+                                             : (int)(atomic_fetch_add(&next_worker, 1) % (unsigned)workers));
     if (!call) {
         sip_limit_release(adm.owner);
+        sip_call_unref(replaced);
         nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
         return;
     }
     call->admitted = true; /* the slot goes back when the call is freed */
     call->limit_owner = adm.owner;
     call->offer = offer;
+    call->dlg.replaces = replaced;
     const url_t *ru = sip->sip_request ? sip->sip_request->rq_url : NULL;
     copy_token(call->exten, sizeof call->exten, ru && ru->url_user ? ru->url_user : "s");
     if (!call->exten[0]) snprintf(call->exten, sizeof call->exten, "s");
@@ -385,12 +403,14 @@ static void incoming_invite(nua_t *in, void *profile, nua_handle_t *nh, struct s
     snprintf(call->context, sizeof call->context, "%s", adm.context);
     if (ep) snprintf(call->caller_num, sizeof call->caller_num, "%s", ep->id);
     call->contact = sip_profile_contact(profile);
+    sip_headers_inbound(in, call, sip, ep != NULL);
     nua_respond(nh, SIP_100_TRYING, TAG_END());
     call->nh = nh; /* sip_call_new's reference is the SIP side's */
     nua_handle_bind(nh, call);
     live_add(call);
     sip_call_ref(call); /* the worker's */
-    if (sip_host->post(sip_self, call->worker, sip_worker_inbound, call) != TANDEM_OK) {
+    if (sip_host->post(sip_self, call->worker, replaced ? sip_refer_replacing : sip_worker_inbound, call) !=
+        TANDEM_OK) {
         sip_call_unref(call);
         call->sip_final = true;
         nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
@@ -455,6 +475,7 @@ static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *
                       sip_t const *sip, tagi_t tags[]) {
     struct sip_call *call = hmagic;
     if (refuse_malformed(n, event, nh, call, sip)) return;
+    if (sip_dialog_event(n, event, status, nh, call, sip, tags)) return; /* in-dialog requests */
     switch (event) {
     case nua_i_invite:
         incoming_invite(n, magic, nh, call, sip);

@@ -176,6 +176,11 @@ def free_rtp_base(count=40):
 
 @unittest.skipUnless(SIPP, "sipp (package sip-tester) is not installed")
 class SipCalls(unittest.TestCase):
+    # what a subclass (test_sip_dialog.py) replaces: the dialplan, and more
+    # keys for the sip module's table in tandem.lua
+    dialplan = DIALPLAN
+    extra_sip_config = ""
+
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sip-")
         self.sip_port = free_udp_port()
@@ -184,10 +189,10 @@ class SipCalls(unittest.TestCase):
         with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
             f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
                     "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
-                    % (self.sip_port, self.rtp_base, self.rtp_base + 39))
+                    "    rtp_port_min = %d, rtp_port_max = %d, %s } } }\n"
+                    % (self.sip_port, self.rtp_base, self.rtp_base + 39, self.extra_sip_config))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
-            f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas_port)))
+            f.write(self.dialplan.replace("@UAS_PORT@", str(self.uas_port)))
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
         self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
         self.sipp_procs = []

@@ -54,7 +54,7 @@ extern "C" {
 #endif
 
 #define TANDEM_ABI_MAJOR 1
-#define TANDEM_ABI_MINOR 1
+#define TANDEM_ABI_MINOR 2
 
 #if defined(__GNUC__)
 #define TANDEM_EXPORT __attribute__((visibility("default")))
@@ -519,6 +519,43 @@ struct tandem_host {
      * asked for --json. Print one JSON object or array then; the engine
      * makes it the reply's data (other output is wrapped as {"output": ...}). */
     bool (*console_json)(const tandem_console_out *out);
+
+    /* --- added in ABI 1.2: call features of channel drivers --- */
+
+    /* Worker-only: call fn(arg, name, value) for every variable of the leg
+     * whose name starts with `prefix` ("" for all), in name order; the
+     * strings are borrowed for that call. fn must not change the leg's
+     * variables. E.g. the SIP channel adds the `sip_h_X-...` variables as
+     * headers to an outbound INVITE. Returns the number of variables seen. */
+    int (*leg_vars_each)(const tandem_leg *leg, const char *prefix,
+                         void (*fn)(void *arg, const char *name, const char *value), void *arg);
+    /* Worker-only: a blind transfer asked for by `leg`'s far end (a SIP
+     * REFER). The party `leg` is bridged to (or, for a dialled leg that is
+     * not bridged, the call's channel) continues in the dialplan at
+     * exten@context (context NULL: the one the call's channel is in): the
+     * script stops where it waits, without on_hangup, and starts again
+     * there with that party as its channel; `leg` is hung up (cause 16) in
+     * a later task, so the driver can still signal on it. Returns TANDEM_OK,
+     * TANDEM_ENOENT (no such extension, or nobody to transfer: nothing
+     * changed), TANDEM_EBUSY (the script is not waiting in its main part,
+     * or the call had 100 transfers), TANDEM_EGONE. */
+    int (*leg_transfer)(tandem_leg *leg, const char *exten, const char *context);
+    /* Worker-only, on `replaced`'s worker: an attended transfer (a SIP
+     * INVITE with Replaces). Creates a leg of this module's driver
+     * `driver_name`, already UP, in `replaced`'s call, described by `in`
+     * (caller, format, pvt; context/exten/worker/linked_id are ignored),
+     * and moves `replaced`'s bridge to it: the party `replaced` was
+     * bridged with is now bridged with the new leg (a script waiting in
+     * bridge() goes on waiting for the new bridge), and if `replaced` was
+     * the call's channel the new leg becomes it. `replaced` is hung up
+     * (cause 16) in a later task. Returns the new leg, referenced, or NULL
+     * when `replaced` is gone or not bridged (nothing changed). */
+    tandem_leg *(*leg_new_replacing)(tandem_module *self, const char *driver_name, tandem_leg *replaced,
+                                     const tandem_inbound *in);
+    /* Worker-only: the leg `leg` is bridged with, or NULL. Borrowed: valid
+     * during the current callback (take leg_ref to keep it). E.g. the SIP
+     * channel passes a hold on to the other party. */
+    tandem_leg *(*leg_bridge_peer)(const tandem_leg *leg);
 };
 
 /* ---------------------------------------------------------------------- */

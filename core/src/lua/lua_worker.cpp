@@ -2,11 +2,14 @@
 
 #include "log.hpp"
 #include "lua/call_api.hpp"
+#include "lua/call_ops.hpp"
 #include "lua/sandbox.hpp"
+#include "runtime/bridge.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/worker.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -361,6 +364,82 @@ void LuaWorker::abandon(Call &call) {
     release_slot(s.memory_slot);
     s.memory_slot = 0;
     s.phase = ScriptState::Phase::done;
+}
+
+int LuaWorker::redirect(Call &call, Leg &party, Leg *transferor, const std::string &exten,
+                        const std::string &context) {
+    if (!call.script)
+        return TANDEM_EGONE;
+    auto &s = *call.script;
+    if (s.running || s.phase != ScriptState::Phase::main || !s.generation)
+        return TANDEM_EBUSY;
+    if (party.state() == LegState::hungup || party.call != &call)
+        return TANDEM_EGONE;
+    if (s.generation->find(context, exten) == LUA_NOREF)
+        return TANDEM_ENOENT;
+    if (s.transfers >= kMaxTransfers)
+        return TANDEM_EBUSY;
+    ++s.transfers;
+    log::at(log::Level::info, "lua", call.id, "{} transferred to {}@{}{}{}", party.name, exten, context,
+            transferor ? " by " : "", transferor ? transferor->name : "");
+    if (s.op) { // e.g. the bridge with the transferor: dissolved, not completed
+        s.op->cancel();
+        retired_ops_.push_back(std::move(s.op));
+    }
+    release_coroutine(s);
+    if (&party != call.channel.get()) {
+        // The party becomes the leg the script runs for, first in the list.
+        call.channel = Ref<Leg>(&party);
+        auto it = std::find(call.legs.begin(), call.legs.end(), call.channel);
+        std::rotate(call.legs.begin(), it, it + 1);
+    }
+    party.exten = exten;
+    party.context = context;
+    // The transferor goes, and the script starts again, in a later task:
+    // the driver that asked is still in its own code (it may still answer
+    // its REFER before its leg's BYE), and nothing of this stack runs Lua.
+    Ref<Leg> gone(transferor);
+    worker_.post([w = &worker_, call_id = call.id, gone] {
+        if (gone && gone->state() != LegState::hungup)
+            gone->hangup(TANDEM_CAUSE_NORMAL_CLEARING);
+        Call *c = w->find_call(call_id);
+        if (!c || !c->script || c->script->phase != ScriptState::Phase::main || c->script->co)
+            return; // the channel hung up meanwhile: end_phase has run
+        auto &lw = w->lua();
+        int ref = c->script->generation->find(c->channel->context, c->channel->exten);
+        if (ref == LUA_NOREF) { // the dialplan was reloaded meanwhile
+            c->channel->hangup(TANDEM_CAUSE_UNALLOCATED);
+            return;
+        }
+        lw.run(*c, lw.prepare(*c, ref, ScriptState::Phase::main, {}));
+    });
+    return TANDEM_OK;
+}
+
+int LuaWorker::replace(Call &call, Leg &old, Leg &fresh) {
+    if (!old.bridge || old.bridge->ended() || !call.script || !call.script->op)
+        return TANDEM_ENOENT;
+    auto &s = *call.script;
+    Leg &peer = old.bridge->peer_of(old);
+    bool old_first = &old.bridge->a() == &old;
+    log::at(log::Level::info, "lua", call.id, "{} replaces {} in the bridge with {}", fresh.id, old.id, peer.id);
+    s.op->cancel(); // the bridge with `old`: dissolved, the script not resumed
+    retired_ops_.push_back(std::move(s.op));
+    if (&old == call.channel.get()) {
+        call.channel = Ref<Leg>(&fresh);
+        auto it = std::find(call.legs.begin(), call.legs.end(), call.channel);
+        std::rotate(call.legs.begin(), it, it + 1);
+    }
+    // the same sides as before, so bridge() still reports "peer_hangup"
+    // for the party it was asked to bridge with
+    s.op = old_first ? make_bridge_op(call, fresh, peer) : make_bridge_op(call, peer, fresh);
+    s.op->start();
+    Ref<Leg> gone(&old);
+    worker_.post([gone] {
+        if (gone->state() != LegState::hungup)
+            gone->hangup(TANDEM_CAUSE_NORMAL_CLEARING);
+    });
+    return TANDEM_OK;
 }
 
 void LuaWorker::reap() { retired_ops_.clear(); }

@@ -83,6 +83,20 @@ public:
     void dtmf(Call &call, Leg &leg, char digit);
     // The call is being torn down without its script's cooperation.
     void abandon(Call &call);
+    // A transfer from outside the script (a channel driver's REFER): the
+    // script stops where it waits (its operation cancelled, on_hangup not
+    // run), `party` becomes the call's channel, `transferor` is hung up, and
+    // the script starts again at exten@context. TANDEM_OK, or TANDEM_ENOENT
+    // (no route: nothing changed), TANDEM_EBUSY (the script is not waiting
+    // in its main part, or too many transfers), TANDEM_EGONE.
+    int redirect(Call &call, Leg &party, Leg *transferor, const std::string &exten, const std::string &context);
+    // `fresh` (a new leg of the call, up) takes the place of `old`, which is
+    // bridged (an attended transfer: SIP INVITE with Replaces): the bridge
+    // moves to `fresh` and a script waiting in bridge() goes on waiting for
+    // the new one; if `old` was the channel, `fresh` becomes it. `old` is
+    // hung up in a later task. TANDEM_OK, or TANDEM_ENOENT (`old` is not
+    // bridged: nothing changed).
+    int replace(Call &call, Leg &old, Leg &fresh);
 
     // Frees ops that completed; called from the worker loop, never from
     // inside an op.

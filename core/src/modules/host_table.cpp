@@ -6,8 +6,10 @@
 #include "lua/lua_worker.hpp"
 #include "modules/invocation.hpp"
 #include "modules/loader.hpp"
+#include "runtime/bridge.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
+#include "runtime/ids.hpp"
 #include "runtime/worker.hpp"
 
 #include <cstdarg>
@@ -197,6 +199,76 @@ int h_leg_set_var(tandem_leg *l, const char *name, const char *value) {
     return TANDEM_OK;
 }
 
+int h_leg_vars_each(const tandem_leg *l, const char *prefix, void (*fn)(void *, const char *, const char *),
+                    void *arg) {
+    if (!fn)
+        return TANDEM_EINVAL;
+    const Leg *leg = Leg::from(l);
+    std::string_view want(prefix ? prefix : "");
+    int n = 0;
+    // the map is sorted: the matching names are one contiguous run
+    for (auto it = leg->vars.lower_bound(want); it != leg->vars.end() && it->first.starts_with(want); ++it, ++n)
+        fn(arg, it->first.c_str(), it->second.c_str());
+    return n;
+}
+
+int h_leg_transfer(tandem_leg *l, const char *exten, const char *context) {
+    if (!exten || !*exten)
+        return TANDEM_EINVAL;
+    Leg *leg = Leg::from(l);
+    Call *call = leg->call;
+    if (!call || leg->state() == LegState::hungup)
+        return TANDEM_EGONE;
+    // Who stays: the transferor's bridge peer, else the caller a dialled leg was for.
+    Leg *party = leg->bridge ? &leg->bridge->peer_of(*leg)
+                 : leg != call->channel.get() ? call->channel.get()
+                                              : nullptr;
+    if (!party)
+        return TANDEM_ENOENT;
+    std::string ctx = context && *context ? context : call->channel->context;
+    return call->worker.lua().redirect(*call, *party, leg, exten, ctx);
+}
+
+tandem_leg *h_leg_new_replacing(tandem_module *self, const char *driver, tandem_leg *r, const tandem_inbound *in) {
+    if (!driver || !r || !in || in->struct_size < offsetof(tandem_inbound, linked_id) + sizeof(void *))
+        return nullptr;
+    Leg *old = Leg::from(r);
+    Call *call = old->call;
+    if (!call || old->state() == LegState::hungup || !old->bridge || current_worker() != &old->worker)
+        return nullptr;
+    auto snapshot = engine().registry().snapshot();
+    auto it = snapshot->channels.find(driver);
+    ModuleUse use = it == snapshot->channels.end() || it->second.owner.get() != self ? ModuleUse()
+                                                                                       : ModuleUse::acquire(self);
+    if (!use)
+        return nullptr;
+    Ref<Leg> leg(new Leg(call->worker, ids::next_leg_id(call->id, call->next_leg_number()), call->id,
+                         call->linked_id, Direction::inbound, it->second, std::move(use)));
+    leg->context = old->context;
+    leg->exten = old->exten;
+    leg->caller_num = in->caller_num ? in->caller_num : "";
+    leg->caller_name = in->caller_name ? in->caller_name : "";
+    leg->name = std::string(driver) + "/" + leg->exten + "@" + leg->context;
+    leg->vars = old->vars;
+    if (in->format && *in->format)
+        leg->set_format(media::intern_format(in->format));
+    if (in->struct_size >= offsetof(tandem_inbound, pvt) + sizeof(void *))
+        leg->pvt = in->pvt;
+    call->add_leg(leg);
+    leg->set_state(LegState::up);
+    if (call->worker.lua().replace(*call, *old, *leg) != TANDEM_OK) {
+        leg->pvt = nullptr; // the driver keeps its state: it was refused
+        leg->hangup(TANDEM_CAUSE_NORMAL_CLEARING);
+        return nullptr;
+    }
+    return leg.release()->abi();
+}
+
+tandem_leg *h_leg_bridge_peer(const tandem_leg *l) {
+    const Leg *leg = Leg::from(l);
+    return leg->bridge && !leg->bridge->ended() ? leg->bridge->peer_of(*leg).abi() : nullptr;
+}
+
 int h_leg_set_format(tandem_leg *l, const char *format) {
     if (!format)
         return TANDEM_EINVAL;
@@ -366,6 +438,10 @@ const tandem_host kHost = {
     h_instance_path,
     h_instance_name,
     h_console_json,
+    h_leg_vars_each,
+    h_leg_transfer,
+    h_leg_new_replacing,
+    h_leg_bridge_peer,
 };
 
 } // namespace
