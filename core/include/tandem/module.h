@@ -54,7 +54,7 @@ extern "C" {
 #endif
 
 #define TANDEM_ABI_MAJOR 1
-#define TANDEM_ABI_MINOR 1
+#define TANDEM_ABI_MINOR 2
 
 #if defined(__GNUC__)
 #define TANDEM_EXPORT __attribute__((visibility("default")))
@@ -519,6 +519,19 @@ struct tandem_host {
      * asked for --json. Print one JSON object or array then; the engine
      * makes it the reply's data (other output is wrapped as {"output": ...}). */
     bool (*console_json)(const tandem_console_out *out);
+
+    /* --- added in ABI 1.2: records --- */
+
+    /* Any thread: a record of `kind` ("queue_log", "recording", or a
+     * module's own kind; not "cdr", which only the engine writes) into the
+     * durable record spool, for every CDR sink (docs/records.md). `json` is
+     * one JSON object: a string "id" in it is kept (it must be unique, e.g.
+     * to make a retry idempotent), else one is assigned; "kind", "tenant"
+     * and "time" (now, UTC) are filled in when absent. TANDEM_OK once it is
+     * accepted: written to the spool, or held in memory while the spool
+     * cannot be written (it is then written as soon as it can);
+     * TANDEM_EINVAL for a bad kind or JSON. */
+    int (*record_emit)(tandem_module *self, const char *kind, const char *json, size_t json_len);
 };
 
 /* ---------------------------------------------------------------------- */

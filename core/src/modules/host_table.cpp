@@ -1,11 +1,14 @@
 #include "modules/host_table.hpp"
 
+#include "records/service.hpp"
+
 #include "console/server.hpp"
 #include "log.hpp"
 #include "lua/call_ops.hpp"
 #include "lua/lua_worker.hpp"
 #include "modules/invocation.hpp"
 #include "modules/loader.hpp"
+#include "records/service.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/worker.hpp"
@@ -315,6 +318,21 @@ void h_fd_unwatch(tandem_module *, int fd) {
         w->reactor().unwatch_fd(fd);
 }
 
+int h_record_emit(tandem_module *self, const char *kind, const char *json, size_t json_len) {
+    if (!kind || !*kind || !json || std::string_view(kind) == "cdr" || std::string_view(kind) == "call_start" ||
+        std::string_view(kind).find('\n') != std::string_view::npos)
+        return TANDEM_EINVAL;
+    auto record = nlohmann::json::parse(std::string_view(json, json_len), nullptr, false);
+    if (!record.is_object())
+        return TANDEM_EINVAL;
+    std::string error;
+    if (!engine().records().emit(kind, std::move(record), error) && error.find("cannot be framed") != std::string::npos) {
+        log::warning(self ? self->name : "modules", "record_emit: {}", error);
+        return TANDEM_EINVAL;
+    }
+    return TANDEM_OK;
+}
+
 const tandem_host kHost = {
     sizeof(tandem_host),
     TANDEM_ABI_MAJOR,
@@ -366,6 +384,7 @@ const tandem_host kHost = {
     h_instance_path,
     h_instance_name,
     h_console_json,
+    h_record_emit,
 };
 
 } // namespace

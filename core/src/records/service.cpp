@@ -5,6 +5,7 @@
 #include "records/cdr.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
+#include "runtime/ids.hpp"
 
 #include <dirent.h>
 
@@ -172,6 +173,8 @@ bool Service::emit(const std::string &kind, json record, std::string &error) {
     record["kind"] = kind;
     if (!record.contains("tenant"))
         record["tenant"] = engine_.config().records.tenant;
+    if (!record.contains("time"))
+        record["time"] = iso_time(ids::now_us());
     // Not tied to the call's journal entry: only the CDR closes that.
     return spool_.append({kind, record["id"], "", record.dump(-1, ' ', false, json::error_handler_t::replace)},
                          error);
