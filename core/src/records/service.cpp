@@ -77,7 +77,10 @@ void Service::record_interrupted(const SpoolRecovery &recovery) {
         json entry = json::parse(start.json, nullptr, false);
         if (!entry.is_object())
             entry = json::object({{"call_id", start.call_id}});
-        json cdr = build_interrupted_cdr(entry, new_record_id(), recovery.last_write_us);
+        uint64_t answer_us = 0;
+        if (auto a = recovery.unfinished_answers.find(start.call_id); a != recovery.unfinished_answers.end())
+            answer_us = json::parse(a->second.json, nullptr, false).value("answer_us", uint64_t(0));
+        json cdr = build_interrupted_cdr(entry, new_record_id(), recovery.last_alive_us, answer_us);
         log::warning("records", "call {} was cut by the engine stopping; recorded as interrupted", start.call_id);
         append("cdr", cdr["id"], start.call_id, cdr);
     }
@@ -152,6 +155,10 @@ void Service::append(const std::string &kind, const std::string &id, const std::
 
 void Service::call_started(const Call &call) {
     append("call_start", new_record_id(), call.id, call_start_entry(call, engine_.config().records));
+}
+
+void Service::call_answered(const Call &call) {
+    append("call_answer", new_record_id(), call.id, call_answer_entry(call));
 }
 
 json Service::call_ended(const Call &call) {

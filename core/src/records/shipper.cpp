@@ -122,7 +122,7 @@ void SinkShipper::loop() {
         SpoolPos next = reader.read(cursor, durable, kBatch, batch);
         records.clear();
         for (auto &r : batch)
-            if (r.kind != "call_start") // the journal is the spool's own business
+            if (!is_journal(r.kind)) // the journal is the spool's own business
                 records.push_back({sizeof(tandem_record), r.kind.c_str(), r.id.c_str(), r.json.c_str(), r.json.size()});
         int rc = records.empty() ? TANDEM_OK : sink->write(sink->user, records.data(), records.size());
         if (rc == TANDEM_OK) {
