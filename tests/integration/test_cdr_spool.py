@@ -99,6 +99,29 @@ class CdrSpoolTest(unittest.TestCase):
         cs.wait_for("the file sink to confirm", lambda: cs.sink_caught_up(e.socket, "file"))
         self.assertEqual(e.stop(), 0)
 
+    def test_channel_and_queue_variables_fill_the_record(self):
+        e = self.start()
+        ok, call_id = cs.originate(e.socket, "features")
+        self.assertTrue(ok, call_id)
+        rows = cs.wait_for("two records", lambda: len(e.records()) >= 2 and e.records())
+        far = next(r for r in rows if r["call_id"] != call_id)
+        self.assertEqual(far["sip_code"], 200)
+        self.assertEqual(far["codec"], "PCMA")
+        self.assertEqual((far["jitter_ms"], far["loss_pct"], far["rtt_ms"]), (4.5, 1.5, 80.0))
+        # docs/records.md: delay = 80/2 + 2*4.5 + 10 = 59 ms; R = 93.2 - 59/40 - 2.5*1.5 = 87.975
+        self.assertAlmostEqual(far["r_factor"], 88.0, places=1)
+        self.assertTrue(4.2 < far["mos"] < 4.4, far["mos"])
+        self.assertEqual((far["queue"], far["agent"]), ("sales", "2001"))
+        self.assertEqual(far["recordings"], ["/rec/a.wav", "/rec/b.wav"])
+        recs = cs.wait_for("two recording records", lambda: len(e.records("recording")) >= 2 and e.records("recording"))
+        self.assertEqual(sorted(r["file"] for r in recs), ["/rec/a.wav", "/rec/b.wav"])
+        for r in recs:
+            self.assertEqual((r["kind"], r["call_id"], r["linked_id"]), ("recording", far["call_id"], call_id))
+            self.assertIsNone(r["bytes"])  # no such file here
+        # The originating side saw none of it: its own legs carry no RTCP.
+        origin = next(r for r in rows if r["call_id"] == call_id)
+        self.assertIsNone(origin["mos"])
+
     def test_sigkill_mid_run_every_ended_call_has_one_record_and_cut_calls_are_interrupted(self):
         e = self.start()
         data_dir = e.data_dir
