@@ -23,6 +23,18 @@ return { contexts = { cdr = {
   ["busy"] = function(call) call:hangup("busy") end,
   ["long"] = function(call) call:answer() call:sleep(60000) end,
   ["wait"] = function(call) call:sleep(60000) end,
+  -- What the SIP channel and the queue application set, set by hand.
+  ["features"] = function(call)
+    call:set("sip_status", "200")
+    call:set("rtp_codec", "PCMA")
+    call:set("rtcp_jitter_ms", "4.5")
+    call:set("rtcp_loss_pct", "1.5")
+    call:set("rtcp_rtt_ms", "80")
+    call:set("queue", "sales")
+    call:set("agent", "2001")
+    call:set("recording_file", "/rec/a.wav,/rec/b.wav")
+    call:answer()
+  end,
 } } }
 """
 

@@ -342,6 +342,10 @@ class ExampleModuleTest(unittest.TestCase):
     def wait_no_calls(self, eng, timeout=10):
         self.wait_until("every call to end", lambda: self.calls(eng) == [], timeout)
 
+    def sink_caught_up(self, eng, name):
+        rc, reply = self.ctl(eng, "records")
+        return rc == 0 and any(s["name"] == name and s["caught_up"] for s in reply["data"]["sinks"])
+
     def wait_idle_module(self, eng, timeout=2):
         """Waits until no call or operation holds the example module."""
         self.wait_until("the example module's users to drop to 0",
@@ -437,6 +441,9 @@ class ExampleModuleTest(unittest.TestCase):
         self.wait_no_calls(eng, timeout=long_s + 10)
         self.assertIn("EXAMPLE-TEST example_wait returned %d" % LONG_WAIT_MS, self.read_log(eng))
         self.assertGreaterEqual(time.monotonic() - started, long_s, "example_wait returned early")
+        # The sink takes the ended calls' records on its own thread (holding
+        # the module while it writes): let it finish before unloading.
+        self.wait_until("example-file to take every record", lambda: self.sink_caught_up(eng, "example-file"), 5)
         self.wait_idle_module(eng)
         self.assertEqual(self.ctl_ok(eng, "module", "unload", "example"), {"module": "example", "action": "unload"})
         self.assertIsNone(self.module_info(eng, "example"))

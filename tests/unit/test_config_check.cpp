@@ -34,6 +34,42 @@ TEST_CASE("a valid config loads with defaults and resolved paths", "[config]") {
     CHECK(c->paths.spool == dir + "/var/spool");
     CHECK(c->paths.control_socket == dir + "/ctl");
     CHECK(c->limits.instructions == 10'000'000);
+    // Call records work with no configuration: tenant = instance, JSON lines under DATA/records.
+    CHECK(c->records.tenant == "acme");
+    CHECK(c->records.file_format == "jsonl");
+    CHECK(c->records.file_dir == dir + "/var/records");
+    CHECK(c->records.refuse_on_spool_error);
+    CHECK(c->records.commit_interval_ms == 10);
+}
+
+TEST_CASE("records settings are read and checked", "[config]") {
+    std::string dir = test::make_temp_dir();
+    test::write_file(dir + "/dialplan.lua", "return { contexts = {} }");
+    test::write_file(dir + "/tandem.lua",
+                     "return { records = { tenant = 'acme', variables = { 'crm_id' }, commit_records = 1,"
+                     " segment_kb = 64, on_spool_error = 'warn', file = { format = 'csv', dir = 'cdr' } } }");
+    std::vector<std::string> errors;
+    auto c = load_config(dir + "/tandem.lua", {}, errors);
+    INFO(joined(errors));
+    REQUIRE(c);
+    CHECK(c->records.tenant == "acme");
+    CHECK(c->records.variables == std::vector<std::string>{"crm_id"});
+    CHECK(c->records.commit_records == 1);
+    CHECK(c->records.segment_bytes == 64 * 1024);
+    CHECK_FALSE(c->records.refuse_on_spool_error);
+    CHECK(c->records.file_format == "csv");
+    CHECK(c->records.file_dir == dir + "/cdr");
+
+    test::write_file(dir + "/tandem.lua",
+                     "return { records = { on_spool_error = 'ignore', file = { format = 'xml' }, fsync = true,"
+                     " commit_interval_ms = 0 } }");
+    errors.clear();
+    CHECK_FALSE(load_config(dir + "/tandem.lua", {}, errors));
+    std::string all = joined(errors);
+    CHECK(all.find("records.on_spool_error: expected \"refuse\" or \"warn\"") != std::string::npos);
+    CHECK(all.find("records.file.format: expected") != std::string::npos);
+    CHECK(all.find("records.fsync: unknown setting") != std::string::npos);
+    CHECK(all.find("records.commit_interval_ms: expected an integer in 1..") != std::string::npos);
 }
 
 TEST_CASE("config errors name every bad key", "[config]") {

@@ -162,7 +162,7 @@ TEST_CASE("a torn or corrupt tail is cut off on open and the records before it s
     CHECK(read_all(spool).size() == 10);
 }
 
-TEST_CASE("a call start without its record is reported as unfinished on open") {
+TEST_CASE("a call start (and answer) without its record is reported as unfinished on open") {
     TempDir dir;
     SpoolOptions opts{dir.path().string(), 5, 1000, 1u << 20};
     {
@@ -173,6 +173,8 @@ TEST_CASE("a call start without its record is reported as unfinished on open") {
         spool.start();
         REQUIRE(spool.append(rec("s1", "call-1", "call_start"), error));
         REQUIRE(spool.append(rec("s2", "call-2", "call_start"), error));
+        REQUIRE(spool.append(rec("a1", "call-1", "call_answer"), error));
+        REQUIRE(spool.append(rec("a2", "call-2", "call_answer"), error));
         REQUIRE(spool.append(rec("c1", "call-1", "cdr"), error));
         spool.stop();
     }
@@ -182,7 +184,9 @@ TEST_CASE("a call start without its record is reported as unfinished on open") {
     REQUIRE(spool.open(opts, recovery, error));
     REQUIRE(recovery.unfinished_starts.size() == 1);
     CHECK(recovery.unfinished_starts[0].call_id == "call-2");
-    CHECK(recovery.last_write_us > 0);
+    REQUIRE(recovery.unfinished_answers.size() == 1); // an answer does not close the journal entry
+    CHECK(recovery.unfinished_answers.begin()->second.id == "a2");
+    CHECK(recovery.last_alive_us > 0);
 }
 
 TEST_CASE("an unwritable spool directory is reported, not crashed on") {

@@ -556,6 +556,19 @@ struct tandem_host {
      * during the current callback (take leg_ref to keep it). E.g. the SIP
      * channel passes a hold on to the other party. */
     tandem_leg *(*leg_bridge_peer)(const tandem_leg *leg);
+
+    /* --- added in ABI 1.2: records --- */
+
+    /* Any thread: a record of `kind` ("queue_log", "recording", or a
+     * module's own kind; not "cdr", which only the engine writes) into the
+     * durable record spool, for every CDR sink (docs/records.md). `json` is
+     * one JSON object: a string "id" in it is kept (it must be unique, e.g.
+     * to make a retry idempotent), else one is assigned; "kind", "tenant"
+     * and "time" (now, UTC) are filled in when absent. TANDEM_OK once it is
+     * accepted: written to the spool, or held in memory while the spool
+     * cannot be written (it is then written as soon as it can);
+     * TANDEM_EINVAL for a bad kind or JSON. */
+    int (*record_emit)(tandem_module *self, const char *kind, const char *json, size_t json_len);
 };
 
 /* ---------------------------------------------------------------------- */

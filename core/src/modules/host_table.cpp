@@ -1,5 +1,7 @@
 #include "modules/host_table.hpp"
 
+#include "records/service.hpp"
+
 #include "console/server.hpp"
 #include "log.hpp"
 #include "lua/call_ops.hpp"
@@ -387,6 +389,21 @@ void h_fd_unwatch(tandem_module *, int fd) {
         w->reactor().unwatch_fd(fd);
 }
 
+int h_record_emit(tandem_module *self, const char *kind, const char *json, size_t json_len) {
+    if (!kind || !*kind || !json || std::string_view(kind) == "cdr" || std::string_view(kind) == "call_start" ||
+        std::string_view(kind).find('\n') != std::string_view::npos)
+        return TANDEM_EINVAL;
+    auto record = nlohmann::json::parse(std::string_view(json, json_len), nullptr, false);
+    if (!record.is_object())
+        return TANDEM_EINVAL;
+    std::string error;
+    if (!engine().records().emit(kind, std::move(record), error) && error.find("cannot be framed") != std::string::npos) {
+        log::warning(self ? self->name : "modules", "record_emit: {}", error);
+        return TANDEM_EINVAL;
+    }
+    return TANDEM_OK;
+}
+
 const tandem_host kHost = {
     sizeof(tandem_host),
     TANDEM_ABI_MAJOR,
@@ -442,6 +459,7 @@ const tandem_host kHost = {
     h_leg_transfer,
     h_leg_new_replacing,
     h_leg_bridge_peer,
+    h_record_emit,
 };
 
 } // namespace

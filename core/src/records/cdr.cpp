@@ -225,21 +225,26 @@ json build_cdr(const Call &call, const RecordsConfig &config, const std::string 
     return cdr;
 }
 
-json build_interrupted_cdr(const json &start, const std::string &record_id, uint64_t last_seen_us) {
+json call_answer_entry(const Call &call) { return {{"answer_us", call.channel->answered_us}}; }
+
+json build_interrupted_cdr(const json &start, const std::string &record_id, uint64_t last_alive_us,
+                           uint64_t answer_us) {
     json cdr = start;
     uint64_t start_us = start.value("start_us", uint64_t(0));
-    uint64_t end_us = std::max(last_seen_us, start_us);
+    uint64_t end_us = std::max(last_alive_us, start_us);
+    answer_us = answer_us ? std::clamp(answer_us, start_us, end_us) : 0;
+    uint64_t billsec_us = answer_us ? end_us - answer_us : 0;
     cdr.update({{"kind", "cdr"},
                 {"id", record_id},
                 {"start_time", iso_time(start_us)},
-                {"answer_time", nullptr},
+                {"answer_time", iso_time(answer_us)},
                 {"end_time", iso_time(end_us)},
-                {"answer_us", 0},
+                {"answer_us", answer_us},
                 {"end_us", end_us},
                 {"duration_us", end_us - start_us},
-                {"billsec_us", 0},
+                {"billsec_us", billsec_us},
                 {"duration", ceil_seconds(end_us - start_us)},
-                {"billsec", 0},
+                {"billsec", ceil_seconds(billsec_us)},
                 {"disposition", "interrupted"},
                 {"cause", nullptr},
                 {"cause_name", "interrupted"},

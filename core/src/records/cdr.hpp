@@ -22,10 +22,14 @@ nlohmann::json iso_time(uint64_t us);
 nlohmann::json call_start_entry(const Call &call, const RecordsConfig &config);
 // The CDR of a call that has ended.
 nlohmann::json build_cdr(const Call &call, const RecordsConfig &config, const std::string &record_id);
+// The journal entry written when a call's channel answers.
+nlohmann::json call_answer_entry(const Call &call);
 // The CDR of a call whose start was journalled but whose end never was: the
-// engine stopped (crash, kill, power loss) while it ran. `last_seen_us` is
-// the last time the engine wrote its spool, the best known end.
-nlohmann::json build_interrupted_cdr(const nlohmann::json &start, const std::string &record_id, uint64_t last_seen_us);
+// engine stopped (crash, kill, power loss) while it ran. `last_alive_us` is
+// the engine's last sign of life, the best known end; `answer_us` 0 when
+// no answer was journalled.
+nlohmann::json build_interrupted_cdr(const nlohmann::json &start, const std::string &record_id, uint64_t last_alive_us,
+                                     uint64_t answer_us);
 // Recording metadata records for the files a CDR names (from the variable
 // `recording_file`, comma-separated).
 std::vector<nlohmann::json> recording_records(const nlohmann::json &cdr);

@@ -18,11 +18,15 @@ inline constexpr size_t kFrameHeader = 8;
 inline constexpr uint32_t kMaxPayload = 16u << 20;
 
 struct SpoolRecord {
-    std::string kind;    // "cdr", "queue_log", "recording"; "call_start" is journal only
+    std::string kind;    // "cdr", "queue_log", "recording"; journal kinds are the spool's own
     std::string id;      // unique record id: the sinks' idempotency key
     std::string call_id; // the call it belongs to ("" when none)
     std::string json;    // one JSON object, no raw newline
 };
+
+// The journal: a call's start and answer, never shipped to sinks. A call's
+// record (any other kind with its call id) closes its journal entry.
+inline bool is_journal(std::string_view kind) { return kind == "call_start" || kind == "call_answer"; }
 
 // Appends the frame for `r` to `out`. False when a field cannot be framed
 // (a newline in kind/id/call_id, or too large).

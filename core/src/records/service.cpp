@@ -5,6 +5,7 @@
 #include "records/cdr.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
+#include "runtime/ids.hpp"
 
 #include <dirent.h>
 
@@ -76,7 +77,10 @@ void Service::record_interrupted(const SpoolRecovery &recovery) {
         json entry = json::parse(start.json, nullptr, false);
         if (!entry.is_object())
             entry = json::object({{"call_id", start.call_id}});
-        json cdr = build_interrupted_cdr(entry, new_record_id(), recovery.last_write_us);
+        uint64_t answer_us = 0;
+        if (auto a = recovery.unfinished_answers.find(start.call_id); a != recovery.unfinished_answers.end())
+            answer_us = json::parse(a->second.json, nullptr, false).value("answer_us", uint64_t(0));
+        json cdr = build_interrupted_cdr(entry, new_record_id(), recovery.last_alive_us, answer_us);
         log::warning("records", "call {} was cut by the engine stopping; recorded as interrupted", start.call_id);
         append("cdr", cdr["id"], start.call_id, cdr);
     }
@@ -153,6 +157,10 @@ void Service::call_started(const Call &call) {
     append("call_start", new_record_id(), call.id, call_start_entry(call, engine_.config().records));
 }
 
+void Service::call_answered(const Call &call) {
+    append("call_answer", new_record_id(), call.id, call_answer_entry(call));
+}
+
 json Service::call_ended(const Call &call) {
     json cdr = build_cdr(call, engine_.config().records, new_record_id());
     // Recording metadata first: the CDR closes the call's journal entry.
@@ -172,6 +180,8 @@ bool Service::emit(const std::string &kind, json record, std::string &error) {
     record["kind"] = kind;
     if (!record.contains("tenant"))
         record["tenant"] = engine_.config().records.tenant;
+    if (!record.contains("time"))
+        record["time"] = iso_time(ids::now_us());
     // Not tied to the call's journal entry: only the CDR closes that.
     return spool_.append({kind, record["id"], "", record.dump(-1, ' ', false, json::error_handler_t::replace)},
                          error);

@@ -38,8 +38,10 @@ public:
     // Any thread: may a new call start? False with the reason when the spool
     // cannot be written and records.on_spool_error is "refuse".
     bool admit(std::string &error);
-    // Worker thread: journal a call's start / write its record. Returns the CDR.
+    // Worker thread: journal a call's start / its channel's answer / write its
+    // record. call_ended returns the CDR.
     void call_started(const Call &call);
+    void call_answered(const Call &call);
     nlohmann::json call_ended(const Call &call);
     // Any thread: a record of another kind ("queue_log", ...); `json` must be
     // an object. Its "id" is filled in when absent. False when not spooled.

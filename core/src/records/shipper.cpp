@@ -78,6 +78,23 @@ bool SinkShipper::save_checkpoint(SpoolPos pos) {
     return ok;
 }
 
+std::optional<int> SinkShipper::deliver(std::vector<tandem_record> &records) {
+    const tandem_cdr_sink *sink = nullptr;
+    std::shared_ptr<tandem_module> owner;
+    auto snapshot = registry_.snapshot();
+    for (auto &s : snapshot->cdr_sinks)
+        if (name_ == s.desc->name) {
+            sink = s.desc;
+            owner = s.owner;
+        }
+    // The module stays loaded for the call, and only for the call: a sink
+    // waiting out a back-off must not block `module unload`.
+    ModuleUse use = sink ? ModuleUse::acquire(owner.get()) : ModuleUse();
+    if (!sink || !use)
+        return std::nullopt;
+    return sink->write(sink->user, records.data(), records.size());
+}
+
 bool SinkShipper::pause(std::chrono::milliseconds d) {
     std::unique_lock lock(mutex_);
     cv_.wait_for(lock, d, [this] { return stopping_; });
@@ -104,27 +121,19 @@ void SinkShipper::loop() {
                 return;
             continue;
         }
-        const tandem_cdr_sink *sink = nullptr;
-        std::shared_ptr<tandem_module> owner;
-        auto snapshot = registry_.snapshot();
-        for (auto &s : snapshot->cdr_sinks)
-            if (name_ == s.desc->name) {
-                sink = s.desc;
-                owner = s.owner;
-            }
-        ModuleUse use = sink ? ModuleUse::acquire(owner.get()) : ModuleUse();
-        if (!sink || !use) {
-            if (!pause(std::chrono::milliseconds(200)))
-                return;
-            continue;
-        }
         batch.clear();
         SpoolPos next = reader.read(cursor, durable, kBatch, batch);
         records.clear();
         for (auto &r : batch)
-            if (r.kind != "call_start") // the journal is the spool's own business
+            if (!is_journal(r.kind)) // the journal is the spool's own business
                 records.push_back({sizeof(tandem_record), r.kind.c_str(), r.id.c_str(), r.json.c_str(), r.json.size()});
-        int rc = records.empty() ? TANDEM_OK : sink->write(sink->user, records.data(), records.size());
+        std::optional<int> delivered = records.empty() ? TANDEM_OK : deliver(records);
+        if (!delivered) { // its module is not loaded (yet, or any more)
+            if (!pause(std::chrono::milliseconds(200)))
+                return;
+            continue;
+        }
+        int rc = *delivered;
         if (rc == TANDEM_OK) {
             if (!records.empty() || next.segment != cursor.segment)
                 save_checkpoint(next);

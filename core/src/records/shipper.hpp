@@ -10,8 +10,12 @@
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "tandem/module.h"
 
 namespace tandem {
 class Registry;
@@ -34,6 +38,8 @@ public:
 
 private:
     void loop();
+    // The sink's write() result; nullopt when no such sink is registered now.
+    std::optional<int> deliver(std::vector<tandem_record> &records);
     bool save_checkpoint(SpoolPos pos);
     // Waits `d` unless stop() is called; false when stopping.
     bool pause(std::chrono::milliseconds d);

@@ -176,7 +176,21 @@ struct Spool::File {
     }
 };
 
-Spool::~Spool() { stop(); }
+Spool::~Spool() {
+    stop();
+    if (alive_fd_ >= 0)
+        ::close(alive_fd_);
+}
+
+void Spool::heartbeat() {
+    if (alive_fd_ < 0)
+        return;
+    // Survives a crash or SIGKILL (page cache), not a power loss: good enough
+    // to end a cut call's record within a second of the crash.
+    std::string now = fmt::format("{:020}\n", ids::now_us());
+    if (::pwrite(alive_fd_, now.data(), now.size(), 0) != ssize_t(now.size()))
+        return; // a full disk shows up in the spool writes themselves
+}
 
 bool Spool::open(const SpoolOptions &options, SpoolRecovery &recovery, std::string &error) {
     options_ = options;
@@ -189,7 +203,7 @@ bool Spool::open(const SpoolOptions &options, SpoolRecovery &recovery, std::stri
 }
 
 bool Spool::scan_and_open(SpoolRecovery &recovery, std::string &error) {
-    std::map<std::string, SpoolRecord> starts;
+    std::map<std::string, SpoolRecord> starts, answers;
     uint64_t last = 0;
     auto segments = list_segments(options_.dir);
     std::string data;
@@ -202,10 +216,14 @@ bool Spool::scan_and_open(SpoolRecovery &recovery, std::string &error) {
         std::string why;
         size_t pos = scan_segment(data, [&](SpoolRecord &&r) {
             ++recovery.records;
-            if (r.kind == "call_start")
+            if (r.kind == "call_start") {
                 starts[r.call_id] = std::move(r);
-            else if (!r.call_id.empty())
+            } else if (r.kind == "call_answer") {
+                answers[r.call_id] = std::move(r);
+            } else if (!r.call_id.empty()) {
                 starts.erase(r.call_id);
+                answers.erase(r.call_id);
+            }
         }, why);
         if (pos < data.size()) {
             log::warning("records", "spool {}: {} at offset {}; truncating {} bytes", path, why, pos,
@@ -221,12 +239,18 @@ bool Spool::scan_and_open(SpoolRecovery &recovery, std::string &error) {
     for (auto &[call_id, r] : starts) {
         open_calls_[call_id] = 0; // held until its interrupted record is appended
         recovery.unfinished_starts.push_back(r);
+        if (auto a = answers.find(call_id); a != answers.end())
+            recovery.unfinished_answers[call_id] = a->second;
     }
     if (!segments.empty()) {
         struct stat st {};
         if (::stat(segment_path(options_.dir, last).c_str(), &st) == 0)
-            recovery.last_write_us = uint64_t(st.st_mtim.tv_sec) * 1000000 + uint64_t(st.st_mtim.tv_nsec) / 1000;
+            recovery.last_alive_us = uint64_t(st.st_mtim.tv_sec) * 1000000 + uint64_t(st.st_mtim.tv_nsec) / 1000;
     }
+    std::string alive;
+    if (read_file(options_.dir + "/alive", alive) && !alive.empty())
+        recovery.last_alive_us = std::max<uint64_t>(recovery.last_alive_us, std::strtoull(alive.c_str(), nullptr, 10));
+    alive_fd_ = ::open((options_.dir + "/alive").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
     std::lock_guard lock(mutex_);
     first_ = {segments.empty() ? last + 1 : segments.front(), kSegmentMagic.size()};
     next_segment_ = last + 1;
@@ -303,7 +327,7 @@ void Spool::track_locked(const SpoolRecord &r) {
         return;
     if (r.kind == "call_start")
         open_calls_[r.call_id] = file_ ? file_->number : 0;
-    else
+    else if (!is_journal(r.kind))
         open_calls_.erase(r.call_id);
 }
 
@@ -404,12 +428,17 @@ bool Spool::commit_once() {
 }
 
 void Spool::commit_loop() {
+    auto next_beat = std::chrono::steady_clock::now();
     std::unique_lock lock(mutex_);
     while (running_) {
         commit_cv_.wait_for(lock, std::chrono::milliseconds(options_.commit_interval_ms),
                             [this] { return !running_ || uncommitted_ >= options_.commit_records; });
         lock.unlock();
         commit_once();
+        if (std::chrono::steady_clock::now() >= next_beat) {
+            heartbeat();
+            next_beat += std::chrono::seconds(1);
+        }
         lock.lock();
     }
 }

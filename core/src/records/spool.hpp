@@ -5,8 +5,9 @@
 // commit_interval_ms or commit_records, whichever first). Sinks only ever
 // read durable records, so "acknowledged" = on disk = visible to a sink.
 //
-// The spool also journals call starts: a start with no record after a crash
-// becomes an "interrupted" record when the spool is next opened.
+// The spool also journals call starts and answers: a start with no record
+// after a crash becomes an "interrupted" record when the spool is next
+// opened, ending at the engine's last heartbeat (SPOOL/alive, every second).
 #include "records/frame.hpp"
 
 #include <compare>
@@ -41,7 +42,8 @@ struct SpoolRecovery {
     size_t records = 0;          // valid frames found
     size_t truncated_bytes = 0;  // torn or corrupt tails cut off
     std::vector<SpoolRecord> unfinished_starts; // call_start frames with no record
-    uint64_t last_write_us = 0;  // newest segment's mtime: when the engine last wrote
+    std::map<std::string, SpoolRecord> unfinished_answers; // their call_answer frames, by call id
+    uint64_t last_alive_us = 0;  // the engine's last sign of life: heartbeat or newest segment write
 };
 
 // Reads frames of one spool directory; used by the sinks' shippers, replay
@@ -108,6 +110,7 @@ private:
     void track_locked(const SpoolRecord &r);
     void commit_loop();
     bool commit_once();
+    void heartbeat();
 
     struct File;
     SpoolOptions options_;
@@ -123,6 +126,7 @@ private:
     bool healthy_ = true;
     std::string error_;
     bool running_ = false;
+    int alive_fd_ = -1; // SPOOL/alive: the time, rewritten every second (no fsync)
     std::thread thread_;
 };
 

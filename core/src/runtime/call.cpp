@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "lua/lua_worker.hpp"
+#include "records/service.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/ids.hpp"
 #include "runtime/worker.hpp"
@@ -50,6 +51,8 @@ Ref<Leg> Call::new_outbound_leg(const std::string &driver_name, std::string &err
 }
 
 void Call::on_leg_state(Leg &leg, LegState state) {
+    if (&leg == channel.get() && state == LegState::up)
+        worker.engine().records().call_answered(*this); // an interrupted call still bills from here
     if (start_on_answer && &leg == channel.get()) {
         if (state == LegState::up) {
             start_on_answer = false;
