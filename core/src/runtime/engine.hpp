@@ -64,7 +64,7 @@ public:
     EventBus &events() { return events_; }
     ModuleLoader &modules() { return *loader_; }
     media::PromptCache &prompts() { return *prompts_; }
-    // Decodes prompts off the workers (runtime/prompt_loading.hpp).
+    // Decodes prompts off the workers (runtime/prompt_loading.hpp); exists from start().
     media::PromptLoader &prompt_loader() { return *prompt_loader_; }
     Reactor &main_reactor() { return main_reactor_; }
     int worker_count() const { return static_cast<int>(workers_.size()); }
