@@ -175,6 +175,32 @@ TEST_CASE("menu: a digit stops the prompt at once (barge-in)", "[ivr][menu][barg
     CHECK(frames_of({"en/menu-sales-support"}) > 100);
 }
 
+TEST_CASE("barge-in measured in frames: the prompt stops as the digit arrives", "[ivr][bargein]") {
+    // The caller answers the moment it *hears* a DTMF 5 that the IVR's
+    // prompt carries after 200 ms of silence (in-band detection on the
+    // caller's leg), so the digit's timing is counted in the IVR's own
+    // frames, not in wall-clock time: 10 frames of silence, about 2-3 while
+    // the caller's detector is sure, then at most a tick for the digit to
+    // come back. Without barge-in the IVR would send 265 frames.
+    EngineFixture fx(dialplan(R"(
+  ["ivr"] = function(call)
+    call:answer()
+    local digits = call:read{ prompt = { "tone:0/200", "tone:770+1336/100", "tone:440/5000" }, max = 1 }
+    call:set("digits", digits)
+  end,
+  ["listener"] = function(call)
+    call:answer()
+    call:set("dtmf_inband", "1")
+    if call:read{ max = 1, timeout = 5000 } == "5" then call:send_dtmf("2") end
+    call:sleep(15000)
+  end,
+)"));
+    auto cdr = cdr_of(fx, fx.originate("local/listener@test", "ivr"));
+    CHECK(cdr["vars"]["digits"] == "2");
+    CHECK(frames_out(cdr) >= 11);
+    CHECK(frames_out(cdr) <= 10 + 5 + 2);
+}
+
 TEST_CASE("menu: a dialled leg that hangs up ends the menu with 'hangup'", "[ivr][menu]") {
     EngineFixture fx(dialplan(R"(
   ["menu"] = function(call)
