@@ -246,6 +246,7 @@ TEST_CASE("say_* play the shipped prompts in the call's language", "[ivr][say]")
   end,
   ["duration-en"] = function(call) call:answer() call:say_duration(125) end,
   ["digits-ru"] = function(call) call:answer() call:say_digits("10#", { lang = "ru" }) end,
+  ["calls-ru"] = function(call) call:answer() call:say_number(3, { lang = "ru", unit = "call" }) end,
   ["errors"] = function(call)
     call:answer()
     call:set("lang", select(2, pcall(call.say_number, call, 5, { lang = "de" })))
@@ -260,6 +261,8 @@ TEST_CASE("say_* play the shipped prompts in the call's language", "[ivr][say]")
           frames_of({"en/numbers/2", "en/units/minutes", "en/numbers/5", "en/units/seconds"}));
     CHECK(frames_out(cdr_of(fx, fx.originate("local/silent@test", "digits-ru"))) ==
           frames_of({"ru/numbers/1", "ru/numbers/0", "ru/numbers/hash"}));
+    CHECK(frames_out(cdr_of(fx, fx.originate("local/silent@test", "calls-ru"))) ==
+          frames_of({"ru/numbers/3", "ru/units/call-2"}));
     auto errors = cdr_of(fx, fx.originate("local/silent@test", "errors"));
     CHECK(errors["vars"]["lang"].get<std::string>().find("say_number: unknown language 'de' (en or ru)") !=
           std::string::npos);
