@@ -3,6 +3,7 @@ the IVR, a transfer, a parallel dial and a bridge; the console shows it;
 SIGHUP reloads; SIGTERM stops cleanly."""
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -42,8 +43,12 @@ class DemoEndToEnd(unittest.TestCase):
         # agent-1 was busy; agent-2 took the call.
         log = e.read_log()
         self.assertIn("local/agent-1@agents) hung up: user_busy (17)", log)
-        # The IVR's prompts are the shipped ones, found and played.
+        # The IVR's prompts are the shipped ones, found and played; the
+        # loader decoded the whole shipped set at start.
         self.assertNotIn("play: prompt", log)
+        preloaded = re.search(r"preloaded (\d+) prompts", log)
+        self.assertTrue(preloaded, log)
+        self.assertGreaterEqual(int(preloaded.group(1)), 100)
         # Every call ends, nothing leaks.
         deadline = time.time() + 5
         while time.time() < deadline:

@@ -175,6 +175,32 @@ TEST_CASE("menu: a digit stops the prompt at once (barge-in)", "[ivr][menu][barg
     CHECK(frames_of({"en/menu-sales-support"}) > 100);
 }
 
+TEST_CASE("barge-in measured in frames: the prompt stops as the digit arrives", "[ivr][bargein]") {
+    // The caller answers the moment it *hears* a DTMF 5 that the IVR's
+    // prompt carries after 200 ms of silence (in-band detection on the
+    // caller's leg), so the digit's timing is counted in the IVR's own
+    // frames, not in wall-clock time: 10 frames of silence, about 2-3 while
+    // the caller's detector is sure, then at most a tick for the digit to
+    // come back. Without barge-in the IVR would send 265 frames.
+    EngineFixture fx(dialplan(R"(
+  ["ivr"] = function(call)
+    call:answer()
+    local digits = call:read{ prompt = { "tone:0/200", "tone:770+1336/100", "tone:440/5000" }, max = 1 }
+    call:set("digits", digits)
+  end,
+  ["listener"] = function(call)
+    call:answer()
+    call:set("dtmf_inband", "1")
+    if call:read{ max = 1, timeout = 5000 } == "5" then call:send_dtmf("2") end
+    call:sleep(15000)
+  end,
+)"));
+    auto cdr = cdr_of(fx, fx.originate("local/listener@test", "ivr"));
+    CHECK(cdr["vars"]["digits"] == "2");
+    CHECK(frames_out(cdr) >= 11);
+    CHECK(frames_out(cdr) <= 10 + 5 + 2);
+}
+
 TEST_CASE("menu: a dialled leg that hangs up ends the menu with 'hangup'", "[ivr][menu]") {
     EngineFixture fx(dialplan(R"(
   ["menu"] = function(call)
@@ -220,6 +246,7 @@ TEST_CASE("say_* play the shipped prompts in the call's language", "[ivr][say]")
   end,
   ["duration-en"] = function(call) call:answer() call:say_duration(125) end,
   ["digits-ru"] = function(call) call:answer() call:say_digits("10#", { lang = "ru" }) end,
+  ["calls-ru"] = function(call) call:answer() call:say_number(3, { lang = "ru", unit = "call" }) end,
   ["errors"] = function(call)
     call:answer()
     call:set("lang", select(2, pcall(call.say_number, call, 5, { lang = "de" })))
@@ -234,6 +261,8 @@ TEST_CASE("say_* play the shipped prompts in the call's language", "[ivr][say]")
           frames_of({"en/numbers/2", "en/units/minutes", "en/numbers/5", "en/units/seconds"}));
     CHECK(frames_out(cdr_of(fx, fx.originate("local/silent@test", "digits-ru"))) ==
           frames_of({"ru/numbers/1", "ru/numbers/0", "ru/numbers/hash"}));
+    CHECK(frames_out(cdr_of(fx, fx.originate("local/silent@test", "calls-ru"))) ==
+          frames_of({"ru/numbers/3", "ru/units/call-2"}));
     auto errors = cdr_of(fx, fx.originate("local/silent@test", "errors"));
     CHECK(errors["vars"]["lang"].get<std::string>().find("say_number: unknown language 'de' (en or ru)") !=
           std::string::npos);

@@ -108,6 +108,27 @@ TEST_CASE("durations are said as hours, minutes and seconds with their forms", "
     CHECK(duration(2 * 3600 + 11 * 60, "ru") == "numbers/2 units/hour-2 numbers/11 units/minute-5");
 }
 
+TEST_CASE("counts take the unit's form and, in Russian, its gender", "[say]") {
+    auto count = [](int64_t n, const char *unit, const char *lang) {
+        std::vector<std::string> names;
+        REQUIRE(say_count(n, unit, lang, names, nullptr));
+        return spoken(names, std::string(lang) + "/");
+    };
+    CHECK(count(1, "call", "en") == "numbers/1 units/call");
+    CHECK(count(3, "call", "en") == "numbers/3 units/calls");
+    CHECK(count(1, "call", "ru") == "numbers/1 units/call-1");
+    CHECK(count(3, "call", "ru") == "numbers/3 units/call-2");
+    CHECK(count(5, "call", "ru") == "numbers/5 units/call-5");
+    CHECK(count(22, "call", "ru") == "numbers/20 numbers/2 units/call-2");
+    CHECK(count(21, "minute", "ru") == "numbers/20 numbers/1f units/minute-1");
+    CHECK(count(2, "second", "ru") == "numbers/2f units/second-2");
+    CHECK(count(1000, "call", "ru") == "numbers/1f numbers/thousand-1 units/call-5");
+    std::vector<std::string> names;
+    std::string error;
+    CHECK_FALSE(say_count(3, "apple", "en", names, &error));
+    CHECK(error == "unknown unit 'apple' (hour, minute, second, call)");
+}
+
 TEST_CASE("digits, stars and hashes are said one by one", "[say]") {
     std::vector<std::string> names;
     REQUIRE(say_digits("10*#", "ru", names, nullptr));
@@ -139,6 +160,9 @@ TEST_CASE("every prompt the say functions can name is shipped", "[say]") {
         for (int64_t s = 0; s < 2 * 3600; s += 7)
             REQUIRE(say_duration(s, lang, names, nullptr));
         REQUIRE(say_digits("0123456789*#", lang, names, nullptr));
+        for (const char *unit : {"hour", "minute", "second", "call"})
+            for (int64_t n = 0; n < 30; ++n)
+                REQUIRE(say_count(n, unit, lang, names, nullptr));
         used.insert(names.begin(), names.end());
     }
     const std::filesystem::path sounds = std::filesystem::path(TANDEM_SOURCE_DIR) / "dialplans" / "sounds";

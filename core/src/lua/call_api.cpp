@@ -260,6 +260,9 @@ int m_say_digits(lua_State *L) {
 int m_say_number(lua_State *L) {
     return say(L, "say_number", [L](const std::string &lang, std::vector<std::string> &names, std::string &error) {
         lua_Integer n = arg_integer(L, 2, 0, media::kMaxSayNumber, "number");
+        std::string unit = string_field(L, 3, "unit", "");
+        if (!unit.empty()) // the unit decides the gender
+            return media::say_count(n, unit, lang, names, &error);
         return media::say_number(n, lang, gender_field(L), names, &error);
     });
 }

@@ -1,21 +1,10 @@
 #include "media/prompt_loader.hpp"
 
 #include <pthread.h>
-#include <csignal>
 
 namespace tandem::media {
 
-PromptLoader::PromptLoader() {
-    // Built with the engine, before Engine::start() blocks the signals it
-    // reads from a signalfd: the thread must never take a SIGTERM, whose
-    // default action would kill the process instead of a graceful shutdown.
-    // A thread inherits its creator's mask.
-    sigset_t all, previous;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &previous);
-    thread_ = std::thread([this] { run(); });
-    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-}
+PromptLoader::PromptLoader() : thread_([this] { run(); }) {}
 
 PromptLoader::~PromptLoader() { stop(); }
 

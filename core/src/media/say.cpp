@@ -67,14 +67,23 @@ bool check(int64_t n, std::string_view lang, std::string *error) {
     return true;
 }
 
+// The units a count can be said with, and the gender of their Russian noun.
+struct Unit {
+    const char *name;
+    Gender gender;
+};
+constexpr Unit kUnits[] = {{"hour", Gender::masculine},
+                           {"minute", Gender::feminine},
+                           {"second", Gender::feminine},
+                           {"call", Gender::masculine}};
+
 // "3 minutes": the number, then the unit in the form it needs.
-void say_count(int64_t n, std::string_view lang, std::string_view unit, Gender gender,
-               std::vector<std::string> &out) {
-    say_number(n, lang, gender, out, nullptr);
+void say_counted(int64_t n, std::string_view lang, const Unit &unit, std::vector<std::string> &out) {
+    say_number(n, lang, unit.gender, out, nullptr);
     if (lang == "ru")
-        out.push_back("ru/units/" + std::string(unit) + "-" + std::to_string(russian_plural_form(n)));
+        out.push_back("ru/units/" + std::string(unit.name) + "-" + std::to_string(russian_plural_form(n)));
     else
-        out.push_back("en/units/" + std::string(unit) + (n == 1 ? "" : "s"));
+        out.push_back("en/units/" + std::string(unit.name) + (n == 1 ? "" : "s"));
 }
 
 } // namespace
@@ -135,12 +144,24 @@ bool say_duration(int64_t seconds, std::string_view lang, std::vector<std::strin
         return fail(error, "duration " + std::to_string(seconds) + " s is outside 0.." + std::to_string(max_seconds));
     const int64_t hours = seconds / 3600, minutes = seconds / 60 % 60, secs = seconds % 60;
     if (hours)
-        say_count(hours, lang, "hour", Gender::masculine, out);
+        say_counted(hours, lang, kUnits[0], out);
     if (minutes)
-        say_count(minutes, lang, "minute", Gender::feminine, out);
+        say_counted(minutes, lang, kUnits[1], out);
     if (secs || seconds == 0)
-        say_count(secs, lang, "second", Gender::feminine, out);
+        say_counted(secs, lang, kUnits[2], out);
     return true;
+}
+
+bool say_count(int64_t n, std::string_view unit, std::string_view lang, std::vector<std::string> &out,
+               std::string *error) {
+    if (!check(n, lang, error))
+        return false;
+    for (const Unit &known : kUnits)
+        if (unit == known.name) {
+            say_counted(n, lang, known, out);
+            return true;
+        }
+    return fail(error, "unknown unit '" + std::string(unit) + "' (hour, minute, second, call)");
 }
 
 } // namespace tandem::media

@@ -32,6 +32,11 @@ int russian_plural_form(int64_t n);
 bool say_number(int64_t n, std::string_view lang, Gender gender, std::vector<std::string> &out,
                 std::string *error);
 bool say_digits(std::string_view digits, std::string_view lang, std::vector<std::string> &out, std::string *error);
+// A number and a counted unit in the form the number needs: "1 call", "3
+// calls"; «1 звонок», «3 звонка», «5 звонков», «21 минута» (the Russian
+// number agrees with the unit's gender). Units: hour, minute, second, call.
+bool say_count(int64_t n, std::string_view unit, std::string_view lang, std::vector<std::string> &out,
+               std::string *error);
 // Hours, minutes and seconds, leaving out parts that are zero ("1 hour 5
 // seconds"); 0 is "0 seconds". At most kMaxSayNumber hours.
 bool say_duration(int64_t seconds, std::string_view lang, std::vector<std::string> &out, std::string *error);

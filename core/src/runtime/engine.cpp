@@ -36,7 +36,6 @@ Engine::Engine(Config config) : config_(std::move(config)) {
     g_engine = this;
     loader_ = std::make_unique<ModuleLoader>(*this);
     prompts_ = std::make_unique<media::PromptCache>();
-    prompt_loader_ = std::make_unique<media::PromptLoader>();
     records_ = std::make_unique<records::Service>(*this);
 }
 
@@ -67,6 +66,7 @@ bool Engine::start(std::vector<std::string> &errors) {
     sigaddset(&mask, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &mask, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
+    prompt_loader_ = std::make_unique<media::PromptLoader>(); // a thread: after the mask
 
     started_us_ = ids::now_us();
     for (auto *dir : {&config_.paths.data, &config_.paths.spool, &config_.paths.logs}) {
@@ -182,7 +182,8 @@ void Engine::stop() {
         return;
     if (console_)
         console_->close();
-    prompt_loader_->stop(); // its jobs post to the workers
+    if (prompt_loader_)
+        prompt_loader_->stop(); // its jobs post to the workers
     for (auto &w : workers_)
         w->stop_and_join();
     workers_.clear();

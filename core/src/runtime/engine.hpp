@@ -67,7 +67,7 @@ public:
     ModuleLoader &modules() { return *loader_; }
     media::PromptCache &prompts() { return *prompts_; }
     records::Service &records() { return *records_; }
-    // Decodes prompts off the workers (runtime/prompt_loading.hpp).
+    // Decodes prompts off the workers (runtime/prompt_loading.hpp); exists from start().
     media::PromptLoader &prompt_loader() { return *prompt_loader_; }
     Reactor &main_reactor() { return main_reactor_; }
     int worker_count() const { return static_cast<int>(workers_.size()); }
