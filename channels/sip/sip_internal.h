@@ -14,6 +14,7 @@
 #define TANDEM_SIP_INTERNAL_H
 
 #include <tandem/module.h>
+#include <tandem/rtp.h>
 
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -33,8 +34,16 @@ struct sip_config {
     int auth_fail_limit;    /* failed authentications per source per 60 s ... */
     int auth_ban_seconds;   /* ... before it gets 403 for this long */
     char endpoints_path[1024]; /* the endpoints/passwords file, "" none */
+    /* media (sip_rtp.c) */
+    bool jitter_buffer;     /* buffer and conceal received audio */
+    int jb_min_ms, jb_max_ms;
+    int rtcp_interval_ms;   /* the mean report interval (randomised +-50%) */
 };
 extern struct sip_config sip_cfg;
+/* load(): an integer key within [min, max], `def` when unset, -1 invalid. */
+int sip_cfg_int(const char *key, int def, int min, int max);
+/* load(): the media keys of sip_config (sip_media_config.c); 0 or -1 (logged). */
+int sip_media_config(void);
 
 /* Endpoints (sip_auth.c). The table is read in load() and immutable
  * afterwards except `contacts`, which only the SIP thread touches. */
@@ -66,6 +75,8 @@ struct sip_media {
     struct sockaddr_in remote; /* c= address, m= port */
     int pt;                    /* chosen G.711 payload type: 0 or 8; -1 none */
     int dtmf_pt;               /* telephone-event payload type, -1 none */
+    bool rtcp_mux;             /* a=rtcp-mux (RFC 5761) */
+    struct sockaddr_in rtcp;   /* where its RTCP goes: a=rtcp, else port + 1 */
 };
 
 /* RFC 4733 digits waiting to be sent (worker side). */
@@ -83,26 +94,39 @@ struct sip_dtmf_tx {
     uint64_t timer;      /* pending 20 ms timer, 0 none */
 };
 
-/* One RTP session (worker side; sip_rtp.c). */
+/* One RTP session (worker side; sip_rtp.c): the SIP adapter around the
+ * packet-level stack in <tandem/rtp.h> (core/rtp). */
 struct sip_rtp {
     int fd;                    /* -1 when closed */
-    int port;                  /* local port */
-    bool watched;
+    int rtcp_fd;               /* port + 1; -1 when closed or rtcp-mux */
+    int port;                  /* local RTP port (even; RTCP is port + 1) */
+    bool watched, rtcp_watched;
     struct sockaddr_in remote; /* where we send; latched to the real source */
+    struct sockaddr_in rtcp_remote;
+    struct sockaddr_in sdp_remote; /* what the far end's SDP said */
     bool have_remote;
+    bool rtcp_mux;             /* RTCP shares the RTP socket (RFC 5761) */
     bool latched;              /* remote learnt from received media */
     uint32_t latched_ssrc;
     int pt, dtmf_pt;           /* negotiated payload types */
     const char *format;        /* "PCMU"/"PCMA" (static strings) */
-    uint32_t ssrc, ts;
-    uint16_t seq;
     bool marker;               /* next audio packet starts a talk spurt */
+    /* SSRC, sequence number, media clock (session.ts: the timestamp of the
+     * next packet we send), receive statistics and RTCP state. Kept for
+     * the life of the call, whatever the SDP changes (continuity). */
+    tandem_rtp_session session;
     /* receive side: the timestamp of the last DTMF event delivered, so the
      * three end packets yield one digit */
     bool rx_dtmf_seen;
     uint32_t rx_dtmf_ts;
     uint64_t rx_packets, tx_packets;
     struct sip_dtmf_tx dtmf;
+    /* the jitter buffer and its 20 ms playout clock (sip_config.jitter_buffer) */
+    tandem_jb *jb;             /* NULL when disabled or not yet needed */
+    uint64_t playout_timer;    /* 0 none */
+    uint64_t playout_start_us; /* CLOCK_MONOTONIC of tick 0 */
+    uint64_t playout_ticks;    /* ticks played since then */
+    uint64_t rtcp_timer;       /* 0 none */
 };
 
 enum sip_dir { SIP_INBOUND, SIP_OUTBOUND };
@@ -184,14 +208,33 @@ int sip_sdp_parse(const char *body, size_t len, struct sip_media *out);
  * chosen codec, dtmf_pt or -1) for ip:port into buf. Returns length or -1. */
 int sip_sdp_build(char *buf, size_t cap, const char *ip, int port, int pt, int dtmf_pt,
                   uint32_t session_id);
+/* The same with everything our side can say about its media. */
+struct sip_sdp_local {
+    const char *ip;
+    int port;
+    int pt, dtmf_pt;      /* as sip_sdp_build */
+    uint32_t session_id;
+    bool rtcp_mux;        /* offer or accept a=rtcp-mux */
+};
+int sip_sdp_build_local(char *buf, size_t cap, const struct sip_sdp_local *local);
 
 /* --- RTP (sip_rtp.c); worker only --- */
 int sip_rtp_open(struct sip_rtp *rtp); /* 0 or -1 */
-/* Start watching the socket for `call` (worker-only). */
+/* Start watching the sockets for `call` and the RTCP reports (worker-only). */
 int sip_rtp_watch(struct sip_call *call);
+/* Sends an RTCP BYE, stops the timers, closes the sockets. */
 void sip_rtp_close(struct sip_call *call);
+/* The far end's (new) media description. May be called again at any time
+ * (re-INVITE, UPDATE, a transfer): the stream keeps its SSRC, sequence
+ * numbers and timestamp clock, only the destination, payload types and
+ * rtcp-mux change; a new address drops the symmetric-RTP latch so that the
+ * new SDP address is used until media arrives from it. */
 void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m);
 int sip_rtp_write(struct sip_call *call, const tandem_frame *frame);
+/* The leg's media statistics as variables (rtp_codec, rtp_rx_packets,
+ * rtp_tx_packets, rtcp_jitter_ms, rtcp_loss_pct, rtcp_rtt_ms; unknown ones
+ * are not set), for the CDR; called when the leg ends. */
+void sip_rtp_set_vars(struct sip_call *call, tandem_leg *leg);
 
 /* --- causes (sip_cause.c) --- */
 int sip_status_to_cause(int status);

@@ -61,6 +61,7 @@ static void set_status_var(tandem_leg *leg, int status) {
  * the worker's reference to the call (the one the leg's pvt stood for). */
 static void detach(struct sip_call *call) {
     tandem_leg *leg = call->leg;
+    if (leg) sip_rtp_set_vars(call, leg);
     call->leg = NULL;
     sip_rtp_close(call);
     if (leg) {
@@ -68,6 +69,14 @@ static void detach(struct sip_call *call) {
         sip_host->leg_unref(leg);
     }
     sip_call_unref(call);
+}
+
+/* Our SDP for this call: an offer (pt < 0) or an answer. We offer
+ * rtcp-mux and accept it when offered. */
+static int local_sdp(const struct sip_call *call, int pt, int dtmf_pt, char *buf, size_t cap) {
+    struct sip_sdp_local l = {sip_cfg.rtp_ip, call->rtp.port, pt, dtmf_pt, call->rtp.session.ssrc,
+                              pt < 0 || call->rtp.rtcp_mux};
+    return sip_sdp_build_local(buf, cap, &l);
 }
 
 static void apply_media(struct sip_call *call, const struct sip_media *m) {
@@ -208,8 +217,7 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
         return TANDEM_CAUSE_CONGESTION;
     }
     char sdp[768];
-    if (sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, -1, -1,
-                      (uint32_t)call->rtp.ssrc) < 0) {
+    if (local_sdp(call, -1, -1, sdp, sizeof sdp) < 0) {
         sip_rtp_close(call);
         sip_call_unref(call);
         return TANDEM_CAUSE_TEMPORARY_FAILURE;
@@ -233,8 +241,7 @@ static int sip_answer(void *user, tandem_leg *leg) {
     if (!call) return TANDEM_CAUSE_NORMAL_CLEARING;
     if (call->dir != SIP_INBOUND || call->up) return TANDEM_OK;
     char sdp[768];
-    if (sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, call->rtp.pt,
-                      call->rtp.dtmf_pt, (uint32_t)call->rtp.ssrc) < 0 ||
+    if (local_sdp(call, call->rtp.pt, call->rtp.dtmf_pt, sdp, sizeof sdp) < 0 ||
         sip_stack_send(SIP_CMD_ANSWER, call, 200, sdp) != 0)
         return TANDEM_CAUSE_TEMPORARY_FAILURE;
     call->up = true;
@@ -250,8 +257,7 @@ static int sip_indicate(void *user, tandem_leg *leg, int state) {
         sip_stack_send(SIP_CMD_RING, call, 180, NULL);
     } else if (state == TANDEM_LEG_EARLY) {
         char sdp[768];
-        if (sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, call->rtp.pt,
-                          call->rtp.dtmf_pt, (uint32_t)call->rtp.ssrc) >= 0)
+        if (local_sdp(call, call->rtp.pt, call->rtp.dtmf_pt, sdp, sizeof sdp) >= 0)
             sip_stack_send(SIP_CMD_PROGRESS, call, 183, sdp);
     }
     return TANDEM_OK;
@@ -315,6 +321,8 @@ static int cfg_int(const char *key, int def, int min, int max) {
     return (n >= min && n <= max) ? (int)n : -1;
 }
 
+int sip_cfg_int(const char *key, int def, int min, int max) { return cfg_int(key, def, min, max); }
+
 static int sip_load(tandem_module *module, const tandem_host *host) {
     sip_host = host;
     sip_self = module;
@@ -340,6 +348,7 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
                   "sip: auth_fail_limit (1-100000), auth_ban_seconds (1-86400) or realm is invalid");
         return TANDEM_EINVAL;
     }
+    if (sip_media_config() != 0) return TANDEM_EINVAL; /* it logged why */
     sip_cfg.rtp_port_min = cfg_port("rtp_port_min", 10000);
     sip_cfg.rtp_port_max = cfg_port("rtp_port_max", 20000);
     if (sip_cfg.rtp_port_min < 0 || sip_cfg.rtp_port_max < 0 ||

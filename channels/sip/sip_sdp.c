@@ -22,11 +22,90 @@ static int format_pt(const char *text) {
     return v <= 127 ? v : -1;
 }
 
+/* sofia-sip 1.12.11's sdp_parse never returns on some malformed m= lines
+ * (a transport with a character outside a token before a '/', "RT\t/AVP",
+ * or starting with '/', "m=audio 4000PRT /SAVP"; found by
+ * tests/fuzz/fuzz_sdp): one INVITE would hang the SIP thread. So every m=
+ * line must have RFC 4566's shape before sofia sees the body:
+ * "m=" token SP port["/"count] SP token *("/" token) *(SP token); every
+ * line is "x=..."; and the body has no control characters but CRLF (or
+ * bare LF) line ends, so that we and sofia see the same lines. */
+static bool token_char(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("-.!%*_+`'~", c));
+}
+
+static bool media_line_ok(const char *p, const char *end) {
+    const char *q = p;
+    while (q < end && token_char((unsigned char)*q)) q++;
+    if (q == p || q == end || *q != ' ') return false;
+    while (q < end && *q == ' ') q++;
+    p = q;
+    while (q < end && *q >= '0' && *q <= '9') q++;
+    if (q == p) return false;
+    if (q < end && *q == '/') {
+        p = ++q;
+        while (q < end && *q >= '0' && *q <= '9') q++;
+        if (q == p) return false;
+    }
+    if (q == end || *q != ' ') return false;
+    while (q < end && *q == ' ') q++;
+    for (;;) { /* token *("/" token) */
+        p = q;
+        while (q < end && token_char((unsigned char)*q)) q++;
+        if (q == p) return false;
+        if (q < end && *q == '/') {
+            q++;
+            continue;
+        }
+        break;
+    }
+    for (;;) { /* *(SP fmt) */
+        if (q == end) return true;
+        if (*q != ' ') return false;
+        while (q < end && *q == ' ') q++;
+        while (q < end && token_char((unsigned char)*q)) q++;
+    }
+}
+
+static bool media_lines_ok(const char *body, size_t len) {
+    for (size_t i = 0; i < len; ++i) {
+        unsigned char c = (unsigned char)body[i];
+        if ((c < 0x20 && c != '\n' && c != '\r') || c == 0x7f) return false;
+        if (c == '\r' && (i + 1 == len || body[i + 1] != '\n')) return false;
+    }
+    const char *end = body + len;
+    for (const char *line = body; line < end;) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        if (!eol) eol = end;
+        const char *stop = eol > line && eol[-1] == '\r' ? eol - 1 : eol;
+        if (stop > line && (stop - line < 2 || line[0] < 'a' || line[0] > 'z' || line[1] != '='))
+            return false; /* every line is TYPE=VALUE (a line starting with a
+                             space after an m= line made sofia allocate without end) */
+        if (stop - line >= 2 && line[0] == 'm' && line[1] == '=' && !media_line_ok(line + 2, stop))
+            return false;
+        line = eol + (eol < end);
+    }
+    return true;
+}
+
+/* RFC 3605 "a=rtcp:PORT [IN IP4 ADDR]": where RTCP goes when not port + 1. */
+static void rtcp_attribute(const sdp_attribute_t *a, struct sockaddr_in *rtcp) {
+    if (!a || !a->a_value) return;
+    unsigned port = 0;
+    char addr[64] = "";
+    int n = sscanf(a->a_value, "%5u IN IP4 %63s", &port, addr);
+    if (n < 1 || port == 0 || port > 65535) return;
+    struct in_addr ip;
+    if (n == 2 && inet_pton(AF_INET, addr, &ip) == 1) rtcp->sin_addr = ip;
+    rtcp->sin_port = htons((uint16_t)port);
+}
+
 int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
     memset(out, 0, sizeof *out);
     out->pt = -1;
     out->dtmf_pt = -1;
-    if (!body || len == 0 || len > 65536) return -1;
+    if (!body || len == 0 || len > 65536 || !media_lines_ok(body, len)) return -1;
     su_home_t home[1] = {SU_HOME_INIT(home)};
     sdp_parser_t *parser = sdp_parse(home, body, (issize_t)len, 0);
     sdp_session_t *s = parser ? sdp_session(parser) : NULL;
@@ -57,6 +136,10 @@ int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
             inet_pton(AF_INET, c->c_address, &out->remote.sin_addr) == 1 && m->m_port <= 65535) {
             out->remote.sin_family = AF_INET;
             out->remote.sin_port = htons((uint16_t)m->m_port);
+            out->rtcp_mux = sdp_attribute_find(m->m_attributes, "rtcp-mux") != NULL;
+            out->rtcp = out->remote;
+            out->rtcp.sin_port = htons((uint16_t)(m->m_port + 1));
+            rtcp_attribute(sdp_attribute_find(m->m_attributes, "rtcp"), &out->rtcp);
         } else {
             out->pt = -1; /* no IPv4 address we can send to */
         }
@@ -73,7 +156,13 @@ int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
 
 int sip_sdp_build(char *buf, size_t cap, const char *ip, int port, int pt, int dtmf_pt,
                   uint32_t session_id) {
+    struct sip_sdp_local l = {ip, port, pt, dtmf_pt, session_id, false};
+    return sip_sdp_build_local(buf, cap, &l);
+}
+
+int sip_sdp_build_local(char *buf, size_t cap, const struct sip_sdp_local *l) {
     char fmts[32], maps[256];
+    int pt = l->pt, dtmf_pt = l->dtmf_pt;
     if (pt < 0) {
         snprintf(fmts, sizeof fmts, "0 8 101");
         snprintf(maps, sizeof maps,
@@ -90,7 +179,8 @@ int sip_sdp_build(char *buf, size_t cap, const char *ip, int port, int pt, int d
     }
     int n = snprintf(buf, cap,
                      "v=0\r\no=tandem %u %u IN IP4 %s\r\ns=tandem\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-                     "m=audio %d RTP/AVP %s\r\n%sa=ptime:20\r\na=sendrecv\r\n",
-                     session_id, session_id, ip, ip, port, fmts, maps);
+                     "m=audio %d RTP/AVP %s\r\n%sa=ptime:20\r\n%sa=sendrecv\r\n",
+                     l->session_id, l->session_id, l->ip, l->ip, l->port, fmts, maps,
+                     l->rtcp_mux ? "a=rtcp-mux\r\n" : "");
     return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }
