@@ -8,6 +8,7 @@ PACKAGES="
   liblua5.4-dev libfmt-dev nlohmann-json3-dev libcli11-dev libspeexdsp-dev
   catch2 python3
   libsofia-sip-ua-dev sip-tester
+  libsrtp2-dev baresip
   clang libclang-rt-14-dev
 "
 

@@ -38,6 +38,7 @@ struct sip_config {
     bool jitter_buffer;     /* buffer and conceal received audio */
     int jb_min_ms, jb_max_ms;
     int rtcp_interval_ms;   /* the mean report interval (randomised +-50%) */
+    enum sip_srtp_policy { SIP_SRTP_OFF, SIP_SRTP_OPTIONAL, SIP_SRTP_MANDATORY } srtp;
 };
 extern struct sip_config sip_cfg;
 /* load(): an integer key within [min, max], `def` when unset, -1 invalid. */
@@ -77,6 +78,8 @@ struct sip_media {
     int dtmf_pt;               /* telephone-event payload type, -1 none */
     bool rtcp_mux;             /* a=rtcp-mux (RFC 5761) */
     struct sockaddr_in rtcp;   /* where its RTCP goes: a=rtcp, else port + 1 */
+    bool savp;                 /* m= ... RTP/SAVP */
+    tandem_crypto_attr crypto; /* the first a=crypto we support; suite NONE: none */
 };
 
 /* RFC 4733 digits waiting to be sent (worker side). */
@@ -127,6 +130,11 @@ struct sip_rtp {
     uint64_t playout_start_us; /* CLOCK_MONOTONIC of tick 0 */
     uint64_t playout_ticks;    /* ticks played since then */
     uint64_t rtcp_timer;       /* 0 none */
+    /* SRTP (sip_srtp.c): our master key + salt, drawn once per call, and the
+     * libsrtp sessions, NULL while the stream is plain RTP */
+    bool have_local_key;
+    uint8_t local_key[TANDEM_SRTP_KEY_SALT];
+    struct sip_srtp *srtp;
 };
 
 enum sip_dir { SIP_INBOUND, SIP_OUTBOUND };
@@ -215,6 +223,8 @@ struct sip_sdp_local {
     int pt, dtmf_pt;      /* as sip_sdp_build */
     uint32_t session_id;
     bool rtcp_mux;        /* offer or accept a=rtcp-mux */
+    bool savp;            /* RTP/SAVP instead of RTP/AVP */
+    const char *crypto;   /* a=crypto lines (with CRLF) or NULL */
 };
 int sip_sdp_build_local(char *buf, size_t cap, const struct sip_sdp_local *local);
 
@@ -235,6 +245,26 @@ int sip_rtp_write(struct sip_call *call, const tandem_frame *frame);
  * rtp_tx_packets, rtcp_jitter_ms, rtcp_loss_pct, rtcp_rtt_ms; unknown ones
  * are not set), for the CDR; called when the leg ends. */
 void sip_rtp_set_vars(struct sip_call *call, tandem_leg *leg);
+
+/* --- SRTP with SDES (sip_srtp.c) --- */
+int sip_srtp_load(void); /* load(): libsrtp2's init unless srtp = "off"; 0 or -1 */
+/* Any thread: does `m` meet the `srtp` policy (a usable key when SAVP or
+ * mandatory; no SAVP when off)? */
+bool sip_srtp_acceptable(const struct sip_media *m);
+/* Worker: draw our key (once per call). 0 or -1. */
+int sip_srtp_local_key(struct sip_rtp *rtp);
+/* Worker: protect with m's key when it has one, else plain RTP. A re-INVITE
+ * with the same key keeps the sessions. 0 or -1. */
+int sip_srtp_start(struct sip_rtp *rtp, const struct sip_media *m);
+void sip_srtp_stop(struct sip_rtp *rtp);
+bool sip_srtp_active(const struct sip_rtp *rtp);
+/* Worker: in place; `cap` must leave room for the trailer. 0 (also when
+ * plain) or -1 (drop the packet). */
+int sip_srtp_protect(struct sip_rtp *rtp, uint8_t *pkt, size_t *len, size_t cap, bool rtcp);
+int sip_srtp_unprotect(struct sip_rtp *rtp, uint8_t *pkt, size_t *len, bool rtcp);
+/* Our a=crypto lines: both suites for an offer, the agreed one for an
+ * answer. Length or -1. */
+int sip_srtp_sdp_lines(const struct sip_rtp *rtp, bool offer, char *out, size_t cap);
 
 /* --- causes (sip_cause.c) --- */
 int sip_status_to_cause(int status);

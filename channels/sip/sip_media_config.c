@@ -20,5 +20,13 @@ int sip_media_config(void) {
                       "rtcp_interval_ms (500-60000) are required");
         return -1;
     }
-    return 0;
+    const char *srtp = sip_host->config_get(sip_self, "srtp");
+    if (!srtp || !*srtp || strcmp(srtp, "optional") == 0) sip_cfg.srtp = SIP_SRTP_OPTIONAL;
+    else if (strcmp(srtp, "mandatory") == 0) sip_cfg.srtp = SIP_SRTP_MANDATORY;
+    else if (strcmp(srtp, "off") == 0) sip_cfg.srtp = SIP_SRTP_OFF;
+    else {
+        sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: srtp must be \"off\", \"optional\" or \"mandatory\"");
+        return -1;
+    }
+    return sip_srtp_load();
 }

@@ -72,10 +72,20 @@ static void detach(struct sip_call *call) {
 }
 
 /* Our SDP for this call: an offer (pt < 0) or an answer. We offer
- * rtcp-mux and accept it when offered. */
-static int local_sdp(const struct sip_call *call, int pt, int dtmf_pt, char *buf, size_t cap) {
+ * rtcp-mux and accept it when offered; SRTP: an offer is RTP/SAVP with our
+ * keys when srtp = "mandatory", an answer has SRTP when the offer's key
+ * was taken (sip_srtp_start), with the offer's transport. */
+static int local_sdp(struct sip_call *call, int pt, int dtmf_pt, char *buf, size_t cap) {
+    bool offer = pt < 0;
     struct sip_sdp_local l = {sip_cfg.rtp_ip, call->rtp.port, pt, dtmf_pt, call->rtp.session.ssrc,
-                              pt < 0 || call->rtp.rtcp_mux};
+                              offer || call->rtp.rtcp_mux, false, NULL};
+    char crypto[256];
+    if ((offer && sip_cfg.srtp == SIP_SRTP_MANDATORY) || (!offer && sip_srtp_active(&call->rtp))) {
+        if (sip_srtp_local_key(&call->rtp) != 0 || sip_srtp_sdp_lines(&call->rtp, offer, crypto, sizeof crypto) < 0)
+            return -1;
+        l.savp = offer || call->offer.savp;
+        l.crypto = crypto;
+    }
     return sip_sdp_build_local(buf, cap, &l);
 }
 

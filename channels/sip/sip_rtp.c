@@ -25,6 +25,9 @@
 #define RTP_BUF 2048
 #define FRAME_MS 20
 #define RTCP_MAX 256
+#define SRTP_ROOM 160 /* >= libsrtp's SRTP_MAX_TRAILER_LEN (tag + MKI) + 4 for SRTCP */
+#define RTCP_ROOM (RTCP_MAX + SRTP_ROOM)
+#define PKT_ROOM(payload) (TANDEM_RTP_HEADER_SIZE + (payload) + SRTP_ROOM)
 
 /* Rotates through the configured range across all legs; an atomic, not a lock. */
 static atomic_uint next_port;
@@ -125,6 +128,7 @@ void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m) {
     rtp->pt = m->pt;
     rtp->dtmf_pt = m->dtmf_pt;
     rtp->format = format;
+    sip_srtp_start(rtp, m); /* plain RTP when m has no key */
 }
 
 /* Symmetric RTP: send to where the far end's media really comes from (it
@@ -278,7 +282,9 @@ static void drain(struct sip_call *call, int fd, bool rtcp_socket) {
     for (int i = 0; i < got && call->leg; ++i) {
         if (msgs[i].msg_hdr.msg_namelen != sizeof from[i] || from[i].sin_family != AF_INET) continue;
         size_t n = msgs[i].msg_len;
-        if (rtcp_socket || tandem_rtp_is_rtcp(bufs[i], n)) rtcp_packet(call, bufs[i], n, now);
+        bool rtcp = rtcp_socket || tandem_rtp_is_rtcp(bufs[i], n);
+        if (sip_srtp_unprotect(&call->rtp, bufs[i], &n, rtcp) != 0) continue; /* forged or plain */
+        if (rtcp) rtcp_packet(call, bufs[i], n, now);
         else rtp_packet(call, bufs[i], n, &from[i], now);
     }
 }
@@ -288,8 +294,10 @@ static void rtcp_readable(int fd, uint32_t events, void *arg) { drain(arg, fd, t
 
 /* --- RTCP reports --- */
 
-static void rtcp_send(struct sip_rtp *rtp, const uint8_t *pkt, size_t len) {
+/* pkt has RTCP_ROOM bytes for the SRTCP trailer */
+static void rtcp_send(struct sip_rtp *rtp, uint8_t *pkt, size_t len) {
     int fd = rtp->rtcp_mux || rtp->rtcp_fd < 0 ? rtp->fd : rtp->rtcp_fd;
+    if (sip_srtp_protect(rtp, pkt, &len, RTCP_ROOM, true) != 0) return;
     if (len && rtp->have_remote && fd >= 0)
         sendto(fd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)&rtp->rtcp_remote,
                sizeof rtp->rtcp_remote);
@@ -312,8 +320,8 @@ static void rtcp_tick(void *arg) {
     if (rtp->fd >= 0 && call->leg) {
         /* report only once there is a stream to report on or from */
         if (rtp->have_remote && (rtp->session.tx_packets_total || rtp->session.rx.started)) {
-            uint8_t pkt[RTCP_MAX];
-            rtcp_send(rtp, pkt, tandem_rtcp_session_report(&rtp->session, pkt, sizeof pkt, mono_us(),
+            uint8_t pkt[RTCP_ROOM];
+            rtcp_send(rtp, pkt, tandem_rtcp_session_report(&rtp->session, pkt, RTCP_MAX, mono_us(),
                                                            ntp_now(), sip_cfg.rtp_ip));
         }
         rtcp_arm(call, (uint32_t)sip_cfg.rtcp_interval_ms);
@@ -334,12 +342,15 @@ int sip_rtp_watch(struct sip_call *call) {
     return 0;
 }
 
-static void send_packet(struct sip_rtp *rtp, const uint8_t *pkt, size_t len) {
+/* pkt has SRTP_ROOM bytes after len for the SRTP trailer */
+static void send_packet(struct sip_rtp *rtp, uint8_t *pkt, size_t len) {
+    size_t payload = len - TANDEM_RTP_HEADER_SIZE;
+    if (sip_srtp_protect(rtp, pkt, &len, len + SRTP_ROOM, false) != 0) return;
     /* UDP: a full socket buffer or an ICMP error just loses this packet */
     if (sendto(rtp->fd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)&rtp->remote,
                sizeof rtp->remote) >= 0) {
         rtp->tx_packets++;
-        tandem_rtp_session_sent(&rtp->session, len - TANDEM_RTP_HEADER_SIZE);
+        tandem_rtp_session_sent(&rtp->session, payload);
     }
 }
 
@@ -355,20 +366,22 @@ static size_t dtmf_packet(struct sip_rtp *rtp, uint8_t *pkt, bool marker, bool e
 }
 
 static void dtmf_send(struct sip_rtp *rtp, bool marker, uint32_t dur) {
-    uint8_t pkt[TANDEM_RTP_HEADER_SIZE + TANDEM_RTP_EVENT_SIZE];
+    uint8_t pkt[PKT_ROOM(TANDEM_RTP_EVENT_SIZE)];
     send_packet(rtp, pkt, dtmf_packet(rtp, pkt, marker, false, dur));
 }
 
 /* The end packet three times, back to back for loss resilience (RFC 4733
  * 2.5.1.4): one sendmmsg. */
 static void dtmf_send_end(struct sip_rtp *rtp, uint32_t dur) {
-    uint8_t pkts[3][TANDEM_RTP_HEADER_SIZE + TANDEM_RTP_EVENT_SIZE];
+    uint8_t pkts[3][PKT_ROOM(TANDEM_RTP_EVENT_SIZE)];
     struct iovec iov[3];
     struct mmsghdr msgs[3];
     memset(msgs, 0, sizeof msgs);
     for (int i = 0; i < 3; ++i) {
+        size_t len = dtmf_packet(rtp, pkts[i], false, true, dur);
+        if (sip_srtp_protect(rtp, pkts[i], &len, sizeof pkts[i], false) != 0) return;
         iov[i].iov_base = pkts[i];
-        iov[i].iov_len = dtmf_packet(rtp, pkts[i], false, true, dur);
+        iov[i].iov_len = len;
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
         msgs[i].msg_hdr.msg_name = &rtp->remote;
@@ -453,7 +466,7 @@ int sip_rtp_write(struct sip_call *call, const tandem_frame *frame) {
     if (rtp->dtmf.active) { /* the event replaces the audio; keep the clock */
         return TANDEM_OK;
     }
-    uint8_t pkt[TANDEM_RTP_HEADER_SIZE + RTP_MAX_PAYLOAD];
+    uint8_t pkt[PKT_ROOM(RTP_MAX_PAYLOAD)];
     tandem_rtp_session_header(&rtp->session, pkt, (uint8_t)rtp->pt, rtp->marker, rtp->session.ts);
     rtp->marker = false;
     memcpy(pkt + TANDEM_RTP_HEADER_SIZE, frame->data, frame->len);
@@ -500,8 +513,8 @@ void sip_rtp_close(struct sip_call *call) {
     rtp->dtmf.active = false;
     if (rtp->fd >= 0 && rtp->have_remote &&
         (rtp->session.tx_packets_total || rtp->session.rx.started)) {
-        uint8_t pkt[RTCP_MAX]; /* RFC 3550 6.6: a BYE, in a compound packet with our last report */
-        rtcp_send(rtp, pkt, tandem_rtcp_session_bye(&rtp->session, pkt, sizeof pkt, mono_us(), ntp_now(),
+        uint8_t pkt[RTCP_ROOM]; /* RFC 3550 6.6: a BYE, in a compound packet with our last report */
+        rtcp_send(rtp, pkt, tandem_rtcp_session_bye(&rtp->session, pkt, RTCP_MAX, mono_us(), ntp_now(),
                                                      sip_cfg.rtp_ip));
     }
     if (rtp->fd >= 0) {
@@ -518,4 +531,5 @@ void sip_rtp_close(struct sip_call *call) {
     }
     free(rtp->jb);
     rtp->jb = NULL;
+    sip_srtp_stop(rtp);
 }

@@ -140,6 +140,10 @@ int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
             out->rtcp = out->remote;
             out->rtcp.sin_port = htons((uint16_t)(m->m_port + 1));
             rtcp_attribute(sdp_attribute_find(m->m_attributes, "rtcp"), &out->rtcp);
+            out->savp = m->m_proto == sdp_proto_srtp;
+            for (sdp_attribute_t *a = m->m_attributes; a && out->crypto.suite == TANDEM_SRTP_NONE; a = a->a_next)
+                if (a->a_name && strcasecmp(a->a_name, "crypto") == 0 && a->a_value)
+                    tandem_crypto_attr_parse(a->a_value, strlen(a->a_value), &out->crypto);
         } else {
             out->pt = -1; /* no IPv4 address we can send to */
         }
@@ -156,7 +160,7 @@ int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
 
 int sip_sdp_build(char *buf, size_t cap, const char *ip, int port, int pt, int dtmf_pt,
                   uint32_t session_id) {
-    struct sip_sdp_local l = {ip, port, pt, dtmf_pt, session_id, false};
+    struct sip_sdp_local l = {ip, port, pt, dtmf_pt, session_id, false, false, NULL};
     return sip_sdp_build_local(buf, cap, &l);
 }
 
@@ -179,8 +183,8 @@ int sip_sdp_build_local(char *buf, size_t cap, const struct sip_sdp_local *l) {
     }
     int n = snprintf(buf, cap,
                      "v=0\r\no=tandem %u %u IN IP4 %s\r\ns=tandem\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-                     "m=audio %d RTP/AVP %s\r\n%sa=ptime:20\r\n%sa=sendrecv\r\n",
-                     l->session_id, l->session_id, l->ip, l->ip, l->port, fmts, maps,
-                     l->rtcp_mux ? "a=rtcp-mux\r\n" : "");
+                     "m=audio %d RTP/%s %s\r\n%sa=ptime:20\r\n%s%sa=sendrecv\r\n",
+                     l->session_id, l->session_id, l->ip, l->ip, l->port, l->savp ? "SAVP" : "AVP", fmts,
+                     maps, l->rtcp_mux ? "a=rtcp-mux\r\n" : "", l->crypto ? l->crypto : "");
     return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }

@@ -269,8 +269,10 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
         return; /* answered 407 or 403 */
     struct sip_media offer;
     if (!sip || !sip->sip_payload ||
-        sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0) {
-        LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: INVITE without PCMU/PCMA offer: 488");
+        sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0 ||
+        !sip_srtp_acceptable(&offer)) {
+        LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL,
+            "sip: INVITE without a PCMU/PCMA offer we accept (codec, or SRTP policy): 488");
         nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
         return;
     }
@@ -308,6 +310,7 @@ static void response_to_invite(struct sip_call *call, int status, sip_t const *s
     memset(&media, 0, sizeof media);
     if (sip && sip->sip_payload)
         sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &media);
+    if (media.valid && !sip_srtp_acceptable(&media)) media.valid = false; /* SRTP policy */
     if (status < 180) return;
     if (status < 200) {
         if (call->engine_hungup) return;

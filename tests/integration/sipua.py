@@ -84,6 +84,8 @@ class UA:
         self.remote_media = None
         self.remote_target = None
         self.ssrc = random.getrandbits(32)
+        self.sdp_proto = "RTP/AVP"
+        self.extra_sdp = ""
 
     @staticmethod
     def _rtp_pair():
@@ -110,11 +112,11 @@ class UA:
 
     def sdp(self, codecs="0 101"):
         lines = ["v=0", "o=sipua 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
-                 "m=audio %d RTP/AVP %s" % (self.rtp_port, codecs), "a=rtpmap:0 PCMU/8000",
+                 "m=audio %d %s %s" % (self.rtp_port, self.sdp_proto, codecs), "a=rtpmap:0 PCMU/8000",
                  "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16", "a=ptime:20", "a=sendrecv"]
         if self.rtcp_mux:
             lines.append("a=rtcp-mux")
-        return "\r\n".join(lines) + "\r\n"
+        return "\r\n".join(lines) + "\r\n" + self.extra_sdp
 
     def request(self, method, uri, target, body="", extra=""):
         if method not in ("ACK",):
