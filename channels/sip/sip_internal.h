@@ -124,11 +124,11 @@ struct sip_rtp {
     uint32_t rx_dtmf_ts;
     uint64_t rx_packets, tx_packets;
     struct sip_dtmf_tx dtmf;
-    /* the jitter buffer and its 20 ms playout clock (sip_config.jitter_buffer) */
+    /* the jitter buffer (sip_config.jitter_buffer), drained by its worker's
+     * 20 ms playout clock while the call is on that worker's playout list */
     tandem_jb *jb;             /* NULL when disabled or not yet needed */
-    uint64_t playout_timer;    /* 0 none */
-    uint64_t playout_start_us; /* CLOCK_MONOTONIC of tick 0 */
-    uint64_t playout_ticks;    /* ticks played since then */
+    bool in_playout;
+    struct sip_call *playout_prev, *playout_next;
     uint64_t rtcp_timer;       /* 0 none */
     /* SRTP (sip_srtp.c): our master key + salt, drawn once per call, and the
      * libsrtp sessions, NULL while the stream is plain RTP */
@@ -247,7 +247,7 @@ int sip_rtp_write(struct sip_call *call, const tandem_frame *frame);
 void sip_rtp_set_vars(struct sip_call *call, tandem_leg *leg);
 
 /* --- SRTP with SDES (sip_srtp.c) --- */
-int sip_srtp_load(void); /* load(): libsrtp2's init unless srtp = "off"; 0 or -1 */
+void sip_srtp_unload(void); /* unload(), after the last call: libsrtp's memory back */
 /* Any thread: does `m` meet the `srtp` policy (a usable key when SAVP or
  * mandatory; no SAVP when off)? */
 bool sip_srtp_acceptable(const struct sip_media *m);

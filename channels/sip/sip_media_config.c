@@ -28,5 +28,5 @@ int sip_media_config(void) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: srtp must be \"off\", \"optional\" or \"mandatory\"");
         return -1;
     }
-    return sip_srtp_load();
+    return 0;
 }

@@ -395,6 +395,7 @@ static void sip_unload(tandem_module *module) {
     (void)module;
     sip_stack_stop();
     sip_endpoints_free();
+    sip_srtp_unload();
 }
 
 static const tandem_module_desc sip_desc = {

@@ -160,40 +160,109 @@ static void push_audio(struct sip_call *call, const uint8_t *data, size_t len) {
     sip_host->leg_push_frame(call->leg, &f);
 }
 
-/* --- the playout clock: one jitter-buffer frame per 20 ms --- */
+/* --- the playout clock: one jitter-buffer frame per call every 20 ms ---
+ *
+ * One timer per worker, not per call: each worker thread keeps the list of
+ * its calls that have a jitter buffer and one 20 ms clock that follows the
+ * monotonic time (a late timer plays every tick that is due, at most 5 at
+ * once), so the buffers drain at the senders' rate. A timer per call cost
+ * about three times the CPU of the whole relay (bench/media_bench.py). */
+
+struct playout_clock {
+    struct sip_call *head;     /* calls on this worker's list, each referenced */
+    uint64_t timer;            /* 0 none */
+    uint64_t start_us, ticks;  /* tick 0's monotonic time, ticks played since */
+    struct sip_call **batch;   /* the list, copied for one tick; freed when */
+    size_t batch_cap;          /* the list empties (threads end with none) */
+    bool in_tick;
+};
+static _Thread_local struct playout_clock playout;
 
 static void playout_tick(void *arg);
 
-static void playout_arm(struct sip_call *call, uint64_t now) {
-    struct sip_rtp *rtp = &call->rtp;
-    uint64_t due = rtp->playout_start_us + (rtp->playout_ticks + 1) * FRAME_MS * 1000u;
+static void playout_arm(uint64_t now) {
+    uint64_t due = playout.start_us + (playout.ticks + 1) * FRAME_MS * 1000u;
     uint32_t ms = due > now ? (uint32_t)((due - now + 999) / 1000) : 1;
+    playout.timer = sip_host->timer_start(sip_self, ms, playout_tick, NULL);
+}
+
+static void playout_join(struct sip_call *call, uint64_t now) {
+    struct sip_rtp *rtp = &call->rtp;
+    if (rtp->in_playout) return;
     sip_call_ref(call);
-    rtp->playout_timer = sip_host->timer_start(sip_self, ms, playout_tick, call);
-    if (!rtp->playout_timer) sip_call_unref(call);
+    rtp->in_playout = true;
+    rtp->playout_prev = NULL;
+    rtp->playout_next = playout.head;
+    if (playout.head) playout.head->rtp.playout_prev = call;
+    playout.head = call;
+    if (!playout.timer) {
+        playout.start_us = now;
+        playout.ticks = 0;
+        playout_arm(now);
+    }
+}
+
+static void playout_leave(struct sip_call *call) {
+    struct sip_rtp *rtp = &call->rtp;
+    if (!rtp->in_playout) return;
+    if (rtp->playout_prev) rtp->playout_prev->rtp.playout_next = rtp->playout_next;
+    else playout.head = rtp->playout_next;
+    if (rtp->playout_next) rtp->playout_next->rtp.playout_prev = rtp->playout_prev;
+    rtp->in_playout = false;
+    rtp->playout_prev = rtp->playout_next = NULL;
+    if (!playout.head && !playout.in_tick) {
+        free(playout.batch);
+        playout.batch = NULL;
+        playout.batch_cap = 0;
+    }
+    sip_call_unref(call);
+}
+
+static void play_one(struct sip_call *call) {
+    struct sip_rtp *rtp = &call->rtp;
+    if (!rtp->in_playout || !rtp->jb || !call->leg) return;
+    uint8_t out[TANDEM_JB_MAX_FRAME];
+    size_t len = 0;
+    tandem_jb_result r = tandem_jb_pop(rtp->jb, out, sizeof out, &len);
+    if ((r == TANDEM_JB_FRAME || r == TANDEM_JB_CONCEALED) && len > 0) push_audio(call, out, len);
 }
 
 static void playout_tick(void *arg) {
-    struct sip_call *call = arg;
-    struct sip_rtp *rtp = &call->rtp;
-    rtp->playout_timer = 0;
-    if (rtp->fd >= 0 && rtp->jb && call->leg) {
-        /* The timer may fire late (a busy worker): play every tick that is
-         * due by the clock, at most 5 at once, so the buffer drains at the
-         * sender's rate and not at the timer's. */
-        uint64_t now = mono_us();
-        uint64_t due = (now - rtp->playout_start_us) / (FRAME_MS * 1000u);
-        if (due > rtp->playout_ticks + 5) rtp->playout_ticks = due - 5;
-        while (rtp->playout_ticks < due && call->leg) {
-            rtp->playout_ticks++;
-            uint8_t out[TANDEM_JB_MAX_FRAME];
-            size_t len = 0;
-            tandem_jb_result r = tandem_jb_pop(rtp->jb, out, sizeof out, &len);
-            if ((r == TANDEM_JB_FRAME || r == TANDEM_JB_CONCEALED) && len > 0) push_audio(call, out, len);
+    playout.timer = 0;
+    /* Work on a referenced copy of the list: pushing a frame may end a call
+     * (and take it off the list) anywhere in it. */
+    size_t n = 0;
+    for (struct sip_call *c = playout.head; c; c = c->rtp.playout_next) n++;
+    if (n == 0) return; /* the clock stops until a call needs it again */
+    if (n > playout.batch_cap) {
+        struct sip_call **b = realloc(playout.batch, n * sizeof *b);
+        if (!b) {
+            playout_arm(mono_us());
+            return;
         }
-        if (call->leg) playout_arm(call, now);
+        playout.batch = b;
+        playout.batch_cap = n;
     }
-    sip_call_unref(call);
+    n = 0;
+    for (struct sip_call *c = playout.head; c; c = c->rtp.playout_next) {
+        sip_call_ref(c);
+        playout.batch[n++] = c;
+    }
+    uint64_t now = mono_us();
+    uint64_t due = (now - playout.start_us) / (FRAME_MS * 1000u);
+    if (due > playout.ticks + 5) playout.ticks = due - 5;
+    playout.in_tick = true;
+    for (; playout.ticks < due; playout.ticks++)
+        for (size_t i = 0; i < n; ++i) play_one(playout.batch[i]);
+    playout.in_tick = false;
+    for (size_t i = 0; i < n; ++i) sip_call_unref(playout.batch[i]);
+    if (playout.head) {
+        playout_arm(now);
+    } else {
+        free(playout.batch);
+        playout.batch = NULL;
+        playout.batch_cap = 0;
+    }
 }
 
 static void buffer_audio(struct sip_call *call, const tandem_rtp_packet *p, uint64_t now) {
@@ -211,11 +280,7 @@ static void buffer_audio(struct sip_call *call, const tandem_rtp_packet *p, uint
         push_audio(call, p->payload, p->payload_len); /* too big to buffer: as it comes */
         return;
     }
-    if (!rtp->playout_timer) {
-        rtp->playout_start_us = now;
-        rtp->playout_ticks = 0;
-        playout_arm(call, now);
-    }
+    playout_join(call, now);
 }
 
 static void rtp_dtmf(struct sip_call *call, const tandem_rtp_packet *p) {
@@ -508,7 +573,7 @@ static void cancel_timer(struct sip_call *call, uint64_t *timer) {
 void sip_rtp_close(struct sip_call *call) {
     struct sip_rtp *rtp = &call->rtp;
     cancel_timer(call, &rtp->dtmf.timer);
-    cancel_timer(call, &rtp->playout_timer);
+    playout_leave(call);
     cancel_timer(call, &rtp->rtcp_timer);
     rtp->dtmf.active = false;
     if (rtp->fd >= 0 && rtp->have_remote &&

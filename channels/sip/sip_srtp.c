@@ -8,6 +8,8 @@
 
 #include <srtp2/srtp.h>
 
+#include <pthread.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +22,28 @@ struct sip_srtp {
     uint8_t remote_key[TANDEM_SRTP_KEY_SALT];
 };
 
-static bool srtp_ready;
+/* libsrtp is initialised on the first SRTP call (from whichever worker),
+ * not in load(): a load that fails later would have no unload to give its
+ * memory back. */
+static pthread_mutex_t srtp_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool srtp_ready;
 
-int sip_srtp_load(void) {
-    if (sip_cfg.srtp == SIP_SRTP_OFF || srtp_ready) return 0;
-    if (srtp_init() != srtp_err_status_ok) {
-        sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: libsrtp2 failed to initialise");
-        return -1;
+static bool ensure_srtp(void) {
+    if (atomic_load(&srtp_ready)) return true;
+    pthread_mutex_lock(&srtp_lock);
+    if (!atomic_load(&srtp_ready)) {
+        if (srtp_init() == srtp_err_status_ok) atomic_store(&srtp_ready, true);
+        else sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: libsrtp2 failed to initialise");
     }
-    srtp_ready = true;
-    return 0;
+    pthread_mutex_unlock(&srtp_lock);
+    return atomic_load(&srtp_ready);
+}
+
+void sip_srtp_unload(void) {
+    /* libsrtp's crypto kernel lives in the library, which goes away with
+     * this module: give its memory back */
+    if (atomic_load(&srtp_ready)) srtp_shutdown();
+    atomic_store(&srtp_ready, false);
 }
 
 bool sip_srtp_acceptable(const struct sip_media *m) {
@@ -73,7 +87,7 @@ void sip_srtp_stop(struct sip_rtp *rtp) {
 }
 
 int sip_srtp_start(struct sip_rtp *rtp, const struct sip_media *m) {
-    if (m->crypto.suite == TANDEM_SRTP_NONE || !srtp_ready) {
+    if (m->crypto.suite == TANDEM_SRTP_NONE || !ensure_srtp()) {
         sip_srtp_stop(rtp);
         return 0;
     }
