@@ -8,6 +8,7 @@
 
 #include <srtp2/srtp.h>
 
+#include <dlfcn.h>
 #include <pthread.h>
 
 #include <stdio.h>
@@ -32,6 +33,10 @@ static bool ensure_srtp(void) {
     if (atomic_load(&srtp_ready)) return true;
     pthread_mutex_lock(&srtp_lock);
     if (!atomic_load(&srtp_ready)) {
+        /* Keep libsrtp2 (and the libcrypto it uses) mapped once used, like
+         * sofia-sip: libcrypto's global state cannot be released, and
+         * unmapped with this module it would be reported as leaked. */
+        dlopen("libsrtp2.so.1", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
         if (srtp_init() == srtp_err_status_ok) atomic_store(&srtp_ready, true);
         else sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: libsrtp2 failed to initialise");
     }
