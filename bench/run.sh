@@ -9,3 +9,7 @@ echo "\$ $B calls 100000"
 $B calls 100000
 echo "\$ $B bridge 1000000"
 $B bridge 1000000
+echo "\$ python3 bench/media_bench.py 50 10"
+python3 bench/media_bench.py 50 10
+echo "\$ python3 bench/media_bench.py 50 10 --no-jitter-buffer"
+python3 bench/media_bench.py 50 10 --no-jitter-buffer
