@@ -75,7 +75,9 @@ int tandem_jb_push(tandem_jb *jb, uint16_t seq, uint32_t ts, const uint8_t *data
     }
     int32_t ahead = (int32_t)(ext - jb->next_seq);
     if (ahead < 0) {
-        if (jb->playing || -ahead >= TANDEM_JB_SLOTS - jb->count) {
+        /* before the next frame to play: late, unless still buffering and
+         * the ring can reach back to it */
+        if (jb->playing || (int32_t)(jb->highest_seq - ext) >= TANDEM_JB_SLOTS) {
             jb->stats.late++;
             return 1;
         }

@@ -202,3 +202,15 @@ TEST_CASE("oversized frames are refused", "[jb]") {
     std::vector<uint8_t> big(TANDEM_JB_MAX_FRAME + 1);
     CHECK(tandem_jb_push(&b.jb, 1, 0, big.data(), big.size(), 0) == -1);
 }
+
+TEST_CASE("while buffering, an earlier packet starts the stream earlier, within the ring", "[jb]") {
+    Buffer b(60, 200); // 3 frames before playing
+    b.push(100, 0);
+    b.push(99, 1000); // reordered before playout started: it plays first
+    b.push(100 - TANDEM_JB_SLOTS, 2000); // too far back for the ring: dropped
+    CHECK(b.jb.stats.late == 1);
+    b.push(101, 20000);
+    CHECK(b.pop().second == 99);
+    CHECK(b.pop().second == 100);
+    CHECK(b.pop().second == 101);
+}
