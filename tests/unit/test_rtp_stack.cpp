@@ -154,7 +154,7 @@ TEST_CASE("SR/RR reports carry loss, jitter and give the round trip", "[rtp]") {
     CHECK(tandem_rtcp_parse(buf, n, &info) == -1);
 }
 
-TEST_CASE("the report interval is randomised within [0.5, 1.5) of the mean", "[rtp]") {
+TEST_CASE("the report interval is randomised between 0.5 and 1.5 times the mean", "[rtp]") {
     CHECK(tandem_rtcp_interval_ms(5000, 0) == 2500);
     CHECK(tandem_rtcp_interval_ms(5000, 0xffff) == 7499);
     CHECK(tandem_rtcp_interval_ms(5000, 0x8000) == 5000);
