@@ -13,6 +13,9 @@
                            random, not the periodic G.711 of a tone.
   test_mandatory_refuses_plain  srtp = "mandatory": a plain RTP/AVP offer gets 488.
   test_off_refuses_savp    srtp = "off": an RTP/SAVP offer gets 488.
+  test_mandatory_offer     srtp = "mandatory", outbound: the INVITE offers
+                           RTP/SAVP with both suites and distinct tags; an
+                           answer without a key is hung up at once (BYE).
 
 Run: python3 tests/integration/test_sip_srtp.py -v   (needs baresip)
 """
@@ -164,6 +167,23 @@ class SipSrtp(unittest.TestCase):
                 ua.call("600", self.sip_port)
         finally:
             ua.close()
+
+    def test_mandatory_offer(self):
+        self.start_engine("mandatory", endpoints=False)
+        ua = sipua.UA()
+        try:
+            rc, out = self.engine.ctl("originate", "sip/peer@127.0.0.1:%d" % ua.port, "600", "default")
+            self.assertEqual(rc, 0, out)
+            invite, addr = ua.wait_request("INVITE")
+            body = sipua.UA.body(invite)
+            self.assertIn("RTP/SAVP", body)
+            self.assertRegex(body, r"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:[A-Za-z0-9+/]{40}\r\n")
+            self.assertRegex(body, r"a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:[A-Za-z0-9+/]{40}\r\n")
+            ua.answer(invite, addr)  # plain RTP/AVP, no key
+            bye, _ = ua.wait_request("BYE", 10)
+        finally:
+            ua.close()
+        self.assertTrue(self.engine.wait_log("answered without usable SDP"), self.engine.read_log())
 
 
 if __name__ == "__main__":
