@@ -74,7 +74,13 @@ const char *sip_endpoint_contact(struct sip_endpoint *ep);
 struct sip_media {
     bool valid;
     struct sockaddr_in remote; /* c= address, m= port */
-    int pt;                    /* chosen G.711 payload type: 0 or 8; -1 none */
+    int pt;                    /* chosen codec's payload type; -1 none */
+    /* the chosen codec: its engine format name, how the rtpmap named it,
+     * the RTP clock and the linear rate (a frame of 20 ms is rate / 50) */
+    char codec[32];
+    char encoding[32];
+    uint32_t rtp_rate, codec_rate, channels;
+    char fmtp[128];            /* our a=fmtp for it ("" none) */
     int dtmf_pt;               /* telephone-event payload type, -1 none */
     bool rtcp_mux;             /* a=rtcp-mux (RFC 5761) */
     struct sockaddr_in rtcp;   /* where its RTCP goes: a=rtcp, else port + 1 */
@@ -112,7 +118,8 @@ struct sip_rtp {
     bool latched;              /* remote learnt from received media */
     uint32_t latched_ssrc;
     int pt, dtmf_pt;           /* negotiated payload types */
-    const char *format;        /* "PCMU"/"PCMA" (static strings) */
+    const char *format;        /* the codec's format name (points at codec.codec), NULL none */
+    struct sip_media codec;    /* the negotiated codec (codec..fmtp fields) */
     bool marker;               /* next audio packet starts a talk spurt */
     /* SSRC, sequence number, media clock (session.ts: the timestamp of the
      * next packet we send), receive statistics and RTCP state. Kept for
@@ -209,8 +216,16 @@ void sip_post_event(struct sip_call *call, enum sip_ev_kind kind, int cause, int
                     const struct sip_media *media);
 
 /* --- SDP (sip_sdp.c); pure functions, any thread --- */
+/* Codecs other modules registered with an RTP encoding (ABI 1.2), for
+ * offers and answers. Set by load(); NULL: G.711 only (the fuzz target). */
+struct sip_codec_info {
+    char name[32], encoding[32], fmtp[128];
+    uint32_t rtp_rate, codec_rate, channels;
+};
+extern size_t (*sip_sdp_codecs)(struct sip_codec_info *out, size_t cap);
 /* Parse `body` (len bytes) into `out`. Returns 0 when it holds an audio
- * stream with PCMU or PCMA (out->pt set), -1 otherwise. */
+ * stream with a codec we have (PCMU, PCMA, or one from sip_sdp_codecs; the
+ * offerer's first), -1 otherwise. */
 int sip_sdp_parse(const char *body, size_t len, struct sip_media *out);
 /* Write an offer (pt < 0: PCMU, PCMA, telephone-event) or an answer (pt =
  * chosen codec, dtmf_pt or -1) for ip:port into buf. Returns length or -1. */
@@ -225,6 +240,7 @@ struct sip_sdp_local {
     bool rtcp_mux;        /* offer or accept a=rtcp-mux */
     bool savp;            /* RTP/SAVP instead of RTP/AVP */
     const char *crypto;   /* a=crypto lines (with CRLF) or NULL */
+    const struct sip_media *codec; /* an answer's codec beyond G.711 (rtpmap, fmtp), or NULL */
 };
 int sip_sdp_build_local(char *buf, size_t cap, const struct sip_sdp_local *local);
 

@@ -1,9 +1,35 @@
 /* The media keys of the SIP module's configuration (see README.md). */
 #include "sip_internal.h"
 
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
+/* The registered codecs that say how they travel in RTP (ABI 1.2), for SDP. */
+static size_t registered_codecs(struct sip_codec_info *out, size_t cap) {
+    const tandem_codec *list[32];
+    size_t n = sip_host->codec_list(list, 32), found = 0;
+    for (size_t i = 0; i < n && i < 32 && found < cap; ++i) {
+        const tandem_codec *c = list[i];
+        if (c->struct_size < offsetof(tandem_codec, rtp_fmtp) + sizeof c->rtp_fmtp || !c->rtp_encoding ||
+            !c->name || strlen(c->name) >= sizeof out->name || strlen(c->rtp_encoding) >= sizeof out->encoding)
+            continue;
+        struct sip_codec_info *o = &out[found++];
+        snprintf(o->name, sizeof o->name, "%s", c->name);
+        snprintf(o->encoding, sizeof o->encoding, "%s", c->rtp_encoding);
+        snprintf(o->fmtp, sizeof o->fmtp, "%s", c->rtp_fmtp ? c->rtp_fmtp : "");
+        o->codec_rate = c->sample_rate;
+        o->rtp_rate = c->rtp_clock_rate ? c->rtp_clock_rate : c->sample_rate;
+        o->channels = c->rtp_channels;
+    }
+    return found;
+}
+
 int sip_media_config(void) {
+    sip_sdp_codecs = sip_host->abi_minor >= 2 &&
+                             sip_host->struct_size >= offsetof(tandem_host, codec_list) + sizeof sip_host->codec_list
+                         ? registered_codecs
+                         : NULL;
     const char *jb = sip_host->config_get(sip_self, "jitter_buffer");
     if (jb && *jb && strcmp(jb, "true") != 0 && strcmp(jb, "false") != 0) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: jitter_buffer must be true or false");

@@ -78,7 +78,7 @@ static void detach(struct sip_call *call) {
 static int local_sdp(struct sip_call *call, int pt, int dtmf_pt, char *buf, size_t cap) {
     bool offer = pt < 0;
     struct sip_sdp_local l = {sip_cfg.rtp_ip, call->rtp.port, pt, dtmf_pt, call->rtp.session.ssrc,
-                              offer || call->rtp.rtcp_mux, false, NULL};
+                              offer || call->rtp.rtcp_mux, false, NULL, &call->rtp.codec};
     char crypto[256];
     if ((offer && sip_cfg.srtp == SIP_SRTP_MANDATORY) || (!offer && sip_srtp_active(&call->rtp))) {
         if (sip_srtp_local_key(&call->rtp) != 0 || sip_srtp_sdp_lines(&call->rtp, offer, crypto, sizeof crypto) < 0)

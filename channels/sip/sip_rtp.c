@@ -120,14 +120,14 @@ void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m) {
     }
     rtp->have_remote = true;
     rtp->rtcp_mux = m->rtcp_mux;
-    const char *format = m->pt == 8 ? "PCMA" : "PCMU";
-    if (rtp->jb && rtp->format && strcmp(rtp->format, format) != 0) {
+    if (rtp->jb && rtp->format && strcmp(rtp->format, m->codec) != 0) {
         free(rtp->jb); /* a codec change: the buffered frames are useless */
         rtp->jb = NULL;
     }
     rtp->pt = m->pt;
     rtp->dtmf_pt = m->dtmf_pt;
-    rtp->format = format;
+    rtp->codec = *m;
+    rtp->format = rtp->codec.codec;
     sip_srtp_start(rtp, m); /* plain RTP when m has no key */
 }
 
@@ -148,13 +148,16 @@ static void latch(struct sip_rtp *rtp, const struct sockaddr_in *from, uint32_t 
     rtp->latched_ssrc = ssrc;
 }
 
+static bool is_g711(const struct sip_rtp *rtp) { return rtp->pt == 0 || rtp->pt == 8; }
+
 static void push_audio(struct sip_call *call, const uint8_t *data, size_t len) {
     tandem_frame f;
     memset(&f, 0, sizeof f);
     f.struct_size = sizeof f;
     f.kind = TANDEM_FRAME_AUDIO;
     f.format = call->rtp.format;
-    f.samples = (uint32_t)len; /* G.711: one byte per sample */
+    /* G.711: one byte per sample; other codecs: one 20 ms frame a packet */
+    f.samples = is_g711(&call->rtp) ? (uint32_t)len : call->rtp.codec.codec_rate / 50;
     f.data = data;
     f.len = len;
     sip_host->leg_push_frame(call->leg, &f);
@@ -273,7 +276,8 @@ static void buffer_audio(struct sip_call *call, const tandem_rtp_packet *p, uint
             push_audio(call, p->payload, p->payload_len);
             return;
         }
-        tandem_jb_init(rtp->jb, rtp->pt == 8 ? TANDEM_JB_PCMA : TANDEM_JB_PCMU, 8000, FRAME_MS,
+        tandem_jb_codec kind = rtp->pt == 8 ? TANDEM_JB_PCMA : rtp->pt == 0 ? TANDEM_JB_PCMU : TANDEM_JB_OPAQUE;
+        tandem_jb_init(rtp->jb, kind, rtp->codec.rtp_rate ? rtp->codec.rtp_rate : 8000, FRAME_MS,
                        (uint32_t)sip_cfg.jb_min_ms, (uint32_t)sip_cfg.jb_max_ms);
     }
     if (tandem_jb_push(rtp->jb, p->seq, p->ts, p->payload, p->payload_len, now) < 0) {
@@ -536,7 +540,12 @@ int sip_rtp_write(struct sip_call *call, const tandem_frame *frame) {
     rtp->marker = false;
     memcpy(pkt + TANDEM_RTP_HEADER_SIZE, frame->data, frame->len);
     send_packet(rtp, pkt, TANDEM_RTP_HEADER_SIZE + frame->len);
-    rtp->session.ts += frame->samples ? frame->samples : (uint32_t)frame->len;
+    /* the RTP clock may differ from the codec's linear rate (opus: 48 kHz) */
+    uint32_t samples = frame->samples ? frame->samples : (uint32_t)frame->len;
+    const struct sip_media *c = &rtp->codec;
+    rtp->session.ts += c->codec_rate && c->rtp_rate != c->codec_rate
+                           ? (uint32_t)((uint64_t)samples * c->rtp_rate / c->codec_rate)
+                           : samples;
     return TANDEM_OK;
 }
 

@@ -85,6 +85,7 @@ class UA:
         self.remote_target = None
         self.ssrc = random.getrandbits(32)
         self.sdp_proto = "RTP/AVP"
+        self.codecs = "0 101"
         self.extra_sdp = ""
 
     @staticmethod
@@ -110,7 +111,8 @@ class UA:
         for s in (self.sip, self.rtp, self.rtcp):
             s.close()
 
-    def sdp(self, codecs="0 101"):
+    def sdp(self, codecs=None):
+        codecs = codecs or self.codecs
         lines = ["v=0", "o=sipua 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
                  "m=audio %d %s %s" % (self.rtp_port, self.sdp_proto, codecs), "a=rtpmap:0 PCMU/8000",
                  "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16", "a=ptime:20", "a=sendrecv"]

@@ -20,6 +20,13 @@ sockets), over real sockets on 127.0.0.1:
                       arrive at B unchanged, and B's at A (no transcoding,
                       no concealment when nothing is lost).
 
+SipDynamicCodec (tests/modules/testl16.c registers an L16 codec with its RTP
+encoding, ABI 1.2; the SIP channel knows nothing about it):
+  test_offer_lists_registered_codec  an outbound INVITE offers it as
+                      a=rtpmap:96 L16/8000 beside PCMU, PCMA, telephone-event
+  test_inbound_dynamic_codec  an offer of only L16 on payload type 97 is
+                      answered with 97 L16/8000 and echoed back byte for byte
+
 Run: python3 tests/integration/test_sip_media.py -v
 """
 import json
@@ -249,6 +256,69 @@ class SipMedia(unittest.TestCase):
                              "frames at %s are the sent ones, in order, none missing" % where)
             self.assertGreaterEqual(len(relayed), 95, log)
             self.assertLessEqual(len(got) - len(relayed), 6, "few concealed frames at %s" % where)
+
+class SipDynamicCodec(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-sipcodec-")
+        self.sip_port = harness.free_port()
+        rtp_base = min(harness.free_port() & ~1, 64000)
+        module = os.path.join(os.environ.get("TANDEM_BUILD_DIR", os.path.join(harness.REPO, "build")),
+                              "tests", "test-modules", "testl16.so")
+        if not os.path.exists(module):
+            self.skipTest("tests/modules/testl16 is not built")
+        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+            f.write("return { modules = { '%s', 'sip' }, workers = 2, shutdown_grace = 1,\n"
+                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
+                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n" % (module, self.sip_port, rtp_base, rtp_base + 39))
+        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
+            f.write(DIALPLAN.replace("@UAS_PORT@", "1"))
+        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
+        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+
+    def tearDown(self):
+        code = self.engine.stop()
+        log = self.engine.read_log()
+        self.engine.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.assertEqual(code, 0, log)
+
+    def test_offer_lists_registered_codec(self):
+        ua = sipua.UA()
+        try:
+            rc, out = self.engine.ctl("originate", "sip/peer@127.0.0.1:%d" % ua.port, "echo", "default")
+            self.assertEqual(rc, 0, out)
+            invite, addr = ua.wait_request("INVITE")
+        finally:
+            ua.close()
+        body = sipua.UA.body(invite)
+        self.assertRegex(body, r"m=audio \d+ RTP/AVP 0 8 96 101\r\n")
+        self.assertIn("a=rtpmap:96 L16/8000\r\n", body)
+
+    def test_inbound_dynamic_codec(self):
+        ua = sipua.UA()
+        ua.codecs = "97"
+        ua.extra_sdp = "a=rtpmap:97 L16/8000\r\n"
+        try:
+            ok = ua.call("echo", self.sip_port)
+            self.assertRegex(sipua.UA.body(ok), r"m=audio \d+ RTP/AVP 97\r\n")
+            self.assertIn("a=rtpmap:97 L16/8000", ok)
+            sent, back = [], []
+            start = time.time()
+            for i in range(50):
+                payload = bytes([i, 0x55]) * 160  # 20 ms of L16
+                sent.append(payload)
+                ua.send_rtp(i, 160 * i, payload, pt=97)
+                time.sleep(max(0, start + 0.02 * (i + 1) - time.time()))
+                back += [sipua.parse_rtp(d) for d in ua.drain(ua.rtp)]
+            time.sleep(0.3)
+            back += [sipua.parse_rtp(d) for d in ua.drain(ua.rtp)]
+            ua.bye()
+        finally:
+            ua.close()
+        echoed = [p["payload"] for p in back if p and p["pt"] == 97]
+        self.assertGreater(len(echoed), 40, self.engine.read_log())
+        self.assertTrue(all(p in sent for p in echoed), "L16 frames come back unchanged")
+
 
 if __name__ == "__main__":
     unittest.main()
