@@ -13,3 +13,7 @@ echo "\$ python3 bench/sip_setup.py --calls 4000 --rate 200"
 python3 bench/sip_setup.py --calls 4000 --rate 200
 echo "\$ bench/records_bench.py 20000"
 python3 bench/records_bench.py 20000
+echo "\$ python3 bench/media_bench.py 50 10"
+python3 bench/media_bench.py 50 10
+echo "\$ python3 bench/media_bench.py 50 10 --no-jitter-buffer"
+python3 bench/media_bench.py 50 10 --no-jitter-buffer

@@ -10,7 +10,7 @@ PACKAGES="
   libsofia-sip-ua-dev sip-tester
   postgresql libpq-dev
   libsndfile1-dev libspandsp-dev
-  baresip openssl
+  libsrtp2-dev baresip openssl
   clang libclang-rt-14-dev
 "
 

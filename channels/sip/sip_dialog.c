@@ -323,7 +323,7 @@ static int our_sdp(struct sip_call *call, int dir, char *buf, size_t cap) {
     struct sip_dialog *d = &call->dlg;
     struct sip_rtp *rtp = &call->rtp;
     if (!d->sent_valid) { /* what the foundation sent first: version = SSRC */
-        d->sdp_version = rtp->ssrc;
+        d->sdp_version = rtp->session.ssrc;
         bool answered = call->dir == SIP_INBOUND && call->offer.valid; /* else we offered */
         d->sent_pt = answered ? rtp->pt : -1;
         d->sent_dtmf_pt = answered ? rtp->dtmf_pt : -1;
@@ -335,14 +335,13 @@ static int our_sdp(struct sip_call *call, int dir, char *buf, size_t cap) {
     d->sent_dtmf_pt = rtp->dtmf_pt;
     d->sent_dir = dir;
     char base[768];
-    if (sip_sdp_build(base, sizeof base, sip_cfg.rtp_ip, rtp->port, rtp->pt, rtp->dtmf_pt, rtp->ssrc) < 0)
-        return -1;
-    /* sip_sdp_build writes version = session id and a=sendrecv: patch both */
+    if (sip_local_sdp(call, rtp->pt, rtp->dtmf_pt, base, sizeof base) < 0) return -1;
+    /* sip_local_sdp writes version = session id and a=sendrecv: patch both */
     const char *o = strstr(base, "o=tandem "), *o_end = o ? strstr(o, "\r\n") : NULL;
     const char *a = strstr(base, "a=sendrecv\r\n");
     if (!o || !o_end || !a || a < o_end) return -1;
     int n = snprintf(buf, cap, "%.*so=tandem %u %u IN IP4 %s%.*sa=%s%s", (int)(o - base), base,
-                     rtp->ssrc, d->sdp_version, sip_cfg.rtp_ip, (int)(a - o_end), o_end, dir_name(dir),
+                     rtp->session.ssrc, d->sdp_version, sip_cfg.rtp_ip, (int)(a - o_end), o_end, dir_name(dir),
                      a + strlen("a=sendrecv"));
     return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }
@@ -529,7 +528,7 @@ bool sip_dialog_write(struct sip_call *call, const tandem_frame *frame) {
     if (frame->kind != TANDEM_FRAME_AUDIO ||
         !(call->dlg.remote_zero || call->dlg.remote_dir == SIP_SENDONLY || call->dlg.remote_dir == SIP_INACTIVE))
         return false;
-    call->rtp.ts += frame->samples ? frame->samples : (uint32_t)frame->len;
+    sip_rtp_skip(call, frame);
     call->rtp.marker = true;
     return true;
 }

@@ -228,15 +228,6 @@ int sip_admission_field(struct sip_acl *acl, struct sip_limit *limit, const char
     return -1;
 }
 
-int sip_cfg_int(const char *key, int def, int min, int max) {
-    const char *v = sip_host->config_get(sip_self, key);
-    if (!v || !*v) return def;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end != '\0' && strcmp(end, ".0") != 0) return -1; /* Lua numbers may come as "10.0" */
-    return (n >= min && n <= max) ? (int)n : -1;
-}
-
 int sip_limits_configure(void) {
     memset(&sip_global_limit, 0, sizeof sip_global_limit);
     sip_global_limit.max_calls = sip_cfg_int("max_calls", 0, 0, 1000000);

@@ -66,7 +66,5 @@ int sip_admission_field(struct sip_acl *acl, struct sip_limit *limit, const char
 
 /* Module-wide limits from config (main thread, load()). 0 or -1 (logged). */
 int sip_limits_configure(void);
-/* An integer config key, "" / absent: def; -1 when out of [min, max]. */
-int sip_cfg_int(const char *key, int def, int min, int max);
 
 #endif

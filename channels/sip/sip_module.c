@@ -68,6 +68,7 @@ static void set_status_var(tandem_leg *leg, int status) {
  * the worker's reference to the call (the one the leg's pvt stood for). */
 static void detach(struct sip_call *call) {
     tandem_leg *leg = call->leg;
+    if (leg) sip_rtp_set_vars(call, leg);
     call->leg = NULL;
     sip_rtp_close(call);
     if (leg) {
@@ -75,6 +76,24 @@ static void detach(struct sip_call *call) {
         sip_host->leg_unref(leg);
     }
     sip_call_unref(call);
+}
+
+/* Our SDP for this call: an offer (pt < 0) or an answer. We offer
+ * rtcp-mux and accept it when offered; SRTP: an offer is RTP/SAVP with our
+ * keys when srtp = "mandatory", an answer has SRTP when the offer's key
+ * was taken (sip_srtp_start), with the offer's transport. */
+int sip_local_sdp(struct sip_call *call, int pt, int dtmf_pt, char *buf, size_t cap) {
+    bool offer = pt < 0;
+    struct sip_sdp_local l = {sip_cfg.rtp_ip, call->rtp.port, pt, dtmf_pt, call->rtp.session.ssrc,
+                              offer || call->rtp.rtcp_mux, false, NULL, &call->rtp.codec};
+    char crypto[256];
+    if ((offer && sip_cfg.srtp == SIP_SRTP_MANDATORY) || (!offer && sip_srtp_active(&call->rtp))) {
+        if (sip_srtp_local_key(&call->rtp) != 0 || sip_srtp_sdp_lines(&call->rtp, offer, crypto, sizeof crypto) < 0)
+            return -1;
+        l.savp = offer || call->offer.savp;
+        l.crypto = crypto;
+    }
+    return sip_sdp_build_local(buf, cap, &l);
 }
 
 static void apply_media(struct sip_call *call, const struct sip_media *m) {
@@ -235,8 +254,7 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
         return TANDEM_CAUSE_CONGESTION;
     }
     char sdp[768];
-    if (sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, -1, -1,
-                      (uint32_t)call->rtp.ssrc) < 0) {
+    if (sip_local_sdp(call, -1, -1, sdp, sizeof sdp) < 0) {
         sip_rtp_close(call);
         sip_call_unref(call);
         return TANDEM_CAUSE_TEMPORARY_FAILURE;
@@ -261,8 +279,7 @@ static int sip_answer(void *user, tandem_leg *leg) {
     if (!call) return TANDEM_CAUSE_NORMAL_CLEARING;
     if (call->dir != SIP_INBOUND || call->up) return TANDEM_OK;
     char sdp[768];
-    if (sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, call->rtp.pt,
-                      call->rtp.dtmf_pt, (uint32_t)call->rtp.ssrc) < 0 ||
+    if (sip_local_sdp(call, call->rtp.pt, call->rtp.dtmf_pt, sdp, sizeof sdp) < 0 ||
         sip_stack_send(SIP_CMD_ANSWER, call, 200, sdp) != 0)
         return TANDEM_CAUSE_TEMPORARY_FAILURE;
     call->up = true;
@@ -280,8 +297,7 @@ static int sip_indicate(void *user, tandem_leg *leg, int state) {
         sip_stack_send(SIP_CMD_RING, call, 180, NULL);
     } else if (state == TANDEM_LEG_EARLY) {
         char sdp[768];
-        if (sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, call->rtp.pt,
-                          call->rtp.dtmf_pt, (uint32_t)call->rtp.ssrc) >= 0)
+        if (sip_local_sdp(call, call->rtp.pt, call->rtp.dtmf_pt, sdp, sizeof sdp) >= 0)
             sip_stack_send(SIP_CMD_PROGRESS, call, 183, sdp);
     }
     return TANDEM_OK;
@@ -337,12 +353,12 @@ static int cfg_port(const char *key, int def) {
     return (n >= 1024 && n <= 65535) ? (int)n : -1;
 }
 
-static int cfg_int(const char *key, int def, int min, int max) {
+int sip_cfg_int(const char *key, int def, int min, int max) {
     const char *v = sip_host->config_get(sip_self, key);
     if (!v || !*v) return def;
     char *end;
     long n = strtol(v, &end, 10);
-    if (*end != '\0' && strcmp(end, ".0") != 0) return -1;
+    if (*end != '\0' && strcmp(end, ".0") != 0) return -1; /* Lua numbers may come as "10.0" */
     return (n >= min && n <= max) ? (int)n : -1;
 }
 
@@ -364,13 +380,14 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
     copy_cfg(sip_cfg.context, sizeof sip_cfg.context, "context", "default");
     copy_cfg(sip_cfg.rtp_ip, sizeof sip_cfg.rtp_ip, "rtp_ip", "127.0.0.1");
     copy_cfg(sip_cfg.realm, sizeof sip_cfg.realm, "realm", "tandem");
-    sip_cfg.auth_fail_limit = cfg_int("auth_fail_limit", 10, 1, 100000);
-    sip_cfg.auth_ban_seconds = cfg_int("auth_ban_seconds", 60, 1, 86400);
+    sip_cfg.auth_fail_limit = sip_cfg_int("auth_fail_limit", 10, 1, 100000);
+    sip_cfg.auth_ban_seconds = sip_cfg_int("auth_ban_seconds", 60, 1, 86400);
     if (sip_cfg.auth_fail_limit < 0 || sip_cfg.auth_ban_seconds < 0 || strchr(sip_cfg.realm, '"')) {
         host->log(module, TANDEM_LOG_ERROR, NULL,
                   "sip: auth_fail_limit (1-100000), auth_ban_seconds (1-86400) or realm is invalid");
         return TANDEM_EINVAL;
     }
+    if (sip_media_config() != 0) return TANDEM_EINVAL; /* it logged why */
     sip_cfg.rtp_port_min = cfg_port("rtp_port_min", 10000);
     sip_cfg.rtp_port_max = cfg_port("rtp_port_max", 20000);
     if (sip_cfg.rtp_port_min < 0 || sip_cfg.rtp_port_max < 0 ||
@@ -420,6 +437,7 @@ static void sip_unload(tandem_module *module) {
     sip_profiles_free();
     sip_trunks_free();
     sip_endpoints_free();
+    sip_srtp_unload();
 }
 
 static const tandem_module_desc sip_desc = {

@@ -144,8 +144,7 @@ void sip_refer_replacing(void *arg) {
         leg = sip_host->leg_new_replacing(sip_self, "sip", old->leg, &in);
     }
     char sdp[768];
-    if (!leg || sip_sdp_build(sdp, sizeof sdp, sip_cfg.rtp_ip, call->rtp.port, call->rtp.pt, call->rtp.dtmf_pt,
-                              call->rtp.ssrc) < 0) {
+    if (!leg || sip_local_sdp(call, call->rtp.pt, call->rtp.dtmf_pt, sdp, sizeof sdp) < 0) {
         sip_host->log(sip_self, TANDEM_LOG_NOTICE, old->call_id,
                       "sip: INVITE with Replaces refused: the call to replace is not bridged");
         if (leg) sip_host->leg_hangup(leg, TANDEM_CAUSE_TEMPORARY_FAILURE);

@@ -1,222 +1,466 @@
 /*
- * RTP for one leg, entirely on the leg's worker: one non-blocking UDP socket
- * watched with host->fd_watch, G.711 in and out, RFC 4733 telephone-events
- * in and out. No lock: only the owning worker touches a struct sip_rtp.
+ * RTP for one leg, entirely on the leg's worker: the SIP adapter around
+ * Tandem's RTP stack (<tandem/rtp.h>). It owns the sockets (RTP on an even
+ * port, RTCP on the next one unless rtcp-mux), watches them with
+ * host->fd_watch, turns packets into the leg's frames and frames into
+ * packets, and runs two timers: the 20 ms playout clock of the jitter
+ * buffer and the RTCP report interval. No lock: only the owning worker
+ * touches a struct sip_rtp.
  */
 #include "sip_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-#define RTP_HDR 12
 #define RTP_MAX_PAYLOAD 1920 /* the engine's frame limit */
-#define RTP_BURST 16         /* packets read per wake-up, so one leg cannot hog a worker */
+#define RTP_BATCH 16         /* datagrams per recvmmsg, and per wake-up: no leg hogs a worker */
+#define RTP_BUF 2048
+#define FRAME_MS 20
+#define RTCP_MAX 256
+#define SRTP_ROOM 160 /* >= libsrtp's SRTP_MAX_TRAILER_LEN (tag + MKI) + 4 for SRTCP */
+#define RTCP_ROOM (RTCP_MAX + SRTP_ROOM)
+#define PKT_ROOM(payload) (TANDEM_RTP_HEADER_SIZE + (payload) + SRTP_ROOM)
 
 /* Rotates through the configured range across all legs; an atomic, not a lock. */
 static atomic_uint next_port;
 
-static uint32_t random32(void) {
-    uint32_t v = 0;
-    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v)
-        v = (uint32_t)rand();
-    return v;
+static void random_bytes(void *out, size_t n) {
+    if (getrandom(out, n, GRND_NONBLOCK) != (ssize_t)n)
+        for (size_t i = 0; i < n; ++i) ((uint8_t *)out)[i] = (uint8_t)rand();
+}
+
+static uint64_t mono_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+}
+
+static uint64_t ntp_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return tandem_ntp_from_unix_us((uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u);
+}
+
+static int bound_socket(const struct sockaddr_in *a) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (bind(fd, (const struct sockaddr *)a, sizeof *a) == 0) return fd;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
 }
 
 int sip_rtp_open(struct sip_rtp *rtp) {
     memset(rtp, 0, sizeof *rtp);
     rtp->fd = -1;
+    rtp->rtcp_fd = -1;
     rtp->pt = -1;
     rtp->dtmf_pt = -1;
-    int lo = (sip_cfg.rtp_port_min + 1) & ~1, hi = sip_cfg.rtp_port_max;
+    int lo = (sip_cfg.rtp_port_min + 1) & ~1, hi = sip_cfg.rtp_port_max - 1;
     int slots = (hi - lo) / 2 + 1;
     if (slots <= 0) return -1;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
-    if (inet_pton(AF_INET, sip_cfg.rtp_ip, &a.sin_addr) != 1) {
-        close(fd);
-        return -1;
-    }
-    /* even ports only (RTCP would take the odd one); try each slot once */
+    if (inet_pton(AF_INET, sip_cfg.rtp_ip, &a.sin_addr) != 1) return -1;
+    /* an even port for RTP and the odd one above it for RTCP (RFC 3550
+     * 11); both are held even when rtcp-mux makes the second unnecessary,
+     * so a later re-INVITE without rtcp-mux still finds it */
     for (int i = 0; i < slots; ++i) {
         int port = lo + 2 * (int)(atomic_fetch_add(&next_port, 1) % (unsigned)slots);
         a.sin_port = htons((uint16_t)port);
-        if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0) {
-            rtp->fd = fd;
-            rtp->port = port;
-            rtp->ssrc = random32();
-            rtp->seq = (uint16_t)random32();
-            rtp->ts = random32();
-            rtp->marker = true;
-            return 0;
+        int fd = bound_socket(&a);
+        if (fd < 0) {
+            if (errno != EADDRINUSE) return -1;
+            continue;
         }
-        if (errno != EADDRINUSE) break;
+        a.sin_port = htons((uint16_t)(port + 1));
+        int rfd = bound_socket(&a);
+        if (rfd < 0) {
+            close(fd);
+            if (errno != EADDRINUSE) return -1;
+            continue;
+        }
+        rtp->fd = fd;
+        rtp->rtcp_fd = rfd;
+        rtp->port = port;
+        uint8_t rnd[12];
+        random_bytes(rnd, sizeof rnd);
+        tandem_rtp_session_init(&rtp->session, rnd, 8000);
+        rtp->marker = true;
+        return 0;
     }
-    close(fd);
     return -1;
+}
+
+static bool same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b) {
+    return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
 }
 
 void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m) {
     if (!m->valid) return;
-    rtp->remote = m->remote;
+    if (!rtp->have_remote || !same_addr(&rtp->sdp_remote, &m->remote)) {
+        /* a new destination: send there until media comes back from it */
+        rtp->sdp_remote = m->remote;
+        rtp->remote = m->remote;
+        rtp->rtcp_remote = m->rtcp_mux ? m->remote : m->rtcp;
+        rtp->latched = false;
+        rtp->marker = true;
+    } else if (m->rtcp_mux != rtp->rtcp_mux && !rtp->latched) {
+        rtp->rtcp_remote = m->rtcp_mux ? m->remote : m->rtcp;
+    }
     rtp->have_remote = true;
+    rtp->rtcp_mux = m->rtcp_mux;
+    if (rtp->jb && rtp->format && strcmp(rtp->format, m->codec) != 0) {
+        free(rtp->jb); /* a codec change: the buffered frames are useless */
+        rtp->jb = NULL;
+    }
     rtp->pt = m->pt;
     rtp->dtmf_pt = m->dtmf_pt;
-    rtp->format = m->pt == 8 ? "PCMA" : "PCMU";
-}
-
-static char event_digit(unsigned ev) {
-    static const char map[] = "0123456789*#ABCD";
-    return ev < 16 ? map[ev] : 0;
-}
-
-static int digit_event(char d) {
-    if (d >= '0' && d <= '9') return d - '0';
-    switch (d) {
-    case '*': return 10;
-    case '#': return 11;
-    case 'A': case 'a': return 12;
-    case 'B': case 'b': return 13;
-    case 'C': case 'c': return 14;
-    case 'D': case 'd': return 15;
-    default: return -1;
-    }
+    rtp->codec = *m;
+    rtp->format = rtp->codec.codec;
+    sip_srtp_start(rtp, m); /* plain RTP when m has no key */
 }
 
 /* Symmetric RTP: send to where the far end's media really comes from (it
  * may be behind NAT). The first valid packet latches its address and SSRC;
  * later the address may move (a NAT rebinding) only under the same SSRC, so
- * a stray or spoofed packet from elsewhere cannot steal the stream. */
+ * a stray or spoofed packet from elsewhere cannot steal the stream. RTCP
+ * follows to the port above the latched one (or the same with rtcp-mux). */
 static void latch(struct sip_rtp *rtp, const struct sockaddr_in *from, uint32_t ssrc) {
     if (rtp->latched && ssrc != rtp->latched_ssrc) return;
-    if (!rtp->latched || from->sin_addr.s_addr != rtp->remote.sin_addr.s_addr ||
-        from->sin_port != rtp->remote.sin_port) {
+    if (!rtp->latched || !same_addr(from, &rtp->remote)) {
         rtp->remote = *from;
         rtp->have_remote = true;
+        rtp->rtcp_remote = *from;
+        if (!rtp->rtcp_mux) rtp->rtcp_remote.sin_port = htons((uint16_t)(ntohs(from->sin_port) + 1));
     }
     rtp->latched = true;
     rtp->latched_ssrc = ssrc;
 }
 
-/* One datagram from the far end. Everything is bounds-checked: the sender
- * is untrusted. */
-static void rtp_packet(struct sip_call *call, const uint8_t *p, size_t n, const struct sockaddr_in *from) {
+static bool is_g711(const struct sip_rtp *rtp) { return rtp->pt == 0 || rtp->pt == 8; }
+
+static void push_audio(struct sip_call *call, const uint8_t *data, size_t len) {
+    tandem_frame f;
+    memset(&f, 0, sizeof f);
+    f.struct_size = sizeof f;
+    f.kind = TANDEM_FRAME_AUDIO;
+    f.format = call->rtp.format;
+    /* G.711: one byte per sample; other codecs: one 20 ms frame a packet */
+    f.samples = is_g711(&call->rtp) ? (uint32_t)len : call->rtp.codec.codec_rate / 50;
+    f.data = data;
+    f.len = len;
+    sip_host->leg_push_frame(call->leg, &f);
+}
+
+/* --- the playout clock: one jitter-buffer frame per call every 20 ms ---
+ *
+ * One timer per worker, not per call: each worker thread keeps the list of
+ * its calls that have a jitter buffer and one 20 ms clock that follows the
+ * monotonic time (a late timer plays every tick that is due, at most 5 at
+ * once), so the buffers drain at the senders' rate. A timer per call cost
+ * about three times the CPU of the whole relay (bench/media_bench.py). */
+
+struct playout_clock {
+    struct sip_call *head;     /* calls on this worker's list, each referenced */
+    uint64_t timer;            /* 0 none */
+    uint64_t start_us, ticks;  /* tick 0's monotonic time, ticks played since */
+    struct sip_call **batch;   /* the list, copied for one tick; freed when */
+    size_t batch_cap;          /* the list empties (threads end with none) */
+    bool in_tick;
+};
+static _Thread_local struct playout_clock playout;
+
+static void playout_tick(void *arg);
+
+static void playout_arm(uint64_t now) {
+    uint64_t due = playout.start_us + (playout.ticks + 1) * FRAME_MS * 1000u;
+    uint32_t ms = due > now ? (uint32_t)((due - now + 999) / 1000) : 1;
+    playout.timer = sip_host->timer_start(sip_self, ms, playout_tick, NULL);
+}
+
+static void playout_join(struct sip_call *call, uint64_t now) {
     struct sip_rtp *rtp = &call->rtp;
-    if (n < RTP_HDR || (p[0] >> 6) != 2) return;
-    size_t off = RTP_HDR + 4u * (p[0] & 0x0f); /* CSRCs */
-    if (off > n) return;
-    if (p[0] & 0x10) { /* header extension */
-        if (off + 4 > n) return;
-        off += 4 + 4u * (((size_t)p[off + 2] << 8) | p[off + 3]);
-        if (off > n) return;
-    }
-    size_t end = n;
-    if (p[0] & 0x20) { /* padding: the last byte counts it */
-        size_t pad = p[n - 1];
-        if (pad == 0 || pad > end - off) return;
-        end -= pad;
-    }
-    int pt = p[1] & 0x7f;
-    uint32_t ts = ((uint32_t)p[4] << 24) | ((uint32_t)p[5] << 16) | ((uint32_t)p[6] << 8) | p[7];
-    const uint8_t *pay = p + off;
-    size_t len = end - off;
-    if (pt != rtp->pt && pt != rtp->dtmf_pt) return; /* not negotiated: ignore, don't latch */
-    latch(rtp, from, ((uint32_t)p[8] << 24) | ((uint32_t)p[9] << 16) | ((uint32_t)p[10] << 8) | p[11]);
-    rtp->rx_packets++;
-    if (pt == rtp->pt && len > 0 && len <= RTP_MAX_PAYLOAD) {
-        tandem_frame f;
-        memset(&f, 0, sizeof f);
-        f.struct_size = sizeof f;
-        f.kind = TANDEM_FRAME_AUDIO;
-        f.format = rtp->format;
-        f.samples = (uint32_t)len; /* G.711: one byte per sample */
-        f.data = pay;
-        f.len = len;
-        sip_host->leg_push_frame(call->leg, &f);
-    } else if (pt == rtp->dtmf_pt && rtp->dtmf_pt >= 0 && len >= 4) {
-        bool end_bit = (pay[1] & 0x80) != 0;
-        if (!end_bit) return;
-        /* the end packet is sent three times with the same timestamp */
-        if (rtp->rx_dtmf_seen && rtp->rx_dtmf_ts == ts) return;
-        rtp->rx_dtmf_seen = true;
-        rtp->rx_dtmf_ts = ts;
-        char d = event_digit(pay[0]);
-        if (!d) return;
-        tandem_frame f;
-        memset(&f, 0, sizeof f);
-        f.struct_size = sizeof f;
-        f.kind = TANDEM_FRAME_DTMF;
-        f.digit = d;
-        f.duration_ms = (((uint32_t)pay[2] << 8) | pay[3]) / 8;
-        sip_host->leg_push_frame(call->leg, &f);
+    if (rtp->in_playout) return;
+    sip_call_ref(call);
+    rtp->in_playout = true;
+    rtp->playout_prev = NULL;
+    rtp->playout_next = playout.head;
+    if (playout.head) playout.head->rtp.playout_prev = call;
+    playout.head = call;
+    if (!playout.timer) {
+        playout.start_us = now;
+        playout.ticks = 0;
+        playout_arm(now);
     }
 }
 
-static void rtp_readable(int fd, uint32_t events, void *arg) {
-    struct sip_call *call = arg;
-    uint8_t buf[2048];
-    for (int i = 0; i < RTP_BURST; ++i) {
-        struct sockaddr_in from;
-        socklen_t fl = sizeof from;
-        ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
-        if (n < 0) return; /* EAGAIN, or an ICMP error surfaced: nothing to read */
-        if (!call->leg || fl != sizeof from || from.sin_family != AF_INET) continue;
-        rtp_packet(call, buf, (size_t)n, &from);
+static void playout_leave(struct sip_call *call) {
+    struct sip_rtp *rtp = &call->rtp;
+    if (!rtp->in_playout) return;
+    if (rtp->playout_prev) rtp->playout_prev->rtp.playout_next = rtp->playout_next;
+    else playout.head = rtp->playout_next;
+    if (rtp->playout_next) rtp->playout_next->rtp.playout_prev = rtp->playout_prev;
+    rtp->in_playout = false;
+    rtp->playout_prev = rtp->playout_next = NULL;
+    if (!playout.head && !playout.in_tick) {
+        free(playout.batch);
+        playout.batch = NULL;
+        playout.batch_cap = 0;
     }
+    sip_call_unref(call);
+}
+
+static void play_one(struct sip_call *call) {
+    struct sip_rtp *rtp = &call->rtp;
+    if (!rtp->in_playout || !rtp->jb || !call->leg) return;
+    uint8_t out[TANDEM_JB_MAX_FRAME];
+    size_t len = 0;
+    tandem_jb_result r = tandem_jb_pop(rtp->jb, out, sizeof out, &len);
+    if ((r == TANDEM_JB_FRAME || r == TANDEM_JB_CONCEALED) && len > 0) push_audio(call, out, len);
+}
+
+static void playout_tick(void *arg) {
+    playout.timer = 0;
+    /* Work on a referenced copy of the list: pushing a frame may end a call
+     * (and take it off the list) anywhere in it. */
+    size_t n = 0;
+    for (struct sip_call *c = playout.head; c; c = c->rtp.playout_next) n++;
+    if (n == 0) return; /* the clock stops until a call needs it again */
+    if (n > playout.batch_cap) {
+        struct sip_call **b = realloc(playout.batch, n * sizeof *b);
+        if (!b) {
+            playout_arm(mono_us());
+            return;
+        }
+        playout.batch = b;
+        playout.batch_cap = n;
+    }
+    n = 0;
+    for (struct sip_call *c = playout.head; c; c = c->rtp.playout_next) {
+        sip_call_ref(c);
+        playout.batch[n++] = c;
+    }
+    uint64_t now = mono_us();
+    uint64_t due = (now - playout.start_us) / (FRAME_MS * 1000u);
+    if (due > playout.ticks + 5) playout.ticks = due - 5;
+    playout.in_tick = true;
+    for (; playout.ticks < due; playout.ticks++)
+        for (size_t i = 0; i < n; ++i) play_one(playout.batch[i]);
+    playout.in_tick = false;
+    for (size_t i = 0; i < n; ++i) sip_call_unref(playout.batch[i]);
+    if (playout.head) {
+        playout_arm(now);
+    } else {
+        free(playout.batch);
+        playout.batch = NULL;
+        playout.batch_cap = 0;
+    }
+}
+
+static void buffer_audio(struct sip_call *call, const tandem_rtp_packet *p, uint64_t now) {
+    struct sip_rtp *rtp = &call->rtp;
+    if (!rtp->jb) {
+        rtp->jb = malloc(sizeof *rtp->jb);
+        if (!rtp->jb) {
+            push_audio(call, p->payload, p->payload_len);
+            return;
+        }
+        tandem_jb_codec kind = rtp->pt == 8 ? TANDEM_JB_PCMA : rtp->pt == 0 ? TANDEM_JB_PCMU : TANDEM_JB_OPAQUE;
+        tandem_jb_init(rtp->jb, kind, rtp->codec.rtp_rate ? rtp->codec.rtp_rate : 8000, FRAME_MS,
+                       (uint32_t)sip_cfg.jb_min_ms, (uint32_t)sip_cfg.jb_max_ms);
+    }
+    if (tandem_jb_push(rtp->jb, p->seq, p->ts, p->payload, p->payload_len, now) < 0) {
+        push_audio(call, p->payload, p->payload_len); /* too big to buffer: as it comes */
+        return;
+    }
+    playout_join(call, now);
+}
+
+static void rtp_dtmf(struct sip_call *call, const tandem_rtp_packet *p) {
+    struct sip_rtp *rtp = &call->rtp;
+    tandem_rtp_event ev;
+    if (tandem_rtp_event_parse(p->payload, p->payload_len, &ev) != 0 || !ev.end) return;
+    /* the end packet is sent three times with the same timestamp */
+    if (rtp->rx_dtmf_seen && rtp->rx_dtmf_ts == p->ts) return;
+    rtp->rx_dtmf_seen = true;
+    rtp->rx_dtmf_ts = p->ts;
+    char d = tandem_rtp_event_digit(ev.event);
+    if (!d) return;
+    tandem_frame f;
+    memset(&f, 0, sizeof f);
+    f.struct_size = sizeof f;
+    f.kind = TANDEM_FRAME_DTMF;
+    f.digit = d;
+    f.duration_ms = ev.duration / 8;
+    sip_host->leg_push_frame(call->leg, &f);
+}
+
+/* One RTP datagram from the far end (untrusted). */
+static void rtp_packet(struct sip_call *call, const uint8_t *buf, size_t n,
+                       const struct sockaddr_in *from, uint64_t now) {
+    struct sip_rtp *rtp = &call->rtp;
+    tandem_rtp_packet p;
+    if (tandem_rtp_parse(buf, n, &p) != 0) return;
+    if (p.pt != rtp->pt && (int)p.pt != rtp->dtmf_pt) return; /* not negotiated: ignore, don't latch */
+    latch(rtp, from, p.ssrc);
+    rtp->rx_packets++;
+    tandem_rtp_session_received(&rtp->session, &p, now);
+    if (p.pt == rtp->pt && p.payload_len > 0 && p.payload_len <= RTP_MAX_PAYLOAD) {
+        if (sip_cfg.jitter_buffer) buffer_audio(call, &p, now);
+        else push_audio(call, p.payload, p.payload_len);
+    } else if ((int)p.pt == rtp->dtmf_pt && rtp->dtmf_pt >= 0) {
+        rtp_dtmf(call, &p);
+    }
+}
+
+static void rtcp_packet(struct sip_call *call, const uint8_t *buf, size_t n, uint64_t now) {
+    tandem_rtp_session *s = &call->rtp.session;
+    if (tandem_rtcp_session_receive(s, buf, n, now, ntp_now()) != 0) return;
+}
+
+/* Drain up to RTP_BATCH datagrams with one recvmmsg (one system call per
+ * readiness event instead of one per packet plus the EAGAIN). */
+static void drain(struct sip_call *call, int fd, bool rtcp_socket) {
+    uint8_t bufs[RTP_BATCH][RTP_BUF];
+    struct sockaddr_in from[RTP_BATCH];
+    struct iovec iov[RTP_BATCH];
+    struct mmsghdr msgs[RTP_BATCH];
+    memset(msgs, 0, sizeof msgs);
+    for (int i = 0; i < RTP_BATCH; ++i) {
+        iov[i].iov_base = bufs[i];
+        iov[i].iov_len = RTP_BUF;
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_name = &from[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+    }
+    int got = recvmmsg(fd, msgs, RTP_BATCH, MSG_DONTWAIT, NULL);
+    if (got <= 0) return; /* EAGAIN, or an ICMP error surfaced: nothing to read */
+    uint64_t now = mono_us();
+    for (int i = 0; i < got && call->leg; ++i) {
+        if (msgs[i].msg_hdr.msg_namelen != sizeof from[i] || from[i].sin_family != AF_INET) continue;
+        size_t n = msgs[i].msg_len;
+        bool rtcp = rtcp_socket || tandem_rtp_is_rtcp(bufs[i], n);
+        if (sip_srtp_unprotect(&call->rtp, bufs[i], &n, rtcp) != 0) continue; /* forged or plain */
+        if (rtcp) rtcp_packet(call, bufs[i], n, now);
+        else rtp_packet(call, bufs[i], n, &from[i], now);
+    }
+}
+
+static void rtp_readable(int fd, uint32_t events, void *arg) { drain(arg, fd, false); }
+static void rtcp_readable(int fd, uint32_t events, void *arg) { drain(arg, fd, true); }
+
+/* --- RTCP reports --- */
+
+/* pkt has RTCP_ROOM bytes for the SRTCP trailer */
+static void rtcp_send(struct sip_rtp *rtp, uint8_t *pkt, size_t len) {
+    int fd = rtp->rtcp_mux || rtp->rtcp_fd < 0 ? rtp->fd : rtp->rtcp_fd;
+    if (sip_srtp_protect(rtp, pkt, &len, RTCP_ROOM, true) != 0) return;
+    if (len && rtp->have_remote && fd >= 0)
+        sendto(fd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)&rtp->rtcp_remote,
+               sizeof rtp->rtcp_remote);
+}
+
+static void rtcp_tick(void *arg);
+
+static void rtcp_arm(struct sip_call *call, uint32_t base_ms) {
+    uint32_t r;
+    random_bytes(&r, sizeof r);
+    sip_call_ref(call);
+    call->rtp.rtcp_timer = sip_host->timer_start(sip_self, tandem_rtcp_interval_ms(base_ms, r), rtcp_tick, call);
+    if (!call->rtp.rtcp_timer) sip_call_unref(call);
+}
+
+static void rtcp_tick(void *arg) {
+    struct sip_call *call = arg;
+    struct sip_rtp *rtp = &call->rtp;
+    rtp->rtcp_timer = 0;
+    if (rtp->fd >= 0 && call->leg) {
+        /* report only once there is a stream to report on or from */
+        if (rtp->have_remote && (rtp->session.tx_packets_total || rtp->session.rx.started)) {
+            uint8_t pkt[RTCP_ROOM];
+            rtcp_send(rtp, pkt, tandem_rtcp_session_report(&rtp->session, pkt, RTCP_MAX, mono_us(),
+                                                           ntp_now(), sip_cfg.rtp_ip));
+        }
+        rtcp_arm(call, (uint32_t)sip_cfg.rtcp_interval_ms);
+    }
+    sip_call_unref(call);
 }
 
 int sip_rtp_watch(struct sip_call *call) {
-    if (call->rtp.fd < 0 || sip_host->abi_minor < 1) return -1;
-    if (sip_host->fd_watch(sip_self, call->rtp.fd, EPOLLIN, rtp_readable, call) != TANDEM_OK) return -1;
-    call->rtp.watched = true;
+    struct sip_rtp *rtp = &call->rtp;
+    if (rtp->fd < 0 || sip_host->abi_minor < 1) return -1;
+    if (sip_host->fd_watch(sip_self, rtp->fd, EPOLLIN, rtp_readable, call) != TANDEM_OK) return -1;
+    rtp->watched = true;
+    if (rtp->rtcp_fd >= 0 &&
+        sip_host->fd_watch(sip_self, rtp->rtcp_fd, EPOLLIN, rtcp_readable, call) == TANDEM_OK)
+        rtp->rtcp_watched = true;
+    /* RFC 3550 6.2: the first report after half the interval */
+    if (!rtp->rtcp_timer) rtcp_arm(call, (uint32_t)sip_cfg.rtcp_interval_ms / 2);
     return 0;
 }
 
-static void put_header(uint8_t *h, struct sip_rtp *rtp, int pt, bool marker, uint32_t ts) {
-    h[0] = 0x80;
-    h[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
-    h[2] = (uint8_t)(rtp->seq >> 8);
-    h[3] = (uint8_t)rtp->seq;
-    h[4] = (uint8_t)(ts >> 24);
-    h[5] = (uint8_t)(ts >> 16);
-    h[6] = (uint8_t)(ts >> 8);
-    h[7] = (uint8_t)ts;
-    h[8] = (uint8_t)(rtp->ssrc >> 24);
-    h[9] = (uint8_t)(rtp->ssrc >> 16);
-    h[10] = (uint8_t)(rtp->ssrc >> 8);
-    h[11] = (uint8_t)rtp->ssrc;
-    rtp->seq++;
-}
-
-static void send_packet(struct sip_rtp *rtp, const uint8_t *pkt, size_t len) {
+/* pkt has SRTP_ROOM bytes after len for the SRTP trailer */
+static void send_packet(struct sip_rtp *rtp, uint8_t *pkt, size_t len) {
+    size_t payload = len - TANDEM_RTP_HEADER_SIZE;
+    if (sip_srtp_protect(rtp, pkt, &len, len + SRTP_ROOM, false) != 0) return;
     /* UDP: a full socket buffer or an ICMP error just loses this packet */
     if (sendto(rtp->fd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)&rtp->remote,
-               sizeof rtp->remote) >= 0)
+               sizeof rtp->remote) >= 0) {
         rtp->tx_packets++;
+        tandem_rtp_session_sent(&rtp->session, payload);
+    }
 }
 
 /* --- RFC 4733 sending: one event at a time, a packet every 20 ms --- */
 
 static void dtmf_tick(void *arg);
 
-static void dtmf_send(struct sip_rtp *rtp, bool marker, bool end, uint8_t event, uint32_t dur) {
-    uint8_t pkt[RTP_HDR + 4];
-    put_header(pkt, rtp, rtp->dtmf_pt, marker, rtp->dtmf.ts);
-    pkt[RTP_HDR] = event;
-    pkt[RTP_HDR + 1] = (uint8_t)((end ? 0x80 : 0) | 10); /* volume -10 dBm0 */
-    if (dur > 0xffff) dur = 0xffff;
-    pkt[RTP_HDR + 2] = (uint8_t)(dur >> 8);
-    pkt[RTP_HDR + 3] = (uint8_t)dur;
-    send_packet(rtp, pkt, sizeof pkt);
+static size_t dtmf_packet(struct sip_rtp *rtp, uint8_t *pkt, bool marker, bool end, uint32_t dur) {
+    tandem_rtp_session_header(&rtp->session, pkt, (uint8_t)rtp->dtmf_pt, marker, rtp->dtmf.ts);
+    tandem_rtp_event ev = {rtp->dtmf.event, end, 10 /* -10 dBm0 */, (uint16_t)(dur > 0xffff ? 0xffff : dur)};
+    tandem_rtp_event_write(pkt + TANDEM_RTP_HEADER_SIZE, &ev);
+    return TANDEM_RTP_HEADER_SIZE + TANDEM_RTP_EVENT_SIZE;
+}
+
+static void dtmf_send(struct sip_rtp *rtp, bool marker, uint32_t dur) {
+    uint8_t pkt[PKT_ROOM(TANDEM_RTP_EVENT_SIZE)];
+    send_packet(rtp, pkt, dtmf_packet(rtp, pkt, marker, false, dur));
+}
+
+/* The end packet three times, back to back for loss resilience (RFC 4733
+ * 2.5.1.4): one sendmmsg. */
+static void dtmf_send_end(struct sip_rtp *rtp, uint32_t dur) {
+    uint8_t pkts[3][PKT_ROOM(TANDEM_RTP_EVENT_SIZE)];
+    struct iovec iov[3];
+    struct mmsghdr msgs[3];
+    memset(msgs, 0, sizeof msgs);
+    for (int i = 0; i < 3; ++i) {
+        size_t len = dtmf_packet(rtp, pkts[i], false, true, dur);
+        if (sip_srtp_protect(rtp, pkts[i], &len, sizeof pkts[i], false) != 0) return;
+        iov[i].iov_base = pkts[i];
+        iov[i].iov_len = len;
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_name = &rtp->remote;
+        msgs[i].msg_hdr.msg_namelen = sizeof rtp->remote;
+    }
+    int sent = sendmmsg(rtp->fd, msgs, 3, MSG_DONTWAIT);
+    for (int i = 0; i < sent; ++i) {
+        rtp->tx_packets++;
+        tandem_rtp_session_sent(&rtp->session, TANDEM_RTP_EVENT_SIZE);
+    }
 }
 
 /* Start the next queued digit, if any; the caller holds no timer. */
@@ -227,15 +471,15 @@ static void dtmf_next(struct sip_call *call) {
         uint32_t ms = d->durations[d->head];
         d->head = (d->head + 1) % SIP_DTMF_QUEUE;
         d->count--;
-        int ev = digit_event(digit);
+        int ev = tandem_rtp_digit_event(digit);
         if (ev < 0) continue;
         d->active = true;
-        d->ts = call->rtp.ts;
+        d->ts = call->rtp.session.ts;
         d->elapsed = 160;
         d->total = (ms < 40 ? 40 : ms > 5000 ? 5000 : ms) * 8;
         d->end_sent = 0;
         d->event = (uint8_t)ev;
-        dtmf_send(&call->rtp, true, false, (uint8_t)ev, d->elapsed);
+        dtmf_send(&call->rtp, true, d->elapsed);
         sip_call_ref(call);
         d->timer = sip_host->timer_start(sip_self, 20, dtmf_tick, call);
         if (!d->timer) {
@@ -251,17 +495,15 @@ static void dtmf_tick(void *arg) {
     struct sip_dtmf_tx *d = &call->rtp.dtmf;
     d->timer = 0;
     if (call->rtp.fd >= 0 && d->active) {
-        uint8_t ev = d->event;
-        call->rtp.ts += 160; /* the media clock runs on during the event */
+        call->rtp.session.ts += 160; /* the media clock runs on during the event */
         if (d->elapsed < d->total) {
             d->elapsed += 160;
-            dtmf_send(&call->rtp, false, false, ev, d->elapsed);
+            dtmf_send(&call->rtp, false, d->elapsed);
             sip_call_ref(call);
             d->timer = sip_host->timer_start(sip_self, 20, dtmf_tick, call);
             if (!d->timer) sip_call_unref(call);
         } else {
-            /* the end packet three times, back to back, for loss resilience */
-            for (int i = 0; i < 3; ++i) dtmf_send(&call->rtp, false, true, ev, d->elapsed);
+            dtmf_send_end(&call->rtp, d->elapsed);
             d->active = false;
             call->rtp.marker = true;
             dtmf_next(call);
@@ -272,7 +514,7 @@ static void dtmf_tick(void *arg) {
 
 static int queue_dtmf(struct sip_call *call, char digit, uint32_t ms) {
     struct sip_dtmf_tx *d = &call->rtp.dtmf;
-    if (call->rtp.dtmf_pt < 0 || digit_event(digit) < 0) return TANDEM_EINVAL;
+    if (call->rtp.dtmf_pt < 0 || tandem_rtp_digit_event(digit) < 0) return TANDEM_EINVAL;
     if (d->count >= SIP_DTMF_QUEUE) return TANDEM_EBUSY;
     unsigned slot = (d->head + d->count) % SIP_DTMF_QUEUE;
     d->digits[slot] = digit;
@@ -293,27 +535,80 @@ int sip_rtp_write(struct sip_call *call, const tandem_frame *frame) {
     if (rtp->dtmf.active) { /* the event replaces the audio; keep the clock */
         return TANDEM_OK;
     }
-    uint8_t pkt[RTP_HDR + RTP_MAX_PAYLOAD];
-    put_header(pkt, rtp, rtp->pt, rtp->marker, rtp->ts);
+    uint8_t pkt[PKT_ROOM(RTP_MAX_PAYLOAD)];
+    tandem_rtp_session_header(&rtp->session, pkt, (uint8_t)rtp->pt, rtp->marker, rtp->session.ts);
     rtp->marker = false;
-    memcpy(pkt + RTP_HDR, frame->data, frame->len);
-    send_packet(rtp, pkt, RTP_HDR + frame->len);
-    rtp->ts += frame->samples ? frame->samples : (uint32_t)frame->len;
+    memcpy(pkt + TANDEM_RTP_HEADER_SIZE, frame->data, frame->len);
+    send_packet(rtp, pkt, TANDEM_RTP_HEADER_SIZE + frame->len);
+    sip_rtp_skip(call, frame);
     return TANDEM_OK;
+}
+
+void sip_rtp_skip(struct sip_call *call, const tandem_frame *frame) {
+    struct sip_rtp *rtp = &call->rtp;
+    /* the RTP clock may differ from the codec's linear rate (opus: 48 kHz) */
+    uint32_t samples = frame->samples ? frame->samples : (uint32_t)frame->len;
+    const struct sip_media *c = &rtp->codec;
+    rtp->session.ts += c->codec_rate && c->rtp_rate != c->codec_rate
+                           ? (uint32_t)((uint64_t)samples * c->rtp_rate / c->codec_rate)
+                           : samples;
+}
+
+static void set_var_u64(tandem_leg *leg, const char *name, uint64_t v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+    sip_host->leg_set_var(leg, name, buf);
+}
+
+static void set_var_ms(tandem_leg *leg, const char *name, double v) {
+    if (v < 0) return; /* unknown: not set */
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.1f", v);
+    sip_host->leg_set_var(leg, name, buf);
+}
+
+void sip_rtp_set_vars(struct sip_call *call, tandem_leg *leg) {
+    struct sip_rtp *rtp = &call->rtp;
+    if (rtp->format && rtp->pt >= 0) sip_host->leg_set_var(leg, "rtp_codec", rtp->format);
+    set_var_u64(leg, "rtp_rx_packets", rtp->rx_packets);
+    set_var_u64(leg, "rtp_tx_packets", rtp->tx_packets);
+    set_var_ms(leg, "rtcp_jitter_ms", tandem_rtp_session_jitter_ms(&rtp->session));
+    set_var_ms(leg, "rtcp_loss_pct", tandem_rtp_session_loss_pct(&rtp->session));
+    set_var_ms(leg, "rtcp_rtt_ms", tandem_rtp_session_rtt_ms(&rtp->session));
+}
+
+static void cancel_timer(struct sip_call *call, uint64_t *timer) {
+    if (!*timer) return;
+    sip_host->timer_cancel(sip_self, *timer);
+    *timer = 0;
+    sip_call_unref(call); /* the cancelled timer's reference */
 }
 
 void sip_rtp_close(struct sip_call *call) {
     struct sip_rtp *rtp = &call->rtp;
-    if (rtp->dtmf.timer) {
-        sip_host->timer_cancel(sip_self, rtp->dtmf.timer);
-        rtp->dtmf.timer = 0;
-        sip_call_unref(call); /* the cancelled timer's reference */
-    }
+    cancel_timer(call, &rtp->dtmf.timer);
+    playout_leave(call);
+    cancel_timer(call, &rtp->rtcp_timer);
     rtp->dtmf.active = false;
+    if (rtp->fd >= 0 && rtp->have_remote &&
+        (rtp->session.tx_packets_total || rtp->session.rx.started)) {
+        uint8_t pkt[RTCP_ROOM]; /* RFC 3550 6.6: a BYE, in a compound packet with our last report */
+        rtcp_send(rtp, pkt, tandem_rtcp_session_bye(&rtp->session, pkt, RTCP_MAX, mono_us(), ntp_now(),
+                                                     sip_cfg.rtp_ip));
+    }
     if (rtp->fd >= 0) {
         if (rtp->watched) sip_host->fd_unwatch(sip_self, rtp->fd);
         rtp->watched = false;
         close(rtp->fd);
         rtp->fd = -1;
     }
+    if (rtp->rtcp_fd >= 0) {
+        if (rtp->rtcp_watched) sip_host->fd_unwatch(sip_self, rtp->rtcp_fd);
+        rtp->rtcp_watched = false;
+        close(rtp->rtcp_fd);
+        rtp->rtcp_fd = -1;
+    }
+    free(rtp->jb);
+    rtp->jb = NULL;
+    sip_srtp_stop(rtp);
 }

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -55,11 +56,130 @@ static sdp_parser_t *parse_lenient(su_home_t *home, const char *body, size_t len
     return parser;
 }
 
+/* sofia-sip 1.12.11's sdp_parse never returns on some malformed m= lines
+ * (a transport with a character outside a token before a '/', "RT\t/AVP",
+ * or starting with '/', "m=audio 4000PRT /SAVP"; found by
+ * tests/fuzz/fuzz_sdp): one INVITE would hang the SIP thread. So every m=
+ * line must have RFC 4566's shape before sofia sees the body:
+ * "m=" token SP port["/"count] SP token *("/" token) *(SP token); every
+ * line is "x=..."; and the body has no control characters but CRLF (or
+ * bare LF) line ends, so that we and sofia see the same lines. */
+static bool token_char(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("-.!%*_+`'~", c));
+}
+
+static bool media_line_ok(const char *p, const char *end) {
+    const char *q = p;
+    while (q < end && token_char((unsigned char)*q)) q++;
+    if (q == p || q == end || *q != ' ') return false;
+    while (q < end && *q == ' ') q++;
+    p = q;
+    while (q < end && *q >= '0' && *q <= '9') q++;
+    if (q == p) return false;
+    if (q < end && *q == '/') {
+        p = ++q;
+        while (q < end && *q >= '0' && *q <= '9') q++;
+        if (q == p) return false;
+    }
+    if (q == end || *q != ' ') return false;
+    while (q < end && *q == ' ') q++;
+    for (;;) { /* token *("/" token) */
+        p = q;
+        while (q < end && token_char((unsigned char)*q)) q++;
+        if (q == p) return false;
+        if (q < end && *q == '/') {
+            q++;
+            continue;
+        }
+        break;
+    }
+    for (;;) { /* *(SP fmt) */
+        if (q == end) return true;
+        if (*q != ' ') return false;
+        while (q < end && *q == ' ') q++;
+        while (q < end && token_char((unsigned char)*q)) q++;
+    }
+}
+
+static bool media_lines_ok(const char *body, size_t len) {
+    for (size_t i = 0; i < len; ++i) {
+        unsigned char c = (unsigned char)body[i];
+        if ((c < 0x20 && c != '\n' && c != '\r') || c == 0x7f) return false;
+        if (c == '\r' && (i + 1 == len || body[i + 1] != '\n')) return false;
+    }
+    const char *end = body + len;
+    for (const char *line = body; line < end;) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        if (!eol) eol = end;
+        const char *stop = eol > line && eol[-1] == '\r' ? eol - 1 : eol;
+        if (stop > line && (stop - line < 2 || line[0] < 'a' || line[0] > 'z' || line[1] != '='))
+            return false; /* every line is TYPE=VALUE (a line starting with a
+                             space after an m= line made sofia allocate without end) */
+        if (stop - line >= 2 && line[0] == 'm' && line[1] == '=' && !media_line_ok(line + 2, stop))
+            return false;
+        line = eol + (eol < end);
+    }
+    return true;
+}
+
+size_t (*sip_sdp_codecs)(struct sip_codec_info *out, size_t cap);
+
+#define SIP_SDP_MAX_CODECS 16
+#define SIP_SDP_FIRST_DYNAMIC 96
+#define SIP_SDP_DTMF_PT 101
+
+static void set_g711(struct sip_media *out, int pt) {
+    const char *name = pt == 8 ? "PCMA" : "PCMU";
+    out->pt = pt;
+    snprintf(out->codec, sizeof out->codec, "%s", name);
+    snprintf(out->encoding, sizeof out->encoding, "%s", name);
+    out->rtp_rate = out->codec_rate = 8000;
+    out->channels = 1;
+    out->fmtp[0] = 0;
+}
+
+/* A dynamic payload type whose rtpmap names one of the registered codecs
+ * (same encoding, clock rate and channel count). */
+static void pick_dynamic(struct sip_media *out, const sdp_rtpmap_t *r, const struct sip_codec_info *codecs,
+                         size_t n) {
+    uint32_t channels = r->rm_params && *r->rm_params ? (uint32_t)strtoul(r->rm_params, NULL, 10) : 1;
+    for (size_t i = 0; i < n; ++i) {
+        const struct sip_codec_info *c = &codecs[i];
+        if (strcasecmp(r->rm_encoding, c->encoding) != 0 || r->rm_rate != c->rtp_rate ||
+            channels != (c->channels ? c->channels : 1))
+            continue;
+        out->pt = (int)r->rm_pt;
+        snprintf(out->codec, sizeof out->codec, "%s", c->name);
+        snprintf(out->encoding, sizeof out->encoding, "%s", c->encoding);
+        out->rtp_rate = c->rtp_rate;
+        out->codec_rate = c->codec_rate;
+        out->channels = c->channels;
+        snprintf(out->fmtp, sizeof out->fmtp, "%s", c->fmtp);
+        return;
+    }
+}
+
+/* RFC 3605 "a=rtcp:PORT [IN IP4 ADDR]": where RTCP goes when not port + 1. */
+static void rtcp_attribute(const sdp_attribute_t *a, struct sockaddr_in *rtcp) {
+    if (!a || !a->a_value) return;
+    unsigned port = 0;
+    char addr[64] = "";
+    int n = sscanf(a->a_value, "%5u IN IP4 %63s", &port, addr);
+    if (n < 1 || port == 0 || port > 65535) return;
+    struct in_addr ip;
+    if (n == 2 && inet_pton(AF_INET, addr, &ip) == 1) rtcp->sin_addr = ip;
+    rtcp->sin_port = htons((uint16_t)port);
+}
+
 int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
     memset(out, 0, sizeof *out);
     out->pt = -1;
     out->dtmf_pt = -1;
-    if (!body || len == 0 || len > 65536) return -1;
+    if (!body || len == 0 || len > 65536 || !media_lines_ok(body, len)) return -1;
+    struct sip_codec_info codecs[SIP_SDP_MAX_CODECS];
+    size_t ncodecs = sip_sdp_codecs ? sip_sdp_codecs(codecs, SIP_SDP_MAX_CODECS) : 0;
+    if (ncodecs > SIP_SDP_MAX_CODECS) ncodecs = SIP_SDP_MAX_CODECS;
     su_home_t home[1] = {SU_HOME_INIT(home)};
     sdp_parser_t *parser = parse_lenient(home, body, len);
     sdp_session_t *s = parser ? sdp_session(parser) : NULL;
@@ -71,13 +191,14 @@ int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
          * preference, so the first PCMU/PCMA wins. */
         for (sdp_rtpmap_t *r = m->m_rtpmaps; r && out->pt < 0; r = r->rm_next) {
             const char *enc = r->rm_encoding;
-            if (r->rm_pt == 0 && (!enc || strcasecmp(enc, "PCMU") == 0)) out->pt = 0;
-            else if (r->rm_pt == 8 && (!enc || strcasecmp(enc, "PCMA") == 0)) out->pt = 8;
+            if (r->rm_pt == 0 && (!enc || strcasecmp(enc, "PCMU") == 0)) set_g711(out, 0);
+            else if (r->rm_pt == 8 && (!enc || strcasecmp(enc, "PCMA") == 0)) set_g711(out, 8);
+            else if (enc && r->rm_pt >= 96 && r->rm_pt <= 127) pick_dynamic(out, r, codecs, ncodecs);
         }
         /* a bare m= line without rtpmaps: fall back to the format list */
         for (sdp_list_t *f = m->m_format; f && out->pt < 0 && !m->m_rtpmaps; f = f->l_next) {
             int pt = format_pt(f->l_text);
-            if (pt == 0 || pt == 8) out->pt = pt;
+            if (pt == 0 || pt == 8) set_g711(out, pt);
         }
         for (sdp_rtpmap_t *r = m->m_rtpmaps; r; r = r->rm_next)
             if (r->rm_encoding && strcasecmp(r->rm_encoding, "telephone-event") == 0 &&
@@ -90,6 +211,14 @@ int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
             inet_pton(AF_INET, c->c_address, &out->remote.sin_addr) == 1 && m->m_port <= 65535) {
             out->remote.sin_family = AF_INET;
             out->remote.sin_port = htons((uint16_t)m->m_port);
+            out->rtcp_mux = sdp_attribute_find(m->m_attributes, "rtcp-mux") != NULL;
+            out->rtcp = out->remote;
+            out->rtcp.sin_port = htons((uint16_t)(m->m_port + 1));
+            rtcp_attribute(sdp_attribute_find(m->m_attributes, "rtcp"), &out->rtcp);
+            out->savp = m->m_proto == sdp_proto_srtp;
+            for (sdp_attribute_t *a = m->m_attributes; a && out->crypto.suite == TANDEM_SRTP_NONE; a = a->a_next)
+                if (a->a_name && strcasecmp(a->a_name, "crypto") == 0 && a->a_value)
+                    tandem_crypto_attr_parse(a->a_value, strlen(a->a_value), &out->crypto);
         } else {
             out->pt = -1; /* no IPv4 address we can send to */
         }
@@ -106,24 +235,68 @@ int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
 
 int sip_sdp_build(char *buf, size_t cap, const char *ip, int port, int pt, int dtmf_pt,
                   uint32_t session_id) {
-    char fmts[32], maps[256];
-    if (pt < 0) {
-        snprintf(fmts, sizeof fmts, "0 8 101");
-        snprintf(maps, sizeof maps,
-                 "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
-                 "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n");
-    } else if (dtmf_pt >= 0) {
-        snprintf(fmts, sizeof fmts, "%d %d", pt, dtmf_pt);
-        snprintf(maps, sizeof maps,
-                 "a=rtpmap:%d %s/8000\r\na=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n",
-                 pt, pt == 0 ? "PCMU" : "PCMA", dtmf_pt, dtmf_pt);
-    } else {
-        snprintf(fmts, sizeof fmts, "%d", pt);
-        snprintf(maps, sizeof maps, "a=rtpmap:%d %s/8000\r\n", pt, pt == 0 ? "PCMU" : "PCMA");
+    struct sip_sdp_local l = {ip, port, pt, dtmf_pt, session_id, false, false, NULL, NULL};
+    return sip_sdp_build_local(buf, cap, &l);
+}
+
+static bool is_g711(const char *name) { return strcmp(name, "PCMU") == 0 || strcmp(name, "PCMA") == 0; }
+
+/* "a=rtpmap:PT ENC/RATE[/CH]" and "a=fmtp:PT ..." for a codec */
+static int put_rtpmap(char *out, size_t cap, int pt, const char *enc, uint32_t rate, uint32_t channels,
+                      const char *fmtp) {
+    char ch[16] = "";
+    if (channels > 1) snprintf(ch, sizeof ch, "/%u", channels);
+    int n = snprintf(out, cap, "a=rtpmap:%d %s/%u%s\r\n", pt, enc, rate, ch);
+    if (n >= 0 && (size_t)n < cap && fmtp && *fmtp)
+        n += snprintf(out + n, cap - (size_t)n, "a=fmtp:%d %s\r\n", pt, fmtp);
+    return (n < 0 || (size_t)n >= cap) ? -1 : n;
+}
+
+int sip_sdp_build_local(char *buf, size_t cap, const struct sip_sdp_local *l) {
+    char fmts[128], maps[1024];
+    size_t f = 0, m = 0;
+    int pt = l->pt, dtmf_pt = l->dtmf_pt;
+    if (pt < 0) { /* an offer: G.711, every codec with an RTP encoding, telephone-event */
+        f = (size_t)snprintf(fmts, sizeof fmts, "0 8");
+        m = (size_t)snprintf(maps, sizeof maps, "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n");
+        struct sip_codec_info codecs[SIP_SDP_MAX_CODECS];
+        size_t n = sip_sdp_codecs ? sip_sdp_codecs(codecs, SIP_SDP_MAX_CODECS) : 0;
+        int next = SIP_SDP_FIRST_DYNAMIC;
+        for (size_t i = 0; i < n && i < SIP_SDP_MAX_CODECS && next <= 127; ++i) {
+            if (is_g711(codecs[i].name)) continue;
+            if (next == SIP_SDP_DTMF_PT) next++;
+            int w = put_rtpmap(maps + m, sizeof maps - m, next, codecs[i].encoding, codecs[i].rtp_rate,
+                               codecs[i].channels, codecs[i].fmtp);
+            int v = snprintf(fmts + f, sizeof fmts - f, " %d", next);
+            if (w < 0 || v < 0 || (size_t)v >= sizeof fmts - f) return -1;
+            m += (size_t)w;
+            f += (size_t)v;
+            next++;
+        }
+        int v = snprintf(fmts + f, sizeof fmts - f, " %d", SIP_SDP_DTMF_PT);
+        int w = snprintf(maps + m, sizeof maps - m, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n",
+                         SIP_SDP_DTMF_PT, SIP_SDP_DTMF_PT);
+        if (v < 0 || (size_t)v >= sizeof fmts - f || w < 0 || (size_t)w >= sizeof maps - m) return -1;
+    } else { /* an answer: the chosen codec, telephone-event if offered */
+        const struct sip_media *c = l->codec;
+        int w = (pt == 0 || pt == 8 || !c)
+                    ? put_rtpmap(maps, sizeof maps, pt, pt == 8 ? "PCMA" : "PCMU", 8000, 1, NULL)
+                    : put_rtpmap(maps, sizeof maps, pt, c->encoding, c->rtp_rate, c->channels, c->fmtp);
+        if (w < 0) return -1;
+        m = (size_t)w;
+        if (dtmf_pt >= 0) {
+            snprintf(fmts, sizeof fmts, "%d %d", pt, dtmf_pt);
+            w = snprintf(maps + m, sizeof maps - m, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n",
+                         dtmf_pt, dtmf_pt);
+            if (w < 0 || (size_t)w >= sizeof maps - m) return -1;
+        } else {
+            snprintf(fmts, sizeof fmts, "%d", pt);
+        }
     }
     int n = snprintf(buf, cap,
                      "v=0\r\no=tandem %u %u IN IP4 %s\r\ns=tandem\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-                     "m=audio %d RTP/AVP %s\r\n%sa=ptime:20\r\na=sendrecv\r\n",
-                     session_id, session_id, ip, ip, port, fmts, maps);
+                     "m=audio %d RTP/%s %s\r\n%sa=ptime:20\r\n%s%sa=sendrecv\r\n",
+                     l->session_id, l->session_id, l->ip, l->ip, l->port, l->savp ? "SAVP" : "AVP", fmts,
+                     maps, l->rtcp_mux ? "a=rtcp-mux\r\n" : "", l->crypto ? l->crypto : "");
     return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }

@@ -366,8 +366,10 @@ static void incoming_invite(nua_t *in, void *profile, nua_handle_t *nh, struct s
     }
     struct sip_media offer = {.valid = false, .pt = -1, .dtmf_pt = -1};
     bool late_offer = !sip || !sip->sip_payload || sip->sip_payload->pl_len == 0; /* sip_dialog.c */
-    if (!late_offer && sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0) {
-        LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: INVITE without PCMU/PCMA offer: 488");
+    if (!late_offer && (sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0 ||
+                        !sip_srtp_acceptable(&offer))) {
+        LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL,
+            "sip: INVITE without an offer we accept (codec, or SRTP policy): 488");
         sip_limit_release(adm.owner);
         nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
         return;
@@ -422,6 +424,7 @@ static void response_to_invite(struct sip_call *call, int status, sip_t const *s
     memset(&media, 0, sizeof media);
     if (sip && sip->sip_payload)
         sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &media);
+    if (media.valid && !sip_srtp_acceptable(&media)) media.valid = false; /* SRTP policy */
     if (call->fork_parent && !(call = sip_fork_response(call, status, sip))) return;
     if (status < 180) return;
     if ((status == 401 || status == 407) && !call->engine_hungup && sip_trunk_answer_challenge(call, sip))

@@ -58,7 +58,8 @@ int fake_decode(void *user, void *state, const uint8_t *in, size_t len, int16_t 
 }
 
 tandem_codec fake_codec(FakeCodec &fake, const char *name, uint32_t cost) {
-    return {sizeof(tandem_codec), name, 16000, cost, &fake, fake_state_new, fake_state_free, fake_encode, fake_decode};
+    return {sizeof(tandem_codec), name, 16000, cost, &fake, fake_state_new, fake_state_free, fake_encode, fake_decode,
+            nullptr, 0, 0, nullptr};
 }
 
 Frame audio_frame(FormatId format, const void *data, uint32_t bytes, uint32_t samples) {

@@ -275,6 +275,14 @@ typedef struct tandem_codec {
     /* Decode `len` bytes; return samples written or -1. */
     int (*decode)(void *user, void *state, const uint8_t *in, size_t len,
                   int16_t *pcm, size_t pcm_cap);
+
+    /* --- added in ABI 1.2: how the codec travels in RTP --- */
+    /* With rtp_encoding set, RTP channels (SIP) offer and accept the codec
+     * in SDP under a dynamic payload type, one frame per 20 ms packet. */
+    const char *rtp_encoding; /* kept; the rtpmap encoding name ("opus"); NULL: not in SDP */
+    uint32_t rtp_clock_rate;  /* the rtpmap clock rate (opus: 48000); 0: sample_rate */
+    uint32_t rtp_channels;    /* the rtpmap channel count; 0 or 1: mono, left out */
+    const char *rtp_fmtp;     /* kept; our a=fmtp parameters, NULL none */
 } tandem_codec;
 
 /* ---------------------------------------------------------------------- */
@@ -569,6 +577,16 @@ struct tandem_host {
      * cannot be written (it is then written as soon as it can);
      * TANDEM_EINVAL for a bad kind or JSON. */
     int (*record_emit)(tandem_module *self, const char *kind, const char *json, size_t json_len);
+
+    /* --- added in ABI 1.2: the registered codecs (for SDP) --- */
+
+    /* Any thread: writes up to `cap` registered codecs into `out` (the
+     * core's PCMU and PCMA first, then in registration order) and returns
+     * how many are registered. The pointers are the registering modules'
+     * kept descriptors: use them at once and copy what you keep (a codec
+     * module may unload later). Check struct_size before reading the ABI
+     * 1.2 members of a codec built against 1.0/1.1. */
+    size_t (*codec_list)(const tandem_codec **out, size_t cap);
 };
 
 /* ---------------------------------------------------------------------- */

@@ -328,6 +328,17 @@ int h_publish(tandem_module *self, const char *name, const char *call_id, const 
 void h_console_print(tandem_console_out *out, const char *text) { ConsoleServer::print(out, text); }
 bool h_console_json(const tandem_console_out *out) { return ConsoleServer::wants_json(out); }
 
+size_t h_codec_list(const tandem_codec **out, size_t cap) {
+    auto snapshot = engine().registry().snapshot();
+    size_t n = 0;
+    for (auto &c : snapshot->codecs) {
+        if (n < cap && out)
+            out[n] = c.desc;
+        n++;
+    }
+    return n;
+}
+
 int h_fd_watch(tandem_module *self, int fd, uint32_t events, void (*fn)(int, uint32_t, void *), void *arg) {
     Worker *w = current_worker();
     if (!w || fd < 0 || !fn)
@@ -460,6 +471,7 @@ const tandem_host kHost = {
     h_leg_new_replacing,
     h_leg_bridge_peer,
     h_record_emit,
+    h_codec_list,
 };
 
 } // namespace

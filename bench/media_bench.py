@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Media path cost: engine CPU per relayed packet in bridged SIP calls, beside
+a bare UDP echo (bench/udp_echo.c) carrying the same packets in the same run.
+
+  python3 bench/media_bench.py [CALLS] [SECONDS] [--no-jitter-buffer]
+
+Sets up CALLS bridged calls (each: a UA here calls the engine, the dialplan
+dials a UAS here and bridges; both legs PCMU), then sends 20 ms PCMU packets
+(172 bytes) on both legs of every call for SECONDS and reads the engine's
+CPU time (utime + stime from /proc/PID/stat) over that window. The engine
+relays each packet to the other leg: receive, jitter buffer, bridge, send.
+Then the same generator drives `udp_echo` with 2 x CALLS sockets (each
+packet goes back to its sender: one receive and one send, like a relayed
+packet), once reading with recvfrom until EAGAIN and once with recvmmsg.
+
+Prints one line per target: packets the target received, CPU µs, µs per
+packet, µs per call-second (a bridged call = 2 legs x 50 packets/s in).
+"""
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+os.environ.setdefault("TANDEM_BUILD_DIR", os.path.join(REPO, "build"))
+import harness  # noqa: E402
+import sipua  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_us(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000000 // TICK
+
+
+def pump(pairs, seconds):
+    """Every 20 ms one packet on each (socket, destination); drains replies.
+    Returns (sent, received)."""
+    payload = bytes(160)
+    socks = [s for s, _ in pairs]
+    for s in socks:
+        s.setblocking(False)
+    sent = received = 0
+    start = time.time()
+    tick = 0
+    ssrc = random.getrandbits(32)
+    while time.time() - start < seconds:
+        for s, dest in pairs:
+            s.sendto(sipua.rtp_packet(0, tick, tick * 160, ssrc, payload), dest)
+            sent += 1
+        tick += 1
+        while True:
+            busy = False
+            for s in socks:
+                try:
+                    while True:
+                        s.recv(2048)
+                        received += 1
+                        busy = True
+                except BlockingIOError:
+                    pass
+            if not busy or time.time() > start + tick * 0.02:
+                break
+        time.sleep(max(0, start + tick * 0.02 - time.time()))
+    return sent, received
+
+
+def measure(pid, pairs, seconds):
+    time.sleep(0.5)  # settle: jitter buffers filled, timers running
+    c0 = cpu_us(pid)
+    sent, received = pump(pairs, seconds)
+    return sent, received, cpu_us(pid) - c0
+
+
+def bench_engine(calls, seconds, jitter_buffer):
+    d = tempfile.mkdtemp(prefix="tandem-mediabench-")
+    sip_port = harness.free_port()
+    rtp_base = 20000 + random.randrange(0, 20000) & ~1
+    with open(os.path.join(d, "tandem.lua"), "w") as f:
+        f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1, log = { level = 'warning' },\n"
+                "  module_config = { sip = { listen = 'sip:127.0.0.1:%d', rtp_port_min = %d,\n"
+                "    rtp_port_max = %d, jitter_buffer = %s } } }\n"
+                % (sip_port, rtp_base, rtp_base + 4 * calls + 40, "true" if jitter_buffer else "false"))
+    with open(os.path.join(d, "dialplan.lua"), "w") as f:
+        f.write("return { contexts = { default = { ['_X.'] = function(call)\n"
+                "  call:answer()\n"
+                "  local s, peer = call:dial('sip/peer@127.0.0.1:' .. call.exten)\n"
+                "  if s == 'answer' then call:bridge(peer) end\n"
+                "  call:hangup()\n"
+                "end } } }\n")
+    engine = harness.Instance(os.path.join(d, "tandem.lua")).start()
+    uacs, uass = [], []
+    try:
+        for _ in range(calls):
+            b = sipua.UA()
+            a = sipua.UA()
+
+            def answer(b=b):
+                invite, addr = b.wait_request("INVITE")
+                b.answer(invite, addr)
+
+            t = threading.Thread(target=answer)
+            t.start()
+            a.call(str(b.port), sip_port)
+            t.join(10)
+            uacs.append(a)
+            uass.append(b)
+        pairs = [(a.rtp, a.remote_media) for a in uacs] + [(b.rtp, b.remote_media) for b in uass]
+        sent, received, cpu = measure(engine.proc.pid, pairs, seconds)
+        for a in uacs:
+            a.bye()
+    finally:
+        for ua in uacs + uass:
+            ua.close()
+        engine.stop()
+        engine.cleanup()
+        shutil.rmtree(d, ignore_errors=True)
+    return sent, received, cpu
+
+
+def bench_echo(mode, legs, seconds):
+    exe = os.path.join(os.environ["TANDEM_BUILD_DIR"], "bin", "udp_echo")
+    first = 40000 + random.randrange(0, 10000) & ~1
+    p = subprocess.Popen([exe, mode, str(first), str(legs)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        socks = []
+        for i in range(legs):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append((s, ("127.0.0.1", first + 2 * i)))
+        sent, received, cpu = measure(p.pid, socks, seconds)
+        for s, _ in socks:
+            s.close()
+    finally:
+        p.terminate()
+        p.wait(5)
+    return sent, received, cpu
+
+
+def report(name, calls, seconds, sent, received, cpu):
+    per_packet = cpu / sent if sent else 0
+    per_call_second = cpu / (calls * seconds)
+    print("%-34s in %7d  back %7d  cpu %9d us  %6.2f us/packet  %7.1f us/call-second"
+          % (name, sent, received, cpu, per_packet, per_call_second))
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    calls = int(args[0]) if args else 50
+    seconds = float(args[1]) if len(args) > 1 else 10
+    jb = "--no-jitter-buffer" not in sys.argv
+    print("# %d bridged calls, %d packets/s into the target, %.0f s each" % (calls, calls * 100, seconds))
+    report("tandem bridge (jitter buffer %s)" % ("on" if jb else "off"), calls, seconds,
+           *bench_engine(calls, seconds, jb))
+    for mode in ("recvfrom", "recvmmsg"):
+        report("udp_echo %s, %d sockets" % (mode, 2 * calls), calls, seconds, *bench_echo(mode, 2 * calls, seconds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""The SIP channel's media path against a peer that controls every packet
+(tests/integration/sipua.py: a small SIP UA with its own RTP and RTCP
+sockets), over real sockets on 127.0.0.1:
+
+  test_rtcp_reports_and_stats  an echo call: the peer sends 3 s of PCMU with
+                      every 10th packet lost and 0/10 ms alternating delay,
+                      an SR, and an RR about the engine's SR. The engine
+                      sends SRs on port + 1 about every rtcp_interval_ms
+                      whose report block shows our loss and echoes our SR
+                      (LSR); on BYE it sends an RTCP BYE; the CDR's vars hold
+                      rtp_codec, rtp_rx_packets, rtp_tx_packets,
+                      rtcp_loss_pct (~10), rtcp_jitter_ms (~10), rtcp_rtt_ms.
+  test_rtcp_mux       the peer offers a=rtcp-mux: the answer accepts it and
+                      RTCP arrives on the RTP port.
+  test_jitter_buffer_reorders  packets sent out of order come back (echoed)
+                      in order: the jitter buffer sorted them.
+  test_relay_is_byte_identical  A calls the engine, the dialplan bridges to B
+                      (a UAS), both PCMU: random payload bytes sent by A
+                      arrive at B unchanged, and B's at A (no transcoding,
+                      no concealment when nothing is lost).
+
+SipDynamicCodec (tests/modules/testl16.c registers an L16 codec with its RTP
+encoding, ABI 1.2; the SIP channel knows nothing about it):
+  test_offer_lists_registered_codec  an outbound INVITE offers it as
+                      a=rtpmap:96 L16/8000 beside PCMU, PCMA, telephone-event
+  test_inbound_dynamic_codec  an offer of only L16 on payload type 97 is
+                      answered with 97 L16/8000 and echoed back byte for byte
+
+Run: python3 tests/integration/test_sip_media.py -v
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import sipua  # noqa: E402
+
+DIALPLAN = """
+return { contexts = { default = {
+  ["echo"] = function(call)
+    call:answer()
+    call:echo()
+  end,
+  ["bridge"] = function(call)
+    call:answer()
+    local status, peer = call:dial("sip/peer@127.0.0.1:@UAS_PORT@")
+    if status == "answer" then call:bridge(peer) end
+    call:hangup()
+  end,
+} } }
+"""
+
+
+class SipMedia(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-sipmedia-")
+        self.sip_port = harness.free_port()
+        self.uas = sipua.UA()
+        rtp_base = min(harness.free_port() & ~1, 64000)
+        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
+                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
+                    "    rtp_port_min = %d, rtp_port_max = %d, rtcp_interval_ms = 1000 } } }\n"
+                    % (self.sip_port, rtp_base, rtp_base + 39))
+        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
+            f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
+        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
+        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        self.events = subprocess.Popen([harness.BIN, "ctl", "-s", self.engine.socket, "--json", "events",
+                                        "call_end"], stdout=subprocess.PIPE, text=True)
+        self.cdrs = []
+        self.reader = threading.Thread(target=self._read_events, daemon=True)
+        self.reader.start()
+        time.sleep(0.3)  # the subscription is in place before the first call
+
+    def _read_events(self):
+        for line in self.events.stdout:
+            ev = json.loads(line)
+            if ev.get("type") == "call_end":
+                self.cdrs.append(json.loads(ev["cdr"]))
+
+    def tearDown(self):
+        self.events.terminate()
+        self.events.wait()
+        self.events.stdout.close()
+        self.uas.close()
+        code = self.engine.stop()
+        log = self.engine.read_log()
+        self.engine.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.assertEqual(code, 0, log)
+
+    def cdr(self, exten, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for c in self.cdrs:
+                if c.get("exten") == exten:
+                    return c
+            time.sleep(0.05)
+        self.fail("no CDR for %s\n%s" % (exten, self.engine.read_log()))
+
+    def test_rtcp_reports_and_stats(self):
+        ua = sipua.UA()
+        try:
+            ua.call("echo", self.sip_port)
+            rtcp_seen, sr_sent, rr_sent = [], False, False
+            sent = 0
+            start = time.time()
+            for i in range(150):
+                # every packet on a 20 ms grid, odd ones 10 ms late; every 10th lost
+                due = start + 0.02 * i + (0.01 if i % 2 else 0)
+                time.sleep(max(0, due - time.time()))
+                if i % 10 != 5:
+                    ua.send_rtp(1000 + i, 160 * i, sipua.tone_ulaw(440, 160, start=160 * i))
+                    sent += 1
+                if i == 50 and not sr_sent:
+                    sr_sent = time.time(), sipua.ntp_now()
+                    ua.send_rtcp(sipua.rtcp_sr(ua.ssrc, sent, sent * 160, 160 * i, sr_sent[1]))
+                for data in ua.drain(ua.rtcp):
+                    rtcp_seen.append((time.time(), data))
+                    for kind, info in sipua.parse_rtcp(data):
+                        if kind == 200 and not rr_sent:  # answer the engine's SR: it gets a round trip
+                            lsr = (info["ntp"] >> 16) & 0xFFFFFFFF
+                            ua.send_rtcp(sipua.rtcp_rr(ua.ssrc, info["ssrc"], lsr, 0))
+                            rr_sent = True
+                ua.drain(ua.rtp)
+            time.sleep(1.3)  # one more report after the last packet
+            rtcp_seen += [(time.time(), d) for d in ua.drain(ua.rtcp)]
+            self.assertEqual(ua.bye(), 200)
+            time.sleep(0.3)
+            after_bye = ua.drain(ua.rtcp)
+        finally:
+            ua.close()
+        log = self.engine.read_log()
+        self.assertGreaterEqual(len(rtcp_seen), 2, log)
+        reports = [sipua.parse_rtcp(d) for _, d in rtcp_seen]
+        self.assertIn(200, [r[0][0] for r in reports], "the engine echoes media: it reports as a sender")
+        self.assertTrue(all(202 in [k for k, _ in r] for r in reports), "SDES CNAME in every compound packet")
+        last = reports[-1]
+        block = last[0][1]["blocks"][0]
+        self.assertEqual(block["ssrc"], ua.ssrc)
+        self.assertEqual(block["lost"], 15)  # i = 5, 15, ..., 145
+        self.assertEqual(block["ext_seq"], 1000 + 149)
+        self.assertNotEqual(block["lsr"], 0, "our SR is echoed (LSR)")
+        self.assertEqual(block["lsr"], (sr_sent[1] >> 16) & 0xFFFFFFFF)
+        self.assertTrue(any(k == 203 for d in after_bye for k, _ in sipua.parse_rtcp(d)),
+                        "an RTCP BYE when the call ends\n" + log)
+        v = self.cdr("echo")["vars"]
+        self.assertEqual(v.get("rtp_codec"), "PCMU", v)
+        self.assertEqual(int(v["rtp_rx_packets"]), sent, v)
+        self.assertGreater(int(v["rtp_tx_packets"]), 100, v)
+        self.assertAlmostEqual(float(v["rtcp_loss_pct"]), 10.0, delta=0.1)
+        self.assertTrue(2 <= float(v["rtcp_jitter_ms"]) <= 30, v)
+        self.assertIn("rtcp_rtt_ms", v)
+        self.assertLess(float(v["rtcp_rtt_ms"]), 200, v)
+
+    def test_rtcp_mux(self):
+        ua = sipua.UA(rtcp_mux=True)
+        try:
+            ok = ua.call("echo", self.sip_port)
+            self.assertIn("a=rtcp-mux", ok)
+            kinds = []
+            for i in range(100):
+                ua.send_rtp(i, 160 * i, sipua.tone_ulaw(440, 160, start=160 * i))
+                time.sleep(0.02)
+                for d in ua.drain(ua.rtp):
+                    if len(d) > 1 and 192 <= d[1] <= 223:
+                        kinds += [k for k, _ in sipua.parse_rtcp(d)]
+            self.assertEqual(ua.drain(ua.rtcp), [], "nothing on port + 1 with rtcp-mux")
+            ua.bye()
+        finally:
+            ua.close()
+        self.assertIn(200, kinds, "an SR on the RTP port\n" + self.engine.read_log())
+
+    def test_jitter_buffer_reorders(self):
+        ua = sipua.UA()
+        try:
+            ua.call("echo", self.sip_port)
+            order = []
+            for i in range(0, 100, 2):  # pairs swapped: 1 0 3 2 5 4 ...
+                order += [i + 1, i]
+            back = []
+            start = time.time()
+            for n, i in enumerate(order):
+                # a mark the concealment of a lost frame could not produce
+                payload = bytes([i, 255 - i]) + b"\xff" * 158
+                ua.send_rtp(500 + i, 160 * i, payload)
+                time.sleep(max(0, start + 0.02 * (n + 1) - time.time()))
+                back += [sipua.parse_rtp(d) for d in ua.drain(ua.rtp)]
+            time.sleep(0.3)
+            back += [sipua.parse_rtp(d) for d in ua.drain(ua.rtp)]
+            ua.bye()
+        finally:
+            ua.close()
+        marks = [p["payload"][0] for p in back
+                 if p and p["pt"] == 0 and p["payload"][0] < 100 and p["payload"][1] == 255 - p["payload"][0]]
+        # the echo returns what the engine played: our frames in sequence order
+        seq_of = marks
+        self.assertGreater(len(seq_of), 80, self.engine.read_log())
+        self.assertEqual(seq_of, sorted(seq_of), "frames came back in order")
+
+    def test_relay_is_byte_identical(self):
+        a = sipua.UA()
+        b = self.uas
+        result = {}
+
+        def answer_b():
+            invite, addr = b.wait_request("INVITE")
+            b.answer(invite, addr)
+            result["b_answered"] = True
+
+        t = threading.Thread(target=answer_b)
+        t.start()
+        try:
+            a.call("bridge", self.sip_port)
+            t.join(10)
+            self.assertTrue(result.get("b_answered"))
+            b.wait_request("ACK", 5)
+            sent_a, sent_b = [], []
+            got_a, got_b = [], []
+            start = time.time()
+            for i in range(100):
+                pa, pb = sipua.random_payload(160), sipua.random_payload(160)
+                a.send_rtp(i, 160 * i, pa)
+                b.send_rtp(7000 + i, 160 * i, pb)
+                sent_a.append(pa)
+                sent_b.append(pb)
+                time.sleep(max(0, start + 0.02 * (i + 1) - time.time()))
+                got_b += [sipua.parse_rtp(d) for d in b.drain(b.rtp)]
+                got_a += [sipua.parse_rtp(d) for d in a.drain(a.rtp)]
+            time.sleep(0.4)
+            got_b += [sipua.parse_rtp(d) for d in b.drain(b.rtp)]
+            got_a += [sipua.parse_rtp(d) for d in a.drain(a.rtp)]
+            a.bye()
+        finally:
+            a.close()
+            t.join(5)
+        log = self.engine.read_log()
+        at_b = [p["payload"] for p in got_b if p and p["pt"] == 0]
+        at_a = [p["payload"] for p in got_a if p and p["pt"] == 0]
+        # every frame A sent arrives at B byte for byte, in order (and B's at
+        # A); the only others are the jitter buffer's concealment when a
+        # stream pauses or ends (at most 3 frames each time)
+        for sent, got, where in ((sent_a, at_b, "B"), (sent_b, at_a, "A")):
+            relayed = [x for x in got if x in sent]
+            self.assertEqual(relayed, sent[:len(relayed)] if relayed and relayed[0] == sent[0] else
+                             sent[sent.index(relayed[0]):][:len(relayed)] if relayed else [],
+                             "frames at %s are the sent ones, in order, none missing" % where)
+            self.assertGreaterEqual(len(relayed), 95, log)
+            self.assertLessEqual(len(got) - len(relayed), 6, "few concealed frames at %s" % where)
+
+class SipDynamicCodec(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-sipcodec-")
+        self.sip_port = harness.free_port()
+        rtp_base = min(harness.free_port() & ~1, 64000)
+        module = os.path.join(os.environ.get("TANDEM_BUILD_DIR", os.path.join(harness.REPO, "build")),
+                              "tests", "test-modules", "testl16.so")
+        if not os.path.exists(module):
+            self.skipTest("tests/modules/testl16 is not built")
+        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+            f.write("return { modules = { '%s', 'sip' }, workers = 2, shutdown_grace = 1,\n"
+                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
+                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n" % (module, self.sip_port, rtp_base, rtp_base + 39))
+        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
+            f.write(DIALPLAN.replace("@UAS_PORT@", "1"))
+        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
+        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+
+    def tearDown(self):
+        code = self.engine.stop()
+        log = self.engine.read_log()
+        self.engine.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.assertEqual(code, 0, log)
+
+    def test_offer_lists_registered_codec(self):
+        ua = sipua.UA()
+        try:
+            rc, out = self.engine.ctl("originate", "sip/peer@127.0.0.1:%d" % ua.port, "echo", "default")
+            self.assertEqual(rc, 0, out)
+            invite, addr = ua.wait_request("INVITE")
+        finally:
+            ua.close()
+        body = sipua.UA.body(invite)
+        self.assertRegex(body, r"m=audio \d+ RTP/AVP 0 8 96 101\r\n")
+        self.assertIn("a=rtpmap:96 L16/8000\r\n", body)
+
+    def test_inbound_dynamic_codec(self):
+        ua = sipua.UA()
+        ua.codecs = "97"
+        ua.extra_sdp = "a=rtpmap:97 L16/8000\r\n"
+        try:
+            ok = ua.call("echo", self.sip_port)
+            self.assertRegex(sipua.UA.body(ok), r"m=audio \d+ RTP/AVP 97\r\n")
+            self.assertIn("a=rtpmap:97 L16/8000", ok)
+            sent, back = [], []
+            start = time.time()
+            for i in range(50):
+                payload = bytes([i, 0x55]) * 160  # 20 ms of L16
+                sent.append(payload)
+                ua.send_rtp(i, 160 * i, payload, pt=97)
+                time.sleep(max(0, start + 0.02 * (i + 1) - time.time()))
+                back += [sipua.parse_rtp(d) for d in ua.drain(ua.rtp)]
+            time.sleep(0.3)
+            back += [sipua.parse_rtp(d) for d in ua.drain(ua.rtp)]
+            ua.bye()
+        finally:
+            ua.close()
+        echoed = [p["payload"] for p in back if p and p["pt"] == 97]
+        self.assertGreater(len(echoed), 40, self.engine.read_log())
+        self.assertTrue(all(p in sent for p in echoed), "L16 frames come back unchanged")
+
+
+if __name__ == "__main__":
+    unittest.main()
