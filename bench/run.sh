@@ -9,3 +9,7 @@ echo "\$ $B calls 100000"
 $B calls 100000
 echo "\$ $B bridge 1000000"
 $B bridge 1000000
+echo "\$ python3 bench/sip_setup.py --calls 4000 --rate 200"
+python3 bench/sip_setup.py --calls 4000 --rate 200
+echo "\$ bench/records_bench.py 20000"
+python3 bench/records_bench.py 20000

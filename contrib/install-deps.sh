@@ -8,8 +8,17 @@ PACKAGES="
   liblua5.4-dev libfmt-dev nlohmann-json3-dev libcli11-dev libspeexdsp-dev
   catch2 python3
   libsofia-sip-ua-dev sip-tester
+  postgresql libpq-dev
+  libsndfile1-dev libspandsp-dev
+  baresip openssl
   clang libclang-rt-14-dev
 "
+
+# --prompt-tools adds what contrib/make-prompts.sh needs to regenerate the
+# shipped prompts (they are committed: not needed to build, test or run).
+if [ "${1:-}" = "--prompt-tools" ]; then
+  PACKAGES="$PACKAGES espeak-ng sox"
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -8,6 +8,7 @@
  * SIP-thread-only too.
  */
 #include "sip_internal.h"
+#include "sip_trunk.h"
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nua.h>
@@ -105,6 +106,8 @@ static int parse_file(const char *path, FILE *f) {
             } else if (strncmp(tok, "context=", 8) == 0 && tok[8] &&
                        strlen(tok + 8) < sizeof ep.context) {
                 snprintf(ep.context, sizeof ep.context, "%s", tok + 8);
+            } else if (sip_admission_field(&ep.acl, &ep.limit, tok) == 0) {
+                /* acl=, max_calls=, cps= */
             } else {
                 sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: %s:%d: bad field '%s'", path,
                               lineno, tok);
@@ -112,6 +115,7 @@ static int parse_file(const char *path, FILE *f) {
                 break;
             }
         }
+        if (rc || !have_pw || sip_endpoint_find(ep.id)) sip_acl_free(&ep.acl);
         if (rc) break;
         if (!have_pw) {
             sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: %s:%d: endpoint %s has no password=",
@@ -125,7 +129,10 @@ static int parse_file(const char *path, FILE *f) {
             rc = -1;
             break;
         }
-        if (add_endpoint(&ep) != 0) rc = -1;
+        if (add_endpoint(&ep) != 0) {
+            sip_acl_free(&ep.acl);
+            rc = -1;
+        }
     }
     return rc;
 }
@@ -266,9 +273,9 @@ int sip_endpoints_load(void) {
     return 0;
 }
 
-/* `tandem ctl endpoints [--json]` (main thread, like load/unload, so the
- * table cannot change under it). Registrations are the SIP thread's and are
- * not shown. */
+/* `tandem ctl endpoints [--json]` (console thread; the table is fixed while
+ * the module is loaded). Registrations are the SIP thread's: they are copied
+ * there (sip_stack_run_sync) and printed here. */
 static void json_str(char *out, size_t cap, const char *s) {
     size_t n = 0;
     for (; *s && n + 7 < cap; ++s) {
@@ -280,8 +287,59 @@ static void json_str(char *out, size_t cap, const char *s) {
     out[n] = '\0';
 }
 
+struct contact_view {
+    char uri[256];
+    char target[300];
+    long expires_in;
+    int reach, rtt_ms;
+};
+
+static void copy_contacts(void *arg) {
+    struct contact_view *v = arg;
+    long now = now_s();
+    for (int i = 0; i < sip_endpoint_count; ++i) {
+        sip_endpoint_contact(&sip_endpoints[i]); /* drops expired contacts */
+        for (int c = 0; c < SIP_MAX_CONTACTS; ++c) {
+            const struct sip_contact *ct = &sip_endpoints[i].contacts[c];
+            struct contact_view *cv = &v[i * SIP_MAX_CONTACTS + c];
+            snprintf(cv->uri, sizeof cv->uri, "%s", ct->uri);
+            snprintf(cv->target, sizeof cv->target, "%s", ct->target);
+            cv->expires_in = ct->uri[0] ? ct->expires - now : 0;
+            cv->reach = ct->reach.status;
+            cv->rtt_ms = ct->reach.rtt_ms;
+        }
+    }
+}
+
+static const char *reach_text(int r) {
+    return r < 0 ? "unknown" : r ? "reachable" : "unreachable";
+}
+
+/* One endpoint's registered contacts, as JSON array items or text lines. */
+static void print_contacts(tandem_console_out *out, const struct contact_view *v, bool json) {
+    char line[1600], uri[600], target[700];
+    bool first = true;
+    for (int c = 0; c < SIP_MAX_CONTACTS; ++c) {
+        if (!v[c].uri[0]) continue;
+        json_str(uri, sizeof uri, v[c].uri);
+        json_str(target, sizeof target, v[c].target[0] ? v[c].target : v[c].uri);
+        if (json)
+            snprintf(line, sizeof line,
+                     "%s{\"uri\":\"%s\",\"target\":\"%s\",\"expires_in\":%ld,\"reachability\":\"%s\",\"rtt_ms\":%d}",
+                     first ? "" : ",", uri, target, v[c].expires_in, reach_text(v[c].reach), v[c].rtt_ms);
+        else
+            snprintf(line, sizeof line, "  contact %s%s%s expires_in=%ld %s rtt_ms=%d\n", v[c].uri,
+                     v[c].target[0] ? " via " : "", v[c].target, v[c].expires_in, reach_text(v[c].reach), v[c].rtt_ms);
+        first = false;
+        sip_host->console_print(out, line);
+    }
+}
+
 static int endpoints_cmd(void *user, int argc, const char *const *argv, tandem_console_out *out) {
     (void)user;
+    struct contact_view *views = calloc((size_t)sip_endpoint_count * SIP_MAX_CONTACTS + 1, sizeof *views);
+    if (!views) return TANDEM_ERROR;
+    sip_stack_run_sync(copy_contacts, views); /* the stack gone: no contacts (calloc) */
     bool json = sip_host->console_json && sip_host->console_json(out); /* tandem ctl --json */
     for (int i = 1; i < argc; ++i)
         json = json || strcmp(argv[i], "json") == 0;
@@ -294,10 +352,14 @@ static int endpoints_cmd(void *user, int argc, const char *const *argv, tandem_c
         for (int i = 0; i < sip_endpoint_count; ++i) {
             json_str(a, sizeof a, sip_endpoints[i].id);
             json_str(b, sizeof b, sip_endpoints[i].context);
-            snprintf(line, sizeof line, "%s{\"id\":\"%s\",\"context\":\"%s\"}", i ? "," : "", a, b);
+            snprintf(line, sizeof line, "%s{\"id\":\"%s\",\"context\":\"%s\",\"calls\":%d,\"contacts\":[",
+                     i ? "," : "", a, b, atomic_load(&sip_endpoints[i].limit.active));
             sip_host->console_print(out, line);
+            print_contacts(out, &views[i * SIP_MAX_CONTACTS], true);
+            sip_host->console_print(out, "]}");
         }
         sip_host->console_print(out, "]}\n");
+        free(views);
         return TANDEM_OK;
     }
     snprintf(line, sizeof line, "file: %s\nrealm: %s\n",
@@ -306,7 +368,9 @@ static int endpoints_cmd(void *user, int argc, const char *const *argv, tandem_c
     for (int i = 0; i < sip_endpoint_count; ++i) {
         snprintf(line, sizeof line, "%s context=%s\n", sip_endpoints[i].id, sip_endpoints[i].context);
         sip_host->console_print(out, line);
+        print_contacts(out, &views[i * SIP_MAX_CONTACTS], false);
     }
+    free(views);
     return TANDEM_OK;
 }
 
@@ -320,6 +384,7 @@ int sip_endpoints_register_command(void) {
 }
 
 void sip_endpoints_free(void) {
+    for (int i = 0; i < sip_endpoint_count; ++i) sip_acl_free(&sip_endpoints[i].acl);
     free(sip_endpoints);
     sip_endpoints = NULL;
     sip_endpoint_count = 0;
@@ -339,6 +404,21 @@ static void purge(struct sip_endpoint *ep, long now) {
         if (ep->contacts[i].uri[0] && ep->contacts[i].expires <= now) ep->contacts[i].uri[0] = '\0';
 }
 
+int sip_endpoint_contacts(struct sip_endpoint *ep, const char *out[SIP_MAX_CONTACTS]) {
+    purge(ep, now_s());
+    const struct sip_contact *sorted[SIP_MAX_CONTACTS];
+    int n = 0;
+    for (int i = 0; i < SIP_MAX_CONTACTS; ++i) { /* newest first */
+        const struct sip_contact *c = &ep->contacts[i];
+        if (!c->uri[0]) continue;
+        int j = n++;
+        for (; j > 0 && sorted[j - 1]->updated < c->updated; --j) sorted[j] = sorted[j - 1];
+        sorted[j] = c;
+    }
+    for (int i = 0; i < n; ++i) out[i] = sorted[i]->target[0] ? sorted[i]->target : sorted[i]->uri;
+    return n;
+}
+
 const char *sip_endpoint_contact(struct sip_endpoint *ep) {
     long now = now_s();
     purge(ep, now);
@@ -346,7 +426,7 @@ const char *sip_endpoint_contact(struct sip_endpoint *ep) {
     for (int i = 0; i < SIP_MAX_CONTACTS; ++i)
         if (ep->contacts[i].uri[0] && (!best || ep->contacts[i].updated > best->updated))
             best = &ep->contacts[i];
-    return best ? best->uri : NULL;
+    return best ? (best->target[0] ? best->target : best->uri) : NULL;
 }
 
 /* --- digest --- */
@@ -533,7 +613,11 @@ struct sip_endpoint *sip_authenticate(nua_t *nua, nua_handle_t *nh, sip_t const 
         else
             ok_alg = false;
         bool match = ep && ok_alg && strcasecmp(expect, resp) == 0;
-        if (match && nstate == 1) return ep;
+        if (match && nstate == 1) {
+            if (sip_endpoint_source_allowed(nua, ep)) return ep;
+            forbid(nua, nh, with_this);
+            return NULL;
+        }
         if (match) { /* right password, old nonce */
             stale = true;
             break;
@@ -604,7 +688,10 @@ void sip_registrar(nua_t *nua, nua_handle_t *nh, sip_t const *sip) {
     }
     for (sip_contact_t const *m = sip->sip_contact; m; m = m->m_next) {
         if (m->m_url->url_type == url_any) {
-            for (int i = 0; i < SIP_MAX_CONTACTS; ++i) ep->contacts[i].uri[0] = '\0';
+            for (int i = 0; i < SIP_MAX_CONTACTS; ++i) {
+                ep->contacts[i].uri[0] = '\0';
+                sip_qualify_forget(&ep->contacts[i].reach);
+            }
             sip_host->log(sip_self, TANDEM_LOG_INFO, NULL, "sip: %s unregistered all contacts", ep->id);
             break;
         }
@@ -620,6 +707,7 @@ void sip_registrar(nua_t *nua, nua_handle_t *nh, sip_t const *sip) {
         if (e <= 0) {
             if (slot) {
                 slot->uri[0] = '\0';
+                sip_qualify_forget(&slot->reach);
                 sip_host->log(sip_self, TANDEM_LOG_INFO, NULL, "sip: %s unregistered %s", ep->id, uri);
             }
             continue;
@@ -631,10 +719,13 @@ void sip_registrar(nua_t *nua, nua_handle_t *nh, sip_t const *sip) {
                 else if (!oldest || c->expires < oldest->expires) oldest = c;
             }
         if (!slot) slot = oldest; /* full: the one expiring first goes */
+        if (strcmp(slot->uri, uri) != 0) sip_qualify_forget(&slot->reach);
         snprintf(slot->uri, sizeof slot->uri, "%s", uri);
+        sip_nat_target(nua, sip, m->m_url, slot->target, sizeof slot->target);
         slot->expires = now + e;
         slot->updated = ++sip_contact_serial;
-        sip_host->log(sip_self, TANDEM_LOG_INFO, NULL, "sip: %s registered %s for %ld s", ep->id, uri, e);
+        sip_host->log(sip_self, TANDEM_LOG_INFO, NULL, "sip: %s registered %s for %ld s%s%s", ep->id, uri, e,
+                      slot->target[0] ? ", reached at " : "", slot->target);
     }
     char list[SIP_MAX_CONTACTS * 300] = "";
     size_t n = 0;

@@ -1,7 +1,7 @@
 /*
  * The SIP channel's internal contract, shared by its files.
  *
- * Threads: the SIP stack (one sofia-sip NUA on one su_root) runs in its own
+ * Threads: the SIP stack (a sofia-sip NUA per profile, all on one su_root) runs in its own
  * thread (sip_stack.c). Each call is owned by one engine worker, chosen when
  * the call starts and never changed. The two sides talk only by message:
  *   SIP thread -> worker: host->post(self, call->worker, ...)   (FIFO per worker)
@@ -14,6 +14,8 @@
 #define TANDEM_SIP_INTERNAL_H
 
 #include <tandem/module.h>
+
+#include "sip_limits.h"
 
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -39,15 +41,27 @@ extern struct sip_config sip_cfg;
 /* Endpoints (sip_auth.c). The table is read in load() and immutable
  * afterwards except `contacts`, which only the SIP thread touches. */
 #define SIP_MAX_CONTACTS 4
+/* OPTIONS qualify state of a contact or trunk (sip_qualify.c, SIP thread). */
+struct sip_reach {
+    int status;          /* -1 unknown, 0 unreachable, 1 reachable */
+    int rtt_ms;          /* of the last answer */
+    long next_ping;      /* CLOCK_MONOTONIC seconds, 0 now */
+    void *ping;          /* nua_handle_t * of the OPTIONS in flight, or NULL */
+    int64_t sent_ms;
+};
 struct sip_contact {
     char uri[256];          /* "" free */
+    char target[300];       /* where requests go when behind NAT (sip_nat.c), "" uri */
     long expires;           /* CLOCK_MONOTONIC seconds */
     unsigned long updated;  /* registration order: the newest is dialled */
+    struct sip_reach reach;
 };
 struct sip_endpoint {
     char id[64];
     char password[128];
     char context[128];
+    struct sip_acl acl;     /* acl= in the file: sources it may use */
+    struct sip_limit limit; /* max_calls=, cps= in the file */
     struct sip_contact contacts[SIP_MAX_CONTACTS];
 };
 extern struct sip_endpoint *sip_endpoints;
@@ -57,7 +71,11 @@ int sip_endpoints_load(void);  /* main thread, load(): 0 or -1 (logged) */
 void sip_endpoints_free(void); /* main thread, unload() */
 int sip_endpoints_register_command(void); /* load(): `tandem ctl endpoints` */
 struct sip_endpoint *sip_endpoint_find(const char *id); /* any thread */
-/* SIP thread: the newest unexpired contact URI of `ep`, or NULL. */
+/* SIP thread: where to send to every unexpired contact of `ep` (NAT
+ * target, else URI), newest first, into out; returns how many. */
+int sip_endpoint_contacts(struct sip_endpoint *ep, const char *out[SIP_MAX_CONTACTS]);
+/* SIP thread: where to send to the newest unexpired contact of `ep` (its
+ * NAT target, else its URI), or NULL. */
 const char *sip_endpoint_contact(struct sip_endpoint *ep);
 
 /* What an SDP body says about the far end's audio (sip_sdp.c). */
@@ -163,6 +181,21 @@ struct sip_call {
     char uri[512];          /* outbound: request URI ("" for an endpoint) */
     char endpoint[64];      /* outbound: dial this endpoint's contact */
     char context[128];      /* inbound: dialplan context */
+    struct sip_limit *limit_owner; /* with `admitted`: the slots to give back */
+    bool admitted;                 /* holds a global (+ owner) limit slot */
+    struct sip_trunk *trunk;       /* outbound: dialled through this trunk */
+    char from_host[256];           /* outbound: From host ("" the listen address) */
+    int auth_tries;                /* SIP thread: challenges answered */
+    const char *contact;           /* inbound: Contact for our answers ("" sofia's; the profile's) */
+    /* Ringing several contacts of an endpoint (sip_fork.c), SIP thread only.
+     * The leg's call has no handle while its forks ring; each fork is a
+     * SIP-side-only call holding a reference to it (fork_parent). */
+    struct sip_call *fork_parent;  /* a fork: the leg's call */
+    struct sip_call *forks;        /* the leg's call: its forks still ringing (no references) */
+    struct sip_call *fork_next;
+    int forks_alive;
+    bool fork_won;
+    int fork_status;               /* the best failure so far */
 
     struct sip_dialog dlg;  /* call features, see above */
 };
@@ -183,6 +216,23 @@ enum sip_cmd_kind {
     SIP_CMD_ANSWER,   /* 200 with `sdp` */
     SIP_CMD_HANGUP    /* BYE, CANCEL or final response `status` */
 };
+/* SIP thread: INVITE `target` for call (a handle bound to it, tracked,
+ * referenced); From `from` or sofia's default (NULL). 0 or -1. */
+int sip_stack_invite(struct sip_call *call, const char *target, const char *from, const char *sdp);
+/* SIP thread: `to` takes over `from`'s handle (the winning fork). */
+void sip_stack_adopt(struct sip_call *from, struct sip_call *to);
+/* Forking (sip_fork.c), SIP thread. Start one INVITE per target for
+ * `call`; 0 when at least one went out. */
+int sip_fork_start(struct sip_call *call, const char *const *targets, int n, const char *from, const char *sdp);
+/* A response to a fork's INVITE: the call to go on with in the normal path
+ * (the leg's call for 1xx and the first 2xx), or NULL when handled. */
+struct sip_call *sip_fork_response(struct sip_call *fork, int status, const void *sip);
+void sip_fork_ended(struct sip_call *fork);  /* its handle terminated */
+void sip_fork_cancel(struct sip_call *call); /* the engine hung up while forking */
+/* Any thread but the SIP thread: run fn(arg) on the SIP thread and wait for
+ * it (e.g. the console reading registrations). -1 when the stack is gone
+ * (fn is not called). */
+int sip_stack_run_sync(void (*fn)(void *arg), void *arg);
 /* Any thread: queue a command for the SIP thread. Takes a reference to
  * `call` and copies `sdp` (may be NULL). Returns 0, or -1 when the stack is
  * gone (the command is dropped). */
@@ -220,6 +270,15 @@ int sip_rtp_watch(struct sip_call *call);
 void sip_rtp_close(struct sip_call *call);
 void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m);
 int sip_rtp_write(struct sip_call *call, const tandem_frame *frame);
+
+/* --- grammar checks sofia's parser is lenient about (sip_strict.c) --- */
+struct sip_s;
+/* SIP thread: 0 when `sip`'s request is well-formed, else the status to
+ * answer (400) with its phrase (RFC 4475 3.1.2). */
+int sip_request_violation(const struct sip_s *sip, const char **phrase);
+/* SIP thread: 0 when an INVITE's body and Accept suit an SDP exchange, else
+ * 415 (a body that is not application/sdp) or 406 (SDP not acceptable). */
+int sip_invite_body_violation(const struct sip_s *sip, const char **phrase);
 
 /* --- call features (sip_dialog.c, sip_headers.c) --- */
 enum sip_dialog_cmd_kind {

@@ -5,6 +5,8 @@
  * lock; the SIP thread (sip_stack.c) reaches it only through host->post().
  */
 #include "sip_internal.h"
+#include "sip_profile.h"
+#include "sip_trunk.h"
 
 #include <dlfcn.h>
 #include <stddef.h>
@@ -26,16 +28,18 @@ struct sip_call *sip_call_new(enum sip_dir dir, int worker) {
     c->dir = dir;
     c->worker = worker;
     c->rtp.fd = -1;
+    c->contact = "";
     return c;
 }
 
 void sip_call_ref(struct sip_call *c) { atomic_fetch_add(&c->refs, 1); }
 
 void sip_call_unref(struct sip_call *c) {
-    if (c && atomic_fetch_sub(&c->refs, 1) == 1) {
-        sip_dialog_free(c);
-        free(c);
-    }
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
+    if (c->admitted) sip_limit_release(c->limit_owner);
+    if (c->fork_parent) sip_call_unref(c->fork_parent);
+    sip_dialog_free(c);
+    free(c);
 }
 
 void sip_post_event(struct sip_call *call, enum sip_ev_kind kind, int cause, int status,
@@ -186,13 +190,22 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
     char uri[512];
     /* sip/ENDPOINT (a configured endpoint; the contact is looked up on the
      * SIP thread, which owns the registrations) or sip/USER@HOST[:PORT] */
-    const struct sip_endpoint *ep = strchr(dest, '@') ? NULL : sip_endpoint_find(dest);
+    struct sip_endpoint *ep = strchr(dest, '@') ? NULL : sip_endpoint_find(dest);
+    struct sip_trunk *trunk = ep ? NULL : sip_trunk_dial(dest, uri, sizeof uri); /* sip/TRUNK/NUMBER */
     if (ep)
         snprintf(uri, sizeof uri, "sip/%s", ep->id);
-    else if (make_uri(dest, uri, sizeof uri) != 0)
+    else if (!trunk && make_uri(dest, uri, sizeof uri) != 0)
         return TANDEM_CAUSE_INVALID_NUMBER_FORMAT;
     struct sip_call *call = sip_call_new(SIP_OUTBOUND, sip_host->leg_worker(leg));
     if (!call) return TANDEM_CAUSE_TEMPORARY_FAILURE;
+    const char *which;
+    if (!sip_limit_take(ep ? &ep->limit : trunk ? &trunk->limit : NULL, &which)) {
+        LOG(TANDEM_LOG_NOTICE, call, "sip: over the %s call limit: not calling %s (cause 34)", which, dest);
+        sip_call_unref(call);
+        return TANDEM_CAUSE_CONGESTION;
+    }
+    call->admitted = true; /* given back when the call is freed */
+    call->limit_owner = ep ? &ep->limit : trunk ? &trunk->limit : NULL;
     snprintf(call->uri, sizeof call->uri, "%s", uri);
     if (ep) snprintf(call->endpoint, sizeof call->endpoint, "%s", ep->id);
     snprintf(call->call_id, sizeof call->call_id, "%s", sip_host->leg_call_id(leg));
@@ -206,7 +219,18 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
         snprintf(call->caller_num, sizeof call->caller_num, "%s", num ? num : "");
         snprintf(call->caller_name, sizeof call->caller_name, "%s", name ? name : "");
     }
+    /* X-/identity/Diversion headers from the leg's own caller id, before a
+     * trunk puts its account or rules into the From (sip_headers.c) */
     sip_headers_outbound(call, leg);
+    if (trunk) { /* the provider's view: its domain, a fixed user or the rules */
+        call->trunk = trunk;
+        const char *domain = trunk->from_domain[0] ? trunk->from_domain : trunk->host;
+        snprintf(call->from_host, sizeof call->from_host, "%.*s", (int)strcspn(domain, ";"), domain);
+        if (trunk->from_user[0])
+            snprintf(call->caller_num, sizeof call->caller_num, "%s", trunk->from_user);
+        else
+            sip_trunk_caller_id(trunk, call->caller_num, sizeof call->caller_num);
+    }
     if (sip_rtp_open(&call->rtp) != 0) {
         LOG(TANDEM_LOG_WARNING, call, "sip: no free RTP port for %s", uri);
         sip_call_unref(call);
@@ -364,27 +388,39 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
      * copy already linked to this module. */
     if (!dlopen("libsofia-sip-ua.so.0", RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
         host->log(module, TANDEM_LOG_DEBUG, NULL, "sip: could not pin libsofia-sip-ua: %s", dlerror());
-    if (sip_dialog_load() != 0) return TANDEM_EINVAL;    /* it logged why */
-    if (sip_endpoints_load() != 0) return TANDEM_EINVAL; /* it logged why */
-    int rc = host->register_channel(module, &sip_driver);
+    if (sip_dialog_load() != 0) return TANDEM_EINVAL; /* it logged why */
+    if (sip_limits_configure() != 0 || sip_qualify_configure() != 0) return TANDEM_EINVAL;
+    if (sip_nat_configure() != 0) {
+        sip_nat_free();
+        return TANDEM_EINVAL;
+    }
+    int rc = TANDEM_EINVAL; /* the loaders log why */
+    if (sip_endpoints_load() != 0) goto fail;
+    if (sip_trunks_load() != 0) goto fail;
+    if (sip_profiles_load() != 0) goto fail;
+    rc = host->register_channel(module, &sip_driver);
     if (rc == TANDEM_OK) rc = sip_endpoints_register_command();
-    if (rc != TANDEM_OK) {
-        sip_endpoints_free();
-        return rc;
-    }
-    if (sip_stack_start() != 0) {
-        sip_endpoints_free();
-        return TANDEM_ERROR; /* it logged why */
-    }
+    if (rc == TANDEM_OK) rc = sip_trunks_register_command();
+    if (rc == TANDEM_OK && sip_stack_start() != 0) rc = TANDEM_ERROR; /* it logged why */
+    if (rc != TANDEM_OK) goto fail;
     host->log(module, TANDEM_LOG_INFO, NULL, "sip: listening on %s, context %s, RTP %s:%d-%d",
               sip_cfg.listen, sip_cfg.context, sip_cfg.rtp_ip, sip_cfg.rtp_port_min,
               sip_cfg.rtp_port_max);
     return TANDEM_OK;
+fail:
+    sip_nat_free();
+    sip_profiles_free();
+    sip_trunks_free();
+    sip_endpoints_free();
+    return rc;
 }
 
 static void sip_unload(tandem_module *module) {
     (void)module;
     sip_stack_stop();
+    sip_nat_free();
+    sip_profiles_free();
+    sip_trunks_free();
     sip_endpoints_free();
 }
 

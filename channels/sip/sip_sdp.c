@@ -22,13 +22,46 @@ static int format_pt(const char *text) {
     return v <= 127 ? v : -1;
 }
 
+/* sofia rejects a whole SDP for one malformed attribute (e.g. an rtpmap
+ * without a clock rate, which RFC 4475's messages carry for a video stream).
+ * RFC 4566 tells receivers to ignore attributes they do not understand, so
+ * each malformed a= line is dropped from a copy and the copy parsed again;
+ * a malformed line of any other type still rejects the SDP. */
+#define SDP_MAX_DROPPED 16
+static sdp_parser_t *parse_lenient(su_home_t *home, const char *body, size_t len) {
+    sdp_parser_t *parser = sdp_parse(home, body, (issize_t)len, 0);
+    char *copy = NULL;
+    for (int dropped = 0; parser && !sdp_session(parser) && dropped < SDP_MAX_DROPPED; ++dropped) {
+        /* the error text starts with the offending line */
+        const char *err = sdp_parsing_error(parser);
+        const char *colon = err ? strstr(err, ": ") : NULL;
+        if (!err || strncmp(err, "a=", 2) != 0 || !colon) break;
+        if (!copy && !(copy = su_strndup(home, body, (isize_t)len))) break;
+        size_t bad_len = (size_t)(colon - err);
+        char *line = NULL;
+        for (char *p = copy; (p = strstr(p, "a=")) != NULL; p += 2)
+            if ((p == copy || p[-1] == '\n') && strncmp(p, err, bad_len) == 0 &&
+                (p[bad_len] == '\r' || p[bad_len] == '\n' || p[bad_len] == '\0')) {
+                line = p;
+                break;
+            }
+        if (!line) break;
+        char *next = line + bad_len;
+        while (*next == '\r' || *next == '\n') ++next;
+        memmove(line, next, strlen(next) + 1);
+        sdp_parser_free(parser);
+        parser = sdp_parse(home, copy, (issize_t)strlen(copy), 0);
+    }
+    return parser;
+}
+
 int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
     memset(out, 0, sizeof *out);
     out->pt = -1;
     out->dtmf_pt = -1;
     if (!body || len == 0 || len > 65536) return -1;
     su_home_t home[1] = {SU_HOME_INIT(home)};
-    sdp_parser_t *parser = sdp_parse(home, body, (issize_t)len, 0);
+    sdp_parser_t *parser = parse_lenient(home, body, len);
     sdp_session_t *s = parser ? sdp_session(parser) : NULL;
     int rc = -1;
     for (sdp_media_t *m = s ? s->sdp_media : NULL; m; m = m->m_next) {

@@ -1,11 +1,13 @@
 /*
- * The SIP thread: one sofia-sip NUA on its own su_root. It owns every
+ * The SIP thread: one sofia-sip NUA per profile (sip_profile.c) on its own su_root. It owns every
  * nua_handle; workers reach it only through sip_stack_send() (a queue under a
  * mutex plus an eventfd that the su_root watches), and it reaches workers
  * only through host->post(). Media is disabled in NUA (NUTAG_MEDIA_ENABLE(0)):
  * the driver does its own SDP so RTP can live on the call's worker.
  */
 #include "sip_internal.h"
+#include "sip_profile.h"
+#include "sip_trunk.h"
 
 #include <sofia-sip/nua.h>
 #include <sofia-sip/sip_header.h>
@@ -32,11 +34,22 @@
 
 struct sip_cmd {
     struct sip_cmd *next;
-    int kind; /* enum sip_cmd_kind */
+    int kind; /* enum sip_cmd_kind, or SIP_CMD_RUN */
     struct sip_call *call;
     int status;
     char *sdp;
+    struct sync_run *run; /* SIP_CMD_RUN */
 };
+
+/* sip_stack_run_sync(): a function run on the SIP thread for a waiting caller. */
+enum { SIP_CMD_RUN = -1 };
+struct sync_run {
+    void (*fn)(void *arg);
+    void *arg;
+    bool done; /* under sync_lock */
+};
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_cond = PTHREAD_COND_INITIALIZER;
 
 /* sip_auth.c, SIP thread */
 struct sip_endpoint *sip_authenticate(nua_t *nua, nua_handle_t *nh, sip_t const *sip, bool proxy,
@@ -65,6 +78,25 @@ static bool stopping;
 static struct sip_call *live; /* calls with a handle (sip_prev/sip_next) */
 static atomic_uint next_worker;
 
+/* Append c to the queue and wake the SIP thread; -1 (c freed) when the
+ * stack is not accepting commands. */
+static int queue_cmd(struct sip_cmd *c) {
+    pthread_mutex_lock(&q_lock);
+    if (!accepting) {
+        pthread_mutex_unlock(&q_lock);
+        free(c->sdp);
+        free(c);
+        return -1;
+    }
+    if (c->call) sip_call_ref(c->call);
+    if (q_tail) q_tail->next = c; else q_head = c;
+    q_tail = c;
+    pthread_mutex_unlock(&q_lock);
+    uint64_t one = 1;
+    if (write(wake_fd, &one, sizeof one) < 0) { /* the counter only saturates: already awake */ }
+    return 0;
+}
+
 int sip_stack_send(enum sip_cmd_kind kind, struct sip_call *call, int status, const char *sdp) {
     struct sip_cmd *c = calloc(1, sizeof *c);
     if (!c) return -1;
@@ -75,19 +107,29 @@ int sip_stack_send(enum sip_cmd_kind kind, struct sip_call *call, int status, co
         free(c);
         return -1;
     }
-    pthread_mutex_lock(&q_lock);
-    if (!accepting) {
-        pthread_mutex_unlock(&q_lock);
-        free(c->sdp);
-        free(c);
-        return -1;
-    }
-    if (call) sip_call_ref(call);
-    if (q_tail) q_tail->next = c; else q_head = c;
-    q_tail = c;
-    pthread_mutex_unlock(&q_lock);
-    uint64_t one = 1;
-    if (write(wake_fd, &one, sizeof one) < 0) { /* the counter only saturates: already awake */ }
+    return queue_cmd(c);
+}
+
+/* Run a SIP_CMD_RUN and wake its caller (on the SIP thread, or on the
+ * main thread once that thread has ended). */
+static void finish_run(struct sync_run *r) {
+    r->fn(r->arg);
+    pthread_mutex_lock(&sync_lock);
+    r->done = true;
+    pthread_cond_broadcast(&sync_cond);
+    pthread_mutex_unlock(&sync_lock);
+}
+
+int sip_stack_run_sync(void (*fn)(void *arg), void *arg) {
+    struct sync_run r = {fn, arg, false};
+    struct sip_cmd *c = calloc(1, sizeof *c);
+    if (!c) return -1;
+    c->kind = SIP_CMD_RUN;
+    c->run = &r;
+    if (queue_cmd(c) != 0) return -1;
+    pthread_mutex_lock(&sync_lock);
+    while (!r.done) pthread_cond_wait(&sync_cond, &sync_lock);
+    pthread_mutex_unlock(&sync_lock);
     return 0;
 }
 
@@ -110,6 +152,44 @@ static void release_handle(struct sip_call *call) {
         nua_handle_destroy(nh);
     }
     sip_call_unref(call);
+}
+
+int sip_stack_invite(struct sip_call *call, const char *target, const char *from, const char *sdp) {
+    char to[512];
+    snprintf(to, sizeof to, "%s", target);
+    if (call->endpoint[0]) { /* To: the endpoint's address of record, on the contact's host */
+        su_home_t home[1] = {SU_HOME_INIT(home)};
+        url_t *u = url_make(home, target);
+        if (u && u->url_host)
+            snprintf(to, sizeof to, "<sip:%s@%s%s%s>", call->endpoint, u->url_host, u->url_port ? ":" : "",
+                     u->url_port ? u->url_port : "");
+        su_home_deinit(home);
+    }
+    nua_handle_t *nh = nua_handle(sip_profile_nua_for(target), NULL, NUTAG_URL(target), SIPTAG_TO_STR(to),
+                                  TAG_IF(from, SIPTAG_FROM_STR(from)), TAG_END());
+    if (!nh) return -1;
+    sip_call_ref(call); /* the SIP side's reference, until the handle goes */
+    call->nh = nh;
+    nua_handle_bind(nh, call);
+    live_add(call);
+    /* X-, identity and Diversion headers (sip_headers.c); a fork uses its leg's */
+    const char *extra = call->dlg.out_headers ? call->dlg.out_headers
+                        : call->fork_parent   ? call->fork_parent->dlg.out_headers
+                                              : NULL;
+    nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp),
+               TAG_IF(extra, SIPTAG_HEADER_STR(extra)), TAG_END());
+    return 0;
+}
+
+void sip_stack_adopt(struct sip_call *from, struct sip_call *to) {
+    if (from->sip_prev) from->sip_prev->sip_next = from->sip_next; else live = from->sip_next;
+    if (from->sip_next) from->sip_next->sip_prev = from->sip_prev;
+    to->nh = from->nh;
+    from->nh = NULL;
+    nua_handle_bind(to->nh, to);
+    sip_call_ref(to);
+    live_add(to);
+    sip_call_unref(from); /* the reference the handle stood for */
 }
 
 /* The From header of an outbound INVITE, from the leg's caller number and
@@ -144,6 +224,10 @@ static bool build_from(const struct sip_call *call, char *out, size_t cap) {
         strcmp(host, "[::]") == 0)
         host = sip_cfg.rtp_ip;
     const char *port = u && u->url_port ? u->url_port : NULL;
+    if (call->from_host[0]) { /* a trunk's domain */
+        host = call->from_host;
+        port = NULL;
+    }
     int len = snprintf(out, cap, "%s%s%s<sip:%s%s%s%s%s>", name[0] ? "\"" : "", name,
                        name[0] ? "\" " : "", user, user[0] ? "@" : "", host, port ? ":" : "",
                        port ? port : "");
@@ -155,65 +239,62 @@ static void run_cmd(struct sip_cmd *c) {
     struct sip_call *call = c->call;
     nua_handle_t *nh = call ? call->nh : NULL;
     switch (c->kind) {
+    case SIP_CMD_RUN:
+        finish_run(c->run);
+        break;
     case SIP_CMD_INVITE: {
-        char from[1024], to[512];
+        char from[1024];
         bool have_from = build_from(call, from, sizeof from);
         const char *target = call->uri;
-        snprintf(to, sizeof to, "%s", call->uri);
-        if (call->endpoint[0]) { /* sip/ENDPOINT: its newest registered contact */
+        if (call->endpoint[0]) { /* sip/ENDPOINT: every registered contact */
             struct sip_endpoint *ep = sip_endpoint_find(call->endpoint);
-            target = ep ? sip_endpoint_contact(ep) : NULL;
-            if (!target) {
+            const char *targets[SIP_MAX_CONTACTS];
+            int n = ep ? sip_endpoint_contacts(ep, targets) : 0;
+            if (n == 0) {
                 LOG(TANDEM_LOG_INFO, call, "sip: endpoint %s is not registered", call->endpoint);
                 sip_post_event(call, SIP_EV_HANGUP, TANDEM_CAUSE_NO_USER_RESPONSE, 480, NULL);
                 break;
             }
-            /* To: the endpoint's address of record, on the contact's host */
-            su_home_t home[1] = {SU_HOME_INIT(home)};
-            url_t *u = url_make(home, target);
-            if (u && u->url_host)
-                snprintf(to, sizeof to, "<sip:%s@%s%s%s>", call->endpoint, u->url_host,
-                         u->url_port ? ":" : "", u->url_port ? u->url_port : "");
-            else
-                snprintf(to, sizeof to, "%s", target);
-            su_home_deinit(home);
+            if (n > 1) { /* ring them all (sip_fork.c) */
+                if (stopping || sip_fork_start(call, targets, n, have_from ? from : NULL, c->sdp) != 0)
+                    sip_post_event(call, SIP_EV_HANGUP, TANDEM_CAUSE_TEMPORARY_FAILURE, 0, NULL);
+                break;
+            }
+            target = targets[0];
         }
-        if (stopping || !(nh = nua_handle(nua, NULL, NUTAG_URL(target), SIPTAG_TO_STR(to),
-                                          TAG_IF(have_from, SIPTAG_FROM_STR(from)), TAG_END()))) {
+        if (stopping || sip_stack_invite(call, target, have_from ? from : NULL, c->sdp) != 0)
             sip_post_event(call, SIP_EV_HANGUP, TANDEM_CAUSE_TEMPORARY_FAILURE, 0, NULL);
-            break;
-        }
-        sip_call_ref(call); /* the SIP side's reference, until the handle goes */
-        call->nh = nh;
-        nua_handle_bind(nh, call);
-        live_add(call);
-        nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(c->sdp),
-                   TAG_IF(call->dlg.out_headers, SIPTAG_HEADER_STR(call->dlg.out_headers)), TAG_END());
         break;
     }
     case SIP_CMD_RING:
-        if (nh && !call->sip_final && !call->sip_answered) nua_respond(nh, SIP_180_RINGING, TAG_END());
+        if (nh && !call->sip_final && !call->sip_answered)
+            nua_respond(nh, SIP_180_RINGING, TAG_IF(call->contact[0], SIPTAG_CONTACT_STR(call->contact)), TAG_END());
         break;
     case SIP_CMD_PROGRESS:
         if (nh && !call->sip_final && !call->sip_answered)
-            nua_respond(nh, SIP_183_SESSION_PROGRESS, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+            nua_respond(nh, SIP_183_SESSION_PROGRESS, TAG_IF(call->contact[0], SIPTAG_CONTACT_STR(call->contact)),
+                        SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                         SIPTAG_PAYLOAD_STR(c->sdp), TAG_END());
         break;
     case SIP_CMD_ANSWER:
         if (nh && !call->sip_final && !call->sip_answered) {
             call->sip_answered = true;
-            nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+            nua_respond(nh, SIP_200_OK, TAG_IF(call->contact[0], SIPTAG_CONTACT_STR(call->contact)),
+                        SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                         SIPTAG_PAYLOAD_STR(c->sdp), TAG_END());
         }
         break;
     case SIP_CMD_HANGUP:
         call->engine_hungup = true;
+        if (!nh) sip_fork_cancel(call); /* still ringing several contacts */
         if (!nh || call->sip_final) break;
         call->sip_final = true;
         if (call->sip_answered) {
             if (!sip_dialog_defer_bye(call)) nua_bye(nh, TAG_END());
         } else if (call->dir == SIP_OUTBOUND)
             nua_cancel(nh, TAG_END());
+        else if (c->status == 503) /* the engine's limits.max_calls, no RTP port, ... */
+            sip_respond_overload(nua, nh, false);
         else
             nua_respond(nh, c->status ? c->status : 480, sip_phrase(c->status), TAG_END());
         break;
@@ -251,6 +332,9 @@ static int on_wake(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg) {
          * the timer does if the far ends do not answer. */
         stop_timer = su_timer_create(su_root_task(root), 0);
         if (stop_timer) su_timer_set_interval(stop_timer, stop_timeout, NULL, 5000);
+        sip_qualify_stop();
+        sip_trunks_stop();
+        sip_profiles_shutdown_more();
         nua_shutdown(nua);
     }
     return 0;
@@ -263,24 +347,36 @@ static void copy_token(char *dst, size_t cap, const char *src) {
     dst[n] = '\0';
 }
 
-static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t const *sip) {
+/* `in` and `profile` (a struct sip_profile *): where the INVITE arrived. */
+static void incoming_invite(nua_t *in, void *profile, nua_handle_t *nh, struct sip_call *existing,
+                            sip_t const *sip) {
     if (existing) { /* a re-INVITE: hold, codec change, refresh */
-        sip_dialog_reinvite(nua, nh, existing, sip);
+        sip_dialog_reinvite(in, nh, existing, sip);
         return;
     }
-    struct sip_endpoint *ep = NULL;
-    if (sip_endpoint_count > 0 && !(ep = sip_authenticate(nua, nh, sip, true, false)))
-        return; /* answered 407 or 403 */
+    struct sip_admission adm;
+    if (!sip_admit_invite(in, nh, sip, sip_profile_context(profile), &adm))
+        return; /* answered 403, 407 or 503 */
+    struct sip_endpoint *ep = adm.ep;
+    const char *phrase = NULL;
+    int bad = sip_invite_body_violation(sip, &phrase);
+    if (bad) {
+        LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: INVITE refused: %d %s", bad, phrase);
+        nua_respond(nh, bad, phrase, TAG_IF(bad == 415, SIPTAG_ACCEPT_STR("application/sdp")), TAG_END());
+        return;
+    }
     struct sip_media offer = {.valid = false, .pt = -1, .dtmf_pt = -1};
     bool late_offer = !sip || !sip->sip_payload || sip->sip_payload->pl_len == 0; /* sip_dialog.c */
     if (!late_offer && sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &offer) != 0) {
         LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: INVITE without PCMU/PCMA offer: 488");
+        sip_limit_release(adm.owner);
         nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
         return;
     }
     bool no_dialog = false; /* Replaces names a dialog we do not have */
-    struct sip_call *replaced = sip_refer_replaced(nua, sip, &no_dialog); /* sip_refer.c */
+    struct sip_call *replaced = sip_refer_replaced(in, sip, &no_dialog); /* sip_refer.c */
     if (no_dialog) {
+        sip_limit_release(adm.owner);
         nua_respond(nh, SIP_481_NO_TRANSACTION, TAG_END());
         return;
     }
@@ -290,9 +386,12 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
                                              : (int)(atomic_fetch_add(&next_worker, 1) % (unsigned)workers));
     if (!call) {
         sip_call_unref(replaced);
+        sip_limit_release(adm.owner);
         nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
         return;
     }
+    call->admitted = true; /* the slot goes back when the call is freed */
+    call->limit_owner = adm.owner;
     call->offer = offer;
     call->dlg.replaces = replaced;
     const url_t *ru = sip->sip_request ? sip->sip_request->rq_url : NULL;
@@ -302,9 +401,10 @@ static void incoming_invite(nua_handle_t *nh, struct sip_call *existing, sip_t c
         copy_token(call->caller_num, sizeof call->caller_num, sip->sip_from->a_url->url_user);
         copy_token(call->caller_name, sizeof call->caller_name, sip->sip_from->a_display);
     }
-    snprintf(call->context, sizeof call->context, "%s", ep ? ep->context : sip_cfg.context);
+    snprintf(call->context, sizeof call->context, "%s", adm.context);
     if (ep) snprintf(call->caller_num, sizeof call->caller_num, "%s", ep->id);
-    sip_headers_inbound(nua, call, sip, ep != NULL);
+    sip_headers_inbound(in, call, sip, ep != NULL);
+    call->contact = sip_profile_contact(profile);
     nua_respond(nh, SIP_100_TRYING, TAG_END());
     call->nh = nh; /* sip_call_new's reference is the SIP side's */
     nua_handle_bind(nh, call);
@@ -323,7 +423,10 @@ static void response_to_invite(struct sip_call *call, int status, sip_t const *s
     memset(&media, 0, sizeof media);
     if (sip && sip->sip_payload)
         sip_sdp_parse(sip->sip_payload->pl_data, sip->sip_payload->pl_len, &media);
+    if (call->fork_parent && !(call = sip_fork_response(call, status, sip))) return;
     if (status < 180) return;
+    if ((status == 401 || status == 407) && !call->engine_hungup && sip_trunk_answer_challenge(call, sip))
+        return; /* sent again with the trunk's credentials */
     if (status < 200) {
         if (call->engine_hungup) return;
         if (status == 183 || media.valid)
@@ -352,15 +455,31 @@ static void response_to_invite(struct sip_call *call, int status, sip_t const *s
     }
 }
 
+/* A new INVITE or REGISTER that breaks the grammar (sip_strict.c) is answered 400 here,
+ * before any handler acts on it. In-dialog requests are left to their
+ * dialog. Returns true when it answered. */
+static bool refuse_malformed(nua_t *n, nua_event_t event, nua_handle_t *nh, struct sip_call *call,
+                             sip_t const *sip) {
+    if (call || !nh || (event != nua_i_invite && event != nua_i_register)) return false;
+    const char *phrase = NULL;
+    int status = sip_request_violation(sip, &phrase);
+    if (!status) return false;
+    LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: malformed %s refused: %d %s",
+        sip->sip_request->rq_method_name, status, phrase);
+    nua_respond(nh, status, phrase, NUTAG_WITH_THIS(n), TAG_END());
+    if (event != nua_i_invite) nua_handle_destroy(nh); /* an INVITE's ends in nua_i_state */
+    return true;
+}
+
 static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *n,
                       nua_magic_t *magic, nua_handle_t *nh, nua_hmagic_t *hmagic,
                       sip_t const *sip, tagi_t tags[]) {
-    (void)n; (void)magic;
     struct sip_call *call = hmagic;
-    if (sip_dialog_event(nua, event, status, nh, call, sip, tags)) return; /* in-dialog requests */
+    if (refuse_malformed(n, event, nh, call, sip)) return;
+    if (sip_dialog_event(n, event, status, nh, call, sip, tags)) return; /* in-dialog requests */
     switch (event) {
     case nua_i_invite:
-        incoming_invite(nh, call, sip);
+        incoming_invite(n, magic, nh, call, sip);
         break;
     case nua_r_invite:
         if (call) response_to_invite(call, status, sip);
@@ -377,7 +496,10 @@ static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *
         int state = nua_callstate_init;
         tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
         if (state != nua_callstate_terminated) break;
-        if (call) {
+        if (call && call->fork_parent) { /* one ringing contact is done */
+            sip_fork_ended(call);
+            release_handle(call);
+        } else if (call) {
             if (!call->engine_hungup)
                 sip_post_event(call, SIP_EV_HANGUP,
                                call->sip_cause ? call->sip_cause : TANDEM_CAUSE_NORMAL_CLEARING,
@@ -389,14 +511,21 @@ static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *
         break;
     }
     case nua_i_register: /* NUTAG_APPL_METHOD: answered here */
-        sip_registrar(nua, nh, sip);
+        sip_registrar(n, nh, sip);
         if (!call && nh) nua_handle_destroy(nh);
+        break;
+    case nua_r_register:
+    case nua_r_unregister:
+        sip_trunk_on_register(nh, event == nua_r_unregister, status, phrase, sip);
+        break;
+    case nua_r_options:
+        sip_qualify_on_options(nh, status);
         break;
     case nua_i_options: /* sofia has answered it; the handle is not needed */
         if (!call && nh) nua_handle_destroy(nh);
         break;
     case nua_r_shutdown:
-        if (status >= 200) su_root_break(root);
+        if (status >= 200 && sip_profiles_all_down(n)) su_root_break(root);
         break;
     default:
         if (status >= 400 && phrase)
@@ -470,16 +599,8 @@ static void *sip_main(void *arg) {
     if (root && su_wait_create(w, wake_fd, SU_WAIT_IN) == 0)
         reg = su_root_register(root, w, on_wake, NULL, 0);
     if (reg >= 0)
-        nua = nua_create(root, nua_event, NULL, NUTAG_URL(sip_cfg.listen), NUTAG_MEDIA_ENABLE(0),
-                         SIPTAG_USER_AGENT_STR("Tandem"),
-                         SIPTAG_ALLOW_STR(sip_endpoint_count > 0
-                                              ? "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY, REGISTER"
-                                              : "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY"),
-                         /* one method a tag: a list in one string crashes sofia 1.12.11
-                          * (msg_params_join) once NUTAG_ALLOW follows */
-                         NUTAG_APPL_METHOD("INFO"), NUTAG_APPL_METHOD("UPDATE"),
-                         TAG_IF(sip_endpoint_count > 0, NUTAG_APPL_METHOD("REGISTER")),
-                         TAG_IF(sip_endpoint_count > 0, NUTAG_ALLOW("REGISTER")), TAG_END());
+        nua = sip_profile_create(root, nua_event, &sip_profiles[0]); /* the main profile */
+    if (nua && sip_profiles_start_more(root, nua_event) != 0) nua = NULL; /* destroyed */
     if (!nua) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: cannot start the SIP stack on %s",
                       sip_cfg.listen);
@@ -490,13 +611,15 @@ static void *sip_main(void *arg) {
         set_start(-1);
         return NULL;
     }
-    sip_dialog_configure(nua);
+    sip_trunks_start(root);
+    sip_qualify_start(root);
     set_start(1);
     su_root_run(root);
     /* Shut down: whatever still holds a handle loses it now. */
     while (live) release_handle(live);
     if (stop_timer) su_timer_destroy(stop_timer);
     stop_timer = NULL;
+    sip_profiles_destroy_more();
     nua_destroy(nua);
     nua = NULL;
     su_root_deregister(root, reg);
@@ -555,6 +678,7 @@ void sip_stack_stop(void) {
     pthread_mutex_unlock(&q_lock);
     while (rest) {
         struct sip_cmd *next = rest->next;
+        if (rest->kind == SIP_CMD_RUN) finish_run(rest->run);
         if (rest->call) sip_call_unref(rest->call);
         free(rest->sdp);
         free(rest);

@@ -16,14 +16,15 @@ return {
       ["100"] = function(call)
         call:answer()
         call:on_hangup(function(c) c:log("caller left after " .. (c:get("menu_choice") or "no choice")) end)
+        call:play("en/thank-you-for-calling")   -- keys pressed meanwhile wait for the menu
         local choice = ivr.main_menu(call)
         call:set("menu_choice", choice or "none")
         if choice == "1" then
           call:transfer("200")            -- sales, in this context
         elseif choice == "2" then
-          call:transfer("600")            -- echo test
+          call:transfer("600")            -- "support": the echo test
         end
-        call:play("tone:425/300")
+        call:play("en/goodbye")
         call:hangup()
       end,
 
@@ -45,13 +46,14 @@ return {
         call:echo()
       end,
 
-      -- Playback test: a prompt (skipped with a warning when the sounds
-      -- directory has no "demo-welcome") and a short tone melody; any key
-      -- stops it.
+      -- Playback test: a shipped prompt, a number said in Russian, and a
+      -- short tone melody; any key stops it.
       ["601"] = function(call)
         call:answer()
-        call:play({ "demo-welcome", "tone:523/300", "tone:659/300", "tone:784/300", "tone:1047/600",
-                    "tone:0/300" }, { interrupt = true })
+        local key = call:play({ "en/thank-you-for-calling", "tone:0/300" }, { interrupt = true })
+        key = key or call:say_number(21, { lang = "ru", gender = "f", interrupt = true })
+        key = key or call:play({ "tone:0/300", "tone:523/300", "tone:659/300", "tone:784/300", "tone:1047/600",
+                                 "tone:0/300" }, { interrupt = true })
         call:hangup()
       end,
 

@@ -1,17 +1,18 @@
 -- IVR helpers for the demo dialplan (loaded with require("ivr")).
 local ivr = {}
 
--- Plays the menu (a tone stands in for a recorded prompt until prompts ship)
--- and returns the digit pressed, or nil after two silent tries.
+-- The main menu, with the shipped prompts (dialplans/sounds): "For sales,
+-- press 1. For support, press 2." A key stops the prompt; silence or a
+-- wrong key is tried again, three tries in all. Returns the key or nil.
 function ivr.main_menu(call)
-  for attempt = 1, 2 do
-    local digit = call:read({ prompt = "tone:350+440/400", min = 1, max = 1, timeout = 3000 })
-    if digit then
-      call:log("menu choice " .. digit .. " on attempt " .. attempt)
-      return digit
-    end
-  end
-  return nil
+  local key, why = call:menu{
+    prompt = "en/menu-sales-support",
+    options = { ["1"] = true, ["2"] = true },
+    timeout = 3000,
+    retries = 2,
+  }
+  call:log(key and ("menu choice " .. key) or ("no menu choice: " .. why))
+  return key
 end
 
 return ivr

@@ -4,7 +4,7 @@
 -- TANDEM_DEMO_SIP_LISTEN (e.g. "sip:127.0.0.1:5070") moves it. Endpoints
 -- 1001-1010 get random passwords at first start: printed once in the log and
 -- kept in <data dir>/sip-passwords (mode 0600). Register a softphone as
--- 1001@127.0.0.1 with its password; dial 600 (echo test), 601 (playback),
+-- 1001@127.0.0.1 with its password; dial 600 (echo test), 601 (playback of shipped prompts),
 -- 100 (the IVR) or another endpoint (1002 ...).
 --
 -- A scripted caller also places a call through the local channel every 20
@@ -22,6 +22,15 @@ return {
       passwords_file = "sip-passwords",   -- in the data directory
       endpoint_context = "demo",
       context = "demo",
+      -- Overload control: above these the demo answers 503 with Retry-After.
+      max_calls = 200, cps = 50,
+      -- A provider trunk (see channels/sip/README.md, "Trunks"); the dialplan
+      -- would dial it with call:dial("sip/provider/" .. number).
+      -- trunks = {
+      --   { name = "provider", host = "sip.provider.example", register = true,
+      --     username = "4930123456", password = "secret", caller_id = "strip:0,add:+49",
+      --     context = "demo", allowed_ips = { "198.51.100.0/24" }, max_calls = 10, qualify = 30 },
+      -- },
     },
   },
   dialplan = "dialplan.lua",   -- relative to this file

@@ -1,5 +1,5 @@
-// WAV reader: prompts and recordings come from users' uploads.
-#include "media/wav.hpp"
+// Audio file reader (libsndfile behind our wrapper): prompts come from users' uploads.
+#include "media/audio_file.hpp"
 
 #include <cstdint>
 #include <string>
@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     std::string path = "/proc/self/fd/" + std::to_string(fd);
-    const tandem_file_format *wav = tandem::media::wav_file_format();
+    const tandem_file_format *wav = tandem::media::audio_file_format();
     uint32_t rate = 0;
     char err[256];
     if (void *h = wav->open_read(wav->user, path.c_str(), &rate, err, sizeof err)) {

@@ -418,7 +418,7 @@ class ExampleModuleTest(unittest.TestCase):
             self.assertIsInstance(r, dict)
             self.assertTrue(r.get("id"), r)
             self.assertEqual(r.get("linked_id"), call_id, r)
-        self.assertIn(call_id, [r["id"] for r in records])
+        self.assertIn(call_id, [r["call_id"] for r in records])  # ids are record ids (UUIDv7), not call ids
         self.assertEqual(len({r["id"] for r in records}), 2, "duplicate CDR ids: %s" % lines)
         self.wait_until("example-stats to count 2 call_end events", lambda: self.stats(eng) >= 2, 5)
         self.assertEqual(self.stats(eng), 2)

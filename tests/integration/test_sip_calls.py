@@ -10,6 +10,7 @@ port and RTP range on 127.0.0.1) and runs SIPp by PID with a time bound:
     test_cancel              tests/sip/uac_cancel.xml; dialplan rings -> CANCEL -> 487
     test_early_media         call:progress() -> 183 with SDP, RTP before the answer
     test_busy                tests/sip/uac_busy.xml; call:hangup("user_busy") -> 486
+    test_no_answer           uac_busy.xml expecting 480; ring, then hangup("no_answer") -> 480
     test_no_common_codec     G.729-only offer -> 488
     test_rtp_echo            sipp -rtp_echo: our tone comes back, RTP flows both ways
     test_rtp_pcap_in         tests/sip/uac_pcap.xml plays a G.711 A-law pcap to us
@@ -23,6 +24,8 @@ port and RTP range on 127.0.0.1) and runs SIPp by PID with a time bound:
     test_originate_busy      a 486 from the far end ends the call with cause 17
     test_originate_unavailable  480 -> cause 18
     test_originate_cancel    tests/sip/uas_ring_cancel.xml; the engine hangs up while ringing -> CANCEL
+    test_dial_no_answer      dial(..., { timeout = 1 }) to a SIPp UAS that only rings:
+                             CANCEL, and dial() returns "noanswer"
     test_bad_destination     sip/no-at-sign fails at once
     test_dial_caller_id      call:dial(..., { caller_num = "4711", caller_name = "Alice" }):
                              the INVITE's From is "Alice" <sip:4711@...> (SIPp checks it)
@@ -120,6 +123,17 @@ return { contexts = { default = {
     call:answer()
     local status = call:dial("sip/service@127.0.0.1:@UAS_PORT@")
     call:log("inherit dial: " .. tostring(status))
+    call:hangup()
+  end,
+  ["noanswer"] = function(call)
+    call:ring()
+    call:sleep(300)
+    call:hangup("no_answer")
+  end,
+  ["dialnoanswer"] = function(call)
+    call:answer()
+    local status = call:dial("sip/service@127.0.0.1:@UAS_PORT@", { timeout = 1 })
+    call:log("dialnoanswer dial: " .. tostring(status))
     call:hangup()
   end,
   ["outcall"] = function(call)
@@ -277,6 +291,16 @@ class SipCalls(unittest.TestCase):
         self.assertEqual(code, 0, story)
         self.assertIn("SIP/2.0 486 Busy Here", story)
         self.assertTrue(self.engine.wait_log("answering Busy Here"), story)
+
+    def test_no_answer(self):
+        # The dialplan rings, then gives up with no_answer (cause 19): 480.
+        scen = os.path.join(self.dir, "uac_noanswer.xml")
+        with open(os.path.join(SCENARIOS, "uac_busy.xml")) as src, open(scen, "w") as f:
+            f.write(src.read().replace('<recv response="486"/>', '<recv response="480"/>'))
+        p = self.uac("noanswer", scen)
+        code, story = self.wait_sipp(p, "noanswer")
+        self.assertEqual(code, 0, story)
+        self.assertIn("SIP/2.0 180 Ringing", story)
 
     def test_no_common_codec(self):
         # A G.729-only offer: 488, and the engine never sees a call.
@@ -482,6 +506,19 @@ class SipCalls(unittest.TestCase):
         # identity: SIPp's uac sends From: sipp <sip:sipp@...>.
         self.dial_with_from_check(
             "inherit", r'^ *&quot;sipp&quot; *&lt;sip:sipp@127\.0\.0\.1:%d&gt;;tag=' % self.sip_port)
+
+    def test_dial_no_answer(self):
+        # dial()'s timeout runs out while the far end rings: CANCEL, and
+        # dial() returns "noanswer".
+        uas = self.sipp(["-sf", os.path.join(SCENARIOS, "uas_ring_cancel.xml")], "uasring", port=self.uas_port)
+        time.sleep(0.3)  # let SIPp bind
+        uac = self.uac("dialnoanswer", "uac_expect_bye.xml")
+        code, uas_story = self.wait_sipp(uas, "uasring")
+        self.assertEqual(code, 0, uas_story)
+        self.assertIn("CANCEL sip:service@127.0.0.1", uas_story)
+        code, story = self.wait_sipp(uac, "dialnoanswer")
+        self.assertEqual(code, 0, story)
+        self.assertTrue(self.engine.wait_log("dialnoanswer dial: noanswer"), story)
 
     def test_bad_destination(self):
         # Not a usable SIP destination: refused at once, nothing sent.

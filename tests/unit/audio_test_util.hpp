@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <numbers>
+#include <sndfile.h>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -80,6 +81,20 @@ private:
 inline void write_bytes(const std::string &path, const std::vector<uint8_t> &bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Writes mono audio through libsndfile (default: 16-bit PCM WAV).
+inline bool write_audio(const std::string &path, uint32_t rate, const int16_t *pcm, size_t n,
+                        int format = SF_FORMAT_WAV | SF_FORMAT_PCM_16) {
+    SF_INFO info{};
+    info.samplerate = static_cast<int>(rate);
+    info.channels = 1;
+    info.format = format;
+    SNDFILE *file = sf_open(path.c_str(), SFM_WRITE, &info);
+    if (!file)
+        return false;
+    const bool ok = sf_writef_short(file, pcm, static_cast<sf_count_t>(n)) == static_cast<sf_count_t>(n);
+    return sf_close(file) == 0 && ok;
 }
 
 inline std::vector<uint8_t> read_bytes(const std::string &path) {

@@ -50,6 +50,30 @@ TEST_CASE("config errors name every bad key", "[config]") {
     CHECK(all.find("limits.memory_kb: expected an integer in 16..") != std::string::npos);
 }
 
+TEST_CASE("module_config flattens nested tables into dotted keys", "[config]") {
+    std::string dir = test::make_temp_dir();
+    test::write_file(dir + "/dialplan.lua", "return { contexts = {} }");
+    test::write_file(dir + "/tandem.lua",
+                     "return { module_config = { sip = { listen = 'sip:x', qualify = 30, tls = true,\n"
+                     "  trunks = { { name = 'prov', allowed_ips = { '10.0.0.0/8', '::1' } } } } } }");
+    std::vector<std::string> errors;
+    auto c = load_config(dir + "/tandem.lua", {}, errors);
+    INFO(joined(errors));
+    REQUIRE(c);
+    auto &sip = c->module_config["sip"];
+    CHECK(sip["listen"] == "sip:x");
+    CHECK(sip["qualify"] == "30");
+    CHECK(sip["tls"] == "true");
+    CHECK(sip["trunks.1.name"] == "prov");
+    CHECK(sip["trunks.1.allowed_ips.1"] == "10.0.0.0/8");
+    CHECK(sip["trunks.1.allowed_ips.2"] == "::1");
+    errors.clear();
+    test::write_file(dir + "/tandem.lua", "return { module_config = { sip = { f = function() end } } }");
+    CHECK_FALSE(load_config(dir + "/tandem.lua", {}, errors));
+    CHECK(joined(errors).find("module_config.sip.f: expected a string, number, boolean or table") !=
+          std::string::npos);
+}
+
 TEST_CASE("a config syntax error or endless loop is reported, not hung on", "[config]") {
     std::string dir = test::make_temp_dir();
     test::write_file(dir + "/tandem.lua", "return {\n workers = 1\n modules = {} }");

@@ -104,15 +104,93 @@ public:
         });
     }
 
+    // A module's table: scalars as text, nested tables (lists of trunks,
+    // CIDR lists, ...) flattened into dotted keys, list positions counted
+    // from 1: `trunks = { { name = "p", allowed_ips = { "10.0.0.0/8" } } }`
+    // gives "trunks.1.name" and "trunks.1.allowed_ips.1". The module ABI's
+    // config_get stays a flat key/value look-up.
+    void flat_map(const std::string &where, const std::string &prefix, int depth,
+                  std::map<std::string, std::string> &out) {
+        int idx = lua_absindex(L_, -1);
+        if (!lua_istable(L_, idx)) {
+            error(where, std::string("expected a table, got ") + luaL_typename(L_, idx));
+            return;
+        }
+        lua_pushnil(L_);
+        while (lua_next(L_, idx)) {
+            std::string key;
+            if (lua_type(L_, -2) == LUA_TSTRING)
+                key = lua_tostring(L_, -2);
+            else if (lua_isinteger(L_, -2))
+                key = std::to_string(lua_tointeger(L_, -2));
+            if (key.empty()) {
+                error(where, "keys must be names or list positions");
+            } else {
+                std::string full = prefix.empty() ? key : prefix + "." + key;
+                switch (lua_type(L_, -1)) {
+                case LUA_TSTRING:
+                case LUA_TNUMBER: out[full] = lua_tostring(L_, -1); break;
+                case LUA_TBOOLEAN: out[full] = lua_toboolean(L_, -1) ? "true" : "false"; break;
+                case LUA_TTABLE:
+                    if (depth < 4)
+                        flat_map(where + "." + key, full, depth + 1, out);
+                    else
+                        error(where + "." + key, "tables nested too deeply");
+                    break;
+                default: error(where + "." + key, "expected a string, number, boolean or table");
+                }
+            }
+            lua_pop(L_, 1);
+        }
+    }
+
 private:
     lua_State *L_;
     std::string file_;
     std::vector<std::string> &errors_;
 };
 
+void read_records(TableReader &r, RecordsConfig &rc) {
+    r.fields(-1, "records",
+             {"tenant", "commit_interval_ms", "commit_records", "segment_kb", "on_spool_error", "file", "variables"},
+             [&](const std::string &k) {
+                 std::string where = "records." + k;
+                 if (k == "tenant") {
+                     r.string(where, rc.tenant);
+                 } else if (k == "commit_interval_ms") {
+                     r.integer(where, rc.commit_interval_ms, 1, 10000);
+                 } else if (k == "commit_records") {
+                     r.integer(where, rc.commit_records, 1, 100000);
+                 } else if (k == "segment_kb") {
+                     uint64_t kb = 0;
+                     if (r.integer(where, kb, 4, 4 * 1024 * 1024))
+                         rc.segment_bytes = kb * 1024;
+                 } else if (k == "on_spool_error") {
+                     std::string v;
+                     if (r.string(where, v)) {
+                         if (v != "refuse" && v != "warn")
+                             r.error(where, "expected \"refuse\" or \"warn\"");
+                         rc.refuse_on_spool_error = v != "warn";
+                     }
+                 } else if (k == "variables") {
+                     r.string_list(where, rc.variables);
+                 } else {
+                     r.fields(-1, where, {"format", "dir"}, [&](const std::string &f) {
+                         if (f == "dir") {
+                             r.string(where + ".dir", rc.file_dir);
+                         } else if (r.string(where + ".format", rc.file_format) && rc.file_format != "jsonl" &&
+                                    rc.file_format != "csv" && rc.file_format != "both" && rc.file_format != "off") {
+                             r.error(where + ".format", "expected \"jsonl\", \"csv\", \"both\" or \"off\"");
+                         }
+                     });
+                 }
+             });
+}
+
 void read_config_table(lua_State *L, TableReader &r, Config &c) {
     static const std::set<std::string> top = {"instance", "workers", "modules", "dialplan", "paths", "log",
-                                              "limits", "shutdown_grace", "module_config", "originate"};
+                                              "limits", "shutdown_grace", "module_config", "originate",
+                                              "records"};
     r.fields(-1, "", top, [&](const std::string &key) {
         if (key == "instance") {
             r.string(key, c.instance);
@@ -170,9 +248,11 @@ void read_config_table(lua_State *L, TableReader &r, Config &c) {
                     r.integer(where, c.limits.max_calls, 0, 10'000'000);
                 }
             });
+        } else if (key == "records") {
+            read_records(r, c.records);
         } else if (key == "module_config") {
             r.fields(-1, key, {}, [&](const std::string &mod) {
-                r.string_map("module_config." + mod, c.module_config[mod]);
+                r.flat_map("module_config." + mod, "", 0, c.module_config[mod]);
             });
         } else if (key == "originate") {
             if (!lua_istable(L, -1)) {
@@ -224,6 +304,9 @@ void resolve_paths(Config &c, const ConfigOverrides &o) {
     pick(c.paths.logs, o.log_dir, c.paths.data + "/logs");
     pick(c.paths.sounds, o.sounds_dir, paths::default_data_root() + "/sounds");
     pick(c.paths.control_socket, o.control_socket, c.paths.data + "/tandem.ctl");
+    c.records.file_dir = c.records.file_dir.empty() ? c.paths.data + "/records" : abs(c.records.file_dir);
+    if (c.records.tenant.empty())
+        c.records.tenant = c.instance;
     pick(c.dialplan, o.dialplan, c.dir + "/dialplan.lua");
     c.dialplan_from_command_line = !o.dialplan.empty();
     std::vector<std::string> modules;

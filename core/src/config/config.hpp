@@ -32,6 +32,18 @@ struct OriginateSpec {
     std::map<std::string, std::string> vars;
 };
 
+// Call records: spool, built-in file sink and CDR content (docs/records.md).
+struct RecordsConfig {
+    std::string tenant;                  // default: the instance name
+    uint32_t commit_interval_ms = 10;    // group commit: fsync at least this often...
+    uint32_t commit_records = 256;       // ...or after this many records
+    uint64_t segment_bytes = 16u << 20;  // spool segment size before rotation
+    bool refuse_on_spool_error = true;   // on_spool_error = "refuse" | "warn"
+    std::string file_format = "jsonl";   // file sink: "jsonl", "csv", "both" or "off"
+    std::string file_dir;                // default: <data>/records
+    std::vector<std::string> variables;  // dialplan variables copied into each CDR
+};
+
 // Command-line overrides, applied after the file (empty = keep).
 struct ConfigOverrides {
     std::vector<std::string> module_dirs; // prepended to the search path
@@ -57,6 +69,7 @@ struct Config {
     uint32_t shutdown_grace_s = 10;
     std::map<std::string, std::map<std::string, std::string>> module_config;
     std::vector<OriginateSpec> originate;
+    RecordsConfig records;
 };
 
 // Loads and validates. On failure returns nullopt and appends one line per

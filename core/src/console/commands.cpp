@@ -5,6 +5,7 @@
 #include "lua/lua_worker.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/call.hpp"
+#include "records/service.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/ids.hpp"
 #include "runtime/worker.hpp"
@@ -38,6 +39,7 @@ const char *const kHelp = R"(commands:
                                   call DEST; when it answers it runs EXTEN@CONTEXT
   events [TYPE ...]               stream events as they happen (call_start call_end leg_state dtmf
                                   bridge unbridge module dialplan custom); Ctrl-C stops
+  records                         record spool and sinks: health, checkpoints, delivery
   shutdown                        stop taking calls, let running calls finish, exit
   help                            this text)";
 
@@ -287,6 +289,24 @@ Reply cmd_hangup(Engine &engine, const std::vector<std::string> &args) {
     return {true, "hung up " + id, {{"call_id", id}, {"cause", cause}}};
 }
 
+Reply cmd_records(Engine &engine) {
+    json st = engine.records().status();
+    const json &spool = st["spool"];
+    std::string text = fmt::format("spool {}: {}, durable up to {}, {} segments, on error: {}\n",
+                                   spool["dir"].get<std::string>(),
+                                   spool["healthy"].get<bool>() ? "healthy" : "FAILING: " + spool["error"].get<std::string>(),
+                                   spool["durable"].get<std::string>(), spool["segments"].get<size_t>(),
+                                   spool["on_spool_error"].get<std::string>());
+    for (auto &s : st["sinks"])
+        text += fmt::format("sink {}: checkpoint {}, {}, {} delivered, {} failed attempts{}\n",
+                            s["name"].get<std::string>(), s["checkpoint"].get<std::string>(),
+                            s["caught_up"].get<bool>() ? "caught up" : "behind", s["delivered"].get<uint64_t>(),
+                            s["failures"].get<uint64_t>(),
+                            s["last_error"].get<std::string>().empty() ? "" : " (" + s["last_error"].get<std::string>() + ")");
+    text.pop_back();
+    return {true, text, st};
+}
+
 Reply cmd_originate(Engine &engine, const std::vector<std::string> &args) {
     if (args.size() < 3)
         return {false, "usage: originate DEST EXTEN [CONTEXT] [VAR=VALUE ...]", nullptr};
@@ -335,7 +355,7 @@ Reply cmd_module_command(Engine &engine, const std::vector<std::string> &args, b
 
 std::vector<std::string> ConsoleServer::builtin_command_names() {
     return {"status", "calls",  "legs",      "modules",  "module", "registry",
-            "reload", "hangup", "originate", "shutdown", "help",   "events"};
+            "reload", "hangup", "originate", "shutdown", "help",   "events", "records"};
 }
 
 void ConsoleServer::print(tandem_console_out *out, const char *text) {
@@ -367,6 +387,8 @@ Reply ConsoleServer::execute(const std::vector<std::string> &args, bool want_jso
         return cmd_hangup(engine_, args);
     if (cmd == "originate")
         return cmd_originate(engine_, args);
+    if (cmd == "records")
+        return cmd_records(engine_);
     if (cmd == "shutdown") {
         engine_.request_shutdown();
         return {true, "shutting down", {{"shutdown", true}}};

@@ -4,12 +4,16 @@
 #include "lua/call_ops.hpp"
 #include "lua/lua_args.hpp"
 #include "lua/lua_worker.hpp"
+#include "lua/menu.lua.hpp"
+#include "media/say.hpp"
+#include "media/tone_plans.hpp"
 #include "modules/invocation.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/leg.hpp"
 #include "runtime/worker.hpp"
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -139,30 +143,6 @@ int m_sleep(lua_State *L) {
     return wait_for(call, make_sleep_op(call, ms));
 }
 
-int m_play(lua_State *L) {
-    Leg &leg = check_leg(L, 1);
-    Call &call = running_call(L, leg);
-    PlayRequest req;
-    read_play_items(L, 2, req.items);
-    if (lua_istable(L, 3)) {
-        int t = raw_field(L, 3, "interrupt");
-        if (t == LUA_TSTRING)
-            req.interrupt = lua_tostring(L, -1);
-        else if (lua_toboolean(L, -1))
-            req.interrupt = "0123456789*#ABCD";
-        lua_pop(L, 1);
-    } else if (lua_type(L, 3) == LUA_TSTRING) {
-        req.interrupt = lua_tostring(L, 3);
-    }
-    if (channel_gone(call))
-        return kYieldStop;
-    if (leg.state() == LegState::hungup) { // a dialled leg that already left
-        lua_pushnil(L);
-        return 1;
-    }
-    return wait_for(call, make_play_op(call, leg, std::move(req)));
-}
-
 uint32_t int_field(lua_State *L, int table, const char *name, uint32_t fallback, lua_Integer lo, lua_Integer hi) {
     raw_field(L, table, name);
     uint32_t v = fallback;
@@ -178,6 +158,139 @@ uint32_t int_field(lua_State *L, int table, const char *name, uint32_t fallback,
     }
     lua_pop(L, 1);
     return v;
+}
+
+// The digits that stop playback, from an options table's `interrupt`: a
+// string of digits, or true for any digit.
+std::string interrupt_field(lua_State *L, int table) {
+    std::string digits;
+    int t = raw_field(L, table, "interrupt");
+    if (t == LUA_TSTRING)
+        digits = lua_tostring(L, -1);
+    else if (lua_toboolean(L, -1))
+        digits = "0123456789*#ABCD";
+    lua_pop(L, 1);
+    return digits;
+}
+
+// Starts playing `req` to `leg` and yields until it ends (play's contract).
+int play_request(lua_State *L, Call &call, Leg &leg, PlayRequest req) {
+    if (channel_gone(call))
+        return kYieldStop;
+    if (leg.state() == LegState::hungup) { // a dialled leg that already left
+        lua_pushnil(L);
+        return 1;
+    }
+    return wait_for(call, make_play_op(call, leg, std::move(req)));
+}
+
+int m_play(lua_State *L) {
+    Leg &leg = check_leg(L, 1);
+    Call &call = running_call(L, leg);
+    PlayRequest req;
+    read_play_items(L, 2, req.items);
+    if (lua_istable(L, 3))
+        req.interrupt = interrupt_field(L, 3);
+    else if (lua_type(L, 3) == LUA_TSTRING)
+        req.interrupt = lua_tostring(L, 3);
+    return play_request(L, call, leg, std::move(req));
+}
+
+// A string field of an optional options table, or `fallback`.
+std::string string_field(lua_State *L, int table, const char *name, std::string fallback) {
+    if (!lua_istable(L, table))
+        return fallback;
+    if (raw_field(L, table, name) == LUA_TSTRING)
+        fallback = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    return fallback;
+}
+
+// say_*'s options (argument 3): `lang` (default: the leg's `language`
+// variable, else "en") and `interrupt` as for play.
+PlayRequest say_request(lua_State *L, Leg &leg, std::string &lang) {
+    if (!lua_isnoneornil(L, 3) && !lua_istable(L, 3))
+        throw Raise{"options table expected, got " + type_name(L, 3), 3};
+    auto var = leg.vars.find(std::string_view("language"));
+    lang = string_field(L, 3, "lang", var == leg.vars.end() ? "en" : var->second);
+    PlayRequest req;
+    if (lua_istable(L, 3))
+        req.interrupt = interrupt_field(L, 3);
+    return req;
+}
+
+// Turns a list of prompt names into play items.
+void add_items(PlayRequest &req, std::vector<std::string> names) {
+    for (auto &name : names)
+        req.items.push_back({std::move(name), std::nullopt});
+}
+
+media::Gender gender_field(lua_State *L) {
+    std::string g = string_field(L, 3, "gender", "m");
+    if (g == "m" || g == "masculine")
+        return media::Gender::masculine;
+    if (g == "f" || g == "feminine")
+        return media::Gender::feminine;
+    if (g == "n" || g == "neuter")
+        return media::Gender::neuter;
+    throw Raise{"gender is \"m\", \"f\" or \"n\", got '" + g + "'"};
+}
+
+// What the say_* methods share: options, then `speak(lang, names, error)`
+// (which reads its own arguments) turns argument 2 into prompt names, and
+// they play like play.
+template <typename Speak> int say(lua_State *L, const char *method, Speak speak) {
+    Leg &leg = check_leg(L, 1);
+    Call &call = running_call(L, leg);
+    std::string lang, error;
+    PlayRequest req = say_request(L, leg, lang);
+    std::vector<std::string> names;
+    if (!speak(lang, names, error))
+        throw Raise{std::string(method) + ": " + error};
+    add_items(req, std::move(names));
+    return play_request(L, call, leg, std::move(req));
+}
+
+int m_say_digits(lua_State *L) {
+    return say(L, "say_digits", [L](const std::string &lang, std::vector<std::string> &names, std::string &error) {
+        return media::say_digits(arg_string(L, 2, "digits"), lang, names, &error);
+    });
+}
+
+int m_say_number(lua_State *L) {
+    return say(L, "say_number", [L](const std::string &lang, std::vector<std::string> &names, std::string &error) {
+        lua_Integer n = arg_integer(L, 2, 0, media::kMaxSayNumber, "number");
+        return media::say_number(n, lang, gender_field(L), names, &error);
+    });
+}
+
+int m_say_duration(lua_State *L) {
+    return say(L, "say_duration", [L](const std::string &lang, std::vector<std::string> &names, std::string &error) {
+        lua_Integer seconds = arg_integer(L, 2, 0, media::kMaxSayNumber * 3600 + 3599, "seconds");
+        return media::say_duration(seconds, lang, names, &error);
+    });
+}
+
+int m_play_tone(lua_State *L) {
+    Leg &leg = check_leg(L, 1);
+    Call &call = running_call(L, leg);
+    std::string name = arg_string(L, 2, "tone name");
+    if (!lua_isnoneornil(L, 3) && !lua_istable(L, 3))
+        throw Raise{"options table expected, got " + type_name(L, 3), 3};
+    auto var = leg.vars.find(std::string_view("tone_plan"));
+    std::string plan = string_field(L, 3, "plan", var == leg.vars.end() ? "eu" : var->second);
+    uint32_t duration = 0;
+    PlayRequest req;
+    if (lua_istable(L, 3)) {
+        duration = int_field(L, 3, "duration", 0, 0, 3'600'000);
+        req.interrupt = interrupt_field(L, 3);
+    }
+    media::ToneSpec spec;
+    std::string error;
+    if (!media::plan_tone(plan, name, duration, spec, &error))
+        throw Raise{"play_tone: " + error};
+    req.items.push_back({plan + " " + name + " tone", std::move(spec)});
+    return play_request(L, call, leg, std::move(req));
 }
 
 int m_read(lua_State *L) {
@@ -455,6 +568,10 @@ const luaL_Reg kMethods[] = {{"answer", lua_entry<m_answer>},
                              {"vars", lua_entry<m_vars>},
                              {"sleep", lua_entry<m_sleep>},
                              {"play", lua_entry<m_play>},
+                             {"say_digits", lua_entry<m_say_digits>},
+                             {"say_number", lua_entry<m_say_number>},
+                             {"say_duration", lua_entry<m_say_duration>},
+                             {"play_tone", lua_entry<m_play_tone>},
                              {"read", lua_entry<m_read>},
                              {"send_dtmf", lua_entry<m_send_dtmf>},
                              {"dial", lua_entry<m_dial>},
@@ -469,7 +586,8 @@ const char *const kMethodNames[] = {"answer", "ring",     "progress", "hangup", 
                                     "vars",   "sleep",    "play",     "read",     "send_dtmf", "dial",   "echo",
                                     "bridge", "transfer", "on_hangup", "log",     "id",        "call_id",
                                     "linked_id", "name",  "state",    "cause",    "exten",     "context",
-                                    "caller_num", "caller_name", "direction", nullptr};
+                                    "caller_num", "caller_name", "direction", "say_digits", "say_number",
+                                    "say_duration", "play_tone", "menu", nullptr};
 
 bool is_module_function(const Leg &leg, const char *name) {
     return leg.worker.engine().registry().snapshot()->functions.count(name) != 0;
@@ -571,6 +689,17 @@ void register_call_api(lua_State *L, LuaWorker *worker) {
         lua_pushlightuserdata(L, worker);
         lua_pushcclosure(L, r->func, 1);
         lua_setfield(L, -2, r->name);
+    }
+    // Methods written in Lua (menu.lua.hpp) join the same table. A failure
+    // here is a bug in the engine's own chunk: fail loudly at start-up.
+    if (luaL_loadbuffer(L, kMenuChunk, sizeof kMenuChunk - 1, "=menu") != LUA_OK) {
+        log::error("lua", "menu chunk: {}", lua_tostring(L, -1));
+        std::abort();
+    }
+    lua_pushvalue(L, -2);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        log::error("lua", "menu chunk: {}", lua_tostring(L, -1));
+        std::abort();
     }
     lua_pushcclosure(L, lua_entry<leg_index_body>, 2);
     lua_setfield(L, -2, "__index");

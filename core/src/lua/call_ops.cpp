@@ -4,15 +4,19 @@
 #include "lua/call_api.hpp"
 #include "lua/lua_args.hpp"
 #include "media/player.hpp"
+#include "media/prompt_loader.hpp"
 #include "media/prompts.hpp"
 #include "media/tones.hpp"
 #include "modules/invocation.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
+#include "runtime/prompt_loading.hpp"
 #include "runtime/worker.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <variant>
 
 namespace tandem {
 
@@ -22,7 +26,7 @@ void read_play_items(lua_State *L, int idx, std::vector<PlayItem> &items) {
     std::vector<std::string> names;
     string_list(L, idx, names, "play");
     for (auto &n : names)
-        items.push_back({std::move(n)});
+        items.push_back({std::move(n), std::nullopt});
 }
 
 int push_invocation_results(lua_State *L, const tandem_invocation &inv) {
@@ -48,31 +52,30 @@ int push_nil(lua_State *L) {
     return 1;
 }
 
-// Builds a player for the items; missing prompts are logged and skipped, as
-// a missing recording must not cut a caller off.
-std::unique_ptr<media::Player> build_player(Call &call, const std::vector<PlayItem> &items) {
+// What a play list resolves to on the worker: tones, and prompt files by
+// path. Missing prompts and refused names are logged and left out, as a
+// missing recording must not cut a caller off.
+struct PlayPlan {
+    std::vector<std::variant<media::ToneSpec, std::string>> items;
+    std::vector<std::string> uncached; // paths the loader must decode first
+};
+
+std::shared_ptr<PlayPlan> plan_playback(Call &call, const std::vector<PlayItem> &items,
+                                        const media::FileFormatList &formats) {
     Engine &engine = call.worker.engine();
-    // Hold the format modules while they decode (a load runs their code).
-    auto snapshot = engine.registry().snapshot();
-    std::vector<const tandem_file_format *> formats;
-    std::vector<ModuleUse> format_uses;
-    for (auto &entry : snapshot->file_formats)
-        if (ModuleUse use = ModuleUse::acquire(entry.owner.get())) {
-            formats.push_back(entry.desc);
-            format_uses.push_back(std::move(use));
-        }
-    auto player = std::make_unique<media::Player>();
-    bool any = false;
+    auto plan = std::make_shared<PlayPlan>();
     for (auto &item : items) {
         std::string error;
+        if (item.tone) {
+            plan->items.emplace_back(*item.tone);
+            continue;
+        }
         if (media::is_tone_spec(item.name)) {
             media::ToneSpec tone;
-            if (media::parse_tone(item.name, tone, &error)) {
-                player->add_tone(tone);
-                any = true;
-            } else {
+            if (media::parse_tone(item.name, tone, &error))
+                plan->items.emplace_back(std::move(tone));
+            else
                 log::at(log::Level::warning, "lua", call.id, "play: {}: {}", item.name, error);
-            }
             continue;
         }
         if (item.name.empty() || item.name[0] == '/' || item.name.find("..") != std::string::npos) {
@@ -83,16 +86,61 @@ std::unique_ptr<media::Player> build_player(Call &call, const std::vector<PlayIt
             continue;
         }
         std::string path = media::resolve_prompt_path(engine.config().paths.sounds, item.name, formats);
-        auto prompt = path.empty() ? nullptr : engine.prompts().load(path, formats, &error);
-        if (!prompt) {
-            log::at(log::Level::warning, "lua", call.id, "play: prompt '{}' not found{}{}", item.name,
-                    error.empty() ? "" : ": ", error);
+        if (path.empty()) {
+            log::at(log::Level::warning, "lua", call.id, "play: prompt '{}' not found", item.name);
             continue;
         }
-        player->add_prompt(std::move(prompt));
-        any = true;
+        if (!engine.prompts().find(path))
+            plan->uncached.push_back(path);
+        plan->items.emplace_back(std::move(path));
+    }
+    return plan;
+}
+
+// The player for a plan whose prompts are cached; nullptr when nothing in
+// it can be played.
+std::unique_ptr<media::Player> build_player(Call &call, const PlayPlan &plan) {
+    auto player = std::make_unique<media::Player>();
+    bool any = false;
+    for (auto &item : plan.items) {
+        if (auto *tone = std::get_if<media::ToneSpec>(&item)) {
+            player->add_tone(*tone);
+            any = true;
+        } else if (auto prompt = call.worker.engine().prompts().find(std::get<std::string>(item))) {
+            player->add_prompt(std::move(prompt));
+            any = true;
+        } // else: the loader could not decode it and said why
     }
     return any ? std::move(player) : nullptr;
+}
+
+// Plans `items` and calls ready(plan) on the worker: at once when every
+// prompt is cached, else after the engine's loader thread has decoded the
+// missing ones, the script waiting meanwhile. ready is skipped when `alive`
+// has expired (the operation is gone); it must check itself whether it
+// still wants the player.
+void prepare_playback(Call &call, const std::vector<PlayItem> &items, std::weak_ptr<void> alive,
+                      std::function<void(const PlayPlan &)> ready) {
+    Engine &engine = call.worker.engine();
+    auto held = std::make_shared<HeldFileFormats>(hold_file_formats(*engine.registry().snapshot()));
+    auto plan = plan_playback(call, items, held->list);
+    if (plan->uncached.empty()) {
+        ready(*plan);
+        return;
+    }
+    Worker *worker = &call.worker;
+    std::string call_id = call.id;
+    engine.prompt_loader().submit([&engine, worker, held, plan, call_id, alive, ready = std::move(ready)] {
+        for (auto &path : plan->uncached) {
+            std::string error;
+            if (!engine.prompts().load(path, held->list, &error))
+                log::at(log::Level::warning, "lua", call_id, "play: prompt cannot be decoded: {}", error);
+        }
+        worker->post([held, plan, alive, ready] {
+            if (alive.lock())
+                ready(*plan);
+        });
+    });
 }
 
 class SleepOp : public PendingOp {
@@ -119,34 +167,50 @@ class PlayOp : public PendingOp {
 public:
     PlayOp(Call &call, Leg &leg, PlayRequest req) : call_(call), leg_(&leg), req_(std::move(req)) {}
     void start() override {
-        auto player = build_player(call_, req_.items);
-        if (!player) {
-            call_.worker.lua().complete(call_, push_nil);
-            return;
-        }
-        call_.worker.start_playing(*leg_, std::move(player), [this] { call_.worker.lua().complete(call_, push_nil); });
+        prepare_playback(call_, req_.items, alive_, [this](const PlayPlan &plan) {
+            if (finished_)
+                return;
+            auto player = build_player(call_, plan);
+            if (!player) {
+                finish(push_nil);
+                return;
+            }
+            call_.worker.start_playing(*leg_, std::move(player), [this] { finish(push_nil); });
+        });
     }
     void on_dtmf(Leg &leg, char digit) override {
-        if (&leg != leg_.get() || req_.interrupt.find(digit) == std::string::npos)
+        if (finished_ || &leg != leg_.get() || req_.interrupt.find(digit) == std::string::npos)
             return;
         if (!leg.dtmf_buffer.empty())
             leg.dtmf_buffer.pop_back(); // the digit answers this prompt
         call_.worker.stop_playing(leg);
-        call_.worker.lua().complete(call_, [digit](lua_State *L) {
+        finish([digit](lua_State *L) {
             lua_pushlstring(L, &digit, 1);
             return 1;
         });
     }
     void on_leg_state(Leg &leg, LegState state) override {
         if (&leg == leg_.get() && state == LegState::hungup)
-            call_.worker.lua().complete(call_, push_nil); // a dialled leg went away mid-prompt
+            finish(push_nil); // a dialled leg went away mid-prompt
     }
-    void cancel() override { call_.worker.stop_playing(*leg_); }
+    void cancel() override {
+        finished_ = true;
+        call_.worker.stop_playing(*leg_);
+    }
 
 private:
+    void finish(std::function<int(lua_State *)> push) {
+        if (finished_)
+            return;
+        finished_ = true;
+        call_.worker.lua().complete(call_, std::move(push));
+    }
+
     Call &call_;
     Ref<Leg> leg_;
     PlayRequest req_;
+    bool finished_ = false;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(); // expires with the op: late decodes see it
 };
 
 class ReadOp : public PendingOp {
@@ -162,20 +226,28 @@ public:
                 return;
         }
         if (digits_.empty() && !req_.prompt.empty()) {
-            if (auto player = build_player(call_, req_.prompt)) {
+            // Digits that come while the prompt decodes count as usual.
+            prepare_playback(call_, req_.prompt, alive_, [this](const PlayPlan &plan) {
+                if (finished_ || !digits_.empty())
+                    return; // a digit came while the prompt was decoding: no prompt
+                auto player = build_player(call_, plan);
+                if (!player) {
+                    arm(req_.timeout_ms);
+                    return;
+                }
                 playing_ = true;
                 call_.worker.start_playing(*leg_, std::move(player), [this] {
                     playing_ = false;
                     arm(req_.timeout_ms);
                 });
-                return;
-            }
+            });
+            return;
         }
         arm(digits_.empty() ? req_.timeout_ms : req_.digit_timeout_ms);
     }
 
     void on_dtmf(Leg &leg, char digit) override {
-        if (&leg != leg_.get())
+        if (finished_ || &leg != leg_.get())
             return;
         if (!leg.dtmf_buffer.empty())
             leg.dtmf_buffer.pop_back();
@@ -193,6 +265,7 @@ public:
     }
 
     void cancel() override {
+        finished_ = true;
         disarm();
         if (playing_)
             call_.worker.stop_playing(*leg_);
@@ -225,6 +298,9 @@ private:
         timer_ = 0;
     }
     void finish(const char *reason) {
+        if (finished_)
+            return;
+        finished_ = true;
         disarm();
         if (playing_) {
             playing_ = false;
@@ -247,7 +323,9 @@ private:
     ReadRequest req_;
     std::string digits_;
     bool playing_ = false;
+    bool finished_ = false;
     uint64_t timer_ = 0;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(); // expires with the op: late decodes see it
 };
 
 // Dials every target at once; the first to answer wins, the others are

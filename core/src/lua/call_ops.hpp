@@ -3,10 +3,12 @@
 // PendingOp installed on the call's script; it completes exactly once with
 // its Lua results, or is cancelled when the call hangs up.
 #include "lua/lua_worker.hpp"
+#include "media/tones.hpp"
 
 #include <lua.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,7 +19,8 @@ class Call;
 class Leg;
 
 struct PlayItem {
-    std::string name; // a prompt file name, or "tone:..."
+    std::string name;                    // a prompt file name, or "tone:..."
+    std::optional<media::ToneSpec> tone; // a tone built already (name only describes it)
 };
 
 struct PlayRequest {

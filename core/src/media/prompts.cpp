@@ -125,6 +125,16 @@ std::shared_ptr<const Prompt> PromptCache::load(const std::string &path, const F
     return prompt;
 }
 
+std::shared_ptr<const Prompt> PromptCache::find(const std::string &path) const {
+    std::error_code ec;
+    const Stamp stamp{fs::last_write_time(path, ec), ec ? 0 : fs::file_size(path, ec)};
+    if (ec)
+        return nullptr;
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(path);
+    return it != entries_.end() && it->second.stamp == stamp ? it->second.prompt : nullptr;
+}
+
 void PromptCache::clear() {
     std::lock_guard lock(mutex_);
     entries_.clear();

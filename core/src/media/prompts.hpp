@@ -41,6 +41,10 @@ public:
     // format its extension selects. Decoded again when the file's mtime or
     // size changed since it was cached. nullptr and *error on failure.
     std::shared_ptr<const Prompt> load(const std::string &path, const FileFormatList &formats, std::string *error);
+    // The cached prompt at `path` if it is still the file's current
+    // version, without decoding anything; nullptr otherwise. Cheap enough
+    // for a worker (a stat and a lookup).
+    std::shared_ptr<const Prompt> find(const std::string &path) const;
     void clear();
     size_t size() const;
 

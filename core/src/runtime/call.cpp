@@ -11,6 +11,8 @@ namespace tandem {
 Call::Call(Worker &w, std::string call_id, std::string lid, Ref<Leg> first)
     : id(std::move(call_id)), linked_id(std::move(lid)), worker(w), channel(std::move(first)) {
     started_us = ids::now_us();
+    received_caller_num = channel->caller_num;
+    received_exten = channel->exten;
     add_leg(channel);
 }
 

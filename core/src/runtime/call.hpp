@@ -27,6 +27,8 @@ public:
     Ref<Leg> channel;
     std::vector<Ref<Leg>> legs; // channel first
     uint64_t started_us = 0;
+    // The numbers as the call arrived, before the dialplan changed any (CDRs).
+    std::string received_caller_num, received_exten;
     std::unique_ptr<ScriptState> script;
     bool script_done = false;
     // Originated calls: the channel is an outbound leg, and the script starts

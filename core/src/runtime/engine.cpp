@@ -7,12 +7,14 @@
 #include "lua/call_api.hpp"
 #include "lua/lua_worker.hpp"
 #include "lua/sandbox.hpp"
+#include "media/audio_file.hpp"
 #include "media/g711.hpp"
+#include "media/prompt_loader.hpp"
 #include "media/prompts.hpp"
-#include "media/wav.hpp"
+#include "records/service.hpp"
 #include "runtime/call.hpp"
 #include "runtime/ids.hpp"
-#include "runtime/records.hpp"
+#include "runtime/prompt_loading.hpp"
 #include "runtime/worker.hpp"
 
 #include <csignal>
@@ -34,7 +36,8 @@ Engine::Engine(Config config) : config_(std::move(config)) {
     g_engine = this;
     loader_ = std::make_unique<ModuleLoader>(*this);
     prompts_ = std::make_unique<media::PromptCache>();
-    records_ = std::make_unique<RecordShipper>(*this);
+    prompt_loader_ = std::make_unique<media::PromptLoader>();
+    records_ = std::make_unique<records::Service>(*this);
 }
 
 Engine::~Engine() {
@@ -51,7 +54,7 @@ void Engine::register_builtins() {
     registry_.reserve_command_names(ConsoleServer::builtin_command_names());
     registry_.add_codec(nullptr, media::g711_ulaw_codec());
     registry_.add_codec(nullptr, media::g711_alaw_codec());
-    registry_.add_file_format(nullptr, media::wav_file_format());
+    registry_.add_file_format(nullptr, media::audio_file_format());
 }
 
 bool Engine::start(std::vector<std::string> &errors) {
@@ -85,12 +88,14 @@ bool Engine::start(std::vector<std::string> &errors) {
     loader_->set_module_config(config_.module_config);
     if (loader_->load_all(config_.modules) != 0)
         log::warning("core", "some modules failed to load; see above");
+    records_->start_delivery();
     // Each worker compiles the dialplan into its own Lua state.
     for (auto &w : workers_)
         if (!w->lua().load_dialplan(config_.dialplan, errors))
             return false;
     for (auto &w : workers_)
         w->start();
+    preload_sounds(*this);
 
     console_ = std::make_unique<ConsoleServer>(*this);
     std::string error;
@@ -177,6 +182,7 @@ void Engine::stop() {
         return;
     if (console_)
         console_->close();
+    prompt_loader_->stop(); // its jobs post to the workers
     for (auto &w : workers_)
         w->stop_and_join();
     workers_.clear();
@@ -197,6 +203,8 @@ Ref<Leg> Engine::new_inbound_leg(tandem_module *module, const std::string &drive
         error = "call limit reached (limits.max_calls)";
         return nullptr;
     }
+    if (!records_->admit(error))
+        return nullptr;
     auto snapshot = registry_.snapshot();
     auto it = snapshot->channels.find(driver);
     if (it == snapshot->channels.end() || it->second.owner.get() != module) {
@@ -237,6 +245,7 @@ Ref<Leg> Engine::new_inbound_leg(tandem_module *module, const std::string &drive
     w.post([leg, &w] {
         auto call = std::make_unique<Call>(w, leg->call_id, leg->linked_id, leg);
         Call &c = w.add_call(std::move(call));
+        w.engine().records().call_started(c);
         w.engine().events().publish(make_event(EventType::call_start, c.id, leg->id, c.linked_id)
                                         .with("channel", leg->name)
                                         .with("exten", leg->exten)
@@ -262,6 +271,8 @@ std::string Engine::originate(const std::string &dest, const std::string &exten,
         error = "call limit reached (limits.max_calls)";
         return {};
     }
+    if (!records_->admit(error))
+        return {};
     auto slash = dest.find('/');
     if (slash == std::string::npos || slash == 0) {
         error = "destination must be DRIVER/WHERE, e.g. local/100@demo";
@@ -292,6 +303,7 @@ std::string Engine::originate(const std::string &dest, const std::string &exten,
         leg->vars["originated"] = "true";
         Call &c = w.add_call(std::make_unique<Call>(w, call_id, call_id, leg));
         c.next_leg_number();
+        w.engine().records().call_started(c);
         w.engine().events().publish(make_event(EventType::call_start, c.id, leg->id, c.linked_id)
                                         .with("channel", dest)
                                         .with("exten", exten)
@@ -368,54 +380,26 @@ bool Engine::reload(std::vector<std::string> &errors) {
         });
     }
     prompts_->clear();
+    preload_sounds(*this);
     log::notice("core", "dialplan {} reloaded; running calls finish on their old code", dialplan);
     events_.publish(make_event(EventType::dialplan).with("action", "reload").with("file", dialplan));
     return true;
 }
 
 void Engine::call_ended(Call &call) {
-    using nlohmann::json;
     Leg &ch = *call.channel;
-    uint64_t end_us = ids::now_us();
-    uint64_t answer_us = ch.answered_us;
-    json legs = json::array();
-    for (auto &leg : call.legs)
-        legs.push_back({{"id", leg->id},
-                        {"name", leg->name},
-                        {"direction", leg->direction == Direction::inbound ? "inbound" : "outbound"},
-                        {"start_us", leg->created_us},
-                        {"answer_us", leg->answered_us},
-                        {"end_us", leg->ended_us},
-                        {"cause", leg->cause()},
-                        {"cause_name", cause_name(leg->cause())},
-                        {"frames_in", leg->frames_in},
-                        {"frames_out", leg->frames_out}});
-    json cdr = {{"id", call.id},
-                {"linked_id", call.linked_id},
-                {"instance", config_.instance},
-                {"channel", ch.name},
-                {"context", ch.context},
-                {"exten", ch.exten},
-                {"caller_num", ch.caller_num},
-                {"caller_name", ch.caller_name},
-                {"start_us", call.started_us},
-                {"answer_us", answer_us},
-                {"end_us", end_us},
-                {"duration_s", (end_us - call.started_us) / 1000000.0},
-                {"billsec", answer_us ? (end_us - answer_us) / 1000000.0 : 0.0},
-                {"cause", ch.cause()},
-                {"cause_name", cause_name(ch.cause())},
-                {"disposition", answer_us ? "answered" : "not_answered"},
-                {"vars", ch.vars},
-                {"legs", legs}};
-    if (call.script && !call.script->last_error.empty())
-        cdr["dialplan_error"] = call.script->last_error;
+    nlohmann::json cdr = records_->call_ended(call);
+    // Live observers also see every channel variable and where the dialplan
+    // left the call; the stored record keeps only records.variables.
+    cdr["vars"] = ch.vars;
+    cdr["exten"] = ch.exten;
+    cdr["channel"] = ch.name;
     log::at(log::Level::info, "core", call.id, "call ended: {} ({}), {} legs", cause_name(ch.cause()), ch.cause(),
             call.legs.size());
     events_.publish(make_event(EventType::call_end, call.id, ch.id, call.linked_id)
                         .with("cause", std::to_string(ch.cause()))
                         .with("cause_name", cause_name(ch.cause()))
-                        .with("cdr", cdr.dump()));
+                        .with("cdr", cdr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 uint32_t Engine::codec_rate(media::FormatId format) {

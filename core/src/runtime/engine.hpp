@@ -1,6 +1,6 @@
 #pragma once
 // The engine: owns the workers, the module loader and registry, the event
-// bus, the record shipper and the console. One engine per process (modules
+// bus, the records service and the console. One engine per process (modules
 // reach it through the host table, which has no context argument).
 #include "config/config.hpp"
 #include "media/formats.hpp"
@@ -22,10 +22,13 @@ namespace tandem {
 class Worker;
 class Call;
 class Leg;
-class RecordShipper;
 class ConsoleServer;
 namespace media {
 class PromptCache;
+class PromptLoader;
+}
+namespace records {
+class Service;
 }
 
 struct EngineStats {
@@ -63,6 +66,9 @@ public:
     EventBus &events() { return events_; }
     ModuleLoader &modules() { return *loader_; }
     media::PromptCache &prompts() { return *prompts_; }
+    records::Service &records() { return *records_; }
+    // Decodes prompts off the workers (runtime/prompt_loading.hpp).
+    media::PromptLoader &prompt_loader() { return *prompt_loader_; }
     Reactor &main_reactor() { return main_reactor_; }
     int worker_count() const { return static_cast<int>(workers_.size()); }
     Worker &worker(int i) { return *workers_.at(static_cast<size_t>(i)); }
@@ -98,7 +104,8 @@ private:
     EventBus events_;
     std::unique_ptr<ModuleLoader> loader_;
     std::unique_ptr<media::PromptCache> prompts_;
-    std::unique_ptr<RecordShipper> records_;
+    std::unique_ptr<records::Service> records_;
+    std::unique_ptr<media::PromptLoader> prompt_loader_;
     std::unique_ptr<ConsoleServer> console_;
     std::vector<std::unique_ptr<Worker>> workers_;
     Reactor main_reactor_;

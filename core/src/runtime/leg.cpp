@@ -1,6 +1,7 @@
 #include "runtime/leg.hpp"
 
 #include "log.hpp"
+#include "media/dtmf_detector.hpp"
 #include "media/player.hpp"
 #include "runtime/translation.hpp"
 #include "runtime/bridge.hpp"
@@ -101,6 +102,8 @@ void Leg::enter_hungup(int cause) {
     ended_us = ids::now_us();
     player.reset();
     to_wire.reset(); // and with it any codec module it held
+    inband_to_slin8.reset();
+    inband_dtmf.reset();
     inbox_.clear();
     log::at(log::Level::info, "core", call_id, "leg {} ({}) hung up: {} ({})", id, name, cause_name(cause), cause);
     worker.engine().events().publish(make_event(EventType::leg_state, call_id, id, linked_id)
@@ -128,6 +131,7 @@ void Leg::remote_hangup(int cause) {
     if (state_ == LegState::hungup)
         return;
     driver_done_ = true;
+    ended_by_far_end = true;
     enter_hungup(cause > 0 && cause < 128 ? cause : TANDEM_CAUSE_NORMAL_UNSPECIFIED);
 }
 
@@ -135,18 +139,7 @@ void Leg::push_frame(const tandem_frame &in) {
     if (state_ == LegState::hungup)
         return;
     if (in.kind == TANDEM_FRAME_DTMF) {
-        worker.engine().events().publish(make_event(EventType::dtmf, call_id, id, linked_id)
-                                             .with("digit", std::string(1, in.digit))
-                                             .with("duration_ms", std::to_string(in.duration_ms)));
-        if (bridge) {
-            bridge->relay_dtmf(*this, in.digit, in.duration_ms);
-            return;
-        }
-        dtmf_buffer.push_back(in.digit);
-        if (dtmf_buffer.size() > 64) // keep the newest: an op may consume the last one
-            dtmf_buffer.erase(0, 1);
-        if (on_dtmf)
-            on_dtmf(*this, in.digit);
+        receive_dtmf(in.digit, in.duration_ms, DtmfSource::signalled);
         return;
     }
     if (in.kind != TANDEM_FRAME_AUDIO || in.len > media::kMaxFrameBytes)
@@ -163,6 +156,30 @@ void Leg::push_frame(const tandem_frame &in) {
     std::memcpy(f.data, in.data, in.len);
     if (was_empty)
         worker.media_pending(*this);
+}
+
+void Leg::receive_dtmf(char digit, uint32_t duration_ms, DtmfSource source) {
+    if (state_ == LegState::hungup)
+        return;
+    worker.engine().events().publish(make_event(EventType::dtmf, call_id, id, linked_id)
+                                         .with("digit", std::string(1, digit))
+                                         .with("duration_ms", std::to_string(duration_ms))
+                                         .with("source", source == DtmfSource::inband ? "inband" : "signalled"));
+    if (bridge) {
+        if (source == DtmfSource::signalled)
+            bridge->relay_dtmf(*this, digit, duration_ms);
+        return;
+    }
+    dtmf_buffer.push_back(digit);
+    if (dtmf_buffer.size() > 64) // keep the newest: an op may consume the last one
+        dtmf_buffer.erase(0, 1);
+    if (on_dtmf)
+        on_dtmf(*this, digit);
+}
+
+bool Leg::wants_inband_dtmf() const {
+    auto it = vars.find(std::string_view("dtmf_inband"));
+    return it != vars.end() && (it->second == "1" || it->second == "true" || it->second == "yes");
 }
 
 int Leg::write(const media::Frame &frame) {

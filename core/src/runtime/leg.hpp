@@ -21,6 +21,7 @@ class Bridge;
 class HeldTranslator;
 namespace media {
 class Player;
+class DtmfDetector;
 }
 
 enum class LegState : int {
@@ -45,6 +46,7 @@ public:
     // Returns the slot to fill (overwriting the oldest when full).
     media::Frame &push();
     media::Frame &front() { return (*slots_)[head_]; }
+    media::Frame &at(size_t i) { return (*slots_)[(head_ + i) % kCapacity]; } // i < size()
     void pop();
     void clear() { head_ = count_ = 0; }
     uint64_t dropped() const { return dropped_; }
@@ -83,6 +85,14 @@ public:
 
     // Driver delivers a frame from the far end.
     void push_frame(const tandem_frame &frame);
+    // A digit from the far end, signalled (RFC 4733, SIP INFO: through
+    // push_frame) or detected in its audio: one stream for the dialplan.
+    // An in-band digit is not relayed to a bridge peer, which hears the
+    // tone itself.
+    enum class DtmfSource { signalled, inband };
+    void receive_dtmf(char digit, uint32_t duration_ms, DtmfSource source);
+    // True while the variable dtmf_inband asks for in-band detection.
+    bool wants_inband_dtmf() const;
     // Send a frame to the far end through the driver.
     int write(const media::Frame &frame);
     int write_dtmf(char digit, uint32_t duration_ms);
@@ -97,6 +107,7 @@ public:
     std::map<std::string, std::string, std::less<>> vars;
     std::string context, exten, caller_num, caller_name;
     uint64_t created_us = 0, answered_us = 0, ended_us = 0;
+    bool ended_by_far_end = false; // the driver reported the hang-up (CDR hangup_side)
     void *pvt = nullptr;
 
     Call *call = nullptr;     // the call this leg belongs to
@@ -104,6 +115,8 @@ public:
     std::unique_ptr<media::Player> player;
     std::unique_ptr<HeldTranslator> to_wire; // slin -> format for the player
     std::string dtmf_buffer;                      // digits nobody consumed yet
+    std::unique_ptr<media::DtmfDetector> inband_dtmf; // while wants_inband_dtmf()
+    std::unique_ptr<HeldTranslator> inband_to_slin8;  // received format -> detector input
     bool echo = false;                            // media tick sends received audio back
     uint64_t frames_in = 0, frames_out = 0;       // audio frames, for CDRs and tests
     // Observer of state changes and DTMF (the owning call).

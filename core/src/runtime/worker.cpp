@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "lua/lua_worker.hpp"
+#include "media/dtmf_detector.hpp"
 #include "media/player.hpp"
 #include "runtime/translation.hpp"
 #include "runtime/bridge.hpp"
@@ -134,6 +135,37 @@ void Worker::play_tick() {
             cb();
 }
 
+void Worker::detect_inband_dtmf(Leg &leg) {
+    if (!leg.wants_inband_dtmf()) {
+        leg.inband_dtmf.reset();
+        leg.inband_to_slin8.reset();
+        return;
+    }
+    if (!leg.inband_dtmf && !(leg.inband_dtmf = media::DtmfDetector::create()))
+        return;
+    std::string digits;
+    FrameQueue &inbox = leg.inbox();
+    for (size_t i = 0; i < inbox.size(); ++i) {
+        const media::Frame &frame = inbox.at(i);
+        if (frame.format == media::kSlin8) {
+            leg.inband_dtmf->feed(frame.pcm(), frame.samples, digits);
+            continue;
+        }
+        if (!leg.inband_to_slin8 || leg.inband_to_slin8->from() != frame.format) {
+            std::string error;
+            leg.inband_to_slin8 =
+                HeldTranslator::create(*engine_.registry().snapshot(), frame.format, media::kSlin8, error);
+            if (!leg.inband_to_slin8)
+                continue;
+        }
+        if (leg.inband_to_slin8->get().translate(frame, scratch_pcm_))
+            leg.inband_dtmf->feed(scratch_pcm_.pcm(), scratch_pcm_.samples, digits);
+    }
+    // Duration 0: a detector reports a digit once, not how long it sounded.
+    for (char digit : digits)
+        leg.receive_dtmf(digit, 0, Leg::DtmfSource::inband);
+}
+
 void Worker::media_tick(uint64_t periods) {
     ticks_.fetch_add(1, std::memory_order_relaxed);
     lua_->reap();
@@ -141,7 +173,10 @@ void Worker::media_tick(uint64_t periods) {
         // Swap with a kept buffer: no allocation per tick.
         media_batch_.swap(media_pending_);
         for (auto &leg : media_batch_) {
-            if (leg->bridge) {
+            detect_inband_dtmf(*leg);
+            if (leg->state() == LegState::hungup) {
+                leg->inbox().clear(); // a digit's handler ended the call
+            } else if (leg->bridge) {
                 leg->bridge->forward_from(*leg);
             } else if (leg->echo) {
                 for (auto &in = leg->inbox(); !in.empty(); in.pop())

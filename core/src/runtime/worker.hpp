@@ -58,6 +58,8 @@ public:
 
 private:
     void play_tick();
+    // Runs the leg's received audio through its in-band DTMF detector.
+    void detect_inband_dtmf(Leg &leg);
     void abandon_all();
 
     Engine &engine_;

@@ -1,0 +1,33 @@
+#pragma once
+// What a call record says (docs/records.md, "The CDR"): built on the call's
+// worker from the legs' state and variables when the call ends, and from the
+// journalled start when a call was cut by a crash.
+#include "config/config.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace tandem {
+class Call;
+}
+
+namespace tandem::records {
+
+// A new unique record id: a UUIDv7 (time-ordered, random tail).
+std::string new_record_id();
+// "2026-11-22T22:50:37.123456Z"; null for 0.
+nlohmann::json iso_time(uint64_t us);
+
+// The journal entry written when a call starts.
+nlohmann::json call_start_entry(const Call &call, const RecordsConfig &config);
+// The CDR of a call that has ended.
+nlohmann::json build_cdr(const Call &call, const RecordsConfig &config, const std::string &record_id);
+// The CDR of a call whose start was journalled but whose end never was: the
+// engine stopped (crash, kill, power loss) while it ran. `last_seen_us` is
+// the last time the engine wrote its spool, the best known end.
+nlohmann::json build_interrupted_cdr(const nlohmann::json &start, const std::string &record_id, uint64_t last_seen_us);
+// Recording metadata records for the files a CDR names (from the variable
+// `recording_file`, comma-separated).
+std::vector<nlohmann::json> recording_records(const nlohmann::json &cdr);
+
+} // namespace tandem::records
