@@ -169,9 +169,8 @@ nua_t *sip_profile_create(su_root_t *root, nua_callback_f cb, struct sip_profile
                         SIPTAG_USER_AGENT_STR("Tandem"),
                         SIPTAG_ALLOW_STR(reg ? "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY, REGISTER"
                                              : "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY"),
-                        /* INFO and UPDATE are answered by sip_dialog.c; one method a tag:
-                         * a list in one string crashes sofia 1.12.11 (msg_params_join)
-                         * once NUTAG_ALLOW follows */
+                        /* one method a tag: a list in one string crashes sofia 1.12.11
+                         * (msg_params_join) once NUTAG_ALLOW follows */
                         NUTAG_APPL_METHOD("INFO"), NUTAG_APPL_METHOD("UPDATE"),
                         TAG_IF(reg, NUTAG_APPL_METHOD("REGISTER")), TAG_IF(reg, NUTAG_ALLOW("REGISTER")), TAG_END());
     if (p->nua) sip_dialog_configure(p->nua); /* session timers, Supported */

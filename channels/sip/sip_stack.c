@@ -172,12 +172,10 @@ int sip_stack_invite(struct sip_call *call, const char *target, const char *from
     call->nh = nh;
     nua_handle_bind(nh, call);
     live_add(call);
-    /* X-, identity and Diversion headers (sip_headers.c); a fork uses its leg's */
-    const char *extra = call->dlg.out_headers ? call->dlg.out_headers
-                        : call->fork_parent   ? call->fork_parent->dlg.out_headers
-                                              : NULL;
+    /* X- and identity headers from the leg (sip_headers.c); a fork sends its leg's */
+    const struct sip_call *leg_call = call->fork_parent ? call->fork_parent : call;
     nua_invite(nh, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(sdp),
-               TAG_IF(extra, SIPTAG_HEADER_STR(extra)), TAG_END());
+               TAG_IF(leg_call->dlg.out_headers, SIPTAG_HEADER_STR(leg_call->dlg.out_headers)), TAG_END());
     return 0;
 }
 
@@ -362,6 +360,7 @@ static void incoming_invite(nua_t *in, void *profile, nua_handle_t *nh, struct s
     int bad = sip_invite_body_violation(sip, &phrase);
     if (bad) {
         LOG(TANDEM_LOG_NOTICE, (struct sip_call *)NULL, "sip: INVITE refused: %d %s", bad, phrase);
+        sip_limit_release(adm.owner);
         nua_respond(nh, bad, phrase, TAG_IF(bad == 415, SIPTAG_ACCEPT_STR("application/sdp")), TAG_END());
         return;
     }
@@ -385,8 +384,8 @@ static void incoming_invite(nua_t *in, void *profile, nua_handle_t *nh, struct s
         : sip_call_new(SIP_INBOUND, replaced ? replaced->worker /* join its call */
                                              : (int)(atomic_fetch_add(&next_worker, 1) % (unsigned)workers));
     if (!call) {
-        sip_call_unref(replaced);
         sip_limit_release(adm.owner);
+        sip_call_unref(replaced);
         nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
         return;
     }
@@ -403,8 +402,8 @@ static void incoming_invite(nua_t *in, void *profile, nua_handle_t *nh, struct s
     }
     snprintf(call->context, sizeof call->context, "%s", adm.context);
     if (ep) snprintf(call->caller_num, sizeof call->caller_num, "%s", ep->id);
-    sip_headers_inbound(in, call, sip, ep != NULL);
     call->contact = sip_profile_contact(profile);
+    sip_headers_inbound(in, call, sip, ep != NULL);
     nua_respond(nh, SIP_100_TRYING, TAG_END());
     call->nh = nh; /* sip_call_new's reference is the SIP side's */
     nua_handle_bind(nh, call);
