@@ -238,6 +238,9 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
         snprintf(call->caller_num, sizeof call->caller_num, "%s", num ? num : "");
         snprintf(call->caller_name, sizeof call->caller_name, "%s", name ? name : "");
     }
+    /* X-/identity/Diversion headers from the leg's own caller id, before a
+     * trunk puts its account or rules into the From (sip_headers.c) */
+    sip_headers_outbound(call, leg);
     if (trunk) { /* the provider's view: its domain, a fixed user or the rules */
         call->trunk = trunk;
         const char *domain = trunk->from_domain[0] ? trunk->from_domain : trunk->host;
@@ -247,7 +250,6 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
         else
             sip_trunk_caller_id(trunk, call->caller_num, sizeof call->caller_num);
     }
-    sip_headers_outbound(call, leg);
     if (sip_rtp_open(&call->rtp) != 0) {
         LOG(TANDEM_LOG_WARNING, call, "sip: no free RTP port for %s", uri);
         sip_call_unref(call);
