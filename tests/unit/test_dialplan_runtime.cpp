@@ -2,6 +2,9 @@
 // waiting operations, bridges, errors, limits and reload.
 #include "engine_fixture.hpp"
 
+#include <set>
+#include <sstream>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -259,6 +262,33 @@ return { contexts = { test = {
     CHECK(cdr_of(fx, id)["cause"] == 21);
     fx.console({"hangup", "no-such-call"}, &ok);
     CHECK_FALSE(ok);
+}
+
+TEST_CASE("every leg has its own id: an inbound call's dialled leg is not its channel's twin", "[console]") {
+    // The inbound half of local/caller dials callee: its channel is leg 1,
+    // the dialled leg must be leg 2 (both were "CALL.1" once, so logs and
+    // events mixed the two legs up).
+    EngineFixture fx(R"(
+return { contexts = { test = {
+  ["start"] = function(call) call:answer() call:sleep(30000) end,
+  ["caller"] = function(call) call:answer() call:dial("local/callee@test") call:sleep(30000) end,
+  ["callee"] = function(call) call:answer() call:sleep(30000) end,
+} } }
+)");
+    fx.originate("local/caller@test", "start");
+    std::vector<std::string> ids;
+    REQUIRE(EngineFixture::poll_until([&] {
+        ids.clear();
+        std::istringstream lines(fx.console({"legs"}));
+        for (std::string line; std::getline(lines, line);) {
+            std::string id = line.substr(0, line.find(' '));
+            if (id.find('.') != std::string::npos)
+                ids.push_back(id);
+        }
+        return ids.size() >= 4; // start's leg to caller, caller's channel and dialled leg, callee
+    }));
+    std::set<std::string> unique(ids.begin(), ids.end());
+    CHECK(unique.size() == ids.size());
 }
 
 TEST_CASE("a transfer loop ends the call with an error instead of the engine", "[dialplan]") {

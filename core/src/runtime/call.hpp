@@ -48,7 +48,7 @@ public:
 
 private:
     void on_leg_state(Leg &leg, LegState state);
-    unsigned leg_counter_ = 0;
+    unsigned leg_counter_ = 1; // the call's channel is leg 1; dialled legs count on from 2
     bool finished_ = false;
 };
 

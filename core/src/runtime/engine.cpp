@@ -303,7 +303,6 @@ std::string Engine::originate(const std::string &dest, const std::string &exten,
         leg->vars.insert(vars.begin(), vars.end());
         leg->vars["originated"] = "true";
         Call &c = w.add_call(std::make_unique<Call>(w, call_id, call_id, leg));
-        c.next_leg_number();
         w.engine().records().call_started(c);
         w.engine().events().publish(make_event(EventType::call_start, c.id, leg->id, c.linked_id)
                                         .with("channel", dest)
