@@ -341,8 +341,6 @@ static int endpoints_cmd(void *user, int argc, const char *const *argv, tandem_c
     if (!views) return TANDEM_ERROR;
     sip_stack_run_sync(copy_contacts, views); /* the stack gone: no contacts (calloc) */
     bool json = sip_host->console_json && sip_host->console_json(out); /* tandem ctl --json */
-    for (int i = 1; i < argc; ++i)
-        json = json || strcmp(argv[i], "json") == 0;
     char line[2600], a[1200], b[300];
     if (json) {
         json_str(a, sizeof a, sip_cfg.endpoints_path);

@@ -452,8 +452,7 @@ static const char *reach_name(int r) {
 
 static int trunks_cmd(void *user, int argc, const char *const *argv, tandem_console_out *out) {
     (void)user;
-    bool json = sip_host->console_json && sip_host->console_json(out);
-    for (int i = 1; i < argc; ++i) json = json || strcmp(argv[i], "json") == 0;
+    bool json = sip_host->console_json && sip_host->console_json(out); /* tandem ctl --json */
     struct trunk_snapshot snap = {calloc((size_t)sip_trunk_count + 1, sizeof(struct trunk_view))};
     if (!snap.v) return TANDEM_ERROR;
     if (sip_stack_run_sync(take_snapshot, &snap) != 0)
