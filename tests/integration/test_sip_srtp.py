@@ -41,11 +41,6 @@ return { contexts = { default = {
 """
 
 
-def rtp_port_range(count):
-    base = min(harness.free_port() & ~1, 64000)
-    return base, base + count - 1
-
-
 class Capture:
     """UDP datagrams on the loopback interface (AF_PACKET; needs CAP_NET_RAW)."""
 
@@ -83,7 +78,7 @@ class SipSrtp(unittest.TestCase):
     def start_engine(self, srtp, endpoints=True):
         self.dir = tempfile.mkdtemp(prefix="tandem-srtp-")
         self.sip_port = harness.free_port()
-        self.rtp_range = rtp_port_range(40)
+        self.rtp_range = baresip.free_port_range(40)
         with open(os.path.join(self.dir, "endpoints"), "w") as f:
             f.write("1001 password=srtp-test-1\n")
         with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
@@ -109,15 +104,15 @@ class SipSrtp(unittest.TestCase):
         self.start_engine("optional")
         tone = os.path.join(self.dir, "tone.wav")
         baresip.write_tone_wav(tone, 1000, 4)
-        bs_rtp = rtp_port_range(20)
-        phone = baresip.Baresip(self.dir, self.sip_port, "1001", "srtp-test-1", harness.free_port(),
-                                bs_rtp, tone, mediaenc="srtp-mand")
+        bs_rtp = baresip.free_port_range(20)
+        phone = baresip.Baresip(self.dir, "1001", "srtp-test-1", self.sip_port, tone, mediaenc="srtp-mand",
+                                rtp_ports=bs_rtp)
         try:
             cap = Capture()
         except PermissionError:
             cap = None
         try:
-            phone.call("600", 6)
+            phone.run(["/dial 600"], 6)
         finally:
             if cap:
                 cap.close()
