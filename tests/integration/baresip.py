@@ -93,12 +93,13 @@ class Baresip:
         os.makedirs(self.rec, exist_ok=True)
         self.log_path = os.path.join(self.dir, "baresip.log")
         self.rtp_ports = rtp_ports or free_port_range(20)
+        self.sip_port = harness.free_port()
         self.ctrl_port = harness.free_port()
         self.proc = self.ctrl = None
         self.events = []
         self._buf = b""
         lines = ["poll_method epoll",
-                 "sip_listen 127.0.0.1:%d" % harness.free_port(),
+                 "sip_listen 127.0.0.1:%d" % self.sip_port,
                  "module_path " + MODULE_PATH,
                  "audio_source aufile," + source_wav,
                  "audio_player aufile,/dev/null",  # no sound card: sndfile records what is heard
