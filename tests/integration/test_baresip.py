@@ -7,7 +7,8 @@ test drives it live over its ctrl_tcp socket.
 
   test_register          1001 registers with its password from the
                          instance's endpoints file; `tandem ctl --json
-                         endpoints` shows baresip's contact (its port)
+                         endpoints` shows baresip's contact (its port); 1002
+                         with a wrong password is refused and has no contact
   test_echo              baresip calls the echo test (600, call:echo())
                          saying 1 kHz and hears 1 kHz back: Goertzel on its
                          recording, 1 kHz dominates and 600/1400 Hz do not;
@@ -177,6 +178,20 @@ class Baresip(unittest.TestCase):
         self.assertGreater(contact["expires_in"], 30, contact)
         self.assertIn("REGISTER sip:127.0.0.1:%d" % self.sip_port, phone.read_log())
         self.assertIn("401 Unauthorized", phone.read_log(), "the password was asked for")
+        # the password matters: 1002 with a wrong one gets no contact (and,
+        # as baresip retries at once, 127.0.0.1 ends up banned: so last)
+        tone = os.path.join(self.dir, "tone-1002.wav")
+        baresip.write_tone_wav(tone, 1000, 1)
+        wrong = baresip.Baresip(self.dir, "1002", "not-" + PASSWORDS["1002"], self.sip_port, tone)
+        self.phones.append(wrong)
+        wrong.start()
+        deadline = time.time() + 10
+        while "reg: sip:1002@" not in wrong.read_log() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertRegex(wrong.read_log(), r"reg: sip:1002@\S+: (401|403) ", self.story(wrong))
+        self.assertIn("failed authentication for '1002'", self.engine.read_log())
+        _, out = self.engine.ctl("endpoints", json_output=True)
+        self.assertEqual([ep["contacts"] for ep in out["data"]["endpoints"] if ep["id"] == "1002"], [[]])
 
     def test_echo(self):
         self.start_engine()
