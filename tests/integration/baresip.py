@@ -1,26 +1,60 @@
-"""Run baresip (the Debian package) headless as a test peer.
+"""Run baresip (the Debian package, 1.0.0) headless as a test peer.
 
-Baresip(tmpdir, registrar_port, user, password, ...) writes a config
-directory (`baresip -f DIR`) with only the modules a call needs: G.711, the
-`aufile` source (a WAV file is what we "say"), the `sndfile` filter (it
-records what baresip sends and what it receives to WAV files in
-`snd_path`), `srtp` for SDES, `account` and `menu`. `call(exten, seconds)`
-dials with `-e "/dial EXTEN"` and quits after `seconds` (`-t`), by PID,
-with a time bound. Everything binds to 127.0.0.1 on ports the caller gives.
+Baresip(tmpdir, user, password, registrar_port, source_wav, ...) writes a
+config directory (`baresip -f DIR`) with only the modules a call needs:
+G.711, the `aufile` source (a WAV file is what we "say"), the `sndfile`
+filter (it records what baresip receives to `*-dec.wav` in `rec/`), `srtp`
+for SDES, `account`, `menu` and `ctrl_tcp`. Options: `transport="tls"` (the
+account gets `;transport=tls`, `cafile` is the CA baresip trusts),
+`mediaenc="srtp-mand"`, `answer=True` (auto-answer incoming calls).
 
-Helpers for checking audio: read_wav() and goertzel() (the relative power of
-one frequency in a block of samples).
+Two ways to drive it:
+  run(commands, seconds)  one-shot: `-e` commands at start, quit after
+                          `seconds` (`-t`); returns the exit code.
+  start() / command() / wait_event() / stop()
+                          live, over ctrl_tcp (netstring JSON): send menu
+                          commands ("dial", "sndcode", "hangup") when the
+                          call is in the right state, and wait for baresip's
+                          events (CALL_ESTABLISHED, CALL_CLOSED).
+Either way everything binds to 127.0.0.1 on free ports, the process is
+ended by PID with a time bound, and read_log() has its output (with -s: the
+SIP trace).
+
+Audio helpers: write_tone_wav(), read_wav(), goertzel() (the relative power
+of one frequency in a block of samples), make_cert() (a throwaway
+self-signed certificate for TLS tests).
 """
 import glob
+import json
 import math
 import os
 import shutil
+import socket
 import struct
 import subprocess
+import time
 import wave
 
+import harness
+
 BARESIP = shutil.which("baresip")
+OPENSSL = shutil.which("openssl")
 MODULE_PATH = "/usr/lib/baresip/modules"
+
+
+def free_port_range(count):
+    """`count` consecutive ports starting at an even free one (RTP wants even)."""
+    base = min(harness.free_port() & ~1, 64000)
+    return base, base + count - 1
+
+
+def make_cert(directory, ip="127.0.0.1"):
+    """A self-signed certificate for `ip`; returns (cert_path, key_path)."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=" + ip, "-addext", "subjectAltName=IP:" + ip],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
 
 
 def write_tone_wav(path, freq, seconds, rate=8000, amp=8000):
@@ -52,44 +86,142 @@ def goertzel(samples, freq, rate):
 
 
 class Baresip:
-    def __init__(self, tmpdir, registrar_port, user, password, sip_port, rtp_ports, source_wav,
-                 mediaenc=None, extra_account=""):
+    def __init__(self, tmpdir, user, password, registrar_port, source_wav, transport=None, cafile=None,
+                 mediaenc=None, answer=False, rtp_ports=None):
         self.dir = os.path.join(tmpdir, "baresip-" + user)
         self.rec = os.path.join(self.dir, "rec")
         os.makedirs(self.rec, exist_ok=True)
         self.log_path = os.path.join(self.dir, "baresip.log")
+        self.rtp_ports = rtp_ports or free_port_range(20)
+        self.sip_port = harness.free_port()
+        self.ctrl_port = harness.free_port()
+        self.proc = self.ctrl = None
+        self.events = []
+        self._buf = b""
+        lines = ["poll_method epoll",
+                 "sip_listen 127.0.0.1:%d" % self.sip_port,
+                 "module_path " + MODULE_PATH,
+                 "audio_source aufile," + source_wav,
+                 "audio_player aufile,/dev/null",  # no sound card: sndfile records what is heard
+                 "audio_alert aufile,/dev/null",
+                 "audio_srate 8000",
+                 "audio_channels 1",
+                 "rtp_ports %d-%d" % self.rtp_ports,
+                 "rtp_timeout 0",
+                 "snd_path " + self.rec,
+                 "ctrl_tcp_listen 127.0.0.1:%d" % self.ctrl_port,
+                 "module g711.so", "module aufile.so", "module sndfile.so", "module srtp.so",
+                 "module account.so", "module menu.so", "module ctrl_tcp.so",
+                 "module_app account.so", "module_app menu.so"]
+        if cafile:
+            lines.append("sip_cafile " + cafile)
         with open(os.path.join(self.dir, "config"), "w") as f:
-            f.write("\n".join([
-                "poll_method epoll",
-                "sip_listen 127.0.0.1:%d" % sip_port,
-                "module_path " + MODULE_PATH,
-                "audio_source aufile," + source_wav,
-                "audio_player aufile,/dev/null",  # no sound card: sndfile records what is heard
-                "audio_alert aufile,/dev/null",
-                "audio_srate 8000",
-                "audio_channels 1",
-                "rtp_ports %d-%d" % rtp_ports,
-                "snd_path " + self.rec,
-                "module g711.so", "module aufile.so", "module sndfile.so", "module srtp.so",
-                "module account.so", "module menu.so",
-                "module_app account.so", "module_app menu.so", ""]))
+            f.write("\n".join(lines) + "\n")
+        aor = "<sip:%s@127.0.0.1:%d%s>" % (user, registrar_port, ";transport=" + transport if transport else "")
         params = ";auth_pass=%s;regint=60;audio_codecs=PCMU" % password
         if mediaenc:
             params += ";mediaenc=" + mediaenc
+        if answer:
+            params += ";answermode=auto"
         with open(os.path.join(self.dir, "accounts"), "w") as f:
-            f.write("<sip:%s@127.0.0.1:%d>%s%s\n" % (user, registrar_port, params, extra_account))
+            f.write(aor + params + "\n")
 
-    def call(self, exten, seconds):
-        """Dial `exten` at start, quit after `seconds`. Returns the exit code."""
-        with open(self.log_path, "w") as log:
-            p = subprocess.Popen([BARESIP, "-f", self.dir, "-e", "/dial " + exten, "-t", str(seconds)],
-                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir)
+    def _spawn(self, extra_args, trace):
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([BARESIP, "-f", self.dir] + (["-s"] if trace else []) + extra_args,
+                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+                                     cwd=self.dir)
+
+    def run(self, commands=(), seconds=5, trace=False):
+        """Executes menu `commands` (e.g. "/dial 600") at start and quits
+        after `seconds`. Returns the exit code."""
+        args = ["-t", str(seconds)]
+        for c in commands:
+            args += ["-e", c]
+        self._spawn(args, trace)
+        try:
+            return self.proc.wait(seconds + 15)
+        finally:
+            self.stop()
+
+    def start(self, trace=False, timeout=10):
+        """Runs baresip until stop(), with its ctrl_tcp socket connected."""
+        self._spawn([], trace)
+        deadline = time.time() + timeout
+        while True:
             try:
-                return p.wait(seconds + 15)
+                self.ctrl = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=1)
+                return self
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("baresip's ctrl_tcp did not open\n" + self.read_log())
+                time.sleep(0.05)
+
+    def _read_message(self, deadline):
+        """The next netstring-framed JSON message from ctrl_tcp, or None at the deadline."""
+        while True:
+            colon = self._buf.find(b":")
+            if colon > 0:
+                size = int(self._buf[:colon])
+                if len(self._buf) >= colon + size + 2:
+                    body, self._buf = self._buf[colon + 1:colon + 1 + size], self._buf[colon + size + 2:]
+                    return json.loads(body)
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            self.ctrl.settimeout(left)
+            try:
+                chunk = self.ctrl.recv(65536)
+            except socket.timeout:
+                return None
+            if not chunk:
+                return None
+            self._buf += chunk
+
+    def command(self, name, params="", timeout=5):
+        """Runs the menu command `name` (e.g. "dial", "sndcode"); returns its
+        response {"ok": bool, "data": text}. Events seen meanwhile are kept."""
+        body = json.dumps({"command": name, "params": params, "token": name}).encode()
+        self.ctrl.sendall(b"%d:%s," % (len(body), body))
+        deadline = time.time() + timeout
+        while True:
+            msg = self._read_message(deadline)
+            if msg is None:
+                raise AssertionError("baresip did not answer %s\n%s" % (name, self.read_log()))
+            if msg.get("response"):
+                return msg
+            self.events.append(msg)
+
+    def wait_event(self, kind, timeout=10):
+        """Waits for the event `kind` (e.g. "CALL_ESTABLISHED"); returns it or None."""
+        deadline = time.time() + timeout
+        while True:
+            for ev in self.events:
+                if ev.get("type") == kind:
+                    return ev
+            msg = self._read_message(deadline)
+            if msg is None:
+                return None
+            if msg.get("event"):
+                self.events.append(msg)
+
+    def stop(self):
+        """Ends baresip by PID (SIGTERM, then SIGKILL); returns the exit code."""
+        if self.ctrl:
+            self.ctrl.close()
+            self.ctrl = None
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
             except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-                raise
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        code, self.proc = self.proc.returncode, None
+        return code
 
     def read_log(self):
         with open(self.log_path, errors="replace") as f:
@@ -99,3 +231,10 @@ class Baresip:
         """The recording of what baresip received (sndfile's *-dec.wav), or None."""
         found = sorted(glob.glob(os.path.join(self.rec, "*-dec.wav")))
         return found[-1] if found else None
+
+    def heard(self, freq, others=()):
+        """(power of `freq`, [power of each of `others`]) in the middle half of
+        what baresip received: the tone and what must not be mistaken for it."""
+        samples, rate = read_wav(self.received_wav())
+        middle = samples[len(samples) // 4: 3 * len(samples) // 4]
+        return goertzel(middle, freq, rate), [goertzel(middle, f, rate) for f in others]
