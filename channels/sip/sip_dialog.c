@@ -202,7 +202,7 @@ bool sip_dialog_event(void *nua_, int event, int status, void *nh_, struct sip_c
         return true;
     }
     case nua_i_refer: /* sofia has answered 202 */
-        sip_refer_in(call, sip);
+        sip_refer_in(nua, call, sip);
         return true;
     case nua_r_invite: /* the answer to our re-INVITE (leg:sip_hold); else the foundation's */
         if (!call || !call->dlg.reinviting) return false;

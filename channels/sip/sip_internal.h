@@ -416,7 +416,7 @@ char sip_info_dtmf_parse(const char *type, const char *body, size_t len, uint32_
 int sip_dialog_load(void);
 void sip_dialog_configure(void *nua);
 /* REFER (sip_refer.c): SIP thread. */
-void sip_refer_in(struct sip_call *call, const void *sip);
+void sip_refer_in(void *nua, struct sip_call *call, const void *sip);
 void sip_refer_notify(struct sip_call *call, const char *sipfrag);
 /* SIP thread, a new INVITE: with a Replaces header, the answered call it
  * replaces (referenced), or NULL; *no_dialog when it names none (481). */

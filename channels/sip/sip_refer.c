@@ -19,6 +19,7 @@
 #include <sofia-sip/nua.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
+#include <sofia-sip/url.h>
 
 #include <stddef.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ struct refer_ev {
 
 static void notify_result(struct sip_call *call, int status) {
     char frag[64];
-    const char *phrase = status == 200 ? "OK" : status == 501 ? "Not Implemented" : sip_phrase(status);
+    const char *phrase = sip_status_phrase(status) ? sip_status_phrase(status) : sip_phrase(status);
     snprintf(frag, sizeof frag, "SIP/2.0 %d %s\r\n", status, phrase);
     sip_stack_send((enum sip_cmd_kind)SIP_CMD_NOTIFY, call, status, frag);
 }
@@ -71,7 +72,49 @@ static bool refer_exten(sip_t const *sip, char *out, size_t cap) {
     return true;
 }
 
-void sip_refer_in(struct sip_call *call, const void *sip_) {
+/* The call of ours whose confirmed dialog `rp` names (to-tag ours), with a
+ * reference; NULL when none or when it is not answered or already ending. */
+static struct sip_call *call_by_replaces(void *nua, sip_replaces_t const *rp) {
+    nua_handle_t *h = rp ? nua_handle_by_replaces(nua, rp) : NULL;
+    struct sip_call *found = h ? nua_handle_magic(h) : NULL;
+    if (h) nua_handle_unref(h);
+    if (!found || !found->sip_answered || found->sip_final || found->engine_hungup) return NULL;
+    sip_call_ref(found);
+    return found;
+}
+
+/* The final sipfrag status for a REFER whose Refer-To carries `Replaces`
+ * (attended transfer): 481 when it names no other answered dialog of ours,
+ * else 501: joining two engine calls is not supported yet. */
+static int refer_replaces_status(void *nua, struct sip_call *call, const char *url_headers) {
+    /* url headers are "name=value&name=value", the values %-escaped */
+    const char *p = url_headers;
+    while (p && strncasecmp(p, "replaces=", 9) != 0) {
+        p = strchr(p, '&');
+        if (p) ++p;
+    }
+    if (!p) return 481;
+    p += 9;
+    size_t n = strcspn(p, "&");
+    char value[512];
+    if (n >= sizeof value) return 481;
+    memcpy(value, p, n);
+    value[n] = '\0';
+    url_unescape(value, value);
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    sip_replaces_t *rp = sip_replaces_make(home, value);
+    struct sip_call *other = call_by_replaces(nua, rp);
+    int status = other && other != call ? 501 : 481;
+    /* (the engine's call ids are the workers'; log the SIP Call-ID) */
+    sip_host->log(sip_self, TANDEM_LOG_NOTICE, NULL, "sip: REFER with Replaces for %s dialog %s: %d",
+                  status == 501 ? "our" : "no other", rp && rp->rp_call_id ? rp->rp_call_id : "(malformed)",
+                  status);
+    if (other) sip_call_unref(other);
+    su_home_deinit(home);
+    return status;
+}
+
+void sip_refer_in(void *nua, struct sip_call *call, const void *sip_) {
     sip_t const *sip = sip_;
     if (!call || call->sip_final || !call->nh) return; /* sofia answered an out-of-dialog REFER itself */
     call->dlg.notifies++;
@@ -81,9 +124,8 @@ void sip_refer_in(struct sip_call *call, const void *sip_) {
     if (!ev) return;
     const sip_refer_to_t *rt = sip ? sip->sip_refer_to : NULL;
     if (rt && rt->r_url->url_headers && strcasestr(rt->r_url->url_headers, "replaces=")) {
-        /* attended transfer: not supported yet */
         free(ev);
-        notify_result(call, 501);
+        notify_result(call, refer_replaces_status(nua, call, rt->r_url->url_headers));
         return;
     }
     if (!call->sip_answered || !refer_exten(sip, ev->exten, sizeof ev->exten)) {
@@ -110,15 +152,11 @@ struct sip_call *sip_refer_replaced(void *nua, const void *sip_, bool *no_dialog
     sip_t const *sip = sip_;
     *no_dialog = false;
     if (!sip || !sip->sip_replaces) return NULL;
-    nua_handle_t *h = nua_handle_by_replaces(nua, sip->sip_replaces);
-    struct sip_call *old = h ? nua_handle_magic(h) : NULL;
-    if (h) nua_handle_unref(h);
-    if (!old || !old->sip_answered || old->sip_final || old->engine_hungup) {
+    struct sip_call *old = call_by_replaces(nua, sip->sip_replaces);
+    if (!old) {
         sip_host->log(sip_self, TANDEM_LOG_NOTICE, NULL, "sip: INVITE with Replaces for no call of ours: 481");
         *no_dialog = true;
-        return NULL;
     }
-    sip_call_ref(old);
     return old;
 }
 

@@ -28,6 +28,10 @@ with this file's dialplan:
     test_refer_by_caller  tests/sip/uac_refer.xml: the caller REFERs; the dialled
                   party becomes the channel and runs "target"
     test_refer_to_unknown_extension  the same to "nosuch": NOTIFY 404, the call goes on
+    test_refer_with_replaces  A holds a call ("held") and REFERs a second one with
+                  Refer-To ...?Replaces= naming the first: final NOTIFY 501 (joining
+                  two calls is not supported yet); naming no dialog of ours: 481;
+                  the first call goes on
     test_session_timer_expiry  tests/sip/uac_session_timer.xml (min_se = 2 here):
                   Session-Expires 1 -> 422; 3 s with the caller as refresher and no
                   refresh -> our BYE (Reason 408) after ~3 s, cause 102
@@ -63,6 +67,7 @@ import sys
 import threading
 import time
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_sip_calls as base  # noqa: E402
@@ -117,6 +122,10 @@ return { contexts = { default = {
     call:sleep(20000)
   end,
   ["timer"] = function(call)
+    call:answer()
+    call:sleep(20000)
+  end,
+  ["held"] = function(call)          -- A's other call, named by a Replaces
     call:answer()
     call:sleep(20000)
   end,
@@ -361,6 +370,25 @@ class SipDialog(base.SipCalls):
         self.assertTrue(e.wait_log("sip: far end resumes the call (sendrecv)"), story)
         self.assertTrue(e.wait_log("call ended"), story)
 
+    def dialog_of(self, name):
+        """(Call-ID, caller's tag, called party's tag) of the answered dialog
+        in SIPp `name`'s message trace, once it is there."""
+        trace = os.path.join(self.dir, name + ".msg")
+        deadline = time.time() + 5
+        text = ""
+        while time.time() < deadline:  # SIPp writes its trace as it goes
+            if os.path.exists(trace):
+                with open(trace, errors="replace") as f:
+                    text = f.read()
+            m_invite = re.search(r"INVITE sip:.*?\n\n", text, re.S)
+            m_ok = re.search(r"SIP/2.0 200 OK.*?\n\n", text, re.S)
+            if m_invite and m_ok:
+                return (re.search(r"Call-ID: *(\S+)", m_invite.group(0)).group(1),
+                        re.search(r"From:.*;tag=([^;\s]+)", m_invite.group(0)).group(1),
+                        re.search(r"To:.*;tag=([^;\s]+)", m_ok.group(0)).group(1))
+            time.sleep(0.1)
+        self.fail("no answered dialog in %s's trace:\n%s" % (name, text))
+
     def test_invite_with_replaces(self):
         # A calls "agent", which dials B (SIPp UAS) and bridges. C sends an
         # INVITE with Replaces naming our dialog with B: C takes B's place in
@@ -370,21 +398,7 @@ class SipDialog(base.SipCalls):
         time.sleep(0.3)
         a = self.uac("agent", "uac_expect_bye.xml")
         self.assertTrue(self.engine.wait_log("bridged"), self.engine.read_log())
-        trace = os.path.join(self.dir, "uas.msg")
-        deadline = time.time() + 5
-        while time.time() < deadline:  # SIPp writes its trace as it goes
-            text = ""
-            if os.path.exists(trace):
-                with open(trace, errors="replace") as f:
-                    text = f.read()
-            m_invite = re.search(r"INVITE sip:.*?\n\n", text, re.S)
-            m_ok = re.search(r"SIP/2.0 200 OK.*?\n\n", text, re.S)
-            if m_invite and m_ok:
-                break
-            time.sleep(0.1)
-        call_id = re.search(r"Call-ID: *(\S+)", m_invite.group(0)).group(1)
-        our_tag = re.search(r"From:.*;tag=([^;\s]+)", m_invite.group(0)).group(1)
-        b_tag = re.search(r"To:.*;tag=([^;\s]+)", m_ok.group(0)).group(1)
+        call_id, our_tag, b_tag = self.dialog_of("uas")
         c = self.uac("replacing", "uac_replaces.xml",  # the request URI does not matter
                      extra=("-key", "replaces", "%s;to-tag=%s;from-tag=%s" % (call_id, our_tag, b_tag)))
         for p, name in ((c, "replacing"), (uas, "uas"), (a, "agent")):
@@ -417,11 +431,11 @@ class SipDialog(base.SipCalls):
         self.assertTrue(e.wait_log("call ended"), story)
         self.assertNotIn("the script went on", e.read_log())
 
-    def test_refer_to_unknown_extension(self):
-        # A REFER to an extension the dialplan lacks: NOTIFY 404, nothing
-        # changes; the caller then hangs up itself and the bridge ends.
+    def refer_then_bye_scenario(self, name):
+        """uac_refer.xml whose caller hangs up itself after the final NOTIFY
+        (the REFER fails), with `Refer-To: <sip:[refer_to]>`."""
         with open(os.path.join(base.SCENARIOS, "uac_refer.xml")) as f:
-            text = f.read()
+            text = f.read().replace("Refer-To: <sip:[refer_to]@[remote_ip]>", "Refer-To: <sip:[refer_to]>")
         tail = text[text.index("  <!-- end: Tandem hangs up -->"):text.index("</scenario>")]
         text = text.replace(tail, """  <send retrans="500">
     <![CDATA[
@@ -439,12 +453,18 @@ class SipDialog(base.SipCalls):
   </send>
   <recv response="200"/>
 """)
-        scen = os.path.join(self.dir, "refer404.xml")
+        scen = os.path.join(self.dir, name + ".xml")
         with open(scen, "w") as f:
             f.write(text)
+        return scen
+
+    def test_refer_to_unknown_extension(self):
+        # A REFER to an extension the dialplan lacks: NOTIFY 404, nothing
+        # changes; the caller then hangs up itself and the bridge ends.
+        scen = self.refer_then_bye_scenario("refer404")
         uas, _ = self.uas("uas")
         time.sleep(0.3)
-        p = self.uac("agent", scen, extra=("-key", "refer_to", "nosuch", "-trace_logs",
+        p = self.uac("agent", scen, extra=("-key", "refer_to", "nosuch@127.0.0.1", "-trace_logs",
                                            "-log_file", os.path.join(self.dir, "agent.log")))
         code, story = self.wait_sipp(p, "agent")
         self.assertEqual(code, 0, story)
@@ -456,6 +476,36 @@ class SipDialog(base.SipCalls):
         self.assertTrue(e.wait_log("sip: REFER to nosuch: no such extension or party"), story)
         self.assertTrue(e.wait_log("call ended"), story)
         self.assertNotIn("transfer target reached", e.read_log())
+
+    def test_refer_with_replaces(self):
+        # Attended transfer by REFER (Refer-To with Replaces) is refused, but
+        # the Replaces is resolved: naming A's other call with us gives the
+        # final NOTIFY 501 (the engine cannot join two calls yet), naming no
+        # dialog of ours 481; both calls go on.
+        held = self.uac("held", "uac_expect_bye.xml")
+        self.assertTrue(self.engine.wait_log("sip: inbound"), self.engine.read_log())
+        first_call = re.search(r"\[([0-9a-f]+-\d+)\] sip: inbound", self.engine.read_log()).group(1)
+        call_id, a_tag, our_tag = self.dialog_of("held")
+        scen = self.refer_then_bye_scenario("refer_replaces")
+        for replaces, status in (("%s;to-tag=%s;from-tag=%s" % (call_id, our_tag, a_tag), "501 Not Implemented"),
+                                 ("nosuch;to-tag=%s;from-tag=%s" % (our_tag, a_tag),
+                                  "481 Call/Transaction Does Not Exist")):
+            refer_to = "held@127.0.0.1?Replaces=" + urllib.parse.quote(replaces, safe="")
+            log = os.path.join(self.dir, "timer.log")
+            p = self.uac("timer", scen, extra=("-key", "refer_to", refer_to, "-trace_logs", "-log_file", log))
+            code, story = self.wait_sipp(p, "timer")
+            self.assertEqual(code, 0, story)
+            with open(log) as f:
+                self.assertIn("final sipfrag: SIP/2.0 " + status, f.read())
+            os.unlink(log)
+        e = self.engine
+        self.assertIn("sip: REFER with Replaces for our dialog %s: 501" % call_id, e.read_log())
+        self.assertIn("sip: REFER with Replaces for no other dialog nosuch: 481", e.read_log())
+        self.assertIsNone(held.poll(), "the first call went on")
+        rc, out = e.ctl("hangup", first_call)
+        self.assertEqual(rc, 0, out)
+        code, story = self.wait_sipp(held, "held")
+        self.assertEqual(code, 0, story)
 
     def test_hold_passes_through_a_bridge(self):
         # hold_passthrough: A (the first three steps of uac_hold.xml: call,
