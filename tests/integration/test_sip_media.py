@@ -132,8 +132,16 @@ class SipMedia(unittest.TestCase):
                             ua.send_rtcp(sipua.rtcp_rr(ua.ssrc, info["ssrc"], lsr, 0))
                             rr_sent = True
                 ua.drain(ua.rtp)
-            time.sleep(1.3)  # one more report after the last packet
-            rtcp_seen += [(time.time(), d) for d in ua.drain(ua.rtcp)]
+            # one more report after the last packet: wait for the report
+            # that has seen it (a loaded machine may delay it past one interval)
+            deadline = time.time() + 6
+            while time.time() < deadline:
+                fresh = [(time.time(), d) for d in ua.drain(ua.rtcp)]
+                rtcp_seen += fresh
+                if any(info["blocks"] and info["blocks"][0]["ext_seq"] == 1000 + 149
+                       for _, d in fresh for kind, info in sipua.parse_rtcp(d) if kind in (200, 201)):
+                    break
+                time.sleep(0.05)
             self.assertEqual(ua.bye(), 200)
             time.sleep(0.3)
             after_bye = ua.drain(ua.rtcp)
