@@ -20,6 +20,9 @@ context, TLS with a certificate from the config, and IPv6.
                              with -rtp_echo): our INVITE offers c=IN IP6 ::1, RTP both ways
     test_ipv6_rtp_ip6_off    rtp_ip6 = "": an IPv6 offer is answered with IPv4 media
                              (the fallback), the call still completes
+    test_media_address_families  rtp_ip6 = "127.0.0.1" on a profile: load fails, said why
+    test_ipv6_profile_rtp_ip6  the module has rtp_ip6 = "" but the IPv6 profile its own
+                             rtp_ip6 = "::1": calls on that profile get IPv6 media
   (the IPv6 tests are skipped when the machine has no ::1)
 
 Run: python3 tests/integration/test_sip_profiles.py -v
@@ -154,10 +157,10 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
     def rtp_counts(self):
         return [(int(a), int(b)) for a, b in re.findall(r"RTP in (\d+), out (\d+)", self.engine.read_log())]
 
-    def start_v6(self, extra=""):
+    def start_v6(self, extra="", v6_keys=""):
         v6 = base.free_udp_port()
-        self.start("{ name = 'v4', listen = 'sip:127.0.0.1:%d' }, { name = 'v6', listen = 'sip:[::1]:%d' }"
-                   % (base.free_udp_port(), v6), extra=extra)
+        self.start("{ name = 'v4', listen = 'sip:127.0.0.1:%d' }, { name = 'v6', listen = 'sip:[::1]:%d'%s }"
+                   % (base.free_udp_port(), v6, v6_keys), extra=extra)
         return v6
 
     @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
@@ -197,10 +200,28 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
     @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
     def test_ipv6_rtp_ip6_off(self):
         v6 = self.start_v6(extra=", rtp_ip6 = ''")
-        p = self.sipp(["-sf", os.path.join(base.SCENARIOS, "uac_expect_bye.xml"), "-s", "service", "[::1]:%d" % v6], "off6", ip="::1", media_ip="::1")
+        p = self.sipp(["-sf", os.path.join(base.SCENARIOS, "uac_expect_bye.xml"), "-s", "service",
+                       "[::1]:%d" % v6], "off6", ip="::1", media_ip="::1")
         code, story = self.wait_sipp(p, "off6")
         self.assertEqual(code, 0, story)
         self.assertRegex(story, r"SIP/2\.0 200 OK[\s\S]*c=IN IP4 127\.0\.0\.1")
+
+
+    def test_media_address_families(self):
+        self.start("{ name = 'odd', listen = 'sip:127.0.0.1:%d', rtp_ip6 = '127.0.0.1' }" % base.free_udp_port(),
+                   expect_fail=True)
+        self.assertTrue(self.engine.wait_log("module sip: load() failed"), self.engine.read_log())
+        self.assertIn("sip: profile odd: rtp_ip must be a numeric IPv4 address (\"127.0.0.1\") and rtp_ip6 a "
+                      "numeric IPv6 one", self.engine.read_log())
+
+    @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
+    def test_ipv6_profile_rtp_ip6(self):
+        v6 = self.start_v6(extra=", rtp_ip6 = ''", v6_keys=", rtp_ip6 = '::1'")
+        p = self.sipp(["-sf", os.path.join(base.SCENARIOS, "uac_expect_bye.xml"), "-s", "service",
+                       "[::1]:%d" % v6], "prof6", ip="::1", media_ip="::1")
+        code, story = self.wait_sipp(p, "prof6")
+        self.assertEqual(code, 0, story)
+        self.assertRegex(story, r"SIP/2\.0 200 OK[\s\S]*c=IN IP6 ::1")
 
 
 if __name__ == "__main__":
