@@ -340,8 +340,9 @@ static int our_sdp(struct sip_call *call, int dir, char *buf, size_t cap) {
     const char *o = strstr(base, "o=tandem "), *o_end = o ? strstr(o, "\r\n") : NULL;
     const char *a = strstr(base, "a=sendrecv\r\n");
     if (!o || !o_end || !a || a < o_end) return -1;
-    int n = snprintf(buf, cap, "%.*so=tandem %u %u IN IP4 %s%.*sa=%s%s", (int)(o - base), base,
-                     rtp->session.ssrc, d->sdp_version, sip_cfg.rtp_ip, (int)(a - o_end), o_end, dir_name(dir),
+    int n = snprintf(buf, cap, "%.*so=tandem %u %u IN %s %s%.*sa=%s%s", (int)(o - base), base,
+                     rtp->session.ssrc, d->sdp_version, sip_sdp_addrtype(rtp->local_ip), rtp->local_ip,
+                     (int)(a - o_end), o_end, dir_name(dir),
                      a + strlen("a=sendrecv"));
     return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }

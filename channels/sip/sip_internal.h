@@ -23,6 +23,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct sip_profile; /* sip_profile.h */
+
 extern const tandem_host *sip_host;
 extern tandem_module *sip_self;
 
@@ -30,7 +32,8 @@ extern tandem_module *sip_self;
 struct sip_config {
     char listen[256];
     char context[128];
-    char rtp_ip[64];
+    char rtp_ip[64];        /* IPv4 media address (a profile may have its own) */
+    char rtp_ip6[64];       /* IPv6 media address, "" no IPv6 media */
     int rtp_port_min, rtp_port_max;
     char realm[128];        /* digest realm */
     int auth_fail_limit;    /* failed authentications per source per 60 s ... */
@@ -47,6 +50,9 @@ extern struct sip_config sip_cfg;
 int sip_cfg_int(const char *key, int def, int min, int max);
 /* load(): the media keys of sip_config (sip_media_config.c); 0 or -1 (logged). */
 int sip_media_config(void);
+/* load(): rtp_ip is numeric IPv4 and rtp_ip6 numeric IPv6 or "" (for
+ * `profile`, "" the module); 0 or -1 (logged). */
+int sip_media_ips_check(const char *profile, const char *ip4, const char *ip6);
 
 /* Endpoints (sip_auth.c). The table is read in load() and immutable
  * afterwards except `contacts`, which only the SIP thread touches. */
@@ -88,10 +94,25 @@ int sip_endpoint_contacts(struct sip_endpoint *ep, const char *out[SIP_MAX_CONTA
  * NAT target, else its URI), or NULL. */
 const char *sip_endpoint_contact(struct sip_endpoint *ep);
 
+/* A media transport address of either family (sip_addr.c). The media path
+ * never looks at the family itself: it goes through these. */
+union sip_addr {
+    struct sockaddr sa;
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+};
+socklen_t sip_addr_len(const union sip_addr *a); /* 0: no address */
+uint16_t sip_addr_port(const union sip_addr *a);
+void sip_addr_set_port(union sip_addr *a, uint16_t port);
+bool sip_addr_same(const union sip_addr *a, const union sip_addr *b); /* address and port */
+/* A numeric IPv4 or IPv6 address and a port; 0, or -1 when `ip` is neither. */
+int sip_addr_parse(const char *ip, uint16_t port, union sip_addr *out);
+bool sip_ip_is_v6(const char *ip); /* a textual address: IPv6? */
+
 /* What an SDP body says about the far end's audio (sip_sdp.c). */
 struct sip_media {
     bool valid;
-    struct sockaddr_in remote; /* c= address, m= port */
+    union sip_addr remote;     /* c= address (IP4 or IP6), m= port */
     int pt;                    /* chosen codec's payload type; -1 none */
     /* the chosen codec: its engine format name, how the rtpmap named it,
      * the RTP clock and the linear rate (a frame of 20 ms is rate / 50) */
@@ -101,7 +122,7 @@ struct sip_media {
     char fmtp[128];            /* our a=fmtp for it ("" none) */
     int dtmf_pt;               /* telephone-event payload type, -1 none */
     bool rtcp_mux;             /* a=rtcp-mux (RFC 5761) */
-    struct sockaddr_in rtcp;   /* where its RTCP goes: a=rtcp, else port + 1 */
+    union sip_addr rtcp;       /* where its RTCP goes: a=rtcp, else port + 1 */
     bool savp;                 /* m= ... RTP/SAVP */
     tandem_crypto_attr crypto; /* the first a=crypto we support; suite NONE: none */
 };
@@ -127,10 +148,11 @@ struct sip_rtp {
     int fd;                    /* -1 when closed */
     int rtcp_fd;               /* port + 1; -1 when closed or rtcp-mux */
     int port;                  /* local RTP port (even; RTCP is port + 1) */
+    char local_ip[64];         /* the address the sockets are bound to, our c= */
     bool watched, rtcp_watched;
-    struct sockaddr_in remote; /* where we send; latched to the real source */
-    struct sockaddr_in rtcp_remote;
-    struct sockaddr_in sdp_remote; /* what the far end's SDP said */
+    union sip_addr remote;     /* where we send; latched to the real source */
+    union sip_addr rtcp_remote;
+    union sip_addr sdp_remote; /* what the far end's SDP said */
     bool have_remote;
     bool rtcp_mux;             /* RTCP shares the RTP socket (RFC 5761) */
     bool latched;              /* remote learnt from received media */
@@ -237,6 +259,10 @@ struct sip_call {
     int fork_status;               /* the best failure so far */
 
     struct sip_dialog dlg;  /* call features, see above */
+
+    /* set before the call is shared, read-only afterwards: the profile the
+     * call came in on or goes out through (NULL: the module's addresses) */
+    const struct sip_profile *profile;
 };
 
 struct sip_call *sip_call_new(enum sip_dir dir, int worker);
@@ -311,7 +337,7 @@ int sip_sdp_build(char *buf, size_t cap, const char *ip, int port, int pt, int d
                   uint32_t session_id);
 /* The same with everything our side can say about its media. */
 struct sip_sdp_local {
-    const char *ip;
+    const char *ip;       /* IPv4 or IPv6 */
     int port;
     int pt, dtmf_pt;      /* as sip_sdp_build */
     uint32_t session_id;
@@ -321,12 +347,21 @@ struct sip_sdp_local {
     const struct sip_media *codec; /* an answer's codec beyond G.711 (rtpmap, fmtp), or NULL */
 };
 int sip_sdp_build_local(char *buf, size_t cap, const struct sip_sdp_local *local);
+/* "IP6" for an IPv6 address, else "IP4": the addrtype of o= and c=. */
+const char *sip_sdp_addrtype(const char *ip);
 /* Worker: our SDP for `call` (sip_module.c): an offer (pt < 0) or an answer
  * with pt/dtmf_pt, with its RTCP, SRTP and codec lines. Length or -1. */
 int sip_local_sdp(struct sip_call *call, int pt, int dtmf_pt, char *buf, size_t cap);
 
 /* --- RTP (sip_rtp.c); worker only --- */
-int sip_rtp_open(struct sip_rtp *rtp); /* 0 or -1 */
+/* Sockets on `ip` (IPv4 or IPv6), an even port and the one above. 0 or -1
+ * (errno EADDRINUSE: the range is full). */
+int sip_rtp_open(struct sip_rtp *rtp, const char *ip);
+/* Worker (sip_module.c): open the call's media in the family its peer
+ * uses: `ipv6`, or with `from_offer` the offer's c= family (the profile's
+ * family without an offer); the other family when ours has no address or
+ * cannot bind there. 0 or -1. */
+int sip_media_open(struct sip_call *call, bool from_offer, bool ipv6);
 /* Start watching the sockets for `call` and the RTCP reports (worker-only). */
 int sip_rtp_watch(struct sip_call *call);
 /* Sends an RTCP BYE, stops the timers, closes the sockets. */

@@ -25,6 +25,18 @@ static size_t registered_codecs(struct sip_codec_info *out, size_t cap) {
     return found;
 }
 
+int sip_media_ips_check(const char *profile, const char *ip4, const char *ip6) {
+    union sip_addr a4, a6;
+    bool ok4 = sip_addr_parse(ip4, 0, &a4) == 0 && a4.sa.sa_family == AF_INET;
+    bool ok6 = !*ip6 || (sip_addr_parse(ip6, 0, &a6) == 0 && a6.sa.sa_family == AF_INET6);
+    if (ok4 && ok6) return 0;
+    sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL,
+                  "sip: %s%s%srtp_ip must be a numeric IPv4 address (\"%s\") and rtp_ip6 a numeric IPv6 one "
+                  "or \"\" (\"%s\")",
+                  *profile ? "profile " : "", profile, *profile ? ": " : "", ip4, ip6);
+    return -1;
+}
+
 int sip_media_config(void) {
     sip_sdp_codecs = sip_host->abi_minor >= 2 &&
                              sip_host->struct_size >= offsetof(tandem_host, codec_list) + sizeof sip_host->codec_list

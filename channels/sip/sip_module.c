@@ -9,6 +9,7 @@
 #include "sip_trunk.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ static void detach(struct sip_call *call) {
  * was taken (sip_srtp_start), with the offer's transport. */
 int sip_local_sdp(struct sip_call *call, int pt, int dtmf_pt, char *buf, size_t cap) {
     bool offer = pt < 0;
-    struct sip_sdp_local l = {sip_cfg.rtp_ip, call->rtp.port, pt, dtmf_pt, call->rtp.session.ssrc,
+    struct sip_sdp_local l = {call->rtp.local_ip, call->rtp.port, pt, dtmf_pt, call->rtp.session.ssrc,
                               offer || call->rtp.rtcp_mux, false, NULL, &call->rtp.codec};
     char crypto[256];
     if ((offer && sip_cfg.srtp == SIP_SRTP_MANDATORY) || (!offer && sip_srtp_active(&call->rtp))) {
@@ -96,6 +97,20 @@ int sip_local_sdp(struct sip_call *call, int pt, int dtmf_pt, char *buf, size_t 
     return sip_sdp_build_local(buf, cap, &l);
 }
 
+int sip_media_open(struct sip_call *call, bool from_offer, bool ipv6) {
+    if (from_offer)
+        ipv6 = call->offer.valid ? call->offer.remote.sa.sa_family == AF_INET6 : call->profile && call->profile->ipv6;
+    /* the peer's family first; the other one when we have no address in it
+     * (rtp_ip6 = "") or it cannot be bound (a host without IPv6): a
+     * dual-stack peer may still reach it, and it is what we did before */
+    const char *want = sip_profile_rtp_ip(call->profile, ipv6), *other = sip_profile_rtp_ip(call->profile, !ipv6);
+    if (*want && sip_rtp_open(&call->rtp, want) == 0) return 0;
+    if (*want && errno == EADDRINUSE) return -1; /* the port range is full */
+    if (*want && *other)
+        LOG(TANDEM_LOG_NOTICE, call, "sip: cannot open RTP on %s (%s); using %s", want, strerror(errno), other);
+    return *other ? sip_rtp_open(&call->rtp, other) : -1;
+}
+
 static void apply_media(struct sip_call *call, const struct sip_media *m) {
     if (!m->valid) return;
     sip_rtp_set_remote(&call->rtp, m);
@@ -104,7 +119,7 @@ static void apply_media(struct sip_call *call, const struct sip_media *m) {
 
 void sip_worker_inbound(void *arg) {
     struct sip_call *call = arg; /* carries the worker's reference */
-    if (sip_rtp_open(&call->rtp) != 0) {
+    if (sip_media_open(call, true, false) != 0) {
         LOG(TANDEM_LOG_WARNING, call, "sip: no free RTP port in %d-%d; rejecting call to %s",
             sip_cfg.rtp_port_min, sip_cfg.rtp_port_max, call->exten);
         sip_stack_send(SIP_CMD_HANGUP, call, 503, NULL);
@@ -250,7 +265,11 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
         else
             sip_trunk_caller_id(trunk, call->caller_num, sizeof call->caller_num);
     }
-    if (sip_rtp_open(&call->rtp) != 0) {
+    /* media in the target's family: an IPv6 literal host gets an IPv6
+     * offer; an endpoint's contact is only known on the SIP thread, so it
+     * gets the main profile's family */
+    call->profile = ep ? &sip_profiles[0] : sip_profile_for(uri);
+    if (sip_media_open(call, false, ep ? sip_profiles[0].ipv6 : sip_uri_ipv6(uri)) != 0) {
         LOG(TANDEM_LOG_WARNING, call, "sip: no free RTP port for %s", uri);
         sip_call_unref(call);
         return TANDEM_CAUSE_CONGESTION;
@@ -381,6 +400,8 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
         snprintf(sip_cfg.listen, sizeof sip_cfg.listen, "%s", listen_override);
     copy_cfg(sip_cfg.context, sizeof sip_cfg.context, "context", "default");
     copy_cfg(sip_cfg.rtp_ip, sizeof sip_cfg.rtp_ip, "rtp_ip", "127.0.0.1");
+    const char *ip6 = host->config_get(module, "rtp_ip6"); /* "" is meaningful: no IPv6 media */
+    snprintf(sip_cfg.rtp_ip6, sizeof sip_cfg.rtp_ip6, "%s", ip6 ? ip6 : "::1");
     copy_cfg(sip_cfg.realm, sizeof sip_cfg.realm, "realm", "tandem");
     sip_cfg.auth_fail_limit = sip_cfg_int("auth_fail_limit", 10, 1, 100000);
     sip_cfg.auth_ban_seconds = sip_cfg_int("auth_ban_seconds", 60, 1, 86400);
@@ -389,7 +410,8 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
                   "sip: auth_fail_limit (1-100000), auth_ban_seconds (1-86400) or realm is invalid");
         return TANDEM_EINVAL;
     }
-    if (sip_media_config() != 0) return TANDEM_EINVAL; /* it logged why */
+    if (sip_media_config() != 0 || sip_media_ips_check("", sip_cfg.rtp_ip, sip_cfg.rtp_ip6) != 0)
+        return TANDEM_EINVAL; /* they logged why */
     sip_cfg.rtp_port_min = cfg_port("rtp_port_min", 10000);
     sip_cfg.rtp_port_max = cfg_port("rtp_port_max", 20000);
     if (sip_cfg.rtp_port_min < 0 || sip_cfg.rtp_port_max < 0 ||
@@ -420,9 +442,9 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
     if (rc == TANDEM_OK) rc = sip_trunks_register_command();
     if (rc == TANDEM_OK && sip_stack_start() != 0) rc = TANDEM_ERROR; /* it logged why */
     if (rc != TANDEM_OK) goto fail;
-    host->log(module, TANDEM_LOG_INFO, NULL, "sip: listening on %s, context %s, RTP %s:%d-%d",
-              sip_cfg.listen, sip_cfg.context, sip_cfg.rtp_ip, sip_cfg.rtp_port_min,
-              sip_cfg.rtp_port_max);
+    host->log(module, TANDEM_LOG_INFO, NULL, "sip: listening on %s, context %s, RTP %s%s%s:%d-%d",
+              sip_cfg.listen, sip_cfg.context, sip_cfg.rtp_ip, sip_cfg.rtp_ip6[0] ? " and " : "",
+              sip_cfg.rtp_ip6, sip_cfg.rtp_port_min, sip_cfg.rtp_port_max);
     return TANDEM_OK;
 fail:
     sip_nat_free();

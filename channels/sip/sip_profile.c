@@ -111,6 +111,12 @@ static int load_one(int i, struct sip_profile *p) {
         su_home_deinit(home);
     }
     p->ipv6 = strchr(listen, '[') != NULL;
+    char kr[96], kr6[96];
+    const char *rtp_ip = i ? sip_host->config_get(sip_self, pkey(i, "rtp_ip", kr, sizeof kr)) : NULL;
+    const char *rtp_ip6 = i ? sip_host->config_get(sip_self, pkey(i, "rtp_ip6", kr6, sizeof kr6)) : NULL;
+    snprintf(p->rtp_ip, sizeof p->rtp_ip, "%s", rtp_ip && *rtp_ip ? rtp_ip : sip_cfg.rtp_ip);
+    snprintf(p->rtp_ip6, sizeof p->rtp_ip6, "%s", rtp_ip6 ? rtp_ip6 : sip_cfg.rtp_ip6);
+    if (sip_media_ips_check(p->name, p->rtp_ip, p->rtp_ip6) != 0) return -1;
     char kk[96], kc[96];
     const char *cert = sip_host->config_get(sip_self, pkey(i, "tls_cert", k, sizeof k));
     const char *key = sip_host->config_get(sip_self, pkey(i, "tls_key", kk, sizeof kk));
@@ -226,19 +232,38 @@ void sip_profiles_destroy_more(void) {
     }
 }
 
-nua_t *sip_profile_nua_for(const char *uri) {
+static void uri_kind(const char *uri, bool *tls, bool *v6) {
     su_home_t home[1] = {SU_HOME_INIT(home)};
     url_t *u = url_make(home, uri);
-    bool tls = u && (u->url_type == url_sips || (u->url_params && strcasestr(u->url_params, "transport=tls")));
-    bool v6 = u && u->url_host && strchr(u->url_host, ':');
+    *tls = u && (u->url_type == url_sips || (u->url_params && strcasestr(u->url_params, "transport=tls")));
+    *v6 = u && u->url_host && strchr(u->url_host, ':');
     su_home_deinit(home);
-    for (int i = 0; i < sip_profile_count; ++i) {
-        const struct sip_profile *p = &sip_profiles[i];
-        if (p->nua && p->tls == tls && p->ipv6 == v6) return p->nua;
-    }
+}
+
+bool sip_uri_ipv6(const char *uri) {
+    bool tls, v6;
+    uri_kind(uri, &tls, &v6);
+    return v6;
+}
+
+const struct sip_profile *sip_profile_for(const char *uri) {
+    bool tls, v6;
+    uri_kind(uri, &tls, &v6);
+    for (int i = 0; i < sip_profile_count; ++i)
+        if (sip_profiles[i].tls == tls && sip_profiles[i].ipv6 == v6) return &sip_profiles[i];
     for (int i = 0; i < sip_profile_count; ++i) /* a TLS one for a TLS target, whatever the family */
-        if (sip_profiles[i].nua && sip_profiles[i].tls == tls) return sip_profiles[i].nua;
-    return sip_profiles[0].nua;
+        if (sip_profiles[i].tls == tls) return &sip_profiles[i];
+    return &sip_profiles[0];
+}
+
+nua_t *sip_profile_nua_for(const char *uri) {
+    nua_t *nua = sip_profile_for(uri)->nua;
+    return nua ? nua : sip_profiles[0].nua;
+}
+
+const char *sip_profile_rtp_ip(const struct sip_profile *p, bool ipv6) {
+    if (ipv6) return p ? p->rtp_ip6 : sip_cfg.rtp_ip6;
+    return p ? p->rtp_ip : sip_cfg.rtp_ip;
 }
 
 const char *sip_profile_context(const void *magic) {

@@ -28,6 +28,7 @@ struct sip_profile {
     char context[128];
     char tls_dir[1024]; /* sofia's certificate directory (agent.pem, cafile.pem), "" no TLS */
     bool tls, ipv6;
+    char rtp_ip[64], rtp_ip6[64]; /* media addresses of its calls (default the module's) */
     char contact[300];  /* see sip_profile_contact() */
     /* SIP thread */
     nua_t *nua;
@@ -59,6 +60,14 @@ void sip_profiles_destroy_more(void);
  * profile, anything else through the first plain IPv4 one; profile 0's
  * when none fits. */
 nua_t *sip_profile_nua_for(const char *uri);
+/* Any thread: the profile a request to `uri` goes out through (the rule
+ * above, from the configuration alone), and whether its host is an IPv6
+ * literal. */
+const struct sip_profile *sip_profile_for(const char *uri);
+bool sip_uri_ipv6(const char *uri);
+/* Any thread: the media address of profile p (NULL: the module's) in the
+ * family asked for; "" when it has none (rtp_ip6 = ""). */
+const char *sip_profile_rtp_ip(const struct sip_profile *p, bool ipv6);
 /* The context for calls on `magic` (a struct sip_profile *, or NULL). */
 const char *sip_profile_context(const void *magic);
 /* The Contact for answers on `magic`, "" sofia's own. A sips: listener

@@ -169,7 +169,7 @@ void sip_refer_replacing(void *arg) {
     bool have_abi = sip_host->struct_size >= offsetof(tandem_host, leg_new_replacing) +
                                                  sizeof sip_host->leg_new_replacing &&
                     sip_host->leg_new_replacing;
-    if (have_abi && old->leg && sip_rtp_open(&call->rtp) == 0) {
+    if (have_abi && old->leg && sip_media_open(call, true, false) == 0) {
         sip_rtp_set_remote(&call->rtp, &call->offer);
         tandem_inbound in;
         memset(&in, 0, sizeof in);

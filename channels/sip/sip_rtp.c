@@ -49,17 +49,20 @@ static uint64_t ntp_now(void) {
     return tandem_ntp_from_unix_us((uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u);
 }
 
-static int bound_socket(const struct sockaddr_in *a) {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+static int bound_socket(const union sip_addr *a) {
+    int fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
-    if (bind(fd, (const struct sockaddr *)a, sizeof *a) == 0) return fd;
+    int one = 1; /* an IPv6 port is not also an IPv4-mapped one: the families' ranges stay apart */
+    if ((a->sa.sa_family != AF_INET6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0) &&
+        bind(fd, &a->sa, sip_addr_len(a)) == 0)
+        return fd;
     int e = errno;
     close(fd);
     errno = e;
     return -1;
 }
 
-int sip_rtp_open(struct sip_rtp *rtp) {
+int sip_rtp_open(struct sip_rtp *rtp, const char *ip) {
     memset(rtp, 0, sizeof *rtp);
     rtp->fd = -1;
     rtp->rtcp_fd = -1;
@@ -67,58 +70,61 @@ int sip_rtp_open(struct sip_rtp *rtp) {
     rtp->dtmf_pt = -1;
     int lo = (sip_cfg.rtp_port_min + 1) & ~1, hi = sip_cfg.rtp_port_max - 1;
     int slots = (hi - lo) / 2 + 1;
-    if (slots <= 0) return -1;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    if (inet_pton(AF_INET, sip_cfg.rtp_ip, &a.sin_addr) != 1) return -1;
+    union sip_addr a;
+    if (slots <= 0 || sip_addr_parse(ip, 0, &a) != 0 || strlen(ip) >= sizeof rtp->local_ip) {
+        errno = EINVAL;
+        return -1;
+    }
     /* an even port for RTP and the odd one above it for RTCP (RFC 3550
      * 11); both are held even when rtcp-mux makes the second unnecessary,
      * so a later re-INVITE without rtcp-mux still finds it */
     for (int i = 0; i < slots; ++i) {
         int port = lo + 2 * (int)(atomic_fetch_add(&next_port, 1) % (unsigned)slots);
-        a.sin_port = htons((uint16_t)port);
+        sip_addr_set_port(&a, (uint16_t)port);
         int fd = bound_socket(&a);
         if (fd < 0) {
             if (errno != EADDRINUSE) return -1;
             continue;
         }
-        a.sin_port = htons((uint16_t)(port + 1));
+        sip_addr_set_port(&a, (uint16_t)(port + 1));
         int rfd = bound_socket(&a);
         if (rfd < 0) {
+            int e = errno;
             close(fd);
+            errno = e;
             if (errno != EADDRINUSE) return -1;
             continue;
         }
         rtp->fd = fd;
         rtp->rtcp_fd = rfd;
         rtp->port = port;
+        snprintf(rtp->local_ip, sizeof rtp->local_ip, "%s", ip);
         uint8_t rnd[12];
         random_bytes(rnd, sizeof rnd);
         tandem_rtp_session_init(&rtp->session, rnd, 8000);
         rtp->marker = true;
         return 0;
     }
+    errno = EADDRINUSE;
     return -1;
-}
-
-static bool same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b) {
-    return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
 }
 
 void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m) {
     if (!m->valid) return;
-    if (!rtp->have_remote || !same_addr(&rtp->sdp_remote, &m->remote)) {
+    /* the sockets keep the family they were opened in: an address of the
+     * other one (a re-INVITE moving the far end) cannot be sent to */
+    bool reachable = (m->remote.sa.sa_family == AF_INET6) == sip_ip_is_v6(rtp->local_ip);
+    if (reachable && (!rtp->have_remote || !sip_addr_same(&rtp->sdp_remote, &m->remote))) {
         /* a new destination: send there until media comes back from it */
         rtp->sdp_remote = m->remote;
         rtp->remote = m->remote;
         rtp->rtcp_remote = m->rtcp_mux ? m->remote : m->rtcp;
         rtp->latched = false;
         rtp->marker = true;
-    } else if (m->rtcp_mux != rtp->rtcp_mux && !rtp->latched) {
+    } else if (reachable && m->rtcp_mux != rtp->rtcp_mux && !rtp->latched) {
         rtp->rtcp_remote = m->rtcp_mux ? m->remote : m->rtcp;
     }
-    rtp->have_remote = true;
+    rtp->have_remote = rtp->have_remote || reachable;
     rtp->rtcp_mux = m->rtcp_mux;
     if (rtp->jb && rtp->format && strcmp(rtp->format, m->codec) != 0) {
         free(rtp->jb); /* a codec change: the buffered frames are useless */
@@ -136,13 +142,13 @@ void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m) {
  * later the address may move (a NAT rebinding) only under the same SSRC, so
  * a stray or spoofed packet from elsewhere cannot steal the stream. RTCP
  * follows to the port above the latched one (or the same with rtcp-mux). */
-static void latch(struct sip_rtp *rtp, const struct sockaddr_in *from, uint32_t ssrc) {
+static void latch(struct sip_rtp *rtp, const union sip_addr *from, uint32_t ssrc) {
     if (rtp->latched && ssrc != rtp->latched_ssrc) return;
-    if (!rtp->latched || !same_addr(from, &rtp->remote)) {
+    if (!rtp->latched || !sip_addr_same(from, &rtp->remote)) {
         rtp->remote = *from;
         rtp->have_remote = true;
         rtp->rtcp_remote = *from;
-        if (!rtp->rtcp_mux) rtp->rtcp_remote.sin_port = htons((uint16_t)(ntohs(from->sin_port) + 1));
+        if (!rtp->rtcp_mux) sip_addr_set_port(&rtp->rtcp_remote, (uint16_t)(sip_addr_port(from) + 1));
     }
     rtp->latched = true;
     rtp->latched_ssrc = ssrc;
@@ -308,7 +314,7 @@ static void rtp_dtmf(struct sip_call *call, const tandem_rtp_packet *p) {
 
 /* One RTP datagram from the far end (untrusted). */
 static void rtp_packet(struct sip_call *call, const uint8_t *buf, size_t n,
-                       const struct sockaddr_in *from, uint64_t now) {
+                       const union sip_addr *from, uint64_t now) {
     struct sip_rtp *rtp = &call->rtp;
     tandem_rtp_packet p;
     if (tandem_rtp_parse(buf, n, &p) != 0) return;
@@ -333,7 +339,7 @@ static void rtcp_packet(struct sip_call *call, const uint8_t *buf, size_t n, uin
  * readiness event instead of one per packet plus the EAGAIN). */
 static void drain(struct sip_call *call, int fd, bool rtcp_socket) {
     uint8_t bufs[RTP_BATCH][RTP_BUF];
-    struct sockaddr_in from[RTP_BATCH];
+    union sip_addr from[RTP_BATCH]; /* the socket's family: IPv4 or IPv6 */
     struct iovec iov[RTP_BATCH];
     struct mmsghdr msgs[RTP_BATCH];
     memset(msgs, 0, sizeof msgs);
@@ -349,7 +355,7 @@ static void drain(struct sip_call *call, int fd, bool rtcp_socket) {
     if (got <= 0) return; /* EAGAIN, or an ICMP error surfaced: nothing to read */
     uint64_t now = mono_us();
     for (int i = 0; i < got && call->leg; ++i) {
-        if (msgs[i].msg_hdr.msg_namelen != sizeof from[i] || from[i].sin_family != AF_INET) continue;
+        if (msgs[i].msg_hdr.msg_namelen != sip_addr_len(&from[i])) continue;
         size_t n = msgs[i].msg_len;
         bool rtcp = rtcp_socket || tandem_rtp_is_rtcp(bufs[i], n);
         if (sip_srtp_unprotect(&call->rtp, bufs[i], &n, rtcp) != 0) continue; /* forged or plain */
@@ -368,8 +374,7 @@ static void rtcp_send(struct sip_rtp *rtp, uint8_t *pkt, size_t len) {
     int fd = rtp->rtcp_mux || rtp->rtcp_fd < 0 ? rtp->fd : rtp->rtcp_fd;
     if (sip_srtp_protect(rtp, pkt, &len, RTCP_ROOM, true) != 0) return;
     if (len && rtp->have_remote && fd >= 0)
-        sendto(fd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)&rtp->rtcp_remote,
-               sizeof rtp->rtcp_remote);
+        sendto(fd, pkt, len, MSG_DONTWAIT, &rtp->rtcp_remote.sa, sip_addr_len(&rtp->rtcp_remote));
 }
 
 static void rtcp_tick(void *arg);
@@ -391,7 +396,7 @@ static void rtcp_tick(void *arg) {
         if (rtp->have_remote && (rtp->session.tx_packets_total || rtp->session.rx.started)) {
             uint8_t pkt[RTCP_ROOM];
             rtcp_send(rtp, pkt, tandem_rtcp_session_report(&rtp->session, pkt, RTCP_MAX, mono_us(),
-                                                           ntp_now(), sip_cfg.rtp_ip));
+                                                           ntp_now(), rtp->local_ip));
         }
         rtcp_arm(call, (uint32_t)sip_cfg.rtcp_interval_ms);
     }
@@ -416,8 +421,7 @@ static void send_packet(struct sip_rtp *rtp, uint8_t *pkt, size_t len) {
     size_t payload = len - TANDEM_RTP_HEADER_SIZE;
     if (sip_srtp_protect(rtp, pkt, &len, len + SRTP_ROOM, false) != 0) return;
     /* UDP: a full socket buffer or an ICMP error just loses this packet */
-    if (sendto(rtp->fd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)&rtp->remote,
-               sizeof rtp->remote) >= 0) {
+    if (sendto(rtp->fd, pkt, len, MSG_DONTWAIT, &rtp->remote.sa, sip_addr_len(&rtp->remote)) >= 0) {
         rtp->tx_packets++;
         tandem_rtp_session_sent(&rtp->session, payload);
     }
@@ -454,7 +458,7 @@ static void dtmf_send_end(struct sip_rtp *rtp, uint32_t dur) {
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
         msgs[i].msg_hdr.msg_name = &rtp->remote;
-        msgs[i].msg_hdr.msg_namelen = sizeof rtp->remote;
+        msgs[i].msg_hdr.msg_namelen = sip_addr_len(&rtp->remote);
     }
     int sent = sendmmsg(rtp->fd, msgs, 3, MSG_DONTWAIT);
     for (int i = 0; i < sent; ++i) {
@@ -594,7 +598,7 @@ void sip_rtp_close(struct sip_call *call) {
         (rtp->session.tx_packets_total || rtp->session.rx.started)) {
         uint8_t pkt[RTCP_ROOM]; /* RFC 3550 6.6: a BYE, in a compound packet with our last report */
         rtcp_send(rtp, pkt, tandem_rtcp_session_bye(&rtp->session, pkt, RTCP_MAX, mono_us(), ntp_now(),
-                                                     sip_cfg.rtp_ip));
+                                                     rtp->local_ip));
     }
     if (rtp->fd >= 0) {
         if (rtp->watched) sip_host->fd_unwatch(sip_self, rtp->fd);

@@ -1,12 +1,11 @@
 /* SDP: parse the far end's offer/answer with sofia-sip's parser (it does the
- * bounds checking), keep only what a G.711 call needs; build ours with
+ * bounds checking), keep only what a call needs (IPv4 or IPv6); build ours with
  * snprintf. Any thread: no shared state. */
 #include "sip_internal.h"
 
 #include <sofia-sip/sdp.h>
 #include <sofia-sip/su_alloc.h>
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,16 +159,28 @@ static void pick_dynamic(struct sip_media *out, const sdp_rtpmap_t *r, const str
     }
 }
 
-/* RFC 3605 "a=rtcp:PORT [IN IP4 ADDR]": where RTCP goes when not port + 1. */
-static void rtcp_attribute(const sdp_attribute_t *a, struct sockaddr_in *rtcp) {
+/* RFC 3605 "a=rtcp:PORT [IN IP4|IP6 ADDR]": where RTCP goes when not port + 1. */
+static void rtcp_attribute(const sdp_attribute_t *a, union sip_addr *rtcp) {
     if (!a || !a->a_value) return;
     unsigned port = 0;
-    char addr[64] = "";
-    int n = sscanf(a->a_value, "%5u IN IP4 %63s", &port, addr);
+    char type[4] = "", addr[64] = "";
+    int n = sscanf(a->a_value, "%5u IN %3s %63s", &port, type, addr);
     if (n < 1 || port == 0 || port > 65535) return;
-    struct in_addr ip;
-    if (n == 2 && inet_pton(AF_INET, addr, &ip) == 1) rtcp->sin_addr = ip;
-    rtcp->sin_port = htons((uint16_t)port);
+    union sip_addr given;
+    /* an address of the other family than the RTP one is ignored: our
+     * socket could not send there */
+    if (n == 3 && strcmp(type, sip_sdp_addrtype(addr)) == 0 && sip_addr_parse(addr, 0, &given) == 0 &&
+        given.sa.sa_family == rtcp->sa.sa_family)
+        *rtcp = given;
+    sip_addr_set_port(rtcp, (uint16_t)port);
+}
+
+/* The c= of a stream as a transport address: IN IP4 or IN IP6. */
+static int connection_addr(const sdp_connection_t *c, unsigned long port, union sip_addr *out) {
+    if (!c || !c->c_address || port > 65535) return -1;
+    if (c->c_addrtype != sdp_addr_ip4 && c->c_addrtype != sdp_addr_ip6) return -1;
+    if (sip_addr_parse(c->c_address, (uint16_t)port, out) != 0) return -1;
+    return (out->sa.sa_family == AF_INET6) == (c->c_addrtype == sdp_addr_ip6) ? 0 : -1;
 }
 
 int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
@@ -207,20 +218,17 @@ int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
                 break;
             }
         sdp_connection_t *c = m->m_connections ? m->m_connections : s->sdp_connection;
-        if (c && c->c_addrtype == sdp_addr_ip4 && c->c_address &&
-            inet_pton(AF_INET, c->c_address, &out->remote.sin_addr) == 1 && m->m_port <= 65535) {
-            out->remote.sin_family = AF_INET;
-            out->remote.sin_port = htons((uint16_t)m->m_port);
+        if (connection_addr(c, m->m_port, &out->remote) == 0) {
             out->rtcp_mux = sdp_attribute_find(m->m_attributes, "rtcp-mux") != NULL;
             out->rtcp = out->remote;
-            out->rtcp.sin_port = htons((uint16_t)(m->m_port + 1));
+            sip_addr_set_port(&out->rtcp, (uint16_t)(m->m_port + 1));
             rtcp_attribute(sdp_attribute_find(m->m_attributes, "rtcp"), &out->rtcp);
             out->savp = m->m_proto == sdp_proto_srtp;
             for (sdp_attribute_t *a = m->m_attributes; a && out->crypto.suite == TANDEM_SRTP_NONE; a = a->a_next)
                 if (a->a_name && strcasecmp(a->a_name, "crypto") == 0 && a->a_value)
                     tandem_crypto_attr_parse(a->a_value, strlen(a->a_value), &out->crypto);
         } else {
-            out->pt = -1; /* no IPv4 address we can send to */
+            out->pt = -1; /* no IPv4 or IPv6 address we can send to */
         }
         if (out->pt >= 0) {
             out->valid = true;
@@ -238,6 +246,8 @@ int sip_sdp_build(char *buf, size_t cap, const char *ip, int port, int pt, int d
     struct sip_sdp_local l = {ip, port, pt, dtmf_pt, session_id, false, false, NULL, NULL};
     return sip_sdp_build_local(buf, cap, &l);
 }
+
+const char *sip_sdp_addrtype(const char *ip) { return sip_ip_is_v6(ip) ? "IP6" : "IP4"; }
 
 static bool is_g711(const char *name) { return strcmp(name, "PCMU") == 0 || strcmp(name, "PCMA") == 0; }
 
@@ -293,10 +303,11 @@ int sip_sdp_build_local(char *buf, size_t cap, const struct sip_sdp_local *l) {
             snprintf(fmts, sizeof fmts, "%d", pt);
         }
     }
+    const char *type = sip_sdp_addrtype(l->ip);
     int n = snprintf(buf, cap,
-                     "v=0\r\no=tandem %u %u IN IP4 %s\r\ns=tandem\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+                     "v=0\r\no=tandem %u %u IN %s %s\r\ns=tandem\r\nc=IN %s %s\r\nt=0 0\r\n"
                      "m=audio %d RTP/%s %s\r\n%sa=ptime:20\r\n%s%sa=sendrecv\r\n",
-                     l->session_id, l->session_id, l->ip, l->ip, l->port, l->savp ? "SAVP" : "AVP", fmts,
+                     l->session_id, l->session_id, type, l->ip, type, l->ip, l->port, l->savp ? "SAVP" : "AVP", fmts,
                      maps, l->rtcp_mux ? "a=rtcp-mux\r\n" : "", l->crypto ? l->crypto : "");
     return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }

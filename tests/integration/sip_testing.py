@@ -13,7 +13,7 @@ class SipTestMixin:
     wait_sipp = base.SipCalls.wait_sipp
     sipp_story = base.SipCalls.sipp_story
 
-    def sipp(self, args, name, port=None, calls=1, ip="127.0.0.1"):
+    def sipp(self, args, name, port=None, calls=1, ip="127.0.0.1", media_ip="127.0.0.1"):
         """SIPp in the background for `calls` calls, traced into self.dir/NAME.msg/.err."""
         # SIPp instances started together must not pick the same media ports
         # (each binds audio and video, RTP and RTCP, from -mp up)
@@ -24,7 +24,7 @@ class SipTestMixin:
                 break
             media = base.free_rtp_base(4 * calls)
         self._media_bases = used + [media]
-        cmd = [base.SIPP, *args, "-i", ip, "-p", str(port or base.free_udp_port()), "-mi", "127.0.0.1",
+        cmd = [base.SIPP, *args, "-i", ip, "-p", str(port or base.free_udp_port()), "-mi", media_ip,
                "-mp", str(media), "-m", str(calls), "-timeout", "30", "-timeout_error",
                "-nostdin", "-trace_err", "-error_file", os.path.join(self.dir, name + ".err"),
                "-trace_msg", "-message_file", os.path.join(self.dir, name + ".msg")]

@@ -10,10 +10,20 @@ context, TLS with a certificate from the config, and IPv6.
                              test, audio flows both ways (RTP counts) and the
                              call ends with BYE over TLS
     test_tls_needs_a_certificate  sips: without tls_cert/tls_key: load fails, said why
-    test_ipv6_profile        a profile on [::1]: SIPp calls over IPv6 (media on
-                             127.0.0.1: IPv6 media is not done), a static trunk
+    test_ipv6_profile        a profile on [::1]: SIPp calls over IPv6, a static trunk
                              with allowed_ips = { "::1/128" } recognises it
-                             (skipped when the machine has no ::1)
+    test_ipv6_media_inbound  SIPp on ::1 offers c=IN IP6 ::1 (-mi ::1, -rtp_echo) to a
+                             tone on the IPv6 profile: our answer says c=IN IP6 ::1 and
+                             o=... IN IP6, our tone goes out and comes back over IPv6
+                             (RTP in/out counts at hang-up)
+    test_ipv6_media_outbound  originate to sip/service@[::1]:PORT (a SIPp UAS on ::1
+                             with -rtp_echo): our INVITE offers c=IN IP6 ::1, RTP both ways
+    test_ipv6_rtp_ip6_off    rtp_ip6 = "": an IPv6 offer is answered with IPv4 media
+                             (the fallback), the call still completes
+    test_media_address_families  rtp_ip6 = "127.0.0.1" on a profile: load fails, said why
+    test_ipv6_profile_rtp_ip6  the module has rtp_ip6 = "" but the IPv6 profile its own
+                             rtp_ip6 = "::1": calls on that profile get IPv6 media
+  (the IPv6 tests are skipped when the machine has no ::1)
 
 Run: python3 tests/integration/test_sip_profiles.py -v
 """
@@ -22,6 +32,7 @@ import re
 import socket
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -34,6 +45,15 @@ DIALPLAN = """
 return { contexts = {
   default = {
     ["service"] = function(call) call:log("context default"); call:answer(); call:hangup() end,
+    ["tone"] = function(call)
+      call:answer()
+      call:play("tone:440/2000")
+      call:sleep(20000)
+    end,
+    ["outcall"] = function(call)
+      call:play("tone:440/1500")
+      call:hangup()
+    end,
     ["600"] = function(call)
       call:log("echo for " .. tostring(call.caller_num))
       call:answer()
@@ -128,6 +148,76 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
         self.assertEqual(code, 0, story)
         self.assertIn("Via: SIP/2.0/UDP [::1]", story)
         self.assertTrue(self.engine.wait_log("context from-pbx"), story)
+
+
+    def rtp_counts(self):
+        return [(int(a), int(b)) for a, b in re.findall(r"RTP in (\d+), out (\d+)", self.engine.read_log())]
+
+    def start_v6(self, extra="", v6_keys=""):
+        v6 = base.free_udp_port()
+        self.start("{ name = 'v4', listen = 'sip:127.0.0.1:%d' }, { name = 'v6', listen = 'sip:[::1]:%d'%s }"
+                   % (base.free_udp_port(), v6, v6_keys), extra=extra)
+        return v6
+
+    @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
+    def test_ipv6_media_inbound(self):
+        v6 = self.start_v6()
+        # SIPp's built-in uac says c=IN IP6 [media_ip]; -rtp_echo sends our tone back
+        p = self.sipp(["-sn", "uac", "-s", "tone", "-d", "2500", "-rtp_echo", "[::1]:%d" % v6], "in6",
+                      ip="::1", media_ip="::1")
+        code, story = self.wait_sipp(p, "in6")
+        self.assertEqual(code, 0, story)
+        self.assertIn("c=IN IP6 ::1", story)
+        self.assertRegex(story, r"SIP/2\.0 200 OK[\s\S]*o=tandem \d+ \d+ IN IP6 ::1\r?\n[\s\S]*c=IN IP6 ::1")
+        self.assertTrue(self.engine.wait_log("RTP in"), story)
+        (rx, tx), = self.rtp_counts()
+        self.assertGreater(tx, 50, story + self.engine.read_log())  # ~100 packets of tone in 2 s
+        self.assertGreater(rx, 25, story + self.engine.read_log())  # echoed back to our IPv6 socket
+
+    @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
+    def test_ipv6_media_outbound(self):
+        self.start_v6()
+        port = base.free_udp_port()
+        p = self.sipp(["-sn", "uas", "-rtp_echo"], "out6", port=port, ip="::1", media_ip="::1")
+        time.sleep(0.3)  # let SIPp bind
+        rc, out = self.engine.ctl("originate", "sip/service@[::1]:%d" % port, "outcall", "default")
+        self.assertEqual(rc, 0, out)
+        code, story = self.wait_sipp(p, "out6")
+        self.assertEqual(code, 0, story)
+        invite = story[story.index("INVITE sip:"):]
+        self.assertRegex(invite, r"o=tandem \d+ \d+ IN IP6 ::1\r?\n")
+        self.assertIn("c=IN IP6 ::1", invite)
+        self.assertNotIn("IN IP4", invite[:invite.index("m=audio")])
+        self.assertTrue(self.engine.wait_log("sip: engine hangs up"), story)
+        (rx, tx), = self.rtp_counts()
+        self.assertGreater(tx, 50, story + self.engine.read_log())  # 1.5 s of tone
+        self.assertGreater(rx, 25, story + self.engine.read_log())  # SIPp's echo of it
+
+    @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
+    def test_ipv6_rtp_ip6_off(self):
+        v6 = self.start_v6(extra=", rtp_ip6 = ''")
+        p = self.sipp(["-sf", os.path.join(base.SCENARIOS, "uac_expect_bye.xml"), "-s", "service",
+                       "[::1]:%d" % v6], "off6", ip="::1", media_ip="::1")
+        code, story = self.wait_sipp(p, "off6")
+        self.assertEqual(code, 0, story)
+        self.assertRegex(story, r"SIP/2\.0 200 OK[\s\S]*c=IN IP4 127\.0\.0\.1")
+
+
+    def test_media_address_families(self):
+        self.start("{ name = 'odd', listen = 'sip:127.0.0.1:%d', rtp_ip6 = '127.0.0.1' }" % base.free_udp_port(),
+                   expect_fail=True)
+        self.assertTrue(self.engine.wait_log("module sip: load() failed"), self.engine.read_log())
+        self.assertIn("sip: profile odd: rtp_ip must be a numeric IPv4 address (\"127.0.0.1\") and rtp_ip6 a "
+                      "numeric IPv6 one", self.engine.read_log())
+
+    @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
+    def test_ipv6_profile_rtp_ip6(self):
+        v6 = self.start_v6(extra=", rtp_ip6 = ''", v6_keys=", rtp_ip6 = '::1'")
+        p = self.sipp(["-sf", os.path.join(base.SCENARIOS, "uac_expect_bye.xml"), "-s", "service",
+                       "[::1]:%d" % v6], "prof6", ip="::1", media_ip="::1")
+        code, story = self.wait_sipp(p, "prof6")
+        self.assertEqual(code, 0, story)
+        self.assertRegex(story, r"SIP/2\.0 200 OK[\s\S]*c=IN IP6 ::1")
 
 
 if __name__ == "__main__":
