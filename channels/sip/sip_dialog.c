@@ -379,7 +379,8 @@ static void apply_remote(struct sip_call *call, const struct dlg_ev *ev) {
     if (ev->zero) { /* keep sending nowhere; only the codec may change */
         rtp->pt = ev->media.pt;
         rtp->dtmf_pt = ev->media.dtmf_pt;
-        rtp->format = ev->media.pt == 8 ? "PCMA" : "PCMU";
+        rtp->codec = ev->media; /* any codec, not only G.711 (an Opus call put on hold) */
+        rtp->format = rtp->codec.codec;
     } else {
         sip_rtp_set_remote(rtp, &ev->media);
     }

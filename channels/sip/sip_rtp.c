@@ -535,6 +535,11 @@ int sip_rtp_write(struct sip_call *call, const tandem_frame *frame) {
     if (frame->kind == TANDEM_FRAME_DTMF) return queue_dtmf(call, frame->digit, frame->duration_ms);
     if (frame->kind != TANDEM_FRAME_AUDIO) return TANDEM_OK;
     if (frame->format && strcmp(frame->format, rtp->format) != 0) return TANDEM_EINVAL;
+    if (frame->len == 0 && frame->samples > 0) { /* the encoder's DTX: send nothing, keep the clock */
+        sip_rtp_skip(call, frame);
+        rtp->marker = true; /* the next packet starts a talk spurt */
+        return TANDEM_OK;
+    }
     if (!frame->data || frame->len == 0 || frame->len > RTP_MAX_PAYLOAD) return TANDEM_EINVAL;
     if (rtp->dtmf.active) { /* the event replaces the audio; keep the clock */
         return TANDEM_OK;

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""The codec modules (modules/codec_opus, modules/codec_g722) with baresip
+(the Debian package, with its opus.so and g722.so) as real phones over SIP
+on loopback; the fixture is test_baresip's (engine, phones, CDRs).
+
+  test_opus_to_g711      1001 speaks only Opus (600 Hz), 1002 only PCMU
+                         (1400 Hz): the engine answers Opus with our fmtp,
+                         transcodes both ways, and each side hears the other's
+                         tone with an SNR above SNR_FLOOR_DB (a sine fitted
+                         per 40 ms block of what baresip decoded; the median)
+  test_offer_fec_no_dtx  defaults: the engine's offer to 1002 carries opus/48000/2
+                         with useinbandfec=1 and no usedtx; a silent G.711
+                         caller still makes 50 Opus packets a second
+  test_offer_dtx_no_fec  fec = false, dtx = true: useinbandfec=0;usedtx=1
+                         in the offer, and with the caller silent the engine
+                         sends (DTX) a small fraction of those packets; the
+                         tone still gets through when 1002 talks
+  test_opus_native_relay both phones Opus: the Opus payloads 1001 sends
+                         reach 1002 byte for byte (no transcoding), on a
+                         loopback capture
+  test_g722_to_g711      1001 speaks only G.722 (payload type 9,
+                         G722/8000 in the SDP, 16 kHz audio): transcoded to
+                         PCMU for 1002, each hears the other above the floor
+
+Run: python3 tests/integration/test_codecs.py -v   (needs baresip)
+"""
+import math
+import os
+import re
+import statistics
+import struct
+import sys
+import unittest
+import wave
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import baresip  # noqa: E402
+import loopback_capture  # noqa: E402
+import test_baresip  # noqa: E402
+
+# Measured on this class of machine: Opus (8 kHz, complexity 5) <-> PCMU
+# gives 25-30 dB on a 600/1400 Hz tone, G.722 <-> PCMU about 30 dB; a broken
+# transcoder (wrong rate, clock or byte order) gives below 0 dB.
+SNR_FLOOR_DB = 15.0
+OPUS = "codec_opus"
+OPUS_PHONE = "opus/48000/2"  # baresip names a codec by name/rate/channels
+
+
+def tone_snr_db(samples, freq, rate, block=None):
+    """Median over blocks of the SNR of a fitted sine of `freq` against the
+    rest: robust to a lost packet, which would break one global fit."""
+    block = block or rate // 25
+    w = 2 * math.pi * freq / rate
+    results = []
+    middle = samples[len(samples) // 4: 3 * len(samples) // 4]
+    for start in range(0, len(middle) - block + 1, block):
+        x = middle[start:start + block]
+        mean = sum(x) / block
+        x = [v - mean for v in x]
+        s = [math.sin(w * i) for i in range(block)]
+        c = [math.cos(w * i) for i in range(block)]
+        ss, cc, sc = sum(v * v for v in s), sum(v * v for v in c), sum(a * b for a, b in zip(s, c))
+        xs, xc = sum(a * b for a, b in zip(x, s)), sum(a * b for a, b in zip(x, c))
+        det = ss * cc - sc * sc
+        a, b = (xs * cc - xc * sc) / det, (xc * ss - xs * sc) / det
+        fit = [a * si + b * ci for si, ci in zip(s, c)]
+        signal = sum(v * v for v in fit)
+        noise = sum((v - f) ** 2 for v, f in zip(x, fit))
+        if signal > 0:
+            results.append(10 * math.log10(signal / max(noise, 1e-9)))
+    return statistics.median(results) if results else float("-inf")
+
+
+def offer_to(phone):
+    """The SDP of the INVITE the engine sent to `phone` (its SIP trace)."""
+    log = phone.read_log()
+    start = log.find("INVITE sip:")
+    m = re.search(r"v=0.*?(?=\n\n|\Z)", log[start:], re.S)
+    return m.group(0) if start >= 0 and m else ""
+
+
+@unittest.skipUnless(baresip.BARESIP and os.path.exists(os.path.join(baresip.MODULE_PATH, "opus.so")),
+                     "baresip with its opus module is not installed")
+class Codecs(test_baresip.Baresip):
+    def snr(self, phone, freq):
+        # baresip records what it decoded at the codec's rate and channels
+        # (Opus: 48 kHz stereo): the left channel
+        with wave.open(phone.received_wav(), "rb") as w:
+            channels, rate = w.getnchannels(), w.getframerate()
+            data = w.readframes(w.getnframes())
+        samples = struct.unpack("<%dh" % (len(data) // 2), data)[::channels]
+        return tone_snr_db(samples, freq, rate)
+
+    def assertClear(self, phone, freq, story):
+        self.assertTrue(phone.received_wav(), story)
+        snr = self.snr(phone, freq)
+        print("%s hears %d Hz at %.1f dB SNR" % (phone.dir.rsplit("-", 1)[-1], freq, snr))
+        self.assertGreater(snr, SNR_FLOOR_DB, "%d Hz at %.1f dB\n%s" % (freq, snr, story))
+
+    def leg(self, exten, direction):
+        legs = [l for l in self.cdr(exten)["legs"] if l["direction"] == direction]
+        self.assertEqual(len(legs), 1, self.cdr(exten))
+        return legs[0]
+
+    def test_opus_to_g711(self):
+        self.start_engine(modules=(OPUS,))
+        callee = self.phone("1002", 1400, answer=True)
+        caller = self.phone("1001", 600, codecs=OPUS_PHONE)
+        self.talk(caller, "1002", callee)
+        story = self.story(caller, callee)
+        answer = caller.read_log()
+        self.assertRegex(answer, r"a=rtpmap:(\d+) opus/48000/2", story)
+        self.assertRegex(answer, r"a=fmtp:\d+ maxplaybackrate=8000;sprop-maxcapturerate=8000;stereo=0;"
+                                 r"sprop-stereo=0;useinbandfec=1\r?\n", story)
+        self.assertEqual(self.leg("1002", "inbound")["codec"], "opus", story)
+        self.assertEqual(self.leg("1002", "outbound")["codec"], "PCMU", story)
+        self.assertClear(callee, 600, story)
+        self.assertClear(caller, 1400, story)
+
+    def silent_caller_to_opus(self, module_config):
+        self.start_engine(modules=(OPUS,), module_config=module_config)
+        callee = self.phone("1002", 1400, answer=True, codecs=OPUS_PHONE)
+        caller = self.phone("1001", 0)  # a 0 Hz tone: silence
+        self.talk(caller, "1002", callee)
+        story = self.story(caller, callee)
+        offer = offer_to(callee)
+        self.assertRegex(offer, r"m=audio \d+ RTP/AVP 0 8 96 101", story)
+        self.assertIn("a=rtpmap:96 opus/48000/2", offer, story)
+        self.assertClear(caller, 1400, story)
+        return offer, self.leg("1002", "outbound"), story
+
+    def test_offer_fec_no_dtx(self):
+        offer, leg, story = self.silent_caller_to_opus("")
+        self.assertIn("a=fmtp:96 maxplaybackrate=8000;sprop-maxcapturerate=8000;stereo=0;sprop-stereo=0;"
+                      "useinbandfec=1\r\n", offer.replace("\n", "\r\n").replace("\r\r", "\r"), story)
+        self.assertNotIn("usedtx", offer)
+        self.assertGreater(leg["quality"]["tx_packets"], 50 * test_baresip.TALK_SECONDS * 0.8, leg)
+
+    def test_offer_dtx_no_fec(self):
+        offer, leg, story = self.silent_caller_to_opus("codec_opus = { fec = false, dtx = true },")
+        self.assertRegex(offer, r"a=fmtp:96 [^\r\n]*useinbandfec=0;usedtx=1", story)
+        # DTX: silence is a comfort-noise frame every 400 ms, not 50 packets a second
+        self.assertLess(leg["quality"]["tx_packets"], 50 * (test_baresip.TALK_SECONDS + 1) * 0.3, leg)
+
+    def test_opus_native_relay(self):
+        self.start_engine(modules=(OPUS,))
+        try:
+            cap = loopback_capture.Capture()
+        except PermissionError:
+            self.skipTest("no CAP_NET_RAW for a loopback capture")
+        try:
+            callee = self.phone("1002", 1400, answer=True, codecs=OPUS_PHONE)
+            caller = self.phone("1001", 600, codecs=OPUS_PHONE)
+            self.talk(caller, "1002", callee)
+        finally:
+            cap.close()
+        story = self.story(caller, callee)
+        pt = lambda phone: int(re.search(r"a=rtpmap:(\d+) opus/48000/2", phone.read_log()).group(1))  # noqa: E731
+        sent = {p[12:] for p in cap.rtp(caller.rtp_ports, self.rtp_range, pt(caller))}
+        relayed = [p[12:] for p in cap.rtp(self.rtp_range, callee.rtp_ports, pt(callee))]
+        self.assertGreater(len(relayed), 50 * test_baresip.TALK_SECONDS * 0.8, story)
+        same = sum(1 for p in relayed if p in sent)
+        self.assertGreater(same, len(relayed) * 0.95, "Opus relayed untouched\n" + story)
+        self.assertClear(callee, 600, story)
+
+    def test_g722_to_g711(self):
+        self.start_engine(modules=("codec_g722",))
+        callee = self.phone("1002", 1400, answer=True)
+        caller = self.phone("1001", 600, codecs="G722/16000/1")
+        self.talk(caller, "1002", callee)
+        story = self.story(caller, callee)
+        self.assertRegex(caller.read_log(), r"m=audio \d+ RTP/AVP 9( 101)?\r?\n", story)
+        self.assertIn("a=rtpmap:9 G722/8000", caller.read_log(), story)
+        self.assertEqual(self.leg("1002", "inbound")["codec"], "G722", story)
+        self.assertClear(callee, 600, story)
+        self.assertClear(caller, 1400, story)
+
+
+def load_tests(loader, tests, pattern):
+    """Only this file's tests, not test_baresip's that the fixture brings."""
+    return unittest.TestSuite(Codecs(name) for name in sorted(vars(Codecs)) if name.startswith("test_"))
+
+
+if __name__ == "__main__":
+    unittest.main()
