@@ -563,6 +563,14 @@ void sip_rtp_skip(struct sip_call *call, const tandem_frame *frame) {
                            : samples;
 }
 
+void sip_rtp_announce_codec(struct sip_call *call, tandem_leg *leg) {
+    if (!call->rtp.format) return; /* a late offer: the ACK will say */
+    sip_host->leg_set_format(leg, call->rtp.format);
+    if (sip_host->abi_minor >= 3 && sip_host->struct_size >= offsetof(tandem_host, leg_set_format_params) +
+                                                                 sizeof sip_host->leg_set_format_params)
+        sip_host->leg_set_format_params(leg, call->rtp.codec.remote_fmtp);
+}
+
 static void set_var_u64(tandem_leg *leg, const char *name, uint64_t v) {
     char buf[32];
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);

@@ -180,6 +180,7 @@ static void pick_registered(struct sip_media *out, const sdp_rtpmap_t *r, const 
         out->codec_rate = c->codec_rate;
         out->channels = c->channels;
         snprintf(out->fmtp, sizeof out->fmtp, "%s", c->fmtp);
+        snprintf(out->remote_fmtp, sizeof out->remote_fmtp, "%s", r->rm_fmtp ? r->rm_fmtp : "");
         return;
     }
 }

@@ -13,7 +13,9 @@
 return {
   instance = "demo",
   workers = 0,                 -- one per core
-  modules = { "local", "sip" },
+  -- codec_opus and codec_g722: phones may talk Opus or G.722 besides G.711
+  -- (docs/codecs.md); module_config.codec_opus would tune Opus
+  modules = { "local", "sip", "codec_opus", "codec_g722" },
   module_config = {
     sip = {
       listen = "sip:127.0.0.1:5060",

@@ -62,6 +62,7 @@ static const tandem_codec g722_codec = {
     8000, /* the RTP clock of G.722, not its sample rate */
     1,
     NULL,
+    NULL, /* no parameters to negotiate */
 };
 
 static int g722_load(tandem_module *self, const tandem_host *host) { return host->register_codec(self, &g722_codec); }

@@ -32,6 +32,7 @@ static tandem_codec opus_codec = {
     48000,
     2,
     fmtp,
+    opus_stream_new_params, /* ABI 1.3: the far end's a=fmtp */
 };
 
 /* An integer key in [min, max]; def when absent; -1 (after a log line) when bad. */
@@ -73,7 +74,7 @@ static int read_settings(void) {
         host->log(self, TANDEM_LOG_ERROR, NULL, "codec_opus: bitrate must be 0 (automatic) or 6000..510000");
         return TANDEM_EINVAL;
     }
-    settings = (struct opus_settings){(uint32_t)rate, complexity, bitrate, fec == 1, loss, dtx == 1};
+    settings = (struct opus_settings){(uint32_t)rate, complexity, bitrate, fec == 1, loss, dtx == 1, 0, false};
     return TANDEM_OK;
 }
 

@@ -17,6 +17,29 @@ void *opus_stream_new(void *user) {
     return s;
 }
 
+void *opus_stream_new_params(void *user, const char *fmtp) {
+    struct opus_stream *s = calloc(1, sizeof *s);
+    if (s) s->settings = opus_settings_for(user, fmtp);
+    return s;
+}
+
+/* libopus 1.3 adds no FEC to narrowband SILK below about 17 kbit/s, and its
+ * automatic bitrate there is about 10: with FEC on, 8 kHz gets 24 kbit/s
+ * unless a bitrate was configured (bench/BENCHMARKS.md). */
+static int bitrate_for(const struct opus_settings *c) {
+    if (c->bitrate > 0) return c->bitrate;
+    return c->fec && c->sample_rate == 8000 ? 24000 : OPUS_AUTO;
+}
+
+/* maxplaybackrate as the widest band worth encoding */
+static int bandwidth_for(uint32_t max_playback) {
+    if (max_playback == 0 || max_playback > 24000) return OPUS_BANDWIDTH_FULLBAND;
+    if (max_playback > 16000) return OPUS_BANDWIDTH_SUPERWIDEBAND;
+    if (max_playback > 12000) return OPUS_BANDWIDTH_WIDEBAND;
+    if (max_playback > 8000) return OPUS_BANDWIDTH_MEDIUMBAND;
+    return OPUS_BANDWIDTH_NARROWBAND;
+}
+
 void opus_stream_free(void *user, void *state) {
     (void)user;
     struct opus_stream *s = state;
@@ -34,7 +57,9 @@ static OpusEncoder *encoder(struct opus_stream *s) {
     if (!e || err != OPUS_OK) return NULL;
     opus_encoder_ctl(e, OPUS_SET_COMPLEXITY(c->complexity));
     opus_encoder_ctl(e, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
-    opus_encoder_ctl(e, OPUS_SET_BITRATE(c->bitrate > 0 ? c->bitrate : OPUS_AUTO));
+    opus_encoder_ctl(e, OPUS_SET_BITRATE(bitrate_for(c)));
+    opus_encoder_ctl(e, OPUS_SET_MAX_BANDWIDTH(bandwidth_for(c->max_playback)));
+    opus_encoder_ctl(e, OPUS_SET_VBR(c->cbr ? 0 : 1));
     opus_encoder_ctl(e, OPUS_SET_INBAND_FEC(c->fec ? 1 : 0));
     /* FEC is only spent when the encoder expects loss */
     opus_encoder_ctl(e, OPUS_SET_PACKET_LOSS_PERC(c->fec ? c->packet_loss_pct : 0));

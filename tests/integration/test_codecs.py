@@ -8,13 +8,18 @@ on loopback; the fixture is test_baresip's (engine, phones, CDRs).
                          transcodes both ways, and each side hears the other's
                          tone with an SNR above SNR_FLOOR_DB (a sine fitted
                          per 40 ms block of what baresip decoded; the median)
-  test_offer_fec_no_dtx  defaults: the engine's offer to 1002 carries opus/48000/2
-                         with useinbandfec=1 and no usedtx; a silent G.711
-                         caller still makes 50 Opus packets a second
-  test_offer_dtx_no_fec  fec = false, dtx = true: useinbandfec=0;usedtx=1
+  test_fec_sent_when_asked  defaults: the engine's offer to 1002 (Opus)
+                         carries opus/48000/2 with useinbandfec=1 and no
+                         usedtx; 1002 says useinbandfec=1 too, so the Opus
+                         the engine makes from 1001's G.711 carries FEC (the
+                         SILK LBRR flag, on a loopback capture)
+  test_no_fec_unless_asked  1002 does not say useinbandfec=1: no packet
+                         carries FEC (RFC 7587: FEC only for a decoder that
+                         declared it)
+  test_dtx_without_fec   fec = false, dtx = true: useinbandfec=0;usedtx=1
                          in the offer, and with the caller silent the engine
-                         sends (DTX) a small fraction of those packets; the
-                         tone still gets through when 1002 talks
+                         sends (DTX) a small fraction of 50 packets a second;
+                         1002's tone still gets through
   test_opus_native_relay both phones Opus: the Opus payloads 1001 sends
                          reach 1002 byte for byte (no transcoding), on a
                          loopback capture
@@ -71,6 +76,14 @@ def tone_snr_db(samples, freq, rate, block=None):
     return statistics.median(results) if results else float("-inf")
 
 
+def lbrr_share(payloads):
+    """The share of 20 ms narrowband SILK packets (TOC config 0-3, one frame)
+    whose LBRR flag, the second bit after the TOC byte (RFC 6716 4.2.3,
+    coded with probability 1/2, so a plain bit), says FEC data follows."""
+    silk = [p for p in payloads if len(p) > 2 and p[0] >> 3 < 4 and p[0] & 3 == 0]
+    return sum(1 for p in silk if p[1] & 0x40) / len(silk) if silk else 0.0
+
+
 def offer_to(phone):
     """The SDP of the INVITE the engine sent to `phone` (its SIP trace)."""
     log = phone.read_log()
@@ -117,28 +130,56 @@ class Codecs(test_baresip.Baresip):
         self.assertClear(callee, 600, story)
         self.assertClear(caller, 1400, story)
 
-    def silent_caller_to_opus(self, module_config):
+    def g711_caller_to_opus(self, module_config="", caller_freq=600, callee_config=()):
+        """1001 (G.711, saying caller_freq; 0: silence) calls 1002 (Opus,
+        saying 1400 Hz) with a loopback capture running where allowed.
+        Returns the engine's offer to 1002, the outbound leg's CDR entry and
+        the Opus payloads the engine sent 1002 (None without a capture)."""
         self.start_engine(modules=(OPUS,), module_config=module_config)
-        callee = self.phone("1002", 1400, answer=True, codecs=OPUS_PHONE)
-        caller = self.phone("1001", 0)  # a 0 Hz tone: silence
-        self.talk(caller, "1002", callee)
-        story = self.story(caller, callee)
+        try:
+            cap = loopback_capture.Capture()
+        except PermissionError:
+            cap = None
+        try:
+            callee = self.phone("1002", 1400, answer=True, codecs=OPUS_PHONE, config=callee_config)
+            caller = self.phone("1001", caller_freq)
+            self.talk(caller, "1002", callee)
+        finally:
+            if cap:
+                cap.close()
+        self.story_text = story = self.story(caller, callee)
         offer = offer_to(callee)
         self.assertRegex(offer, r"m=audio \d+ RTP/AVP 0 8 96 101", story)
         self.assertIn("a=rtpmap:96 opus/48000/2", offer, story)
         self.assertClear(caller, 1400, story)
-        return offer, self.leg("1002", "outbound"), story
+        if caller_freq:
+            self.assertClear(callee, caller_freq, story)
+        sent = [p[12:] for p in cap.rtp(self.rtp_range, callee.rtp_ports, 96)] if cap else None
+        return offer, self.leg("1002", "outbound"), sent
 
-    def test_offer_fec_no_dtx(self):
-        offer, leg, story = self.silent_caller_to_opus("")
-        self.assertIn("a=fmtp:96 maxplaybackrate=8000;sprop-maxcapturerate=8000;stereo=0;sprop-stereo=0;"
-                      "useinbandfec=1\r\n", offer.replace("\n", "\r\n").replace("\r\r", "\r"), story)
+    def test_fec_sent_when_asked(self):
+        offer, leg, sent = self.g711_caller_to_opus(callee_config=["opus_inbandfec yes"])
+        story = self.story_text
+        self.assertRegex(offer, r"a=fmtp:96 maxplaybackrate=8000;sprop-maxcapturerate=8000;stereo=0;"
+                                r"sprop-stereo=0;useinbandfec=1\r?\n", story)
         self.assertNotIn("usedtx", offer)
         self.assertGreater(leg["quality"]["tx_packets"], 50 * test_baresip.TALK_SECONDS * 0.8, leg)
+        if sent is not None:
+            self.assertGreater(len(sent), 50 * test_baresip.TALK_SECONDS * 0.8, story)
+            # libopus spends FEC on the frames it judges worth it: ~30 % of a
+            # steady tone's (90 % of speech's), none without FEC
+            self.assertGreater(lbrr_share(sent), 0.15, "FEC in what 1002 (useinbandfec=1) got\n" + story)
 
-    def test_offer_dtx_no_fec(self):
-        offer, leg, story = self.silent_caller_to_opus("codec_opus = { fec = false, dtx = true },")
-        self.assertRegex(offer, r"a=fmtp:96 [^\r\n]*useinbandfec=0;usedtx=1", story)
+    def test_no_fec_unless_asked(self):
+        offer, leg, sent = self.g711_caller_to_opus()
+        self.assertIn("useinbandfec=1", offer)  # we ask for it; 1002 does not
+        if sent is not None:
+            self.assertGreater(len(sent), 50 * test_baresip.TALK_SECONDS * 0.8, self.story_text)
+            self.assertEqual(lbrr_share(sent), 0.0, "no FEC for a far end without useinbandfec=1")
+
+    def test_dtx_without_fec(self):
+        offer, leg, _ = self.g711_caller_to_opus("codec_opus = { fec = false, dtx = true },", caller_freq=0)
+        self.assertRegex(offer, r"a=fmtp:96 [^\r\n]*useinbandfec=0;usedtx=1", self.story_text)
         # DTX: silence is a comfort-noise frame every 400 ms, not 50 packets a second
         self.assertLess(leg["quality"]["tx_packets"], 50 * (test_baresip.TALK_SECONDS + 1) * 0.3, leg)
 

@@ -5,7 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstddef>
 #include <cstring>
+#include <string>
 #include <vector>
 
 using namespace tandem::media;
@@ -23,6 +25,7 @@ struct FakeCodec {
     int states_created = 0;
     bool fail = false;
     bool refuse_state = false;
+    std::vector<std::string> params; // what each state_new_params was given
 };
 
 void *fake_state_new(void *user) {
@@ -32,6 +35,11 @@ void *fake_state_new(void *user) {
     ++fake->states_alive;
     ++fake->states_created;
     return fake;
+}
+
+void *fake_state_new_params(void *user, const char *params) {
+    static_cast<FakeCodec *>(user)->params.emplace_back(params);
+    return fake_state_new(user);
 }
 
 void fake_state_free(void *user, void *state) {
@@ -59,7 +67,7 @@ int fake_decode(void *user, void *state, const uint8_t *in, size_t len, int16_t 
 
 tandem_codec fake_codec(FakeCodec &fake, const char *name, uint32_t cost) {
     return {sizeof(tandem_codec), name, 16000, cost, &fake, fake_state_new, fake_state_free, fake_encode, fake_decode,
-            nullptr, 0, 0, nullptr};
+            nullptr, 0, 0, nullptr, fake_state_new_params};
 }
 
 Frame audio_frame(FormatId format, const void *data, uint32_t bytes, uint32_t samples) {
@@ -312,4 +320,33 @@ TEST_CASE("find_codec matches names case-insensitively", "[translator]") {
     CHECK(find_codec(codecs, "PCMA") == g711_alaw_codec());
     CHECK(find_codec(codecs, "pcmu") == g711_ulaw_codec());
     CHECK(find_codec(codecs, "G722") == nullptr);
+}
+
+TEST_CASE("the far end's parameters reach the codec that decodes the source and the one that encodes "
+          "the destination", "[translator]") {
+    FakeCodec in_fake, out_fake;
+    const tandem_codec in_codec = fake_codec(in_fake, "FAKEIN", 5);
+    const tandem_codec out_codec = fake_codec(out_fake, "FAKEOUT", 5);
+    const CodecList codecs{{&in_codec, &out_codec}};
+    const FormatId in = intern_format("FAKEIN"), out = intern_format("FAKEOUT");
+
+    auto both = Translator::create(codecs, in, out, nullptr, "useinbandfec=1", "maxplaybackrate=8000");
+    REQUIRE(both);
+    CHECK(both->describe() == "FAKEIN -> slin16 -> FAKEOUT");
+    CHECK(in_fake.params == std::vector<std::string>{"useinbandfec=1"});
+    CHECK(out_fake.params == std::vector<std::string>{"maxplaybackrate=8000"});
+
+    // unknown parameters: state_new, as for a codec built before ABI 1.3
+    auto unknown = Translator::create(codecs, in, out, nullptr);
+    REQUIRE(unknown);
+    CHECK(in_fake.params.size() == 1);
+    CHECK(out_fake.params.size() == 1);
+    CHECK(in_fake.states_created == 2);
+
+    tandem_codec old_codec = in_codec;
+    old_codec.struct_size = offsetof(tandem_codec, state_new_params);
+    const CodecList old_codecs{{&old_codec, &out_codec}};
+    REQUIRE(Translator::create(old_codecs, in, out, nullptr, "x=1", "y=2"));
+    CHECK(in_fake.params.size() == 1); // a 1.2 codec's state_new_params is never read
+    CHECK(out_fake.params == std::vector<std::string>{"maxplaybackrate=8000", "y=2"});
 }

@@ -54,7 +54,7 @@ extern "C" {
 #endif
 
 #define TANDEM_ABI_MAJOR 1
-#define TANDEM_ABI_MINOR 2
+#define TANDEM_ABI_MINOR 3
 
 #if defined(__GNUC__)
 #define TANDEM_EXPORT __attribute__((visibility("default")))
@@ -283,6 +283,15 @@ typedef struct tandem_codec {
     uint32_t rtp_clock_rate;  /* the rtpmap clock rate (opus: 48000); 0: sample_rate */
     uint32_t rtp_channels;    /* the rtpmap channel count; 0 or 1: mono, left out */
     const char *rtp_fmtp;     /* kept; our a=fmtp parameters, NULL none */
+
+    /* --- added in ABI 1.3: the far end's codec parameters (codecs) --- */
+    /* May be NULL: state_new is used. Otherwise the engine calls it instead
+     * of state_new for a stream to or from a leg whose channel reported the
+     * far end's parameters for this codec (host->leg_set_format_params: for
+     * RTP its a=fmtp, "" when it sent none), e.g. so that Opus honours the
+     * far end's maxplaybackrate, useinbandfec and usedtx. `params` is
+     * borrowed for the call. */
+    void *(*state_new_params)(void *user, const char *params);
 } tandem_codec;
 
 /* ---------------------------------------------------------------------- */
@@ -587,6 +596,15 @@ struct tandem_host {
      * module may unload later). Check struct_size before reading the ABI
      * 1.2 members of a codec built against 1.0/1.1. */
     size_t (*codec_list)(const tandem_codec **out, size_t cap);
+
+    /* --- added in ABI 1.3: the far end's codec parameters (codecs) --- */
+
+    /* Worker-only: the far end's parameters for the leg's current format
+     * (an RTP channel passes the negotiated codec's a=fmtp, "" when there was
+     * none; NULL: unknown). Translators made for the leg from then on hand
+     * them to the codec's state_new_params. Setting another format with
+     * leg_set_format forgets them. TANDEM_OK, or TANDEM_EGONE. */
+    int (*leg_set_format_params)(tandem_leg *leg, const char *params);
 };
 
 /* ---------------------------------------------------------------------- */

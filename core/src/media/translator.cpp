@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <tuple>
@@ -106,6 +107,15 @@ struct CodecStateFree {
     }
 };
 
+// A codec's state for one stream, from the far end's parameters when both
+// are known (ABI 1.3), else from state_new.
+void *new_codec_state(const tandem_codec *codec, const char *params) {
+    constexpr size_t kWithParams = offsetof(tandem_codec, state_new_params) + sizeof(codec->state_new_params);
+    if (params && codec->struct_size >= kWithParams && codec->state_new_params)
+        return codec->state_new_params(codec->user, params);
+    return codec->state_new(codec->user);
+}
+
 } // namespace
 
 struct Translator::Step {
@@ -162,7 +172,8 @@ Translator::Translator(FormatId from, FormatId to) : from_(from), to_(to) {}
 Translator::~Translator() = default;
 
 std::unique_ptr<Translator> Translator::create(const CodecList &codecs, FormatId from, FormatId to,
-                                               std::string *error) {
+                                               std::string *error, const char *from_params,
+                                               const char *to_params) {
     auto fail = [&](std::string message) -> std::unique_ptr<Translator> {
         if (error)
             *error = std::move(message);
@@ -181,7 +192,10 @@ std::unique_ptr<Translator> Translator::create(const CodecList &codecs, FormatId
     for (const Edge &edge : path) {
         Step step{edge.kind, edge.to, edge.codec, {nullptr, {edge.codec}}, nullptr};
         if (edge.codec && edge.codec->state_new) {
-            step.codec_state.reset(edge.codec->state_new(edge.codec->user));
+            const char *params = edge.kind == StepKind::decode && edge.from == from ? from_params
+                                 : edge.kind == StepKind::encode && edge.to == to   ? to_params
+                                                                                    : nullptr;
+            step.codec_state.reset(new_codec_state(edge.codec, params));
             if (!step.codec_state)
                 return fail(std::string("codec ") + edge.codec->name + ": cannot create state");
         }
