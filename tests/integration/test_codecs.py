@@ -23,6 +23,15 @@ on loopback; the fixture is test_baresip's (engine, phones, CDRs).
   test_opus_native_relay both phones Opus: the Opus payloads 1001 sends
                          reach 1002 byte for byte (no transcoding), on a
                          loopback capture
+  test_opus_16k_to_g722  sample_rate = 16000: we offer maxplaybackrate=16000
+                         and transcode Opus to G.722 (wideband, no resampler);
+                         each hears the other above the floor
+  test_opus_48k_to_g711  sample_rate = 48000, complexity 10: fullband Opus
+                         through the resampler to PCMU, both ways clear
+  test_bad_config_refused  sample_rate = 44100: the module is refused with a
+                         log line naming the key; the instance runs on
+  test_reload            `module reload codec_opus` registers it again with
+                         its configuration re-read
   test_g722_to_g711      1001 speaks only G.722 (payload type 9,
                          G722/8000 in the SDP, 16 kHz audio): transcoded to
                          PCMU for 1002, each hears the other above the floor
@@ -203,6 +212,47 @@ class Codecs(test_baresip.Baresip):
         same = sum(1 for p in relayed if p in sent)
         self.assertGreater(same, len(relayed) * 0.95, "Opus relayed untouched\n" + story)
         self.assertClear(callee, 600, story)
+
+    def opus_caller_to(self, callee_codec, module_config, modules=(OPUS,)):
+        self.start_engine(modules=modules, module_config=module_config)
+        callee = self.phone("1002", 1400, answer=True, codecs=callee_codec)
+        caller = self.phone("1001", 600, codecs=OPUS_PHONE)
+        self.talk(caller, "1002", callee)
+        story = self.story(caller, callee)
+        self.assertClear(callee, 600, story)
+        self.assertClear(caller, 1400, story)
+        return caller.read_log(), story
+
+    def test_opus_16k_to_g722(self):
+        answer, story = self.opus_caller_to("G722/16000/1", "codec_opus = { sample_rate = 16000 },",
+                                            (OPUS, "codec_g722"))
+        self.assertRegex(answer, r"a=fmtp:\d+ maxplaybackrate=16000;sprop-maxcapturerate=16000;", story)
+        self.assertEqual(self.leg("1002", "inbound")["codec"], "opus", story)
+        self.assertEqual(self.leg("1002", "outbound")["codec"], "G722", story)
+
+    def test_opus_48k_to_g711(self):
+        answer, story = self.opus_caller_to("PCMU", "codec_opus = { sample_rate = 48000, complexity = 10 },")
+        self.assertRegex(answer, r"a=fmtp:\d+ maxplaybackrate=48000;sprop-maxcapturerate=48000;", story)
+
+    def test_bad_config_refused(self):
+        self.start_engine(modules=(OPUS,), module_config="codec_opus = { sample_rate = 44100 },")
+        self.assertTrue(self.engine.wait_log("codec_opus: sample_rate must be 8000, 16000 or 48000"),
+                        self.engine.read_log())
+        rc, out = self.engine.ctl("modules")
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn("codec_opus", out)  # refused; the instance runs without it
+        self.assertIn("sip", out)
+
+    def test_reload(self):
+        self.start_engine(modules=(OPUS,), module_config="codec_opus = { dtx = true },")
+        rc, out = self.engine.ctl("module", "reload", "codec_opus")
+        self.assertEqual(rc, 0, out)
+        log = self.engine.read_log()
+        self.assertEqual(log.count("codec_opus: 8000 Hz, complexity 5, fmtp maxplaybackrate=8000;"
+                                   "sprop-maxcapturerate=8000;stereo=0;sprop-stereo=0;useinbandfec=1;usedtx=1"),
+                         2, log)
+        rc, out = self.engine.ctl("registry", json_output=True)
+        self.assertIn("opus", [c["name"] for c in out["data"]["codecs"]], out)
 
     def test_g722_to_g711(self):
         self.start_engine(modules=("codec_g722",))
