@@ -12,17 +12,27 @@
 
 static const tandem_host *host;
 static tandem_module *self;
-static struct opus_settings settings;
-static char fmtp[160];
 
-static tandem_codec opus_codec = {
+/* What one load or reload registered. Each is new and never changes: after a
+ * reload, a worker or the SIP thread may still be reading the previous one
+ * (a snapshot of the registry taken just before), so all of them live until
+ * unload, when nothing uses the module any more. */
+struct registration {
+    tandem_codec codec;
+    struct opus_settings settings;
+    char fmtp[160];
+    struct registration *next;
+};
+static struct registration *registrations;
+
+static const tandem_codec opus_template = {
     sizeof(tandem_codec),
     "opus",
-    48000, /* set from sample_rate at load */
+    48000, /* sample_rate, from the settings */
     /* libopus encode + decode of 20 ms costs about as much as a hundred
      * G.711 conversions; the translator never has a cheaper choice anyway */
     100,
-    &settings,
+    NULL, /* user: the registration's settings */
     opus_stream_new,
     opus_stream_free,
     opus_stream_encode,
@@ -31,7 +41,7 @@ static tandem_codec opus_codec = {
     "opus",
     48000,
     2,
-    fmtp,
+    NULL, /* rtp_fmtp: the registration's */
     opus_stream_new_params, /* ABI 1.3: the far end's a=fmtp */
 };
 
@@ -57,7 +67,7 @@ static int config_bool(const char *key, bool def) {
     return -1;
 }
 
-static int read_settings(void) {
+static int read_settings(struct opus_settings *settings) {
     int rate = config_int("sample_rate", 8000, 8000, 48000);
     int complexity = config_int("complexity", 5, 0, 10);
     int bitrate = config_int("bitrate", 0, 0, 510000);
@@ -74,27 +84,41 @@ static int read_settings(void) {
         host->log(self, TANDEM_LOG_ERROR, NULL, "codec_opus: bitrate must be 0 (automatic) or 6000..510000");
         return TANDEM_EINVAL;
     }
-    settings = (struct opus_settings){(uint32_t)rate, complexity, bitrate, fec == 1, loss, dtx == 1, 0, false};
+    *settings = (struct opus_settings){(uint32_t)rate, complexity, bitrate, fec == 1, loss, dtx == 1, 0, false};
     return TANDEM_OK;
 }
 
 /* Our a=fmtp (RFC 7587 section 6.1): what we want to receive. We play back
  * and capture at sample_rate, mono; useinbandfec and usedtx follow fec and
  * dtx. ptime is an SDP attribute (a=ptime:20), not an fmtp parameter. */
-static void build_fmtp(void) {
-    snprintf(fmtp, sizeof fmtp,
+static void build_fmtp(struct registration *r) {
+    const struct opus_settings *s = &r->settings;
+    snprintf(r->fmtp, sizeof r->fmtp,
              "maxplaybackrate=%u;sprop-maxcapturerate=%u;stereo=0;sprop-stereo=0;useinbandfec=%d%s",
-             settings.sample_rate, settings.sample_rate, settings.fec ? 1 : 0, settings.dtx ? ";usedtx=1" : "");
+             s->sample_rate, s->sample_rate, s->fec ? 1 : 0, s->dtx ? ";usedtx=1" : "");
 }
 
 static int opus_register(void) {
-    int rc = read_settings();
-    if (rc != TANDEM_OK) return rc;
-    build_fmtp();
-    opus_codec.sample_rate = settings.sample_rate;
-    host->log(self, TANDEM_LOG_INFO, NULL, "codec_opus: %u Hz, complexity %d, fmtp %s", settings.sample_rate,
-              settings.complexity, fmtp);
-    return host->register_codec(self, &opus_codec);
+    struct registration *r = calloc(1, sizeof *r);
+    if (!r) return TANDEM_ERROR;
+    int rc = read_settings(&r->settings);
+    if (rc == TANDEM_OK) {
+        build_fmtp(r);
+        r->codec = opus_template;
+        r->codec.sample_rate = r->settings.sample_rate;
+        r->codec.user = &r->settings;
+        r->codec.rtp_fmtp = r->fmtp;
+        rc = host->register_codec(self, &r->codec);
+    }
+    if (rc != TANDEM_OK) {
+        free(r);
+        return rc;
+    }
+    r->next = registrations;
+    registrations = r;
+    host->log(self, TANDEM_LOG_INFO, NULL, "codec_opus: %u Hz, complexity %d, fmtp %s", r->settings.sample_rate,
+              r->settings.complexity, r->fmtp);
+    return TANDEM_OK;
 }
 
 static int opus_load(tandem_module *module, const tandem_host *h) {
@@ -108,6 +132,15 @@ static int opus_reload(tandem_module *module) {
     return opus_register();
 }
 
+static void opus_unload(tandem_module *module) {
+    (void)module;
+    while (registrations) {
+        struct registration *next = registrations->next;
+        free(registrations);
+        registrations = next;
+    }
+}
+
 static const tandem_module_desc opus_desc = {
     TANDEM_MODULE_DESC_INIT,
     "codec_opus",
@@ -115,7 +148,7 @@ static const tandem_module_desc opus_desc = {
     "Opus codec (libopus): 8/16/48 kHz mono, FEC, DTX, RFC 7587 SDP",
     NULL,
     opus_load,
-    NULL,
+    opus_unload,
     opus_reload,
 };
 
