@@ -30,6 +30,8 @@ on loopback; the fixture is test_baresip's (engine, phones, CDRs).
                          through the resampler to PCMU, both ways clear
   test_bad_config_refused  sample_rate = 44100: the module is refused with a
                          log line naming the key; the instance runs on
+  test_tone_to_opus      a call-progress tone the engine plays (425 Hz) to an
+                         Opus phone arrives clear (player -> Opus encoder)
   test_reload            `module reload codec_opus` registers it again with
                          its configuration re-read
   test_g722_to_g711      1001 speaks only G.722 (payload type 9,
@@ -242,6 +244,14 @@ class Codecs(test_baresip.Baresip):
         self.assertEqual(rc, 0, out)
         self.assertNotIn("codec_opus", out)  # refused; the instance runs without it
         self.assertIn("sip", out)
+
+    def test_tone_to_opus(self):
+        # the engine's own audio (a player) encoded for an Opus leg
+        tone = '["602"] = function(call) call:answer() call:play_tone("dial", { duration = 5000 }) end,\n  '
+        self.start_engine(modules=(OPUS,), dialplan=test_baresip.DIALPLAN.replace('["700"]', tone + '["700"]'))
+        phone = self.phone("1001", 0, codecs=OPUS_PHONE)
+        self.talk(phone, "602")
+        self.assertClear(phone, 425, self.story(phone))
 
     def test_reload(self):
         self.start_engine(modules=(OPUS,), module_config="codec_opus = { dtx = true },")
