@@ -63,6 +63,7 @@ static const tandem_codec g722_codec = {
     1,
     NULL,
     NULL, /* no parameters to negotiate */
+    NULL, /* lost frames: SpanDSP's G.722 has no concealment */
 };
 
 static int g722_load(tandem_module *self, const tandem_host *host) { return host->register_codec(self, &g722_codec); }

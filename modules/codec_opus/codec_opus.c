@@ -43,6 +43,7 @@ static const tandem_codec opus_template = {
     2,
     NULL, /* rtp_fmtp: the registration's */
     opus_stream_new_params, /* ABI 1.3: the far end's a=fmtp */
+    opus_stream_conceal,    /* ABI 1.3: lost frames, from FEC when it came */
 };
 
 /* An integer key in [min, max]; def when absent; -1 (after a log line) when bad. */

@@ -43,5 +43,9 @@ void opus_stream_free(void *user, void *state);
 int opus_stream_encode(void *user, void *state, const int16_t *pcm, size_t samples, uint8_t *out, size_t out_cap);
 /* One packet (mono or stereo, any bandwidth) -> mono PCM at sample_rate. */
 int opus_stream_decode(void *user, void *state, const uint8_t *in, size_t len, int16_t *pcm, size_t pcm_cap);
+/* A lost frame of `samples`: rebuilt from `next`'s in-band FEC when the
+ * packet after it is here, else the decoder's packet loss concealment. */
+int opus_stream_conceal(void *user, void *state, size_t samples, const uint8_t *next, size_t next_len,
+                        int16_t *pcm, size_t pcm_cap);
 
 #endif

@@ -96,3 +96,18 @@ int opus_stream_decode(void *user, void *state, const uint8_t *in, size_t len, i
     int n = opus_decode(d, in, (opus_int32)len, pcm, pcm_cap > 5760 ? 5760 : (int)pcm_cap, 0);
     return n < 0 ? -1 : n;
 }
+
+int opus_stream_conceal(void *user, void *state, size_t samples, const uint8_t *next, size_t next_len,
+                        int16_t *pcm, size_t pcm_cap) {
+    (void)user;
+    struct opus_stream *s = state;
+    OpusDecoder *d = s ? decoder(s) : NULL;
+    /* libopus conceals in multiples of 2.5 ms: a frame of the RTP stream's */
+    if (!d || samples == 0 || samples > pcm_cap || samples > 5760 || samples % (s->settings.sample_rate / 400))
+        return -1;
+    /* with decode_fec = 1, libopus takes the lost frame from next's LBRR
+     * data, or conceals when next carries none */
+    bool fec = next && next_len > 0 && next_len <= 1275 * 3;
+    int n = opus_decode(d, fec ? next : NULL, fec ? (opus_int32)next_len : 0, pcm, (int)samples, fec ? 1 : 0);
+    return n < 0 ? -1 : n;
+}

@@ -32,6 +32,10 @@ on loopback; the fixture is test_baresip's (engine, phones, CDRs).
                          log line naming the key; the instance runs on
   test_tone_to_opus      a call-progress tone the engine plays (425 Hz) to an
                          Opus phone arrives clear (player -> Opus encoder)
+  OpusLoss.test_lost_packets_are_concealed  (sipua + libopus via ctypes, no
+                         baresip) an Opus caller losing every fifth packet,
+                         bridged to a G.711 callee: a packet every 20 ms, none
+                         silent (FEC or PLC), instead of 30 holes
   test_reload            `module reload codec_opus` registers it again with
                          its configuration re-read
   test_g722_to_g711      1001 speaks only G.722 (payload type 9,
@@ -40,18 +44,25 @@ on loopback; the fixture is test_baresip's (engine, phones, CDRs).
 
 Run: python3 tests/integration/test_codecs.py -v   (needs baresip)
 """
+import ctypes
+import ctypes.util
 import math
 import os
 import re
+import shutil
 import statistics
 import struct
 import sys
+import tempfile
+import time
 import unittest
 import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import baresip  # noqa: E402
+import harness  # noqa: E402
 import loopback_capture  # noqa: E402
+import sipua  # noqa: E402
 import test_baresip  # noqa: E402
 
 # Measured on this class of machine: Opus (8 kHz, complexity 5) <-> PCMU
@@ -62,28 +73,33 @@ OPUS = "codec_opus"
 OPUS_PHONE = "opus/48000/2"  # baresip names a codec by name/rate/channels
 
 
-def tone_snr_db(samples, freq, rate, block=None):
-    """Median over blocks of the SNR of a fitted sine of `freq` against the
-    rest: robust to a lost packet, which would break one global fit."""
-    block = block or rate // 25
+def block_snrs_db(samples, freq, rate, block):
+    """The SNR of a sine of `freq` fitted to each block of `samples` against
+    the rest of the block (dB)."""
     w = 2 * math.pi * freq / rate
+    s = [math.sin(w * i) for i in range(block)]
+    c = [math.cos(w * i) for i in range(block)]
+    ss, cc, sc = sum(v * v for v in s), sum(v * v for v in c), sum(a * b for a, b in zip(s, c))
+    det = ss * cc - sc * sc
     results = []
-    middle = samples[len(samples) // 4: 3 * len(samples) // 4]
-    for start in range(0, len(middle) - block + 1, block):
-        x = middle[start:start + block]
+    for start in range(0, len(samples) - block + 1, block):
+        x = samples[start:start + block]
         mean = sum(x) / block
         x = [v - mean for v in x]
-        s = [math.sin(w * i) for i in range(block)]
-        c = [math.cos(w * i) for i in range(block)]
-        ss, cc, sc = sum(v * v for v in s), sum(v * v for v in c), sum(a * b for a, b in zip(s, c))
         xs, xc = sum(a * b for a, b in zip(x, s)), sum(a * b for a, b in zip(x, c))
-        det = ss * cc - sc * sc
         a, b = (xs * cc - xc * sc) / det, (xc * ss - xs * sc) / det
         fit = [a * si + b * ci for si, ci in zip(s, c)]
         signal = sum(v * v for v in fit)
         noise = sum((v - f) ** 2 for v, f in zip(x, fit))
-        if signal > 0:
-            results.append(10 * math.log10(signal / max(noise, 1e-9)))
+        results.append(10 * math.log10(max(signal, 1e-9) / max(noise, 1e-9)))
+    return results
+
+
+def tone_snr_db(samples, freq, rate):
+    """Median over 40 ms blocks of the middle half of `samples` of the tone's
+    SNR: robust to a lost packet, which would break one global fit."""
+    middle = samples[len(samples) // 4: 3 * len(samples) // 4]
+    results = block_snrs_db(middle, freq, rate, rate // 25)
     return statistics.median(results) if results else float("-inf")
 
 
@@ -277,9 +293,129 @@ class Codecs(test_baresip.Baresip):
         self.assertClear(caller, 1400, story)
 
 
+LOSS_DIALPLAN = """
+return { contexts = { default = {
+  ["bridge"] = function(call)
+    call:answer()
+    local status, peer = call:dial("sip/peer@127.0.0.1:@UAS_PORT@")
+    if status == "answer" then call:bridge(peer) end
+    call:hangup()
+  end,
+} } }
+"""
+
+
+def ulaw_decode(byte):
+    b = ~byte & 0xFF
+    magnitude = ((((b & 0x0F) << 3) + 0x84) << ((b >> 4) & 7)) - 0x84
+    return -magnitude if b & 0x80 else magnitude
+
+
+class OpusEncoder:
+    """libopus through ctypes: the Opus phone of the loss test, 8 kHz mono
+    VoIP at 24 kbit/s with in-band FEC (as useinbandfec=1 asks of it)."""
+
+    def __init__(self):
+        self.lib = ctypes.CDLL(ctypes.util.find_library("opus") or "libopus.so.0")
+        self.lib.opus_encoder_create.restype = ctypes.c_void_p
+        self.lib.opus_encoder_create.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                                 ctypes.POINTER(ctypes.c_int)]
+        self.lib.opus_encoder_ctl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+        self.lib.opus_encode.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
+                                         ctypes.c_int]
+        self.lib.opus_encoder_destroy.argtypes = [ctypes.c_void_p]
+        err = ctypes.c_int()
+        self.enc = self.lib.opus_encoder_create(8000, 1, 2048, ctypes.byref(err))  # OPUS_APPLICATION_VOIP
+        for request, value in ((4002, 24000), (4012, 1), (4014, 20)):  # BITRATE, INBAND_FEC, PACKET_LOSS_PERC
+            self.lib.opus_encoder_ctl(self.enc, request, value)
+        self.out = ctypes.create_string_buffer(1275)
+
+    def encode(self, pcm):
+        frame = (ctypes.c_int16 * len(pcm))(*pcm)
+        n = self.lib.opus_encode(self.enc, frame, len(pcm), self.out, 1275)
+        return self.out.raw[:n]
+
+    def close(self):
+        self.lib.opus_encoder_destroy(self.enc)
+
+
+@unittest.skipUnless(ctypes.util.find_library("opus"), "libopus is not installed")
+class OpusLoss(unittest.TestCase):
+    """An Opus caller (sipua + libopus) that loses every fifth packet,
+    bridged to a G.711 callee (sipua): the engine conceals each lost frame
+    (from the next packet's FEC when it carries some, as that packet is
+    already in the jitter buffer; else the decoder's concealment), so the
+    callee gets a packet every 20 ms, each with sound in it. (Dropped, the
+    lost frames would leave 30 holes.)"""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-opusloss-")
+        self.sip_port = harness.free_port()
+        self.uas = sipua.UA()
+        rtp_base = min(harness.free_port() & ~1, 64000)
+        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+            f.write("return { modules = { 'sip', 'codec_opus' }, workers = 2, shutdown_grace = 1,\n"
+                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
+                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n" % (self.sip_port, rtp_base, rtp_base + 19))
+        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
+            f.write(LOSS_DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
+        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
+        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+
+    def tearDown(self):
+        self.uas.close()
+        code = self.engine.stop()
+        log = self.engine.read_log()
+        self.engine.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.assertEqual(code, 0, log)
+
+    def test_lost_packets_are_concealed(self):
+        caller, encoder = sipua.UA(), OpusEncoder()
+        caller.codecs = "111"
+        caller.extra_sdp = "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1\r\n"
+        frames, received = 150, []
+        try:
+            caller.call("bridge", self.sip_port)
+            invite, addr = self.uas.wait_request("INVITE")
+            self.uas.answer(invite, addr)
+            start = time.time()
+            for i in range(frames):
+                pcm = [int(8000 * math.sin(2 * math.pi * 600 * (160 * i + n) / 8000)) for n in range(160)]
+                packet = encoder.encode(pcm)
+                if i % 5 != 4:  # every fifth packet is lost on the way
+                    caller.send_rtp(i, 960 * i, packet, pt=111)
+                time.sleep(max(0, start + 0.02 * (i + 1) - time.time()))
+                received += [sipua.parse_rtp(d) for d in self.uas.drain(self.uas.rtp)]
+            time.sleep(0.3)
+            received += [sipua.parse_rtp(d) for d in self.uas.drain(self.uas.rtp)]
+            caller.bye()
+        finally:
+            caller.close()
+            encoder.close()
+        log = self.engine.read_log()
+        pcmu = sorted((p for p in received if p and p["pt"] == 0), key=lambda p: p["seq"])
+        # every 20 ms reached the callee, the lost ones too (dropped, they would leave 30 holes)
+        self.assertGreater(len(pcmu), frames * 0.95, "%d packets\n%s" % (len(pcmu), log))
+        self.assertEqual(len({p["ts"] for p in pcmu}), len(pcmu), "a timestamp per 20 ms")
+        # ...and each carries audio: the lost frames are filled by the decoder
+        # (FEC from the next packet when it has some, else its concealment),
+        # not with silence
+        frames_rms = [math.sqrt(sum(ulaw_decode(b) ** 2 for b in p["payload"]) / len(p["payload"]))
+                      for p in pcmu[len(pcmu) // 5: 4 * len(pcmu) // 5]]
+        typical = statistics.median(frames_rms)
+        print("opus loss 20 %%: %d packets of %d frames, frame RMS median %.0f, lowest %.0f"
+              % (len(pcmu), frames, typical, min(frames_rms)))
+        self.assertGreater(typical, 8000 / math.sqrt(2) * 0.5, "the tone got through\n" + log)
+        # (concealing a pure tone, SILK fades and recovers over a few frames)
+        self.assertGreater(min(frames_rms), typical * 0.1, "no silent frame where packets were lost\n" + log)
+
+
 def load_tests(loader, tests, pattern):
     """Only this file's tests, not test_baresip's that the fixture brings."""
-    return unittest.TestSuite(Codecs(name) for name in sorted(vars(Codecs)) if name.startswith("test_"))
+    suite = unittest.TestSuite(Codecs(name) for name in sorted(vars(Codecs)) if name.startswith("test_"))
+    suite.addTests(loader.loadTestsFromTestCase(OpusLoss))
+    return suite
 
 
 if __name__ == "__main__":

@@ -154,7 +154,19 @@ typedef struct tandem_frame {
     size_t len;           /* payload length in bytes */
     char digit;           /* DTMF: '0'-'9', '*', '#', 'A'-'D' */
     uint32_t duration_ms; /* DTMF: how long the key was held */
+
+    /* --- added in ABI 1.3: lost audio (codecs) --- */
+    /* TANDEM_FRAME_LOST: an AUDIO frame of `samples` that never arrived (a
+     * channel's jitter buffer found the gap). data/len then hold the packet
+     * that follows it when that one is already there (Opus rebuilds the
+     * lost frame from its in-band FEC), else len is 0. Translators let the
+     * codec conceal it (tandem_codec.conceal) or drop it; RTP channels send
+     * nothing for it but count its sequence number, so the far end sees a
+     * loss too. */
+    uint32_t flags;
 } tandem_frame;
+
+#define TANDEM_FRAME_LOST 1u
 
 /* Channel driver: provides legs to one kind of network or device.
  * A dial string "NAME/REST" reaches the driver registered as NAME.
@@ -292,6 +304,12 @@ typedef struct tandem_codec {
      * far end's maxplaybackrate, useinbandfec and usedtx. `params` is
      * borrowed for the call. */
     void *(*state_new_params)(void *user, const char *params);
+    /* May be NULL: lost frames are then dropped. The frame of `samples`
+     * before `next` (the packet that followed it, len 0 when not there yet)
+     * was lost: write its best replacement (the decoder's concealment, or
+     * what `next`'s FEC holds) and return samples written, or -1. */
+    int (*conceal)(void *user, void *state, size_t samples, const uint8_t *next, size_t next_len, int16_t *pcm,
+                   size_t pcm_cap);
 } tandem_codec;
 
 /* ---------------------------------------------------------------------- */

@@ -130,7 +130,9 @@ struct Translator::Step {
         uint32_t len = 0;
         switch (kind) {
         case StepKind::decode: {
-            const int n = codec->decode(codec->user, codec_state.get(), in.data, in.len, out.pcm(), kMaxPcmSamples);
+            const int n = in.lost ? conceal(in, out)
+                                  : codec->decode(codec->user, codec_state.get(), in.data, in.len, out.pcm(),
+                                                  kMaxPcmSamples);
             if (n < 0 || static_cast<size_t>(n) > kMaxPcmSamples)
                 return false;
             samples = static_cast<uint32_t>(n);
@@ -163,7 +165,17 @@ struct Translator::Step {
         out.format = to;
         out.samples = samples;
         out.len = len;
+        out.lost = false;
         return true;
+    }
+
+    // A lost frame: the codec's concealment (ABI 1.3), or -1 to drop it.
+    int conceal(const Frame &in, Frame &out) {
+        constexpr size_t kWithConceal = offsetof(tandem_codec, conceal) + sizeof(codec->conceal);
+        if (codec->struct_size < kWithConceal || !codec->conceal)
+            return -1;
+        return codec->conceal(codec->user, codec_state.get(), in.samples, in.data, in.len, out.pcm(),
+                              kMaxPcmSamples);
     }
 };
 
@@ -218,6 +230,7 @@ bool Translator::translate(const Frame &in, Frame &out) {
         out.format = to_;
         out.samples = in.samples;
         out.len = in.len;
+        out.lost = in.lost;
         std::memcpy(out.data, in.data, in.len);
         return true;
     }

@@ -38,6 +38,8 @@ public:
     Translator &operator=(const Translator &) = delete;
 
     // Converts one audio frame in format from() into `out` (format to()).
+    // A lost frame (Frame::lost) is concealed by the codec that decodes it
+    // (tandem_codec.conceal), or fails; an identity translator copies it.
     // `in` and `out` must be different frames. Returns false, leaving `out`
     // unspecified, when `in` is not an audio frame in from(), a codec fails,
     // or any stage would exceed kMaxFrameBytes. Never allocates.
