@@ -49,21 +49,19 @@ import ctypes.util
 import math
 import os
 import re
-import shutil
 import statistics
 import struct
 import sys
-import tempfile
 import time
 import unittest
 import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import baresip  # noqa: E402
-import harness  # noqa: E402
 import loopback_capture  # noqa: E402
 import sipua  # noqa: E402
 import test_baresip  # noqa: E402
+import test_sip_media  # noqa: E402
 
 # Measured on this class of machine: Opus (8 kHz, complexity 5) <-> PCMU
 # gives 25-30 dB on a 600/1400 Hz tone, G.722 <-> PCMU about 30 dB; a broken
@@ -293,18 +291,6 @@ class Codecs(test_baresip.Baresip):
         self.assertClear(caller, 1400, story)
 
 
-LOSS_DIALPLAN = """
-return { contexts = { default = {
-  ["bridge"] = function(call)
-    call:answer()
-    local status, peer = call:dial("sip/peer@127.0.0.1:@UAS_PORT@")
-    if status == "answer" then call:bridge(peer) end
-    call:hangup()
-  end,
-} } }
-"""
-
-
 def ulaw_decode(byte):
     b = ~byte & 0xFF
     magnitude = ((((b & 0x0F) << 3) + 0x84) << ((b >> 4) & 7)) - 0x84
@@ -340,7 +326,7 @@ class OpusEncoder:
 
 
 @unittest.skipUnless(ctypes.util.find_library("opus"), "libopus is not installed")
-class OpusLoss(unittest.TestCase):
+class OpusLoss(test_sip_media.SipMedia):
     """An Opus caller (sipua + libopus) that loses every fifth packet,
     bridged to a G.711 callee (sipua): the engine conceals each lost frame
     (from the next packet's FEC when it carries some, as that packet is
@@ -348,27 +334,7 @@ class OpusLoss(unittest.TestCase):
     callee gets a packet every 20 ms, each with sound in it. (Dropped, the
     lost frames would leave 30 holes.)"""
 
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="tandem-opusloss-")
-        self.sip_port = harness.free_port()
-        self.uas = sipua.UA()
-        rtp_base = min(harness.free_port() & ~1, 64000)
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip', 'codec_opus' }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n" % (self.sip_port, rtp_base, rtp_base + 19))
-        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
-            f.write(LOSS_DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
-
-    def tearDown(self):
-        self.uas.close()
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+    MODULES = ("sip", OPUS)  # test_sip_media's engine and "bridge" extension, with Opus
 
     def test_lost_packets_are_concealed(self):
         caller, encoder = sipua.UA(), OpusEncoder()
@@ -412,9 +378,10 @@ class OpusLoss(unittest.TestCase):
 
 
 def load_tests(loader, tests, pattern):
-    """Only this file's tests, not test_baresip's that the fixture brings."""
+    """Only this file's tests, not those of test_baresip and test_sip_media
+    that the fixtures bring."""
     suite = unittest.TestSuite(Codecs(name) for name in sorted(vars(Codecs)) if name.startswith("test_"))
-    suite.addTests(loader.loadTestsFromTestCase(OpusLoss))
+    suite.addTest(OpusLoss("test_lost_packets_are_concealed"))
     return suite
 
 
