@@ -180,6 +180,7 @@ class SipCalls(unittest.TestCase):
     # keys for the sip module's table in tandem.lua
     dialplan = DIALPLAN
     extra_sip_config = ""
+    modules = ("sip",)
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sip-")
@@ -187,10 +188,11 @@ class SipCalls(unittest.TestCase):
         self.rtp_base = free_rtp_base()
         self.uas_port = free_udp_port()  # where the dialplan's dial() tests call SIPp
         with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
+            f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
                     "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
                     "    rtp_port_min = %d, rtp_port_max = %d, %s } } }\n"
-                    % (self.sip_port, self.rtp_base, self.rtp_base + 39, self.extra_sip_config))
+                    % (", ".join("'%s'" % m for m in self.modules),
+                       self.sip_port, self.rtp_base, self.rtp_base + 39, self.extra_sip_config))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(self.dialplan.replace("@UAS_PORT@", str(self.uas_port)))
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
