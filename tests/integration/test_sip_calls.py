@@ -51,7 +51,6 @@ SipDemo (dialplans/demo/tandem.lua, port moved with TANDEM_DEMO_SIP_LISTEN):
 
 Run: python3 tests/integration/test_sip_calls.py -v   (needs `sipp`, package sip-tester)
 """
-import json
 import os
 import re
 import shutil
@@ -204,11 +203,7 @@ class SipCalls(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     # --- helpers ---
 

@@ -31,7 +31,6 @@ Run: python3 tests/integration/test_sip_media.py -v
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,20 +91,10 @@ class SipMedia(unittest.TestCase):
         self.events.wait()
         self.events.stdout.close()
         self.uas.close()
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     def cdr(self, exten, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for c in self.cdrs:
-                if c.get("exten") == exten:
-                    return c
-            time.sleep(0.05)
-        self.fail("no CDR for %s\n%s" % (exten, self.engine.read_log()))
+        return harness.wait_cdr(self, self.cdrs, exten, self.engine, timeout)
 
     def test_rtcp_reports_and_stats(self):
         ua = sipua.UA()
@@ -284,11 +273,7 @@ class SipDynamicCodec(unittest.TestCase):
         self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
 
     def tearDown(self):
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     def test_offer_lists_registered_codec(self):
         ua = sipua.UA()
