@@ -214,6 +214,19 @@ class UA:
         dest = self.remote_media if self.rtcp_mux else (self.remote_media[0], self.remote_media[1] + 1)
         (self.rtp if self.rtcp_mux else self.rtcp).sendto(data, dest)
 
+    def paced_exchange(self, packets, tail=0.3):
+        """Sends `packets` ([(seq, ts, payload, pt)]) one per 20 ms, as a
+        phone would, and returns every RTP packet that came back (parsed),
+        waiting `tail` seconds after the last for stragglers."""
+        back = []
+        start = time.time()
+        for n, (seq, ts, payload, pt) in enumerate(packets):
+            self.send_rtp(seq, ts, payload, pt)
+            time.sleep(max(0, start + 0.02 * (n + 1) - time.time()))
+            back += [parse_rtp(d) for d in self.drain(self.rtp)]
+        time.sleep(tail)
+        return back + [parse_rtp(d) for d in self.drain(self.rtp)]
+
     def drain(self, sock):
         """Every datagram waiting on `sock`, without blocking."""
         out = []

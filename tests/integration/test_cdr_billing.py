@@ -147,12 +147,7 @@ class CdrBilling(base.SipCalls):
 
 
 def load_tests(loader, tests, pattern):
-    """Only this file's tests: the base class's own run in test_sip_calls.py."""
-    suite = unittest.TestSuite()
-    for name in sorted(vars(CdrBilling)):
-        if name.startswith("test_"):
-            suite.addTest(CdrBilling(name))
-    return suite
+    return base.own_tests(CdrBilling)
 
 
 if __name__ == "__main__":

@@ -173,6 +173,17 @@ def free_rtp_base(count=40):
     return 30000
 
 
+def own_tests(*classes):
+    """A load_tests() result for a file whose classes extend SipCalls: only
+    the tests those classes define (SipCalls's own run in this file)."""
+    suite = unittest.TestSuite()
+    for cls in classes:
+        for name in sorted(vars(cls)):
+            if name.startswith("test_"):
+                suite.addTest(cls(name))
+    return suite
+
+
 @unittest.skipUnless(SIPP, "sipp (package sip-tester) is not installed")
 class SipCalls(unittest.TestCase):
     # what a subclass (test_sip_dialog.py) replaces: the dialplan, and more

@@ -537,12 +537,7 @@ class SipDialog(base.SipCalls):
     def test_dialplan_holds(self):
         # leg:sip_hold(true/false): re-INVITE sendonly then sendrecv to the
         # SIPp UAS (which checks them); each returns 200.
-        uas, port = self.uas("uas", os.path.join(base.SCENARIOS, "uas_held.xml"))
-        time.sleep(0.3)
-        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "holdout", "default")
-        self.assertEqual(rc, 0, out)
-        code, story = self.wait_sipp(uas, "uas")
-        self.assertEqual(code, 0, story)
+        story = self.originate_to_uas("uas_held.xml", "holdout")
         e = self.engine
         self.assertTrue(e.wait_log("sip_hold(true): 200"), story)
         self.assertTrue(e.wait_log("sip_hold(false): 200"), story)
@@ -552,16 +547,22 @@ class SipDialog(base.SipCalls):
         # leg:sip_refer(): REFER to the far end, the script waits for the
         # final NOTIFY (after a 180 one) and gets its status; a target with
         # a space is a Lua error.
-        uas, port = self.uas("uas", os.path.join(base.SCENARIOS, "uas_refer_in.xml"))
-        time.sleep(0.3)
-        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "referout", "default")
-        self.assertEqual(rc, 0, out)
-        code, story = self.wait_sipp(uas, "uas")
-        self.assertEqual(code, 0, story)
+        story = self.originate_to_uas("uas_refer_in.xml", "referout")
         e = self.engine
         self.assertTrue(e.wait_log("sip_refer bad target: false"), story)
         self.assertTrue(e.wait_log("sip_refer returned 200"), story)
         self.assertTrue(e.wait_log("call ended"), story)
+
+    def originate_to_uas(self, scenario, exten):
+        """`tandem ctl originate`s a call to a SIPp UAS running tests/sip/SCENARIO
+        that runs EXTEN on our side; returns SIPp's story once it passed."""
+        uas, port = self.uas("uas", os.path.join(base.SCENARIOS, scenario))
+        time.sleep(0.3)
+        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, exten, "default")
+        self.assertEqual(rc, 0, out)
+        code, story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, story)
+        return story
 
     def uas(self, name, scenario=None, extra=()):
         """SIPp as the called party on the port the dialplan dials."""
@@ -582,13 +583,7 @@ class SipUntrusted(base.SipCalls):
 
 
 def load_tests(loader, tests, pattern):
-    """Only this file's tests: the base class's own run in test_sip_calls.py."""
-    suite = unittest.TestSuite()
-    for cls in (SipDialog, SipUntrusted):
-        for name in sorted(vars(cls)):
-            if name.startswith("test_"):
-                suite.addTest(cls(name))
-    return suite
+    return base.own_tests(SipDialog, SipUntrusted)
 
 
 if __name__ == "__main__":
