@@ -15,6 +15,8 @@ echo "\$ python3 bench/sip_setup.py --find-max --calls 4000"
 python3 bench/sip_setup.py --find-max --calls 4000
 echo "\$ bench/records_bench.py 20000"
 python3 bench/records_bench.py 20000
+echo "\$ python3 bench/records_latency.py"
+python3 bench/records_latency.py
 echo "\$ python3 bench/media_bench.py 50 10"
 python3 bench/media_bench.py 50 10
 echo "\$ python3 bench/media_bench.py 50 10 --no-jitter-buffer"
