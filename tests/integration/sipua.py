@@ -207,6 +207,17 @@ class UA:
         self.sip.sendto(resp.encode(), addr)
         self.remote_media = self.media_of(self.body(invite))
 
+    def reply(self, request, addr, status=200, reason="OK"):
+        """A response without a body to any request (NOTIFY, BYE, ...)."""
+        vias = re.findall(r"^(Via:.*?)\r$", request, re.M | re.I)
+        to = self.header(request, "To")
+        if ";tag=" not in to:
+            to += ";tag=" + self.tag
+        resp = ("SIP/2.0 %d %s\r\n%s\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\nContent-Length: 0\r\n\r\n"
+                % (status, reason, "\r\n".join(vias), self.header(request, "From"), to,
+                   self.header(request, "Call-ID"), self.header(request, "CSeq")))
+        self.sip.sendto(resp.encode(), addr)
+
     def send_rtp(self, seq, ts, payload, pt=0):
         self.rtp.sendto(rtp_packet(pt, seq, ts, self.ssrc, payload), self.remote_media)
 

@@ -28,10 +28,9 @@ with this file's dialplan:
     test_refer_by_caller  tests/sip/uac_refer.xml: the caller REFERs; the dialled
                   party becomes the channel and runs "target"
     test_refer_to_unknown_extension  the same to "nosuch": NOTIFY 404, the call goes on
-    test_refer_with_replaces  A holds a call ("held") and REFERs a second one with
-                  Refer-To ...?Replaces= naming the first: final NOTIFY 501 (joining
-                  two calls is not supported yet); naming no dialog of ours: 481;
-                  the first call goes on
+    test_refer_with_replaces  A holds a call ("held", not bridged) and REFERs a second
+                  one with Refer-To ...?Replaces= naming the first: final NOTIFY 603;
+                  naming no dialog of ours: 481; the first call goes on
     test_session_timer_expiry  tests/sip/uac_session_timer.xml (min_se = 2 here):
                   Session-Expires 1 -> 422; 3 s with the caller as refresher and no
                   refresh -> our BYE (Reason 408) after ~3 s, cause 102
@@ -478,16 +477,16 @@ class SipDialog(base.SipCalls):
         self.assertNotIn("transfer target reached", e.read_log())
 
     def test_refer_with_replaces(self):
-        # Attended transfer by REFER (Refer-To with Replaces) is refused, but
-        # the Replaces is resolved: naming A's other call with us gives the
-        # final NOTIFY 501 (the engine cannot join two calls yet), naming no
-        # dialog of ours 481; both calls go on.
+        # Attended transfer by REFER (Refer-To with Replaces) whose Replaces
+        # names A's other call with us, which is not bridged (in "held"):
+        # final NOTIFY 603; naming no dialog of ours: 481; both calls go on.
+        # (A successful join: test_sip_attended.py.)
         held = self.uac("held", "uac_expect_bye.xml")
         self.assertTrue(self.engine.wait_log("sip: inbound"), self.engine.read_log())
         first_call = re.search(r"\[([0-9a-f]+-\d+)\] sip: inbound", self.engine.read_log()).group(1)
         call_id, a_tag, our_tag = self.dialog_of("held")
         scen = self.refer_then_bye_scenario("refer_replaces")
-        for replaces, status in (("%s;to-tag=%s;from-tag=%s" % (call_id, our_tag, a_tag), "501 Not Implemented"),
+        for replaces, status in (("%s;to-tag=%s;from-tag=%s" % (call_id, our_tag, a_tag), "603 Decline"),
                                  ("nosuch;to-tag=%s;from-tag=%s" % (our_tag, a_tag),
                                   "481 Call/Transaction Does Not Exist")):
             refer_to = "held@127.0.0.1?Replaces=" + urllib.parse.quote(replaces, safe="")
@@ -499,8 +498,9 @@ class SipDialog(base.SipCalls):
                 self.assertIn("final sipfrag: SIP/2.0 " + status, f.read())
             os.unlink(log)
         e = self.engine
-        self.assertIn("sip: REFER with Replaces for our dialog %s: 501" % call_id, e.read_log())
-        self.assertIn("sip: REFER with Replaces for no other dialog nosuch: 481", e.read_log())
+        self.assertIn("sip: REFER with Replaces for our dialog %s" % call_id, e.read_log())
+        self.assertIn("attended transfer refused: the call named by Replaces is not bridged (603)", e.read_log())
+        self.assertIn("sip: REFER with Replaces for no dialog nosuch", e.read_log())
         self.assertIsNone(held.poll(), "the first call went on")
         rc, out = e.ctl("hangup", first_call)
         self.assertEqual(rc, 0, out)
