@@ -93,6 +93,12 @@ int sip_endpoint_contacts(struct sip_endpoint *ep, const char *out[SIP_MAX_CONTA
 /* SIP thread: where to send to the newest unexpired contact of `ep` (its
  * NAT target, else its URI), or NULL. */
 const char *sip_endpoint_contact(struct sip_endpoint *ep);
+long sip_monotonic_s(void); /* CLOCK_MONOTONIC seconds: contact expiry */
+
+/* Registrations kept across restarts (sip_registrations.c): restore in
+ * load() after the endpoints, then SIP thread: start, changed after every
+ * REGISTER, stop at shutdown (saves what changed). */
+void sip_registrations_restore(void);
 
 /* A media transport address of either family (sip_addr.c). The media path
  * never looks at the family itself: it goes through these. */

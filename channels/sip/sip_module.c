@@ -435,6 +435,7 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
     }
     int rc = TANDEM_EINVAL; /* the loaders log why */
     if (sip_endpoints_load() != 0) goto fail;
+    sip_registrations_restore();
     if (sip_trunks_load() != 0) goto fail;
     if (sip_profiles_load() != 0) goto fail;
     rc = host->register_channel(module, &sip_driver);

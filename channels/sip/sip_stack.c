@@ -335,6 +335,7 @@ static int on_wake(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg) {
         stop_timer = su_timer_create(su_root_task(root), 0);
         if (stop_timer) su_timer_set_interval(stop_timer, stop_timeout, NULL, 5000);
         sip_qualify_stop();
+        sip_registrations_stop();
         sip_trunks_stop();
         sip_profiles_shutdown_more();
         nua_shutdown(nua);
@@ -625,6 +626,7 @@ static void *sip_main(void *arg) {
     }
     sip_trunks_start(root);
     sip_qualify_start(root);
+    sip_registrations_start(root);
     set_start(1);
     su_root_run(root);
     /* Shut down: whatever still holds a handle loses it now. */
