@@ -21,3 +21,5 @@ echo "\$ python3 bench/media_bench.py 50 10"
 python3 bench/media_bench.py 50 10
 echo "\$ python3 bench/media_bench.py 50 10 --no-jitter-buffer"
 python3 bench/media_bench.py 50 10 --no-jitter-buffer
+echo "\$ bench/codec_bench.sh"
+bench/codec_bench.sh
