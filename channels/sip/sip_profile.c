@@ -232,7 +232,7 @@ void sip_profiles_destroy_more(void) {
     }
 }
 
-static void uri_kind(const char *uri, bool *tls, bool *v6) {
+void sip_uri_kind(const char *uri, bool *tls, bool *v6) {
     su_home_t home[1] = {SU_HOME_INIT(home)};
     url_t *u = url_make(home, uri);
     *tls = u && (u->url_type == url_sips || (u->url_params && strcasestr(u->url_params, "transport=tls")));
@@ -242,13 +242,17 @@ static void uri_kind(const char *uri, bool *tls, bool *v6) {
 
 bool sip_uri_ipv6(const char *uri) {
     bool tls, v6;
-    uri_kind(uri, &tls, &v6);
+    sip_uri_kind(uri, &tls, &v6);
     return v6;
 }
 
 const struct sip_profile *sip_profile_for(const char *uri) {
     bool tls, v6;
-    uri_kind(uri, &tls, &v6);
+    sip_uri_kind(uri, &tls, &v6);
+    return sip_profile_of(tls, v6);
+}
+
+const struct sip_profile *sip_profile_of(bool tls, bool v6) {
     for (int i = 0; i < sip_profile_count; ++i)
         if (sip_profiles[i].tls == tls && sip_profiles[i].ipv6 == v6) return &sip_profiles[i];
     for (int i = 0; i < sip_profile_count; ++i) /* a TLS one for a TLS target, whatever the family */

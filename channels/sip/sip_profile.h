@@ -64,7 +64,11 @@ nua_t *sip_profile_nua_for(const char *uri);
  * above, from the configuration alone), and whether its host is an IPv6
  * literal. */
 const struct sip_profile *sip_profile_for(const char *uri);
+/* The profile for a target of this kind: the first with the same transport
+ * security and family, else the same security, else the first. */
+const struct sip_profile *sip_profile_of(bool tls, bool v6);
 bool sip_uri_ipv6(const char *uri);
+void sip_uri_kind(const char *uri, bool *tls, bool *v6); /* sips:/transport=tls; an IPv6 literal host */
 /* Any thread: the media address of profile p (NULL: the module's) in the
  * family asked for; "" when it has none (rtp_ip6 = ""). */
 const char *sip_profile_rtp_ip(const struct sip_profile *p, bool ipv6);

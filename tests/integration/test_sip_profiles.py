@@ -16,6 +16,9 @@ context, TLS with a certificate from the config, and IPv6.
                              tone on the IPv6 profile: our answer says c=IN IP6 ::1 and
                              o=... IN IP6, our tone goes out and comes back over IPv6
                              (RTP in/out counts at hang-up)
+    test_ipv6_endpoint_contact_gets_ipv6_media  1002 registers (over IPv4) a contact on
+                             [::1]: originate to sip/1002 offers c=IN IP6 ::1 through the
+                             IPv6 profile, and RTP comes back
     test_ipv6_media_outbound  originate to sip/service@[::1]:PORT (a SIPp UAS on ::1
                              with -rtp_echo): our INVITE offers c=IN IP6 ::1, RTP both ways
     test_ipv6_rtp_ip6_off    rtp_ip6 = "": an IPv6 offer is answered with IPv4 media
@@ -192,6 +195,30 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
         (rx, tx), = self.rtp_counts()
         self.assertGreater(tx, 50, story + self.engine.read_log())  # 1.5 s of tone
         self.assertGreater(rx, 25, story + self.engine.read_log())  # SIPp's echo of it
+
+    @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
+    def test_ipv6_endpoint_contact_gets_ipv6_media(self):
+        v4, v6 = base.free_udp_port(), base.free_udp_port()
+        self.start("{ name = 'v4', listen = 'sip:127.0.0.1:%d' }, { name = 'v6', listen = 'sip:[::1]:%d' }"
+                   % (v4, v6), endpoints="1002 password=secret2\n")
+        port = base.free_udp_port()
+        reg = base.Registrar(v4)
+        try:
+            s, d = reg.register("1002", "secret2", "sip:1002@[::1]:%d" % port, 3600)
+        finally:
+            reg.close()
+        self.assertEqual(s, 200, d)
+        p = self.sipp(["-sn", "uas", "-rtp_echo"], "ep6", port=port, ip="::1", media_ip="::1")
+        time.sleep(0.3)  # let SIPp bind
+        rc, out = self.engine.ctl("originate", "sip/1002", "outcall", "default")
+        self.assertEqual(rc, 0, out)
+        code, story = self.wait_sipp(p, "ep6")
+        self.assertEqual(code, 0, story)
+        invite = story[story.index("INVITE sip:"):]
+        self.assertIn("c=IN IP6 ::1", invite)
+        self.assertIn("Via: SIP/2.0/UDP [::1]", invite)
+        (rx, tx), = self.rtp_counts()
+        self.assertGreater(rx, 25, story + self.engine.read_log())  # SIPp's echo came back over IPv6
 
     @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
     def test_ipv6_rtp_ip6_off(self):
