@@ -126,6 +126,15 @@ static int load_one(int i, struct sip_profile *p) {
                       p->name, p->listen);
         return -1;
     }
+    char kv[96];
+    const char *verify = sip_host->config_get(sip_self, pkey(i, "tls_verify_client", kv, sizeof kv));
+    p->verify_clients = verify && (strcmp(verify, "true") == 0 || strcmp(verify, "1") == 0);
+    if (p->verify_clients && (!p->tls || !ca || !*ca)) {
+        sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL,
+                      "sip: profile %s: tls_verify_client needs a sips: listen and tls_ca (the CA of the clients' certificates)",
+                      p->name);
+        return -1;
+    }
     return p->tls ? make_tls_dir(p, cert, key, ca) : 0;
 }
 
@@ -171,7 +180,7 @@ nua_t *sip_profile_create(su_root_t *root, nua_callback_f cb, struct sip_profile
                          * without ;rport (phones behind NAT). */
                         NTATAG_SERVER_RPORT(2),
                         TAG_IF(p->tls, TPTAG_CERTIFICATE(p->tls_dir)),
-                        TAG_IF(p->tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_NONE)),
+                        TAG_IF(p->tls, TPTAG_TLS_VERIFY_POLICY(p->verify_clients ? TPTLS_VERIFY_IN : TPTLS_VERIFY_NONE)),
                         SIPTAG_USER_AGENT_STR("Tandem"),
                         SIPTAG_ALLOW_STR(reg ? "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY, REGISTER"
                                              : "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY"),

@@ -28,6 +28,7 @@ struct sip_profile {
     char context[128];
     char tls_dir[1024]; /* sofia's certificate directory (agent.pem, cafile.pem), "" no TLS */
     bool tls, ipv6;
+    bool verify_clients; /* TLS: a client must present a certificate signed by tls_ca */
     char rtp_ip[64], rtp_ip6[64]; /* media addresses of its calls (default the module's) */
     char contact[300];  /* see sip_profile_contact() */
     /* SIP thread */

@@ -26,11 +26,16 @@ context, TLS with a certificate from the config, and IPv6.
     test_media_address_families  rtp_ip6 = "127.0.0.1" on a profile: load fails, said why
     test_ipv6_profile_rtp_ip6  the module has rtp_ip6 = "" but the IPv6 profile its own
                              rtp_ip6 = "::1": calls on that profile get IPv6 media
+    test_tls_client_certificates  tls_verify_client: baresip with a certificate from
+                             tls_ca registers; openssl s_client without one gets the TLS
+                             alert "certificate required"
+    test_tls_verify_client_needs_a_ca  tls_verify_client without tls_ca: load() fails, says why
   (the IPv6 tests are skipped when the machine has no ::1)
 
 Run: python3 tests/integration/test_sip_profiles.py -v
 """
 import os
+import subprocess
 import re
 import socket
 import sys
@@ -132,6 +137,45 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
         self.assertGreater(tx, 100, log)  # echoed back
         # our answers name a Contact baresip can use (not sips:)
         self.assertRegex(out, r"Contact: <sip:127\.0\.0\.1:%d;transport=tls>" % tls)
+
+    @unittest.skipUnless(baresip.BARESIP and baresip.OPENSSL, "baresip or openssl missing")
+    def test_tls_client_certificates(self):
+        # tls_verify_client: a phone with a certificate signed by tls_ca
+        # registers; a client without one is refused in the handshake (TLS
+        # alert "certificate required"; openssl s_client, because baresip
+        # then retries for ever).
+        cert, key = baresip.make_cert(self.dir)
+        client_dir = os.path.join(self.dir, "client")
+        os.makedirs(client_dir)
+        ccert, ckey = baresip.make_cert(client_dir)  # self-signed: it is its own CA
+        client_pem = os.path.join(client_dir, "client.pem")
+        with open(client_pem, "w") as out:
+            for path in (ccert, ckey):
+                with open(path) as f:
+                    out.write(f.read())
+        tls = harness.free_port()
+        self.start("{ name = 'tls', listen = 'sips:127.0.0.1:%d', tls_cert = '%s', tls_key = '%s', tls_ca = '%s',"
+                   " tls_verify_client = true }" % (tls, cert, key, ccert),
+                   endpoints="1001 password=pw1\n1002 password=pw2\n", env=harness.LSAN_SOFIA_TLS)
+        tone = os.path.join(self.dir, "tone.wav")
+        baresip.write_tone_wav(tone, 440, 1)
+        with_cert = baresip.Baresip(self.dir, "1001", "pw1", tls, tone, transport="tls", cafile=cert,
+                                    certificate=client_pem)
+        with_cert.run(seconds=3, trace=True)
+        log = self.engine.read_log()
+        self.assertIn("{0/TLS/v4} 200 OK", with_cert.read_log(), with_cert.read_log() + log)
+        self.assertIn("sip: 1001 registered", log)
+        for extra, refused in (((), True), (("-cert", ccert, "-key", ckey), False)):
+            p = subprocess.run([baresip.OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % tls, "-CAfile", cert,
+                                *extra], input="", capture_output=True, text=True, timeout=20)
+            self.assertEqual("certificate required" in p.stdout + p.stderr, refused, p.stdout + p.stderr)
+
+    def test_tls_verify_client_needs_a_ca(self):
+        cert, key = baresip.make_cert(self.dir) if baresip.OPENSSL else ("cert.pem", "key.pem")
+        self.start("{ name = 'tls', listen = 'sips:127.0.0.1:%d', tls_cert = '%s', tls_key = '%s',"
+                   " tls_verify_client = true }" % (base.free_udp_port(), cert, key), expect_fail=True)
+        self.assertTrue(self.engine.wait_log("module sip: load() failed"), self.engine.read_log())
+        self.assertIn("tls_verify_client needs a sips: listen and tls_ca", self.engine.read_log())
 
     def test_tls_needs_a_certificate(self):
         self.start("{ name = 'tls', listen = 'sips:127.0.0.1:%d' }" % base.free_udp_port(), expect_fail=True)
