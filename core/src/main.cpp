@@ -10,9 +10,23 @@
 #include <algorithm>
 #include <cstdio>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace {
+
+// A bridged SIP call holds 4 descriptors (two legs, RTP and RTCP each), so
+// the usual soft limit of 1024 would cap an instance near 250 calls: take
+// the hard limit, which only an administrator can raise further.
+void raise_descriptor_limit() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max)
+        return;
+    rlim_t was = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) == 0)
+        tandem::log::info("core", "open files limit raised from {} to {} (the hard limit)", was, lim.rlim_max);
+}
 
 void add_path_options(CLI::App &app, tandem::ConfigOverrides &o) {
     app.add_option("--module-dir", o.module_dirs, "Extra directory to search for modules (repeatable; searched first)");
@@ -45,6 +59,7 @@ int run_engine(const std::string &config_file, const tandem::ConfigOverrides &ov
         opts.fd = fd;
     }
     tandem::log::configure(opts);
+    raise_descriptor_limit();
     tandem::Engine engine(std::move(*config));
     if (!engine.start(errors)) {
         for (auto &e : errors)
