@@ -2,8 +2,8 @@
  * One feeder thread per class: decodes the class's files in order, round
  * and round, mixes them down to mono, resamples them to the class's rate
  * (speexdsp) and writes them into the class's shared stream, which takes
- * at most 200 ms ahead of its clock; when it is full the thread sleeps a
- * period. A file that stops being readable is logged once and skipped.
+ * at most 200 ms ahead of its clock; when it is full the thread sleeps
+ * 60 ms. A file that stops being readable is logged once and skipped.
  */
 #include "moh.h"
 
@@ -16,7 +16,7 @@
 
 #define LOG(level, ...) moh_host->log(moh_self, level, NULL, __VA_ARGS__)
 
-enum { CHUNK_MS = 20, MAX_CHANNELS = 8, MAX_RATE = 192000 };
+enum { CHUNK_MS = 20, REFILL_MS = 60, MAX_CHANNELS = 8, MAX_RATE = 192000 };
 enum { IN_MAX = MAX_RATE * CHUNK_MS / 1000 };
 
 struct source {
@@ -100,11 +100,11 @@ static size_t source_read(struct source *s, int16_t *out, size_t cap) {
     return 0;
 }
 
-/* Sleeps about one period unless told to stop. */
-static void pause_period(struct moh_class *c) {
+/* Sleeps `ms` unless told to stop. */
+static void pause_ms(struct moh_class *c, long ms) {
     struct timespec until;
     timespec_get(&until, TIME_UTC);
-    until.tv_nsec += CHUNK_MS * 1000000L;
+    until.tv_nsec += ms * 1000000L;
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec += 1;
         until.tv_nsec -= 1000000000L;
@@ -127,12 +127,15 @@ static int feeder_main(void *arg) {
             off = 0;
             len = source_read(&s, pcm, OUT_MAX);
             if (len == 0) {
-                pause_period(c);
+                pause_ms(c, 1000); /* no file of the class plays now: try again later */
                 continue;
             }
         }
         off += moh_host->stream_write(c->stream, pcm + off, len - off);
-        if (off < len) pause_period(c); /* 200 ms ahead of the clock: wait */
+        /* 200 ms ahead of the clock: sleep 60 ms, which leaves 140 ms of
+         * margin for a late wake-up and wakes the thread 17 times a second
+         * instead of 50 */
+        if (off < len) pause_ms(c, REFILL_MS);
     }
     source_close(&s);
     free(s.failed);

@@ -8,6 +8,12 @@ class files the test writes itself so it knows what must be heard:
                       feeder resamples it to the class's 8 kHz): the caller
                       receives PCMU holding 1000 Hz (Goertzel), not 400 Hz,
                       continuously (no gaps) until call:moh_stop()
+  test_prompt_over_music  a tone played while the music plays is heard
+                      instead of it (400 Hz), and the music (1000 Hz)
+                      comes back after it
+  test_reload_keeps_the_music  `tandem ctl module reload moh` while a
+                      caller listens: the music goes on without a gap, and
+                      `tandem ctl moh` lists the classes
   test_radio_model    a class whose file steps through 4 tones, 400 ms
                       each; a second caller joins 700 ms after the first:
                       at the same moment both hear the same tone (one
@@ -52,6 +58,13 @@ return { contexts = { default = {
     call:sleep(2500)
     call:moh_stop()
     call:sleep(1000)
+  end,
+  ["announce"] = function(call)
+    call:answer()
+    call:moh_start("tone")
+    call:sleep(600)
+    call:play("tone:400/600")
+    call:sleep(5000)
   end,
   ["steps"] = function(call)
     call:answer()
@@ -136,6 +149,18 @@ class Receiver(threading.Thread):
     def between(self, t0, t1):
         return [pl for t, pl in self.packets if t0 <= t < t1]
 
+    def pcm(self, t0, t1):
+        return [s for pl in self.between(t0, t1) for s in pcm_of(pl)]
+
+    def tone(self, t0, t1, freqs):
+        """The strongest of `freqs` in what arrived between t0 and t1 (None: almost nothing did)."""
+        pcm = self.pcm(t0, t1)
+        return dominant(pcm, freqs)[0] if len(pcm) >= 160 * 10 else None
+
+    def max_gap(self, t0, t1):
+        times = [t for t, _ in self.packets if t0 <= t < t1]
+        return max((b - a for a, b in zip(times, times[1:])), default=t1 - t0)
+
 
 class Moh(unittest.TestCase):
     def setUp(self):
@@ -197,21 +222,51 @@ class Moh(unittest.TestCase):
                 pass
         return names.count("tandem-moh")
 
-    def test_caller_hears_class(self):
-        ua, rx = self.caller("tone")
+    def listen(self, exten, seconds):
+        """Calls `exten` and records what arrives for `seconds`: (ua, receiver, start, log)."""
+        ua, rx = self.caller(exten)
         t0 = time.time()
-        time.sleep(3.2)
+        time.sleep(seconds)
         rx.stop()
-        log = self.engine.read_log()
+        return ua, rx, t0, self.engine.read_log()
+
+    def test_caller_hears_class(self):
+        ua, rx, t0, log = self.listen("tone", 3.2)
         heard = rx.between(t0 + 0.3, t0 + 2.3)  # inside the 2.5 s of music
         self.assertGreaterEqual(len(heard), 90, "about 50 packets a second while on hold\n" + log)
-        pcm = [s for pl in heard for s in pcm_of(pl)]
+        pcm = rx.pcm(t0 + 0.3, t0 + 2.3)
         self.assertGreater(power(pcm, 1000), 100 * power(pcm, 400), log)
         # the arrival times have no hole: every period was played
-        times = [t for t, _ in rx.packets if t0 + 0.3 <= t < t0 + 2.3]
-        self.assertLess(max(b - a for a, b in zip(times, times[1:])), 0.1, "gaps in the music")
+        self.assertLess(rx.max_gap(t0 + 0.3, t0 + 2.3), 0.1, "gaps in the music")
         # after moh_stop() nothing more is played
         self.assertLessEqual(len(rx.between(t0 + 2.9, t0 + 3.2)), 2, log)
+        ua.bye()
+
+    def test_prompt_over_music(self):
+        ua, rx, t0, log = self.listen("announce", 2.2)
+        freqs = (400, 1000)
+        self.assertEqual(rx.tone(t0 + 0.1, t0 + 0.5, freqs), 1000, "music first\n" + log)
+        self.assertEqual(rx.tone(t0 + 0.75, t0 + 1.1, freqs), 400, "the prompt over it\n" + log)
+        self.assertEqual(rx.tone(t0 + 1.45, t0 + 2.1, freqs), 1000, "the music again\n" + log)
+        self.assertLess(rx.max_gap(t0 + 0.1, t0 + 2.1), 0.1, "no gap between music and prompt")
+        ua.bye()
+
+    def test_reload_keeps_the_music(self):
+        ua, rx = self.caller("steps")
+        time.sleep(0.5)
+        t0 = time.time()
+        code, out = self.engine.ctl("module", "reload", "moh")
+        self.assertEqual(code, 0, out)
+        time.sleep(1.0)
+        rx.stop()
+        log = self.engine.read_log()
+        self.assertGreaterEqual(log.count("moh: class 'steps': 1 file(s)"), 2, log)  # loaded, then reloaded
+        self.assertGreater(len(rx.between(t0 - 0.3, t0 + 1.0)), 55, log)
+        self.assertLess(rx.max_gap(t0 - 0.3, t0 + 1.0), 0.1, "no gap across the reload\n" + log)
+        code, listing = self.engine.ctl("moh", json_output=True)
+        self.assertEqual(code, 0)
+        self.assertEqual(sorted(c["class"] for c in listing["data"]), ["mixed", "steps", "tone"])
+        self.assertEqual(self.feeder_threads(), 3, log)  # the old feeders are gone
         ua.bye()
 
     def test_radio_model(self):
@@ -257,9 +312,8 @@ class Moh(unittest.TestCase):
         t0 = time.time()
         time.sleep(1.0)
         rx.stop()
-        heard = rx.between(t0, t0 + 1.0)
-        self.assertGreaterEqual(len(heard), 40, self.engine.read_log())
-        pcm = [s for pl in heard for s in pcm_of(pl)]
+        self.assertGreaterEqual(len(rx.between(t0, t0 + 1.0)), 40, self.engine.read_log())
+        pcm = rx.pcm(t0, t0 + 1.0)
         self.assertGreater(sum(power(pcm, f) for f in STEP_FREQS), 100 * power(pcm, 2500))
         ua.bye()
 
@@ -318,14 +372,10 @@ class Moh(unittest.TestCase):
             rx.stop()
         log = self.engine.read_log()
 
-        def tone_at(t0, t1):
-            pcm = [s for pl in rx.between(t0, t1) for s in pcm_of(pl)]
-            self.assertGreater(len(pcm), 160 * 20, log)
-            return dominant(pcm, (440, 1000))[0]
-
-        self.assertEqual(tone_at(t_hold - 0.8, t_hold - 0.1), 440, "before the hold B hears A")
-        self.assertEqual(tone_at(t_hold + 0.3, t_resume - 0.1), 1000, "on hold B hears the class\n" + log)
-        self.assertEqual(tone_at(t_resume + 0.3, t_resume + 1.1), 440, "after the resume B hears A again")
+        freqs = (440, 1000)
+        self.assertEqual(rx.tone(t_hold - 0.8, t_hold - 0.1, freqs), 440, "before the hold B hears A\n" + log)
+        self.assertEqual(rx.tone(t_hold + 0.3, t_resume - 0.1, freqs), 1000, "on hold B hears the class\n" + log)
+        self.assertEqual(rx.tone(t_resume + 0.3, t_resume + 1.1, freqs), 440, "after the resume B hears A\n" + log)
         self.assertIn("stops hearing music on hold", log)
         a.bye()
 
