@@ -44,7 +44,7 @@ unsigned long sip_contact_serial;
 
 static unsigned char nonce_secret[16];
 
-static long now_s(void) {
+long sip_monotonic_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long)ts.tv_sec;
@@ -296,7 +296,7 @@ struct contact_view {
 
 static void copy_contacts(void *arg) {
     struct contact_view *v = arg;
-    long now = now_s();
+    long now = sip_monotonic_s();
     for (int i = 0; i < sip_endpoint_count; ++i) {
         sip_endpoint_contact(&sip_endpoints[i]); /* drops expired contacts */
         for (int c = 0; c < SIP_MAX_CONTACTS; ++c) {
@@ -403,7 +403,7 @@ static void purge(struct sip_endpoint *ep, long now) {
 }
 
 int sip_endpoint_contacts(struct sip_endpoint *ep, const char *out[SIP_MAX_CONTACTS]) {
-    purge(ep, now_s());
+    purge(ep, sip_monotonic_s());
     const struct sip_contact *sorted[SIP_MAX_CONTACTS];
     int n = 0;
     for (int i = 0; i < SIP_MAX_CONTACTS; ++i) { /* newest first */
@@ -418,7 +418,7 @@ int sip_endpoint_contacts(struct sip_endpoint *ep, const char *out[SIP_MAX_CONTA
 }
 
 const char *sip_endpoint_contact(struct sip_endpoint *ep) {
-    long now = now_s();
+    long now = sip_monotonic_s();
     purge(ep, now);
     const struct sip_contact *best = NULL;
     for (int i = 0; i < SIP_MAX_CONTACTS; ++i)
@@ -463,7 +463,7 @@ static int check_nonce(const char *nonce) {
     char expect[64];
     make_nonce(expect, sizeof expect, ts);
     if (strcmp(expect, nonce) != 0) return -1;
-    long now = now_s();
+    long now = sip_monotonic_s();
     return (now >= ts && now - ts <= NONCE_LIFETIME) ? 1 : 0;
 }
 
@@ -531,13 +531,13 @@ static void source_ip(nua_t *nua, sip_t const *sip, char *out, size_t cap) {
 }
 
 static bool is_banned(const char *ip) {
-    long now = now_s();
+    long now = sip_monotonic_s();
     struct ban_entry *b = ban_slot(ip, false, now);
     return b && b->banned_until > now;
 }
 
 static void auth_failed(const char *ip, const char *user, const char *method) {
-    long now = now_s();
+    long now = sip_monotonic_s();
     struct ban_entry *b = ban_slot(ip, true, now);
     if (now - b->window_start > 60) {
         b->window_start = now;
@@ -628,7 +628,7 @@ struct sip_endpoint *sip_authenticate(nua_t *nua, nua_handle_t *nh, sip_t const 
         return NULL;
     }
     char nonce[64], challenge[512];
-    make_nonce(nonce, sizeof nonce, now_s());
+    make_nonce(nonce, sizeof nonce, sip_monotonic_s());
     snprintf(challenge, sizeof challenge, "Digest realm=\"%s\", nonce=\"%s\", algorithm=MD5, qop=\"auth\"%s",
              sip_cfg.realm, nonce, stale ? ", stale=true" : "");
     if (proxy)
@@ -662,7 +662,7 @@ void sip_registrar(nua_t *nua, nua_handle_t *nh, sip_t const *sip) {
         reply(nua, nh, SIP_403_FORBIDDEN);
         return;
     }
-    long now = now_s();
+    long now = sip_monotonic_s();
     purge(ep, now);
     su_home_t home[1] = {SU_HOME_INIT(home)};
     long hdr_exp = sip->sip_expires ? (long)sip->sip_expires->ex_delta : -1;
@@ -737,6 +737,7 @@ void sip_registrar(nua_t *nua, nua_handle_t *nh, sip_t const *sip) {
     }
     nua_respond(nh, SIP_200_OK, TAG_IF(n > 0, SIPTAG_CONTACT_STR(list)), NUTAG_WITH_THIS(nua), TAG_END());
     su_home_deinit(home);
+    sip_registrations_changed();
 }
 
 

@@ -93,6 +93,12 @@ int sip_endpoint_contacts(struct sip_endpoint *ep, const char *out[SIP_MAX_CONTA
 /* SIP thread: where to send to the newest unexpired contact of `ep` (its
  * NAT target, else its URI), or NULL. */
 const char *sip_endpoint_contact(struct sip_endpoint *ep);
+long sip_monotonic_s(void); /* CLOCK_MONOTONIC seconds: contact expiry */
+
+/* Registrations kept across restarts (sip_registrations.c): restore in
+ * load() after the endpoints, then SIP thread: start, changed after every
+ * REGISTER, stop at shutdown (saves what changed). */
+void sip_registrations_restore(void);
 
 /* A media transport address of either family (sip_addr.c). The media path
  * never looks at the family itself: it goes through these. */
@@ -453,6 +459,15 @@ void sip_dialog_configure(void *nua);
 /* REFER (sip_refer.c): SIP thread. */
 void sip_refer_in(void *nua, struct sip_call *call, const void *sip);
 void sip_refer_notify(struct sip_call *call, const char *sipfrag);
+/* Any thread: the final NOTIFY of a REFER received on `call`. */
+void sip_refer_result(struct sip_call *call, int status);
+
+/* Attended transfer by REFER (sip_join.c). SIP thread: join the party
+ * bridged with `referrer`'s leg (the REFER's dialog) with the one bridged
+ * with `replaced`'s leg (named by Replaces); the result goes out as the
+ * REFER's final NOTIFY. 0 started, -1 refused (nothing changed). */
+int sip_join_start(struct sip_call *referrer, struct sip_call *replaced);
+extern const tandem_channel_driver sip_join_driver;
 /* SIP thread, a new INVITE: with a Replaces header, the answered call it
  * replaces (referenced), or NULL; *no_dialog when it names none (481). */
 struct sip_call *sip_refer_replaced(void *nua, const void *sip, bool *no_dialog);

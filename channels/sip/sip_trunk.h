@@ -82,6 +82,9 @@ void sip_qualify_stop(void);
 bool sip_qualify_on_options(nua_handle_t *nh, int status);
 /* A contact changed or went: stop its ping, unknown again. */
 void sip_qualify_forget(struct sip_reach *r);
+void sip_registrations_start(su_root_t *root);
+void sip_registrations_changed(void);
+void sip_registrations_stop(void);
 
 /* Inbound INVITE admission (sip_admit.c), SIP thread. */
 struct sip_admission {

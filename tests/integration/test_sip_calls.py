@@ -44,6 +44,9 @@ SipEndpoints (endpoints_file, digest auth, registrar; tests/sip/reg_*.xml, uac_a
     test_dial_registered_endpoint  1001 calls 2000 (with 407 + credentials); the dialplan's
                              call:dial("sip/1002") reaches the SIPp UAS registered as 1002
     test_dial_unregistered_endpoint  sip/1003 with no contact -> 480 internally, "noanswer" (18)
+    test_registrations_survive_a_restart  a contact registered for an hour is saved
+                             (DATA/sip-registrations), restored by a new engine on the same
+                             data directory and dialled; an unregistered one is not restored
 SipDemo (dialplans/demo/tandem.lua, port moved with TANDEM_DEMO_SIP_LISTEN):
     test_passwords_generated_once  0600 file, printed once, kept across a restart;
                              `tandem ctl endpoints --json` says where
@@ -51,7 +54,6 @@ SipDemo (dialplans/demo/tandem.lua, port moved with TANDEM_DEMO_SIP_LISTEN):
 
 Run: python3 tests/integration/test_sip_calls.py -v   (needs `sipp`, package sip-tester)
 """
-import json
 import os
 import re
 import shutil
@@ -174,12 +176,24 @@ def free_rtp_base(count=40):
     return 30000
 
 
+def own_tests(*classes):
+    """A load_tests() result for a file whose classes extend SipCalls: only
+    the tests those classes define (SipCalls's own run in this file)."""
+    suite = unittest.TestSuite()
+    for cls in classes:
+        for name in sorted(vars(cls)):
+            if name.startswith("test_"):
+                suite.addTest(cls(name))
+    return suite
+
+
 @unittest.skipUnless(SIPP, "sipp (package sip-tester) is not installed")
 class SipCalls(unittest.TestCase):
     # what a subclass (test_sip_dialog.py) replaces: the dialplan, and more
     # keys for the sip module's table in tandem.lua
     dialplan = DIALPLAN
     extra_sip_config = ""
+    modules = ("sip",)
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sip-")
@@ -187,10 +201,11 @@ class SipCalls(unittest.TestCase):
         self.rtp_base = free_rtp_base()
         self.uas_port = free_udp_port()  # where the dialplan's dial() tests call SIPp
         with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
+            f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
                     "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
                     "    rtp_port_min = %d, rtp_port_max = %d, %s } } }\n"
-                    % (self.sip_port, self.rtp_base, self.rtp_base + 39, self.extra_sip_config))
+                    % (", ".join("'%s'" % m for m in self.modules),
+                       self.sip_port, self.rtp_base, self.rtp_base + 39, self.extra_sip_config))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(self.dialplan.replace("@UAS_PORT@", str(self.uas_port)))
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
@@ -202,11 +217,7 @@ class SipCalls(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     # --- helpers ---
 
@@ -755,6 +766,44 @@ class SipEndpoints(unittest.TestCase):
         log = self.engine.read_log()
         self.assertIn("endpoint call from 1001 in internal", log)
         self.assertRegex(story, r"INVITE sip:1002@127\.0\.0\.1:%d" % uas_port)
+
+    def test_registrations_survive_a_restart(self):
+        # A contact registered for an hour is dialled at once after a restart
+        # (the snapshot in DATA/sip-registrations); one unregistered before
+        # the stop is not restored.
+        uas_port = free_udp_port()
+        s, d = self.reg.register("1002", "secret2", "sip:1002@127.0.0.1:%d" % uas_port, 3600)
+        self.assertEqual(s, 200, d)
+        for expires in (3600, 0):
+            s, d = self.reg.register("1003", "secret3", "sip:gone@127.0.0.1:7003", expires)
+            self.assertEqual(s, 200, d)
+        old = self.engine
+        self.assertEqual(old.stop(), 0, old.read_log())
+        data_dir = os.path.join(self.dir, "data")
+        shutil.copytree(old.args[old.args.index("--data-dir") + 1], data_dir)
+        old.cleanup()
+        with open(os.path.join(data_dir, "sip-registrations")) as f:
+            saved = f.read()
+        self.assertRegex(saved, r"^1002 \d+ \d+ sip:1002@127\.0\.0\.1:%d\n$" % uas_port)
+
+        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua"))
+        self.engine.args[self.engine.args.index("--data-dir") + 1] = data_dir
+        self.engine.start()
+        self.assertTrue(self.engine.wait_log("sip: 1 registration(s) restored"), self.engine.read_log())
+        rc, out = self.engine.ctl("endpoints", json_output=True)
+        self.assertEqual(rc, 0, out)
+        contacts = {e["id"]: e["contacts"] for e in out["data"]["endpoints"]}
+        self.assertEqual([c["uri"] for c in contacts["1002"]], ["sip:1002@127.0.0.1:%d" % uas_port])
+        self.assertGreater(contacts["1002"][0]["expires_in"], 3500)
+        self.assertEqual(contacts["1003"], [])
+        uas = self.sipp(["-sn", "uas"], "uas", port=uas_port)
+        time.sleep(0.3)
+        uac = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "2000", "-au", "1001",
+                         "-ap", "secret1", "127.0.0.1:%d" % self.sip_port], "uacauth")
+        code, story = self.wait_sipp(uac, "uacauth")
+        self.assertEqual(code, 0, story)
+        code, story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, story)
 
     def test_dial_unregistered_endpoint(self):
         uac = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "2001", "-au", "1001",
