@@ -13,7 +13,7 @@ TEST_CASE("module.h has the same layout in C and C++", "[abi]") {
         sizeof(tandem_function), sizeof(tandem_codec), sizeof(tandem_file_format), sizeof(tandem_event),
         sizeof(tandem_event_subscriber), sizeof(tandem_record), sizeof(tandem_cdr_sink),
         sizeof(tandem_console_command), sizeof(tandem_host), sizeof(tandem_module_desc),
-        offsetof(tandem_host, console_print), offsetof(tandem_host, fd_unwatch), offsetof(tandem_host, leg_set_caller), offsetof(tandem_host, instance_name), offsetof(tandem_host, console_json), offsetof(tandem_host, leg_vars_each), offsetof(tandem_host, leg_transfer), offsetof(tandem_host, leg_new_replacing), offsetof(tandem_host, leg_bridge_peer), offsetof(tandem_host, record_emit), offsetof(tandem_host, codec_list), offsetof(tandem_codec, rtp_fmtp), offsetof(tandem_inbound, pvt), offsetof(tandem_module_desc, reload),
+        offsetof(tandem_host, console_print), offsetof(tandem_host, fd_unwatch), offsetof(tandem_host, leg_set_caller), offsetof(tandem_host, instance_name), offsetof(tandem_host, console_json), offsetof(tandem_host, leg_vars_each), offsetof(tandem_host, leg_transfer), offsetof(tandem_host, leg_new_replacing), offsetof(tandem_host, leg_bridge_peer), offsetof(tandem_host, record_emit), offsetof(tandem_host, codec_list), offsetof(tandem_host, leg_set_held), offsetof(tandem_codec, rtp_fmtp), offsetof(tandem_inbound, pvt), offsetof(tandem_module_desc, reload),
         offsetof(tandem_value, as), offsetof(tandem_inbound, inherit_from),
     };
     std::vector<size_t> c(cxx.size() + 4);
