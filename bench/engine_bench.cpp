@@ -9,6 +9,7 @@
 //           for a PCM file's frames both ways; bench/opus_floor.c is libopus
 //           alone on the same frames (bench/codec_bench.sh runs both)
 // Usage: tandem_bench calls [N] | bridge [FRAMES] | transcode PCM_FILE COMPLEXITY
+#include "bench_support.hpp"
 #include "config/config.hpp"
 #include "media/g711.hpp"
 #include "lua/lua_worker.hpp"
@@ -37,17 +38,9 @@ using namespace tandem;
 namespace {
 
 // A channel that does nothing: isolates the core's and Lua's cost.
-int b_request(void *, tandem_leg *, const char *) { return TANDEM_OK; }
-void b_hangup(void *, tandem_leg *, int) {}
 int b_write(void *, tandem_leg *, const tandem_frame *) { return TANDEM_OK; }
-const tandem_channel_driver kBenchDriver = {sizeof(tandem_channel_driver), "bench", "benchmark sink", nullptr,
-                                            b_request, nullptr, nullptr, b_hangup, b_write};
-
-double thread_cpu_us() {
-    timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
+const tandem_channel_driver kBenchDriver = bench::sink_driver(b_write);
+using bench::thread_cpu_us;
 
 long rss_kb() {
     std::ifstream in("/proc/self/statm");
@@ -65,21 +58,14 @@ struct Bench {
     explicit Bench(const std::string &dialplan, const std::string &modules = "modules = {}") {
         char tmpl[] = "/tmp/tandem-bench-XXXXXX";
         dir = mkdtemp(tmpl);
-        std::ofstream(dir + "/dialplan.lua") << dialplan;
-        std::ofstream(dir + "/tandem.lua")
-            << "return { workers = 1, " << modules << ", shutdown_grace = 0, log = { level = 'warning' } }";
+        Config config = bench::load_instance(
+            dir, "return { workers = 1, " + modules + ", shutdown_grace = 0, log = { level = 'warning' } }",
+            dialplan);
         std::vector<std::string> errors;
-        ConfigOverrides o;
-        o.data_dir = dir + "/data";
-        auto config = load_config(dir + "/tandem.lua", o, errors);
-        if (!config) {
-            std::fprintf(stderr, "%s\n", errors.front().c_str());
-            std::exit(1);
-        }
         log::Options lo;
         lo.level = log::Level::warning;
         log::configure(lo);
-        engine = std::make_unique<Engine>(std::move(*config));
+        engine = std::make_unique<Engine>(std::move(config));
         engine->registry().add_channel(nullptr, &kBenchDriver);
         if (!engine->start(errors)) {
             std::fprintf(stderr, "%s\n", errors.front().c_str());

@@ -21,5 +21,7 @@ echo "\$ python3 bench/media_bench.py 50 10"
 python3 bench/media_bench.py 50 10
 echo "\$ python3 bench/media_bench.py 50 10 --no-jitter-buffer"
 python3 bench/media_bench.py 50 10 --no-jitter-buffer
+echo "\$ build/bin/tandem_moh_bench 10"
+build/bin/tandem_moh_bench 10
 echo "\$ bench/codec_bench.sh"
 bench/codec_bench.sh

@@ -14,8 +14,9 @@ PACKAGES="
   clang libclang-rt-14-dev
 "
 
-# --prompt-tools adds what contrib/make-prompts.sh needs to regenerate the
-# shipped prompts (they are committed: not needed to build, test or run).
+# --prompt-tools adds what contrib/make-prompts.sh and contrib/make-moh.sh
+# need to regenerate the shipped prompts and music on hold (they are
+# committed: not needed to build, test or run).
 if [ "${1:-}" = "--prompt-tools" ]; then
   PACKAGES="$PACKAGES espeak-ng sox"
 fi

@@ -8,6 +8,7 @@
  * SIP-thread-only too.
  */
 #include "sip_internal.h"
+#include "sip_profile.h"
 #include "sip_trunk.h"
 
 #include <sofia-sip/msg_addr.h>
@@ -417,6 +418,14 @@ int sip_endpoint_contacts(struct sip_endpoint *ep, const char *out[SIP_MAX_CONTA
     return n;
 }
 
+void sip_endpoint_note_newest(struct sip_endpoint *ep) {
+    const char *out[SIP_MAX_CONTACTS];
+    bool tls = false, v6 = false;
+    if (sip_endpoint_contacts(ep, out) > 0) sip_uri_kind(out[0], &tls, &v6);
+    atomic_store(&ep->newest_tls, tls);
+    atomic_store(&ep->newest_ipv6, v6);
+}
+
 const char *sip_endpoint_contact(struct sip_endpoint *ep) {
     long now = sip_monotonic_s();
     purge(ep, now);
@@ -737,6 +746,7 @@ void sip_registrar(nua_t *nua, nua_handle_t *nh, sip_t const *sip) {
     }
     nua_respond(nh, SIP_200_OK, TAG_IF(n > 0, SIPTAG_CONTACT_STR(list)), NUTAG_WITH_THIS(nua), TAG_END());
     su_home_deinit(home);
+    sip_endpoint_note_newest(ep);
     sip_registrations_changed();
 }
 

@@ -364,8 +364,14 @@ static void report_hold(struct sip_call *call, bool held) {
                     sip_host->leg_bridge_peer;
     tandem_leg *peer = hold_passthrough && have_abi ? sip_host->leg_bridge_peer(call->leg) : NULL;
     struct sip_call *other = peer ? sip_host->leg_pvt(peer) : NULL;
-    if (other && sip_fn_is_ours(other) && other->leg == peer && other->up && other->dlg.local_hold != held)
-        sip_dialog_hold_offer(other, held);
+    if (other && sip_fn_is_ours(other) && other->leg == peer && other->up) {
+        if (other->dlg.local_hold != held) sip_dialog_hold_offer(other, held);
+        return;
+    }
+    /* else the bridged party hears music on hold (ABI 1.3) */
+    if (sip_host->struct_size >= offsetof(tandem_host, leg_set_held) + sizeof sip_host->leg_set_held &&
+        sip_host->leg_set_held)
+        sip_host->leg_set_held(call->leg, held);
 }
 
 /* Apply the far end's new SDP: direction, address, codec. The RTP stream

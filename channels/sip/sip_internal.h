@@ -79,6 +79,9 @@ struct sip_endpoint {
     struct sip_acl acl;     /* acl= in the file: sources it may use */
     struct sip_limit limit; /* max_calls=, cps= in the file */
     struct sip_contact contacts[SIP_MAX_CONTACTS];
+    /* The kind of its newest contact (set on the SIP thread, read by a
+     * worker writing an offer to it before the contact is looked up). */
+    atomic_bool newest_tls, newest_ipv6;
 };
 extern struct sip_endpoint *sip_endpoints;
 extern int sip_endpoint_count;
@@ -94,6 +97,8 @@ int sip_endpoint_contacts(struct sip_endpoint *ep, const char *out[SIP_MAX_CONTA
  * NAT target, else its URI), or NULL. */
 const char *sip_endpoint_contact(struct sip_endpoint *ep);
 long sip_monotonic_s(void); /* CLOCK_MONOTONIC seconds: contact expiry */
+/* SIP thread, or load() before it starts: after the contacts changed. */
+void sip_endpoint_note_newest(struct sip_endpoint *ep);
 
 /* Registrations kept across restarts (sip_registrations.c): restore in
  * load() after the endpoints, then SIP thread: start, changed after every

@@ -267,10 +267,11 @@ static int sip_request(void *user, tandem_leg *leg, const char *dest) {
             sip_trunk_caller_id(trunk, call->caller_num, sizeof call->caller_num);
     }
     /* media in the target's family: an IPv6 literal host gets an IPv6
-     * offer; an endpoint's contact is only known on the SIP thread, so it
-     * gets the main profile's family */
-    call->profile = ep ? &sip_profiles[0] : sip_profile_for(uri);
-    if (sip_media_open(call, false, ep ? sip_profiles[0].ipv6 : sip_uri_ipv6(uri)) != 0) {
+     * offer; an endpoint, that of its newest contact (the contact itself is
+     * looked up on the SIP thread, after this offer is written) */
+    bool v6 = ep ? atomic_load(&ep->newest_ipv6) : sip_uri_ipv6(uri);
+    call->profile = ep ? sip_profile_of(atomic_load(&ep->newest_tls), v6) : sip_profile_for(uri);
+    if (sip_media_open(call, false, v6) != 0) {
         LOG(TANDEM_LOG_WARNING, call, "sip: no free RTP port for %s", uri);
         sip_call_unref(call);
         return TANDEM_CAUSE_CONGESTION;

@@ -126,6 +126,15 @@ static int load_one(int i, struct sip_profile *p) {
                       p->name, p->listen);
         return -1;
     }
+    char kv[96];
+    const char *verify = sip_host->config_get(sip_self, pkey(i, "tls_verify_client", kv, sizeof kv));
+    p->verify_clients = verify && (strcmp(verify, "true") == 0 || strcmp(verify, "1") == 0);
+    if (p->verify_clients && (!p->tls || !ca || !*ca)) {
+        sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL,
+                      "sip: profile %s: tls_verify_client needs a sips: listen and tls_ca (the CA of the clients' certificates)",
+                      p->name);
+        return -1;
+    }
     return p->tls ? make_tls_dir(p, cert, key, ca) : 0;
 }
 
@@ -171,7 +180,7 @@ nua_t *sip_profile_create(su_root_t *root, nua_callback_f cb, struct sip_profile
                          * without ;rport (phones behind NAT). */
                         NTATAG_SERVER_RPORT(2),
                         TAG_IF(p->tls, TPTAG_CERTIFICATE(p->tls_dir)),
-                        TAG_IF(p->tls, TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_NONE)),
+                        TAG_IF(p->tls, TPTAG_TLS_VERIFY_POLICY(p->verify_clients ? TPTLS_VERIFY_IN : TPTLS_VERIFY_NONE)),
                         SIPTAG_USER_AGENT_STR("Tandem"),
                         SIPTAG_ALLOW_STR(reg ? "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY, REGISTER"
                                              : "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY"),
@@ -232,7 +241,7 @@ void sip_profiles_destroy_more(void) {
     }
 }
 
-static void uri_kind(const char *uri, bool *tls, bool *v6) {
+void sip_uri_kind(const char *uri, bool *tls, bool *v6) {
     su_home_t home[1] = {SU_HOME_INIT(home)};
     url_t *u = url_make(home, uri);
     *tls = u && (u->url_type == url_sips || (u->url_params && strcasestr(u->url_params, "transport=tls")));
@@ -242,13 +251,17 @@ static void uri_kind(const char *uri, bool *tls, bool *v6) {
 
 bool sip_uri_ipv6(const char *uri) {
     bool tls, v6;
-    uri_kind(uri, &tls, &v6);
+    sip_uri_kind(uri, &tls, &v6);
     return v6;
 }
 
 const struct sip_profile *sip_profile_for(const char *uri) {
     bool tls, v6;
-    uri_kind(uri, &tls, &v6);
+    sip_uri_kind(uri, &tls, &v6);
+    return sip_profile_of(tls, v6);
+}
+
+const struct sip_profile *sip_profile_of(bool tls, bool v6) {
     for (int i = 0; i < sip_profile_count; ++i)
         if (sip_profiles[i].tls == tls && sip_profiles[i].ipv6 == v6) return &sip_profiles[i];
     for (int i = 0; i < sip_profile_count; ++i) /* a TLS one for a TLS target, whatever the family */

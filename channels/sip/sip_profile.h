@@ -28,6 +28,7 @@ struct sip_profile {
     char context[128];
     char tls_dir[1024]; /* sofia's certificate directory (agent.pem, cafile.pem), "" no TLS */
     bool tls, ipv6;
+    bool verify_clients; /* TLS: a client must present a certificate signed by tls_ca */
     char rtp_ip[64], rtp_ip6[64]; /* media addresses of its calls (default the module's) */
     char contact[300];  /* see sip_profile_contact() */
     /* SIP thread */
@@ -64,7 +65,11 @@ nua_t *sip_profile_nua_for(const char *uri);
  * above, from the configuration alone), and whether its host is an IPv6
  * literal. */
 const struct sip_profile *sip_profile_for(const char *uri);
+/* The profile for a target of this kind: the first with the same transport
+ * security and family, else the same security, else the first. */
+const struct sip_profile *sip_profile_of(bool tls, bool v6);
 bool sip_uri_ipv6(const char *uri);
+void sip_uri_kind(const char *uri, bool *tls, bool *v6); /* sips:/transport=tls; an IPv6 literal host */
 /* Any thread: the media address of profile p (NULL: the module's) in the
  * family asked for; "" when it has none (rtp_ip6 = ""). */
 const char *sip_profile_rtp_ip(const struct sip_profile *p, bool ipv6);

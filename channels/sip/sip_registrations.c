@@ -113,6 +113,7 @@ void sip_registrations_restore(void) {
         dropped += r < 0;
     }
     fclose(f);
+    for (int i = 0; i < sip_endpoint_count; ++i) sip_endpoint_note_newest(&sip_endpoints[i]);
     sip_host->log(sip_self, TANDEM_LOG_INFO, NULL, "sip: %d registration(s) restored from %s%s", restored, path,
                   dropped ? " (some lines name no endpoint or do not fit: skipped)" : "");
 }

@@ -57,6 +57,18 @@ return {
         call:hangup()
       end,
 
+      -- Music on hold: the shipped "default" class (modules/moh), with
+      -- "please hold" over it every 20 seconds, for a minute.
+      ["602"] = function(call)
+        call:answer()
+        call:moh_start()
+        for _ = 1, 3 do
+          call:play("en/please-hold")
+          call:sleep(20000)
+        end
+        call:hangup()
+      end,
+
       -- Endpoint to endpoint: dial the number's registered phone (480 /
       -- "noanswer" when it is not registered), then connect the two.
       ["_10XX"] = function(call)

@@ -5,7 +5,7 @@
 -- 1001-1010 get random passwords at first start: printed once in the log and
 -- kept in <data dir>/sip-passwords (mode 0600). Register a softphone as
 -- 1001@127.0.0.1 with its password; dial 600 (echo test), 601 (playback of shipped prompts),
--- 100 (the IVR) or another endpoint (1002 ...).
+-- 602 (music on hold), 100 (the IVR) or another endpoint (1002 ...).
 --
 -- A scripted caller also places a call through the local channel every 20
 -- seconds, so every step shows in the log and in `tandem ctl calls` /
@@ -15,8 +15,12 @@ return {
   workers = 0,                 -- one per core
   -- codec_opus and codec_g722: phones may talk Opus or G.722 besides G.711
   -- (docs/codecs.md); module_config.codec_opus would tune Opus
-  modules = { "local", "sip", "codec_opus", "codec_g722" },
+  modules = { "local", "sip", "moh", "codec_opus", "codec_g722" },
   module_config = {
+    -- Music on hold: without `classes`, one class "default" from
+    -- sounds/moh/default (see modules/moh/README.md), e.g.
+    -- moh = { classes = { { name = "default", directory = "moh/default" },
+    --                     { name = "sales", files = { "/srv/moh/sales.ogg" }, rate = 16000 } } },
     sip = {
       listen = "sip:127.0.0.1:5060",
       listen_env = "TANDEM_DEMO_SIP_LISTEN",

@@ -5,7 +5,8 @@ config directory (`baresip -f DIR`) with only the modules a call needs:
 G.711, the `aufile` source (a WAV file is what we "say"), the `sndfile`
 filter (it records what baresip receives to `*-dec.wav` in `rec/`), `srtp`
 for SDES, `account`, `menu` and `ctrl_tcp`. Options: `transport="tls"` (the
-account gets `;transport=tls`, `cafile` is the CA baresip trusts),
+account gets `;transport=tls`, `cafile` is the CA baresip trusts,
+`certificate` its own client certificate and key in one PEM file),
 `mediaenc="srtp-mand"`, `answer=True` (auto-answer incoming calls),
 `codecs="opus/48000/2"` (the account's audio_codecs; opus.so and g722.so are loaded
 when named), `config=[...]` (more config lines, e.g. "opus_dtx yes").
@@ -89,7 +90,7 @@ def goertzel(samples, freq, rate):
 
 class Baresip:
     def __init__(self, tmpdir, user, password, registrar_port, source_wav, transport=None, cafile=None,
-                 mediaenc=None, answer=False, rtp_ports=None, codecs="PCMU", config=()):
+                 mediaenc=None, answer=False, rtp_ports=None, certificate=None, codecs="PCMU", config=()):
         self.dir = os.path.join(tmpdir, "baresip-" + user)
         self.rec = os.path.join(self.dir, "rec")
         os.makedirs(self.rec, exist_ok=True)
@@ -125,6 +126,8 @@ class Baresip:
         lines += list(config)
         if cafile:
             lines.append("sip_cafile " + cafile)
+        if certificate:  # the client's own: certificate and key in one PEM
+            lines.append("sip_certificate " + certificate)
         with open(os.path.join(self.dir, "config"), "w") as f:
             f.write("\n".join(lines) + "\n")
         aor = "<sip:%s@127.0.0.1:%d%s>" % (user, registrar_port, ";transport=" + transport if transport else "")

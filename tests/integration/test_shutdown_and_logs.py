@@ -2,6 +2,7 @@
 are hung up, records flushed, exit 0. JSON log lines carry the call id."""
 import json
 import os
+import resource
 import shutil
 import signal
 import sys
@@ -65,6 +66,34 @@ class ShutdownAndLogs(unittest.TestCase):
             if "enters dialplan" in line["msg"] or line["msg"].startswith("call ended"):
                 self.assertIn("call_id", line)
 
+
+
+class DescriptorLimit(unittest.TestCase):
+    def test_soft_limit_raised_to_the_hard_limit(self):
+        # Started with a soft limit of 256, the engine runs with the hard one
+        # (a bridged SIP call holds 4 descriptors).
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard <= 256:
+            self.skipTest("the hard limit is too low to tell")
+        d = tempfile.mkdtemp(prefix="tandem-nofile-")
+        with open(os.path.join(d, "tandem.lua"), "w") as f:
+            f.write(CONFIG)
+        with open(os.path.join(d, "dialplan.lua"), "w") as f:
+            f.write(DIALPLAN)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+        try:
+            e = harness.Instance(os.path.join(d, "tandem.lua")).start()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        try:
+            with open("/proc/%d/limits" % e.proc.pid) as f:
+                line = next(l for l in f if l.startswith("Max open files"))
+            self.assertEqual(line.split()[3:5], [str(hard), str(hard)], line)
+            self.assertIn("open files limit raised from 256 to %d" % hard, e.read_log())
+            self.assertEqual(e.stop(), 0)
+        finally:
+            e.cleanup()
+            shutil.rmtree(d, ignore_errors=True)
 
 if __name__ == "__main__":
     unittest.main()

@@ -16,6 +16,9 @@ context, TLS with a certificate from the config, and IPv6.
                              tone on the IPv6 profile: our answer says c=IN IP6 ::1 and
                              o=... IN IP6, our tone goes out and comes back over IPv6
                              (RTP in/out counts at hang-up)
+    test_ipv6_endpoint_contact_gets_ipv6_media  1002 registers (over IPv4) a contact on
+                             [::1]: originate to sip/1002 offers c=IN IP6 ::1 through the
+                             IPv6 profile, and RTP comes back
     test_ipv6_media_outbound  originate to sip/service@[::1]:PORT (a SIPp UAS on ::1
                              with -rtp_echo): our INVITE offers c=IN IP6 ::1, RTP both ways
     test_ipv6_rtp_ip6_off    rtp_ip6 = "": an IPv6 offer is answered with IPv4 media
@@ -23,11 +26,16 @@ context, TLS with a certificate from the config, and IPv6.
     test_media_address_families  rtp_ip6 = "127.0.0.1" on a profile: load fails, said why
     test_ipv6_profile_rtp_ip6  the module has rtp_ip6 = "" but the IPv6 profile its own
                              rtp_ip6 = "::1": calls on that profile get IPv6 media
+    test_tls_client_certificates  tls_verify_client: baresip with a certificate from
+                             tls_ca registers; openssl s_client without one gets the TLS
+                             alert "certificate required"
+    test_tls_verify_client_needs_a_ca  tls_verify_client without tls_ca: load() fails, says why
   (the IPv6 tests are skipped when the machine has no ::1)
 
 Run: python3 tests/integration/test_sip_profiles.py -v
 """
 import os
+import subprocess
 import re
 import socket
 import sys
@@ -130,6 +138,45 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
         # our answers name a Contact baresip can use (not sips:)
         self.assertRegex(out, r"Contact: <sip:127\.0\.0\.1:%d;transport=tls>" % tls)
 
+    @unittest.skipUnless(baresip.BARESIP and baresip.OPENSSL, "baresip or openssl missing")
+    def test_tls_client_certificates(self):
+        # tls_verify_client: a phone with a certificate signed by tls_ca
+        # registers; a client without one is refused in the handshake (TLS
+        # alert "certificate required"; openssl s_client, because baresip
+        # then retries for ever).
+        cert, key = baresip.make_cert(self.dir)
+        client_dir = os.path.join(self.dir, "client")
+        os.makedirs(client_dir)
+        ccert, ckey = baresip.make_cert(client_dir)  # self-signed: it is its own CA
+        client_pem = os.path.join(client_dir, "client.pem")
+        with open(client_pem, "w") as out:
+            for path in (ccert, ckey):
+                with open(path) as f:
+                    out.write(f.read())
+        tls = harness.free_port()
+        self.start("{ name = 'tls', listen = 'sips:127.0.0.1:%d', tls_cert = '%s', tls_key = '%s', tls_ca = '%s',"
+                   " tls_verify_client = true }" % (tls, cert, key, ccert),
+                   endpoints="1001 password=pw1\n1002 password=pw2\n", env=harness.LSAN_SOFIA_TLS)
+        tone = os.path.join(self.dir, "tone.wav")
+        baresip.write_tone_wav(tone, 440, 1)
+        with_cert = baresip.Baresip(self.dir, "1001", "pw1", tls, tone, transport="tls", cafile=cert,
+                                    certificate=client_pem)
+        with_cert.run(seconds=3, trace=True)
+        log = self.engine.read_log()
+        self.assertIn("{0/TLS/v4} 200 OK", with_cert.read_log(), with_cert.read_log() + log)
+        self.assertIn("sip: 1001 registered", log)
+        for extra, refused in (((), True), (("-cert", ccert, "-key", ckey), False)):
+            p = subprocess.run([baresip.OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % tls, "-CAfile", cert,
+                                *extra], input="", capture_output=True, text=True, timeout=20)
+            self.assertEqual("certificate required" in p.stdout + p.stderr, refused, p.stdout + p.stderr)
+
+    def test_tls_verify_client_needs_a_ca(self):
+        cert, key = baresip.make_cert(self.dir) if baresip.OPENSSL else ("cert.pem", "key.pem")
+        self.start("{ name = 'tls', listen = 'sips:127.0.0.1:%d', tls_cert = '%s', tls_key = '%s',"
+                   " tls_verify_client = true }" % (base.free_udp_port(), cert, key), expect_fail=True)
+        self.assertTrue(self.engine.wait_log("module sip: load() failed"), self.engine.read_log())
+        self.assertIn("tls_verify_client needs a sips: listen and tls_ca", self.engine.read_log())
+
     def test_tls_needs_a_certificate(self):
         self.start("{ name = 'tls', listen = 'sips:127.0.0.1:%d' }" % base.free_udp_port(), expect_fail=True)
         self.assertTrue(self.engine.wait_log("module sip: load() failed"), self.engine.read_log())
@@ -192,6 +239,30 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
         (rx, tx), = self.rtp_counts()
         self.assertGreater(tx, 50, story + self.engine.read_log())  # 1.5 s of tone
         self.assertGreater(rx, 25, story + self.engine.read_log())  # SIPp's echo of it
+
+    @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
+    def test_ipv6_endpoint_contact_gets_ipv6_media(self):
+        v4, v6 = base.free_udp_port(), base.free_udp_port()
+        self.start("{ name = 'v4', listen = 'sip:127.0.0.1:%d' }, { name = 'v6', listen = 'sip:[::1]:%d' }"
+                   % (v4, v6), endpoints="1002 password=secret2\n")
+        port = base.free_udp_port()
+        reg = base.Registrar(v4)
+        try:
+            s, d = reg.register("1002", "secret2", "sip:1002@[::1]:%d" % port, 3600)
+        finally:
+            reg.close()
+        self.assertEqual(s, 200, d)
+        p = self.sipp(["-sn", "uas", "-rtp_echo"], "ep6", port=port, ip="::1", media_ip="::1")
+        time.sleep(0.3)  # let SIPp bind
+        rc, out = self.engine.ctl("originate", "sip/1002", "outcall", "default")
+        self.assertEqual(rc, 0, out)
+        code, story = self.wait_sipp(p, "ep6")
+        self.assertEqual(code, 0, story)
+        invite = story[story.index("INVITE sip:"):]
+        self.assertIn("c=IN IP6 ::1", invite)
+        self.assertIn("Via: SIP/2.0/UDP [::1]", invite)
+        (rx, tx), = self.rtp_counts()
+        self.assertGreater(rx, 25, story + self.engine.read_log())  # SIPp's echo came back over IPv6
 
     @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
     def test_ipv6_rtp_ip6_off(self):

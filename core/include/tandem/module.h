@@ -86,6 +86,7 @@ typedef struct tandem_leg tandem_leg;               /* one channel to one party 
 typedef struct tandem_invocation tandem_invocation; /* one dialplan function call */
 typedef struct tandem_console_out tandem_console_out;
 typedef struct tandem_host tandem_host;
+typedef struct tandem_stream tandem_stream;         /* ABI 1.3: a shared audio stream */
 
 /* ---------------------------------------------------------------------- */
 /* Logging.                                                                 */
@@ -614,6 +615,40 @@ struct tandem_host {
      * module may unload later). Check struct_size before reading the ABI
      * 1.2 members of a codec built against 1.0/1.1. */
     size_t (*codec_list)(const tandem_codec **out, size_t cap);
+
+    /* --- added in ABI 1.3: shared audio streams, music on hold (moh) --- */
+
+    /* Any thread: open a named stream of mono PCM16 at `rate` (8000, 16000
+     * or 48000) that any number of legs hear at the same position (the
+     * radio model: one feeder for all listeners). NULL when the name is
+     * taken or the rate unsupported (the log says which). The stream's
+     * clock starts now and moves one 20 ms period every 20 ms. */
+    tandem_stream *(*stream_open)(tandem_module *self, const char *name, uint32_t rate);
+    /* One feeder thread at a time, never a worker: append `samples` of PCM
+     * at the stream's rate. Takes only what fits up to 200 ms ahead of the
+     * stream's clock and returns how many samples it took; fewer than
+     * given means "write the rest about 20 ms later". A feeder that falls
+     * behind the clock starts again at its current period (the listeners
+     * heard silence meanwhile). Never blocks. */
+    size_t (*stream_write)(tandem_stream *stream, const int16_t *pcm, size_t samples);
+    /* Any thread: close the stream and free `stream`; its listeners stop
+     * hearing it. Close every stream before unload() returns (the engine
+     * closes those left open after it). */
+    void (*stream_close)(tandem_stream *stream);
+    /* Worker-only: from the next 20 ms on, `leg` hears the stream `name`
+     * (NULL: stops hearing one) until it is stopped, the stream closes,
+     * the leg hangs up or enters a bridge. A prompt or tone played to the
+     * leg is heard instead while it plays. While the leg hears a stream,
+     * audio its bridge peer sends it is dropped. TANDEM_OK, TANDEM_ENOENT
+     * (no open stream of that name), TANDEM_EGONE. */
+    int (*leg_hear_stream)(tandem_leg *leg, const char *name);
+    /* Worker-only, for channel drivers: `leg`'s far end holds (true) or
+     * resumes (false) the call. The party it is bridged with hears the
+     * stream named by its variable `moh_class` (else `leg`'s, else
+     * "default"; an empty value: nothing) until the resume or the end of
+     * the bridge. TANDEM_OK, also when nobody is bridged or no such stream
+     * is open (the peer then hears silence); TANDEM_EGONE. */
+    int (*leg_set_held)(tandem_leg *leg, bool held);
 
     /* --- added in ABI 1.3: the far end's codec parameters (codecs) --- */
 

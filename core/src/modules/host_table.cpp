@@ -17,6 +17,11 @@
 #include <cstdarg>
 #include <cstdio>
 
+// What a module holds for an open stream (ABI 1.3).
+struct tandem_stream {
+    std::shared_ptr<tandem::media::SharedStream> stream;
+};
+
 namespace tandem {
 namespace {
 
@@ -423,6 +428,85 @@ int h_record_emit(tandem_module *self, const char *kind, const char *json, size_
     return TANDEM_OK;
 }
 
+// --- ABI 1.3: shared audio streams (music on hold) ---
+
+tandem_stream *h_stream_open(tandem_module *self, const char *name, uint32_t rate) {
+    std::string error;
+    auto stream = engine().streams().open(name ? name : "", rate, self ? self->name : "", error);
+    if (!stream) {
+        log::error(self ? self->name : "modules", "stream_open: {}", error);
+        return nullptr;
+    }
+    return new tandem_stream{std::move(stream)};
+}
+
+size_t h_stream_write(tandem_stream *s, const int16_t *pcm, size_t samples) {
+    return s && pcm ? s->stream->write(pcm, samples) : 0;
+}
+
+void h_stream_close(tandem_stream *s) {
+    if (!s)
+        return;
+    engine().streams().close(s->stream);
+    delete s;
+}
+
+int h_leg_hear_stream(tandem_leg *l, const char *name) {
+    Leg *leg = Leg::from(l);
+    if (!name) {
+        leg->worker.streams().stop(*leg);
+        return TANDEM_OK;
+    }
+    if (leg->state() == LegState::hungup)
+        return TANDEM_EGONE;
+    auto stream = engine().streams().find(name);
+    if (!stream)
+        return TANDEM_ENOENT;
+    leg->worker.streams().hear(*leg, std::move(stream), false);
+    return TANDEM_OK;
+}
+
+// The class a held party hears: its own moh_class, else the holder's, else
+// "default"; "" when one of them sets it empty (no music).
+std::string hold_class(const Leg &held, const Leg &holder) {
+    for (const Leg *leg : {&held, &holder})
+        if (auto it = leg->vars.find("moh_class"); it != leg->vars.end())
+            return it->second;
+    return "default";
+}
+
+int h_leg_set_held(tandem_leg *l, bool held) {
+    Leg *leg = Leg::from(l);
+    if (leg->state() == LegState::hungup)
+        return TANDEM_EGONE;
+    if (!leg->bridge || leg->bridge->ended())
+        return TANDEM_OK;
+    Leg &peer = leg->bridge->peer_of(*leg);
+    StreamPlayout &playout = leg->worker.streams();
+    if (!held) {
+        if (peer.stream_for_hold) {
+            playout.stop(peer);
+            log::at(log::Level::info, "core", leg->call_id, "{} resumes: {} stops hearing music on hold", leg->id, peer.id);
+        }
+        return TANDEM_OK;
+    }
+    std::string cls = hold_class(peer, *leg);
+    if (cls.empty())
+        return TANDEM_OK;
+    auto stream = engine().streams().find(cls);
+    if (!stream) {
+        // Named by a variable: a configuration mistake; the implicit default
+        // is simply absent when no module plays music on hold.
+        bool named = peer.vars.contains("moh_class") || leg->vars.contains("moh_class");
+        log::at(named ? log::Level::warning : log::Level::debug, "core", leg->call_id,
+                "{} holds: no music-on-hold class '{}' is open, {} hears silence", leg->id, cls, peer.id);
+        return TANDEM_OK;
+    }
+    playout.hear(peer, std::move(stream), true);
+    log::at(log::Level::info, "core", leg->call_id, "{} holds: {} hears music on hold '{}'", leg->id, peer.id, cls);
+    return TANDEM_OK;
+}
+
 const tandem_host kHost = {
     sizeof(tandem_host),
     TANDEM_ABI_MAJOR,
@@ -480,6 +564,11 @@ const tandem_host kHost = {
     h_leg_bridge_peer,
     h_record_emit,
     h_codec_list,
+    h_stream_open,
+    h_stream_write,
+    h_stream_close,
+    h_leg_hear_stream,
+    h_leg_set_held,
     h_leg_set_format_params,
 };
 

@@ -133,6 +133,7 @@ bool ModuleLoader::load_locked(const std::string &name, std::vector<std::string>
         engine_.registry().remove_owner(module.get());
         for (auto id : module->subscriptions)
             engine_.events().unsubscribe(id);
+        engine_.streams().close_owned_by(module->name);
         loaded_.pop_back();
         dlclose(handle);
         return refuse(error, "module " + module->name + ": load() failed with code " + std::to_string(rc));
@@ -177,6 +178,7 @@ bool ModuleLoader::unload_locked(const std::string &name, std::string &error) {
     engine_.events().flush();
     if (module->desc->unload)
         module->desc->unload(module.get());
+    engine_.streams().close_owned_by(name); // what unload() left open (ABI 1.3)
     loaded_.erase(it);
     if (module->handle)
         dlclose(module->handle);

@@ -14,6 +14,10 @@ Bridge::Bridge(Worker &worker, Leg &a, Leg &b) : worker_(worker), a_(&a), b_(&b)
     // Audio that queued before the bridge belongs to nobody.
     a.inbox().clear();
     b.inbox().clear();
+    // Music on hold ends when the party is connected (a queue's caller
+    // meets an agent).
+    worker_.streams().stop(a);
+    worker_.streams().stop(b);
     worker_.engine().events().publish(
         make_event(EventType::bridge, a.call_id, a.id, a.linked_id).with("peer", b.id).with("peer_name", b.name));
 }
@@ -44,6 +48,10 @@ void Bridge::forward_from(Leg &from) {
         return;
     Leg &to = peer_of(from);
     auto &inbox = from.inbox();
+    if (to.stream) { // `to` is on hold and hears music instead
+        inbox.clear();
+        return;
+    }
     while (!inbox.empty()) {
         media::Frame &f = inbox.front();
         if (f.format == to.format()) {
@@ -76,6 +84,10 @@ void Bridge::end(Leg *gone) {
     ended_ = true;
     a_->bridge = nullptr;
     b_->bridge = nullptr;
+    // A hold ends with the bridge it was in.
+    for (Leg *leg : {a_.get(), b_.get()})
+        if (leg->stream_for_hold)
+            worker_.streams().stop(*leg);
     worker_.engine().events().publish(make_event(EventType::unbridge, a_->call_id, a_->id, a_->linked_id)
                                           .with("peer", b_->id)
                                           .with("frames", std::to_string(frames_relayed_)));

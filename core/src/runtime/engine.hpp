@@ -4,6 +4,7 @@
 // reach it through the host table, which has no context argument).
 #include "config/config.hpp"
 #include "media/formats.hpp"
+#include "media/shared_stream.hpp"
 #include "modules/loader.hpp"
 #include "modules/registry.hpp"
 #include "runtime/events.hpp"
@@ -66,6 +67,8 @@ public:
     EventBus &events() { return events_; }
     ModuleLoader &modules() { return *loader_; }
     media::PromptCache &prompts() { return *prompts_; }
+    // Shared streams modules feed (music on hold), by name.
+    media::StreamDirectory &streams() { return streams_; }
     records::Service &records() { return *records_; }
     // Decodes prompts off the workers (runtime/prompt_loading.hpp); exists from start().
     media::PromptLoader &prompt_loader() { return *prompt_loader_; }
@@ -102,6 +105,7 @@ private:
     Config config_;
     Registry registry_;
     EventBus events_;
+    media::StreamDirectory streams_; // outlives the modules that feed it and the workers that play it
     std::unique_ptr<ModuleLoader> loader_;
     std::unique_ptr<media::PromptCache> prompts_;
     std::unique_ptr<records::Service> records_;

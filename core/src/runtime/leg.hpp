@@ -23,6 +23,7 @@ class HeldTranslator;
 namespace media {
 class Player;
 class DtmfDetector;
+class SharedStream;
 }
 
 enum class LegState : int {
@@ -127,6 +128,10 @@ public:
     std::unique_ptr<media::DtmfDetector> inband_dtmf; // while wants_inband_dtmf()
     std::unique_ptr<HeldTranslator> inband_to_slin8;  // received format -> detector input
     bool echo = false;                            // media tick sends received audio back
+    // Music on hold: a shared stream the leg hears (runtime/stream_playout.hpp)
+    // while no player plays; for_hold: because its bridge peer holds the call.
+    std::shared_ptr<media::SharedStream> stream;
+    bool stream_for_hold = false;
     uint64_t frames_in = 0, frames_out = 0;       // audio frames, for CDRs and tests
     // Observer of state changes and DTMF (the owning call).
     std::function<void(Leg &, LegState)> on_state;

@@ -14,7 +14,7 @@
 
 namespace tandem {
 
-Worker::Worker(Engine &engine, int index) : engine_(engine), index_(index) {
+Worker::Worker(Engine &engine, int index) : engine_(engine), index_(index), streams_(engine) {
     lua_ = std::make_unique<LuaWorker>(*this, engine.config().limits);
 }
 
@@ -190,8 +190,10 @@ void Worker::media_tick(uint64_t periods) {
         media_batch_.clear();
     }
     // After a late wake-up, players catch up (bounded) instead of drifting.
-    for (uint64_t i = 0; i < std::min<uint64_t>(periods, 4); ++i)
+    for (uint64_t i = 0; i < std::min<uint64_t>(periods, 4); ++i) {
         play_tick();
+        streams_.tick();
+    }
 }
 
 } // namespace tandem

@@ -4,6 +4,7 @@
 #include "runtime/reactor.hpp"
 #include "media/frame.hpp"
 #include "runtime/ref.hpp"
+#include "runtime/stream_playout.hpp"
 
 #include <atomic>
 #include <functional>
@@ -48,6 +49,8 @@ public:
     // Plays `player` to `leg` on every tick until it ends or stop_playing().
     void start_playing(Leg &leg, std::unique_ptr<media::Player> player, std::function<void()> on_done);
     void stop_playing(Leg &leg);
+    // Shared streams (music on hold) heard by this worker's legs.
+    StreamPlayout &streams() { return streams_; }
     // One media tick (public so benchmarks can drive it without a clock).
     void media_tick(uint64_t periods = 1);
 
@@ -75,6 +78,7 @@ private:
         std::function<void()> on_done;
     };
     std::vector<Playback> playbacks_;
+    StreamPlayout streams_;
     std::vector<std::function<void()>> finished_playbacks_; // reused every tick
     std::unique_ptr<media::Frame> scratch_pcm_holder_ = std::make_unique<media::Frame>();
     std::unique_ptr<media::Frame> scratch_wire_holder_ = std::make_unique<media::Frame>();
