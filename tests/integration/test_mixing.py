@@ -19,15 +19,21 @@ the supervisor's call and the agent's call are on different workers.
   test_spy_from_dialplan_whisper_then_hangup  mode = "whisper" from the
                        dialplan; when the customer hangs up, the supervisor's
                        call:spy returns "ended".
+  test_spy_modes_by_dtmf  the supervisor's RFC 4733 digits switch the mode:
+                       5 whisper, 6 barge (heard as above); # ends the spy.
   test_spy_target_not_found  call:spy returns "not_found" at once.
-  test_conference_three_parties  three callers (440, 1000, 1700 Hz) in one
-                       call:conference: each hears the other two, not itself.
+  test_conference_three_parties  three callers (440, 1000, 1700 Hz; one of
+                       them PCMA, the others PCMU) in one call:conference at
+                       its default 16 kHz: each hears the other two, not
+                       itself; after one hangs up the other two still hear
+                       each other.
 
 Run: python3 tests/integration/test_mixing.py -v
 """
 import math
 import os
 import shutil
+import struct
 import sys
 import tempfile
 import threading
@@ -87,28 +93,53 @@ def goertzel(samples, freq, rate=8000):
 
 
 class Party:
-    """A UA sending one tone and keeping what it hears, with arrival times."""
+    """A UA sending one tone (PCMU, or PCMA with alaw=True) and keeping what
+    it hears, with arrival times; press() sends an RFC 4733 digit instead."""
 
-    def __init__(self, freq):
+    def __init__(self, freq, alaw=False):
         self.ua = sipua.UA()
         self.freq = freq
-        self.tone = sipua.tone_ulaw(freq, 8000)  # exactly one second: whole cycles
+        self.pt = 8 if alaw else 0
+        if alaw:
+            self.ua.codecs = "8 101"
+            self.ua.extra_sdp = "a=rtpmap:8 PCMA/8000\r\n"
+        # exactly one second: whole cycles, so it loops without a click
+        pcm = b"".join(int(8000 * math.sin(2 * math.pi * freq * i / 8000)).to_bytes(2, "little", signed=True)
+                       for i in range(8000))
+        self.tone = audioop.lin2alaw(pcm, 2) if alaw else audioop.lin2ulaw(pcm, 2)
         self.seq = 0
         self.active = False
+        self.digits = []  # RFC 4733 packets still to send: (event, index)
         self.heard = []  # (time, [samples])
+        self.payload_types = set()  # of the audio received
+
+    def press(self, digit):
+        event = "0123456789*#".index(digit)
+        self.digits += [(event, i) for i in range(6)]
 
     def pump(self):
         if not self.active:
             return
         ts = 160 * self.seq
-        off = ts % 8000
-        self.ua.send_rtp(self.seq, ts, self.tone[off:off + 160])
+        if self.digits:
+            event, i = self.digits.pop(0)
+            if i == 0:
+                self.digit_ts = ts
+            end = i >= 3  # three updates, then the end packet three times
+            payload = struct.pack("!BBH", event, (0x80 if end else 0) | 10, 160 * min(i + 1, 4))
+            self.ua.rtp.sendto(sipua.rtp_packet(101, self.seq, self.digit_ts, self.ua.ssrc, payload, i == 0),
+                               self.ua.remote_media)
+        else:
+            off = ts % 8000
+            self.ua.send_rtp(self.seq, ts, self.tone[off:off + 160], pt=self.pt)
         self.seq += 1
         now = time.time()
         for d in self.ua.drain(self.ua.rtp):
             p = sipua.parse_rtp(d)
-            if p and p["pt"] == 0:
-                pcm = audioop.ulaw2lin(p["payload"], 2)
+            if p and p["pt"] in (0, 8):
+                self.payload_types.add(p["pt"])
+                decode = audioop.alaw2lin if p["pt"] == 8 else audioop.ulaw2lin
+                pcm = decode(p["payload"], 2)
                 self.heard.append((now, [int.from_bytes(pcm[i:i + 2], "little", signed=True)
                                          for i in range(0, len(pcm), 2)]))
 
@@ -155,8 +186,8 @@ class Mixing(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
         self.assertEqual(code, 0, log)
 
-    def caller(self, freq, exten):
-        p = Party(freq)
+    def caller(self, freq, exten, alaw=False):
+        p = Party(freq, alaw)
         p.ua.call(exten, self.sip_port)
         p.active = True
         self.parties.append(p)
@@ -259,16 +290,32 @@ class Mixing(unittest.TestCase):
         self.assertTrue(self.engine.wait_log("spy ended: ended", 5), self.engine.read_log())
         self.assertEqual(self.spy_list(), [])
 
+    def test_spy_modes_by_dtmf(self):
+        customer = self.connect_customer()
+        supervisor = self.caller(SUPERVISOR, "spy")
+        parties = {"customer": customer, "agent": self.agent, "supervisor": supervisor}
+        time.sleep(0.5)
+        supervisor.press("5")
+        self.check(self.hears(parties), {"customer": {AGENT}, "agent": {CUSTOMER, SUPERVISOR},
+                                         "supervisor": {CUSTOMER, AGENT}}, "whisper by DTMF 5")
+        supervisor.press("6")
+        self.check(self.hears(parties), {"customer": {AGENT, SUPERVISOR}, "agent": {CUSTOMER, SUPERVISOR},
+                                         "supervisor": {CUSTOMER, AGENT}}, "barge by DTMF 6")
+        self.assertEqual(self.spy_list()[0]["mode"], "barge")
+        supervisor.press("#")
+        self.assertTrue(self.engine.wait_log("spy ended: #", 5), self.engine.read_log())
+
     def test_spy_target_not_found(self):
         self.caller(SUPERVISOR, "nobody")
         self.assertTrue(self.engine.wait_log("spy ended: not_found", 5), self.engine.read_log())
 
     def test_conference_three_parties(self):
         a = self.caller(CUSTOMER, "conf")
-        b = self.caller(AGENT, "conf")
+        b = self.caller(AGENT, "conf", alaw=True)  # another codec: its own translators
         c = self.caller(SUPERVISOR, "conf")
         self.check(self.hears({"a": a, "b": b, "c": c}), {"a": {AGENT, SUPERVISOR}, "b": {CUSTOMER, SUPERVISOR},
                                                            "c": {CUSTOMER, AGENT}}, "conference")
+        self.assertEqual((a.payload_types, b.payload_types), ({0}, {8}), "PCMU and PCMA legs in one room")
         self.assertEqual(b.ua.bye(), 200)
         b.active = False
         self.check(self.hears({"a": a, "c": c}), {"a": {SUPERVISOR}, "c": {CUSTOMER}}, "two left")

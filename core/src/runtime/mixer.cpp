@@ -23,8 +23,8 @@ constexpr uint32_t kMaxBacklog = 3;
 void copy_audio(const media::Frame &from, media::Frame &to) {
     to.kind = media::FrameKind::audio;
     to.format = from.format;
-    to.samples = from.samples;
-    to.len = std::min<uint32_t>(from.len, media::kMaxFrameBytes);
+    to.len = std::min<uint32_t>(from.len, media::kMaxFrameBytes) & ~1u;
+    to.samples = std::min(from.samples, to.len / 2); // never trust a count the bytes do not back
     std::memcpy(to.data, from.data, to.len);
 }
 
@@ -214,15 +214,26 @@ bool Mixer::tick() {
     acc_.assign(n, 0);
     for (auto &s : slots_) {
         FrameRing &ring = s.link->to_mixer;
-        drop_backlog(ring);
-        const media::Frame *f = ring.front();
-        s.has_frame = f != nullptr;
-        if (!f)
+        if (ring.size() > kMaxBacklog) {
+            drop_backlog(ring);
+            s.offset = 0;
+        }
+        // 20 ms of samples, whatever the size of the frames they came in
+        size_t got = 0;
+        for (const media::Frame *f; got < n && (f = ring.front());) {
+            size_t take = std::min<size_t>(f->samples - std::min(s.offset, f->samples), n - got);
+            std::memcpy(s.in->pcm() + got, f->pcm() + s.offset, take * 2);
+            got += take;
+            s.offset += static_cast<uint32_t>(take);
+            if (s.offset >= f->samples) {
+                ring.pop();
+                s.offset = 0;
+            }
+        }
+        s.has_frame = got > 0;
+        if (!got)
             continue;
-        size_t got = std::min<size_t>(f->samples, n);
-        std::memcpy(s.in->pcm(), f->pcm(), got * 2);
         std::fill(s.in->pcm() + got, s.in->pcm() + n, int16_t{0});
-        ring.pop();
         if (s.speaks)
             media::mix_add(acc_.data(), s.in->pcm(), n);
     }

@@ -85,6 +85,7 @@ private:
         bool speaks = true;   // in everybody's mix (false: a listener or a whisperer)
         int whisper_to = -1;  // slot that hears this one although it does not speak
         bool has_frame = false;
+        uint32_t offset = 0; // samples of the ring's front frame already mixed
         std::unique_ptr<media::Frame> in = std::make_unique<media::Frame>();
     };
     void apply_spy_mode();
