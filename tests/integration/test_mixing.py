@@ -15,7 +15,9 @@ the supervisor's call and the agent's call are on different workers.
                        barge   - (ctl spy mode ... barge) all hear all;
                        ctl spy stop - the supervisor's call:spy returns
                                  "stopped" and customer and agent still hear
-                                 each other (the plain bridge is back).
+                                 each other (the plain bridge is back);
+                       the custom "spy" events start, mode, mode, stop
+                       came out in that order.
   test_spy_from_dialplan_whisper_then_hangup  mode = "whisper" from the
                        dialplan; when the customer hangs up, the supervisor's
                        call:spy returns "ended".
@@ -26,13 +28,15 @@ the supervisor's call and the agent's call are on different workers.
                        them PCMA, the others PCMU) in one call:conference at
                        its default 16 kHz: each hears the other two, not
                        itself; after one hangs up the other two still hear
-                       each other.
+                       each other; "conference" events join x3, leave.
 
 Run: python3 tests/integration/test_mixing.py -v
 """
 import math
 import os
+import json
 import shutil
+import subprocess
 import struct
 import sys
 import tempfile
@@ -163,9 +167,27 @@ class Mixing(unittest.TestCase):
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
         self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
         self.parties = [self.agent]
+        self.events = []  # custom events (conference, spy) as dicts
+        self.watcher = subprocess.Popen([harness.BIN, "ctl", "-s", self.engine.socket, "--json", "events", "custom"],
+                                        stdout=subprocess.PIPE, text=True)
+        threading.Thread(target=self._watch, daemon=True).start()
+        time.sleep(0.3)  # subscribed before the first call
         self.running = True
         self.pumper = threading.Thread(target=self._pump, daemon=True)
         self.pumper.start()
+
+    def _watch(self):
+        for line in self.watcher.stdout:
+            self.events.append(json.loads(line))
+
+    def wait_events(self, kind, count, timeout=5):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            found = [e for e in self.events if e["type"] == kind]
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        self.fail("fewer than %d %s events: %s" % (count, kind, self.events))
 
     def _pump(self):
         start, n = time.time(), 0
@@ -178,6 +200,9 @@ class Mixing(unittest.TestCase):
     def tearDown(self):
         self.running = False
         self.pumper.join(5)
+        self.watcher.terminate()
+        self.watcher.wait()
+        self.watcher.stdout.close()
         for p in self.parties:
             p.ua.close()
         code = self.engine.stop()
@@ -275,6 +300,12 @@ class Mixing(unittest.TestCase):
         del parties["supervisor"]
         self.check(self.hears(parties), {"customer": {AGENT}, "agent": {CUSTOMER}}, "after the spy")
         self.assertEqual(self.spy_list(), [])
+        spy_events = self.wait_events("spy", 4)
+        self.assertEqual([(e["action"], e["mode"], e.get("reason")) for e in spy_events],
+                         [("start", "listen", None), ("mode", "whisper", None), ("mode", "barge", None),
+                          ("stop", "barge", "stopped")])
+        self.assertTrue(all(e["supervisor"] == spy["supervisor"] and e["leg_id"] == spy["target"]
+                            and e["module"] == "core" for e in spy_events), spy_events)
         self.assertNotEqual(self.engine.ctl("spy", "mode", spy["supervisor"], "barge")[0], 0)
         self.assertNotEqual(self.engine.ctl("spy", "mode", spy["target"], "loud")[0], 0)
         customer.ua.bye()
@@ -319,6 +350,10 @@ class Mixing(unittest.TestCase):
         self.assertEqual(b.ua.bye(), 200)
         b.active = False
         self.check(self.hears({"a": a, "c": c}), {"a": {SUPERVISOR}, "c": {CUSTOMER}}, "two left")
+        conf = self.wait_events("conference", 4)
+        self.assertEqual([(e["action"], e["members"], e["room"], e["rate"]) for e in conf],
+                         [("join", "1", "room 1", "16000"), ("join", "2", "room 1", "16000"),
+                          ("join", "3", "room 1", "16000"), ("leave", "2", "room 1", "16000")])
 
 
 if __name__ == "__main__":

@@ -36,6 +36,14 @@ uint32_t mix_rate_for(Engine &engine, const Leg &leg) {
     return rate <= 8000 ? 8000 : rate <= 16000 ? 16000 : 48000;
 }
 
+// A custom event of the core (as a module's would be, with module=core).
+Event mix_event(const char *name, const std::string &call_id, const std::string &leg_id) {
+    Event e = make_event(EventType::custom, call_id, leg_id);
+    e.name = name;
+    e.with("module", "core");
+    return e;
+}
+
 void drop_backlog(FrameRing &ring) {
     while (ring.size() > kMaxBacklog)
         ring.pop();
@@ -167,14 +175,46 @@ void Mixer::add(std::shared_ptr<MixLink> link, bool speaks) {
     slot.link = std::move(link);
     slot.speaks = speaks;
     slots_.push_back(std::move(slot));
+    if (!is_spy())
+        announce_member(*slots_.back().link, "join");
+    else if (slots_.size() == 3) {
+        announced_mode_ = static_cast<SpyMode>(slots_[2].link->mode.load(std::memory_order_relaxed));
+        announce_spy("start", "");
+    }
+}
+
+void Mixer::announce_member(const MixLink &who, const char *action) {
+    home_.engine().events().publish(mix_event("conference", who.call_id, who.leg_id)
+                                        .with("action", action)
+                                        .with("room", room_)
+                                        .with("members", std::to_string(slots_.size()))
+                                        .with("rate", std::to_string(rate_)));
+}
+
+void Mixer::announce_spy(const char *action, const char *detail) {
+    const MixLink &sup = *slots_[2].link;
+    Event e = mix_event("spy", target_->call_id, target_->id)
+                  .with("action", action)
+                  .with("supervisor", sup.leg_id)
+                  .with("supervisor_call", sup.call_id)
+                  .with("target_name", target_->name)
+                  .with("peer", peer_->id)
+                  .with("mode", spy_mode_name(announced_mode_));
+    if (*detail)
+        e.with("reason", detail);
+    home_.engine().events().publish(std::move(e));
 }
 
 MixLink *Mixer::supervisor() const { return is_spy() && slots_.size() > 2 ? slots_[2].link.get() : nullptr; }
 
 void Mixer::end_all(MixEnd why) {
+    if (over_)
+        return;
     over_ = true;
     for (auto &s : slots_)
         s.link->end(why);
+    if (supervisor())
+        announce_spy("stop", mix_end_name(why));
 }
 
 bool Mixer::spied_bridge_alive() const {
@@ -187,6 +227,10 @@ void Mixer::apply_spy_mode() {
     auto mode = static_cast<SpyMode>(sup.link->mode.load(std::memory_order_relaxed));
     sup.speaks = mode == SpyMode::barge;
     sup.whisper_to = mode == SpyMode::whisper ? 1 : -1;
+    if (mode != announced_mode_) {
+        announced_mode_ = mode;
+        announce_spy("mode", "");
+    }
 }
 
 bool Mixer::tick() {
@@ -203,7 +247,12 @@ bool Mixer::tick() {
         }
         apply_spy_mode();
     } else {
-        std::erase_if(slots_, [](const Slot &s) { return s.link->member_left.load(std::memory_order_acquire); });
+        for (size_t i = slots_.size(); i-- > 0;)
+            if (slots_[i].link->member_left.load(std::memory_order_acquire)) {
+                auto gone = std::move(slots_[i].link);
+                slots_.erase(slots_.begin() + static_cast<std::ptrdiff_t>(i));
+                announce_member(*gone, "leave");
+            }
         if (slots_.empty()) {
             over_ = true;
             return false;

@@ -90,6 +90,9 @@ private:
     };
     void apply_spy_mode();
     bool spied_bridge_alive() const;
+    // Custom events "conference" and "spy" (docs/console.md, events).
+    void announce_member(const MixLink &who, const char *action);
+    void announce_spy(const char *action, const char *detail);
 
     Worker &home_;
     const std::string room_;
@@ -100,6 +103,7 @@ private:
     // Spies only: slot 0 is the peer, 1 the target, 2 the supervisor.
     Ref<Leg> target_, peer_;
     Bridge *bridge_ = nullptr;
+    SpyMode announced_mode_ = SpyMode::listen;
 };
 
 // Per worker: the mixers it hosts and the members whose legs it owns.
