@@ -24,9 +24,12 @@ the supervisor's call and the agent's call are on different workers.
   test_spy_modes_by_dtmf  the supervisor's RFC 4733 digits switch the mode:
                        5 whisper, 6 barge (heard as above); # ends the spy.
   test_spy_target_not_found  call:spy returns "not_found" at once.
+  test_conference_at_the_openers_rate  without `rate` a room opened by a
+                       PCMU caller mixes at 8 kHz; two callers hear each
+                       other; `#` (an exit digit) leaves the room.
   test_conference_three_parties  three callers (440, 1000, 1700 Hz; one of
-                       them PCMA, the others PCMU) in one call:conference at
-                       its default 16 kHz: each hears the other two, not
+                       them PCMA, the others PCMU) in one call:conference
+                       mixing at 16 kHz: each hears the other two, not
                        itself; after one hangs up the other two still hear
                        each other; "conference" events join x3, leave.
 
@@ -77,8 +80,12 @@ return { contexts = { default = {
     call:answer()
     call:log("spy ended: " .. call:spy{ target = "sip/nobody" })
   end,
+  ["conf8"] = function(call)
+    call:conference("narrow", { exit_digits = "#" })
+    call:log("left the narrow room")
+  end,
   ["conf"] = function(call)
-    call:log("conference ended: " .. call:conference("room 1"))
+    call:log("conference ended: " .. call:conference("room 1", { rate = 16000 }))
   end,
 } } }
 """
@@ -339,6 +346,14 @@ class Mixing(unittest.TestCase):
     def test_spy_target_not_found(self):
         self.caller(SUPERVISOR, "nobody")
         self.assertTrue(self.engine.wait_log("spy ended: not_found", 5), self.engine.read_log())
+
+    def test_conference_at_the_openers_rate(self):
+        a = self.caller(CUSTOMER, "conf8")
+        b = self.caller(AGENT, "conf8")
+        self.check(self.hears({"a": a, "b": b}), {"a": {AGENT}, "b": {CUSTOMER}}, "two in a narrowband room")
+        self.assertEqual([e["rate"] for e in self.wait_events("conference", 2)], ["8000", "8000"])
+        a.press("#")
+        self.assertTrue(self.engine.wait_log("left the narrow room", 5), self.engine.read_log())
 
     def test_conference_three_parties(self):
         a = self.caller(CUSTOMER, "conf")

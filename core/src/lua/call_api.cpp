@@ -440,8 +440,8 @@ int m_conference(lua_State *L) {
     if (!lua_isnoneornil(L, 3)) {
         if (!lua_istable(L, 3))
             throw Raise{"options table expected, got " + type_name(L, 3), 3};
-        req.rate = int_field(L, 3, "rate", req.rate, 8000, 48000);
-        if (req.rate != 8000 && req.rate != 16000 && req.rate != 48000)
+        req.rate = int_field(L, 3, "rate", req.rate, 0, 48000);
+        if (req.rate != 0 && req.rate != 8000 && req.rate != 16000 && req.rate != 48000)
             throw Raise{"rate is 8000, 16000 or 48000", 3};
         req.muted = raw_field(L, 3, "muted") == LUA_TBOOLEAN && lua_toboolean(L, -1);
         lua_pop(L, 1);

@@ -66,7 +66,8 @@ public:
         Engine &engine = call_.worker.engine();
         Worker &home = engine.worker(MixHub::home_of(req_.room, engine.worker_count()));
         log::at(log::Level::info, "lua", call_.id, "{} joins conference {}", leg_->id, req_.room);
-        bool posted = home.post([&home, room = req_.room, link, rate = req_.rate, speaks = !req_.muted] {
+        uint32_t rate = req_.rate ? req_.rate : mix_rate_for(engine, *leg_);
+        bool posted = home.post([&home, room = req_.room, link, rate, speaks = !req_.muted] {
             home.mixing().join_room(room, link, rate, speaks);
         });
         if (!posted)

@@ -12,7 +12,7 @@ class Leg;
 
 struct ConferenceRequest {
     std::string room;
-    uint32_t rate = 16000;    // the room's mixing rate, if this leg opens it
+    uint32_t rate = 0;        // the room's mixing rate if this leg opens it; 0: this leg's own
     bool muted = false;       // hears the room, is not heard
     std::string exit_digits;  // a digit of these leaves the room
 };

@@ -28,14 +28,6 @@ void copy_audio(const media::Frame &from, media::Frame &to) {
     std::memcpy(to.data, from.data, to.len);
 }
 
-// The linear rate a mixer needs to keep a leg's audio: 8, 16 or 48 kHz.
-uint32_t mix_rate_for(Engine &engine, const Leg &leg) {
-    uint32_t rate = media::linear_rate(leg.format());
-    if (!rate)
-        rate = engine.codec_rate(leg.format());
-    return rate <= 8000 ? 8000 : rate <= 16000 ? 16000 : 48000;
-}
-
 // A custom event of the core (as a module's would be, with module=core).
 Event mix_event(const char *name, const std::string &call_id, const std::string &leg_id) {
     Event e = make_event(EventType::custom, call_id, leg_id);
@@ -50,6 +42,13 @@ void drop_backlog(FrameRing &ring) {
 }
 
 } // namespace
+
+uint32_t mix_rate_for(Engine &engine, const Leg &leg) {
+    uint32_t rate = media::linear_rate(leg.format());
+    if (!rate)
+        rate = engine.codec_rate(leg.format());
+    return rate <= 8000 ? 8000 : rate <= 16000 ? 16000 : 48000;
+}
 
 const char *mix_end_name(MixEnd reason) {
     switch (reason) {
@@ -413,9 +412,10 @@ void MixHub::tick() {
             rooms_.erase(m->room());
     std::erase_if(mixers_, [](const std::unique_ptr<Mixer> &m) { return m->over(); });
     ended_.clear();
-    for (auto &m : members_)
-        if (!m->deliver())
-            ended_.emplace_back(std::move(m->on_end), m->reason());
+    // By index: a driver's write may reach a script that joins a mixer.
+    for (size_t i = 0; i < members_.size(); ++i)
+        if (MixMember &m = *members_[i]; !m.deliver())
+            ended_.emplace_back(std::move(m.on_end), m.reason());
     std::erase_if(members_, [](const std::unique_ptr<MixMember> &m) { return m->reason() != MixEnd::none; });
     // After the iteration: a callback resumes a script, which may join again.
     for (auto &[cb, reason] : ended_)

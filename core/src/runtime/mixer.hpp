@@ -28,6 +28,9 @@ class HeldTranslator;
 class Leg;
 class Worker;
 
+// The linear rate that keeps a leg's audio: 8, 16 or 48 kHz (worker-only).
+uint32_t mix_rate_for(Engine &engine, const Leg &leg);
+
 // The participant's side: turns its leg's audio into the mixer's linear
 // format and back. Worker-only (the leg's worker).
 class MixMember {
