@@ -13,8 +13,6 @@
 #include "runtime/worker.hpp"
 
 #include <fmt/format.h>
-#include <functional>
-#include <future>
 
 struct tandem_console_out {
     std::string text;
