@@ -19,11 +19,13 @@ the supervisor's call and the agent's call are on different workers.
                        the custom "spy" events start, mode, mode, stop
                        came out in that order.
   test_spy_from_dialplan_whisper_then_hangup  mode = "whisper" from the
-                       dialplan; when the customer hangs up, the supervisor's
-                       call:spy returns "ended".
+                       dialplan; a second supervisor gets "busy"; when the
+                       customer hangs up, the supervisor's call:spy returns
+                       "ended".
   test_spy_modes_by_dtmf  the supervisor's RFC 4733 digits switch the mode:
                        5 whisper, 6 barge (heard as above); # ends the spy.
-  test_spy_target_not_found  call:spy returns "not_found" at once.
+  test_spy_target_not_found_and_bad_mode  call:spy returns "not_found" at
+                       once; an unknown mode is a script error naming it.
   test_conference_at_the_openers_rate  without `rate` a room opened by a
                        PCMU caller mixes at 8 kHz; two callers hear each
                        other; `#` (an exit digit) leaves the room.
@@ -75,6 +77,10 @@ return { contexts = { default = {
   ["whisper"] = function(call)
     call:answer()
     call:log("spy ended: " .. call:spy{ target = agent, mode = "whisper" })
+  end,
+  ["badmode"] = function(call)
+    call:answer()
+    call:spy{ target = agent, mode = "loud" }
   end,
   ["nobody"] = function(call)
     call:answer()
@@ -323,6 +329,8 @@ class Mixing(unittest.TestCase):
         parties = {"customer": customer, "agent": self.agent, "supervisor": supervisor}
         self.check(self.hears(parties), {"customer": {AGENT}, "agent": {CUSTOMER, SUPERVISOR},
                                          "supervisor": {CUSTOMER, AGENT}}, "whisper")
+        self.caller(SUPERVISOR, "spy")  # a second supervisor on the same bridge
+        self.assertTrue(self.engine.wait_log("spy ended: busy", 5), self.engine.read_log())
         customer.active = False
         self.assertEqual(customer.ua.bye(), 200)
         self.assertTrue(self.engine.wait_log("spy ended: ended", 5), self.engine.read_log())
@@ -343,9 +351,12 @@ class Mixing(unittest.TestCase):
         supervisor.press("#")
         self.assertTrue(self.engine.wait_log("spy ended: #", 5), self.engine.read_log())
 
-    def test_spy_target_not_found(self):
+    def test_spy_target_not_found_and_bad_mode(self):
         self.caller(SUPERVISOR, "nobody")
         self.assertTrue(self.engine.wait_log("spy ended: not_found", 5), self.engine.read_log())
+        self.caller(SUPERVISOR, "badmode")
+        self.assertTrue(self.engine.wait_log('spy: mode is "listen", "whisper" or "barge", got \'loud\'', 5),
+                        self.engine.read_log())
 
     def test_conference_at_the_openers_rate(self):
         a = self.caller(CUSTOMER, "conf8")
