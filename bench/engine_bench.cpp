@@ -257,7 +257,7 @@ int bench_mix(int members) {
                 leg->set_state(LegState::up);
                 auto link = std::make_shared<MixLink>(leg->id, leg->call_id, leg->name);
                 w.mixing().add_member(*leg, link);
-                w.mixing().join_room("bench", link, rate, true);
+                w.mixing().join_room("bench", link, rate);
                 legs.push_back(leg);
             }
             std::vector<uint8_t> ulaw(160);

@@ -32,8 +32,11 @@ the supervisor's call and the agent's call are on different workers.
   test_conference_three_parties  three callers (440, 1000, 1700 Hz; one of
                        them PCMA, the others PCMU) in one call:conference
                        mixing at 16 kHz: each hears the other two, not
-                       itself; after one hangs up the other two still hear
-                       each other; "conference" events join x3, leave.
+                       itself. ctl conference list shows the room; ctl
+                       conference mute takes one out of the others' mix,
+                       unmute puts it back; ctl conference kick ends one's
+                       call:conference ("stopped") and the other two still
+                       hear each other; "conference" events join x3, leave.
 
 Run: python3 tests/integration/test_mixing.py -v
 """
@@ -373,8 +376,22 @@ class Mixing(unittest.TestCase):
         self.check(self.hears({"a": a, "b": b, "c": c}), {"a": {AGENT, SUPERVISOR}, "b": {CUSTOMER, SUPERVISOR},
                                                            "c": {CUSTOMER, AGENT}}, "conference")
         self.assertEqual((a.payload_types, b.payload_types), ({0}, {8}), "PCMU and PCMA legs in one room")
-        self.assertEqual(b.ua.bye(), 200)
+        code, rooms = self.engine.ctl("conference", "list", json_output=True)
+        self.assertEqual([(r["room"], r["rate"], len(r["members"])) for r in rooms["data"]], [("room 1", 16000, 3)])
+        legs = [m["leg"] for m in rooms["data"][0]["members"]]  # in the order they joined: a, b, c
+
+        code, out = self.engine.ctl("conference", "mute", "room 1", legs[2])
+        self.assertEqual(code, 0, out)
+        self.check(self.hears({"a": a, "b": b, "c": c}), {"a": {AGENT}, "b": {CUSTOMER},
+                                                           "c": {CUSTOMER, AGENT}}, "c muted")
+        code, out = self.engine.ctl("conference", "unmute", "room 1", "all")
+        self.assertEqual(code, 0, out)
+        code, out = self.engine.ctl("conference", "kick", "room 1", legs[1])
+        self.assertEqual(code, 0, out)
+        self.assertTrue(self.engine.wait_log("conference ended: stopped", 5), self.engine.read_log())
         b.active = False
+        self.assertNotEqual(self.engine.ctl("conference", "kick", "room 1", legs[1])[0], 0, "b is gone")
+        self.assertNotEqual(self.engine.ctl("conference", "mute", "no such room", "all")[0], 0)
         self.check(self.hears({"a": a, "c": c}), {"a": {SUPERVISOR}, "c": {CUSTOMER}}, "two left")
         conf = self.wait_events("conference", 4)
         self.assertEqual([(e["action"], e["members"], e["room"], e["rate"]) for e in conf],

@@ -42,6 +42,8 @@ const char *const kHelp = R"(commands:
                                   bridge unbridge module dialplan custom); Ctrl-C stops
   records                         record spool and sinks: health, checkpoints, delivery
   spy [list|mode ID MODE|stop ID] supervisor spies: list them, switch listen/whisper/barge, stop one
+  conference [list|kick|mute|unmute ROOM ID]
+                                  conference rooms and participants; remove, mute or unmute one (or all)
   shutdown                        stop taking calls, let running calls finish, exit
   help                            this text)";
 
@@ -336,7 +338,8 @@ Reply cmd_module_command(Engine &engine, const std::vector<std::string> &args, b
 
 std::vector<std::string> ConsoleServer::builtin_command_names() {
     return {"status", "calls",  "legs",      "modules",  "module", "registry",
-            "reload", "hangup", "originate", "shutdown", "help",   "events", "records", "spy"};
+            "reload", "hangup", "originate", "shutdown", "help",   "events", "records", "spy",
+            "conference"};
 }
 
 void ConsoleServer::print(tandem_console_out *out, const char *text) {
@@ -372,6 +375,8 @@ Reply ConsoleServer::execute(const std::vector<std::string> &args, bool want_jso
         return cmd_records(engine_);
     if (cmd == "spy")
         return console::cmd_spy(engine_, args);
+    if (cmd == "conference")
+        return console::cmd_conference(engine_, args);
     if (cmd == "shutdown") {
         engine_.request_shutdown();
         return {true, "shutting down", {{"shutdown", true}}};

@@ -56,7 +56,7 @@ Reply list(Engine &engine) {
 Reply cmd_spy(Engine &engine, const std::vector<std::string> &args) {
     const char *usage = "usage: spy [list] | spy mode ID listen|whisper|barge | spy stop ID "
                         "(ID: a leg or call id of the supervisor, the target or its peer)";
-    if (args.size() == 1 || (args.size() == 2 && args[1] == "list"))
+    if (asks_for_list(args))
         return list(engine);
     if (args.size() == 4 && args[1] == "mode") {
         SpyMode mode;

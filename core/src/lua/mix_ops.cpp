@@ -67,8 +67,9 @@ public:
         Worker &home = engine.worker(MixHub::home_of(req_.room, engine.worker_count()));
         log::at(log::Level::info, "lua", call_.id, "{} joins conference {}", leg_->id, req_.room);
         uint32_t rate = req_.rate ? req_.rate : mix_rate_for(engine, *leg_);
-        bool posted = home.post([&home, room = req_.room, link, rate, speaks = !req_.muted] {
-            home.mixing().join_room(room, link, rate, speaks);
+        link->muted.store(req_.muted, std::memory_order_relaxed);
+        bool posted = home.post([&home, room = req_.room, link, rate] {
+            home.mixing().join_room(room, link, rate);
         });
         if (!posted)
             link->end(MixEnd::ended);

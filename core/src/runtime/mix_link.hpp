@@ -66,6 +66,9 @@ struct MixLink {
     // A spy's mode: the supervisor's digits or the console store it, the
     // mixer applies it on its next tick.
     std::atomic<int> mode{static_cast<int>(SpyMode::listen)};
+    // A conference participant heard by nobody: the dialplan's `muted` or
+    // the console store it, the mixer applies it on its next tick.
+    std::atomic<bool> muted{false};
 
     void end(MixEnd why) {
         reason.store(static_cast<int>(why), std::memory_order_relaxed);

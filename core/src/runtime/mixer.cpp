@@ -204,6 +204,13 @@ void Mixer::announce_spy(const char *action, const char *detail) {
     home_.engine().events().publish(std::move(e));
 }
 
+std::vector<MixLink *> Mixer::participants() const {
+    std::vector<MixLink *> out;
+    for (auto &s : slots_)
+        out.push_back(s.link.get());
+    return out;
+}
+
 MixLink *Mixer::supervisor() const { return is_spy() && slots_.size() > 2 ? slots_[2].link.get() : nullptr; }
 
 void Mixer::end_all(MixEnd why) {
@@ -256,6 +263,8 @@ bool Mixer::tick() {
             over_ = true;
             return false;
         }
+        for (auto &s : slots_)
+            s.speaks = !s.link->muted.load(std::memory_order_relaxed);
     }
     const size_t n = rate_ * media::kPtimeMs / 1000;
     const media::FormatId linear = media::linear_format_for_rate(rate_);
@@ -319,7 +328,7 @@ void MixHub::leave(MixMember &member) {
     std::erase_if(members_, [&](const std::unique_ptr<MixMember> &m) { return m.get() == &member; });
 }
 
-void MixHub::join_room(const std::string &room, std::shared_ptr<MixLink> link, uint32_t rate, bool speaks) {
+void MixHub::join_room(const std::string &room, std::shared_ptr<MixLink> link, uint32_t rate) {
     if (link->member_left.load(std::memory_order_acquire))
         return; // gave up while the request travelled
     Mixer *&mixer = rooms_[room];
@@ -329,7 +338,7 @@ void MixHub::join_room(const std::string &room, std::shared_ptr<MixLink> link, u
         log::at(log::Level::info, "core", link->call_id, "conference {} opens on worker {} at {} Hz", room,
                 worker_.index(), rate);
     }
-    mixer->add(std::move(link), speaks);
+    mixer->add(std::move(link));
 }
 
 namespace {
@@ -403,6 +412,14 @@ std::vector<Mixer *> MixHub::spies_matching(const std::string &id) {
             id == m->target()->call_id || id == m->peer()->id || id == m->peer()->call_id)
             out.push_back(m.get());
     }
+    return out;
+}
+
+std::vector<Mixer *> MixHub::rooms_named(const std::string &room) {
+    std::vector<Mixer *> out;
+    for (auto &[name, mixer] : rooms_)
+        if (room.empty() || name == room)
+            out.push_back(mixer);
     return out;
 }
 

@@ -81,6 +81,7 @@ public:
     Leg *target() const { return target_.get(); }
     Leg *peer() const { return peer_.get(); }
     MixLink *supervisor() const; // null until the supervisor's link is added
+    std::vector<MixLink *> participants() const;
 
 private:
     struct Slot {
@@ -122,14 +123,17 @@ public:
 
     // --- mixer side ---
     // Puts `link` in conference `room` (created on first join) at `rate`
-    // (the first joiner's choice). Runs on the room's home worker.
-    void join_room(const std::string &room, std::shared_ptr<MixLink> link, uint32_t rate, bool speaks);
+    // (the first joiner's choice). Runs on the room's home worker. A muted
+    // participant (MixLink::muted) is in nobody's mix.
+    void join_room(const std::string &room, std::shared_ptr<MixLink> link, uint32_t rate);
     // Attaches a supervisor's link to the bridge of the leg named by
     // `target` if this worker has it; false when it does not.
     bool attach_spy(const std::string &target, std::shared_ptr<MixLink> link);
     // Console: the spies hosted here matching `id` (any leg or call id of
     // supervisor, target or peer; empty matches all).
     std::vector<Mixer *> spies_matching(const std::string &id);
+    // Console: the conference rooms hosted here (`room` empty: all).
+    std::vector<Mixer *> rooms_named(const std::string &room);
 
     // Media tick, after the legs' input: mix, then play the mixes.
     void tick();
