@@ -9,6 +9,8 @@ echo "\$ $B calls 100000"
 $B calls 100000
 echo "\$ $B bridge 1000000"
 $B bridge 1000000
+echo "\$ $B mix 100"
+$B mix 100
 echo "\$ python3 bench/sip_setup.py --calls 4000 --rate 200"
 python3 bench/sip_setup.py --calls 4000 --rate 200
 echo "\$ python3 bench/sip_setup.py --find-max --calls 4000"

@@ -2,6 +2,8 @@
 // the same facts as structured data.
 #include "console/server.hpp"
 
+#include "console/fan_out.hpp"
+
 #include "lua/lua_worker.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/call.hpp"
@@ -11,8 +13,6 @@
 #include "runtime/worker.hpp"
 
 #include <fmt/format.h>
-#include <functional>
-#include <future>
 
 struct tandem_console_out {
     std::string text;
@@ -23,6 +23,7 @@ namespace tandem {
 
 using console::Reply;
 using nlohmann::json;
+using console::on_every_worker;
 
 namespace {
 
@@ -40,29 +41,11 @@ const char *const kHelp = R"(commands:
   events [TYPE ...]               stream events as they happen (call_start call_end leg_state dtmf
                                   bridge unbridge module dialplan custom); Ctrl-C stops
   records                         record spool and sinks: health, checkpoints, delivery
+  spy [list|mode ID MODE|stop ID] supervisor spies: list them, switch listen/whisper/barge, stop one
+  conference [list|kick|mute|unmute ROOM ID]
+                                  conference rooms and participants; remove, mute or unmute one (or all)
   shutdown                        stop taking calls, let running calls finish, exit
   help                            this text)";
-
-// Runs fn on every worker and gathers the results (bounded wait: a stuck
-// worker must not hang the console).
-json on_every_worker(Engine &engine, const std::function<json(Worker &)> &fn) {
-    json out = json::array();
-    std::vector<std::future<json>> futures;
-    for (int i = 0; i < engine.worker_count(); ++i) {
-        auto promise = std::make_shared<std::promise<json>>();
-        futures.push_back(promise->get_future());
-        Worker &w = engine.worker(i);
-        if (!w.post([promise, &w, fn] { promise->set_value(fn(w)); }))
-            promise->set_value(json::array());
-    }
-    for (auto &f : futures) {
-        if (f.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
-            continue;
-        for (auto &item : f.get())
-            out.push_back(item);
-    }
-    return out;
-}
 
 // A plain text table whose columns fit their widest cell.
 std::string render_table(const std::vector<std::string> &header, const std::vector<std::vector<std::string>> &rows) {
@@ -355,7 +338,8 @@ Reply cmd_module_command(Engine &engine, const std::vector<std::string> &args, b
 
 std::vector<std::string> ConsoleServer::builtin_command_names() {
     return {"status", "calls",  "legs",      "modules",  "module", "registry",
-            "reload", "hangup", "originate", "shutdown", "help",   "events", "records"};
+            "reload", "hangup", "originate", "shutdown", "help",   "events", "records", "spy",
+            "conference"};
 }
 
 void ConsoleServer::print(tandem_console_out *out, const char *text) {
@@ -389,6 +373,10 @@ Reply ConsoleServer::execute(const std::vector<std::string> &args, bool want_jso
         return cmd_originate(engine_, args);
     if (cmd == "records")
         return cmd_records(engine_);
+    if (cmd == "spy")
+        return console::cmd_spy(engine_, args);
+    if (cmd == "conference")
+        return console::cmd_conference(engine_, args);
     if (cmd == "shutdown") {
         engine_.request_shutdown();
         return {true, "shutting down", {{"shutdown", true}}};

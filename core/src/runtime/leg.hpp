@@ -19,6 +19,7 @@ class Worker;
 class Call;
 class Bridge;
 class HeldTranslator;
+class MixMember;
 namespace media {
 class Player;
 class DtmfDetector;
@@ -113,6 +114,7 @@ public:
 
     Call *call = nullptr;     // the call this leg belongs to
     Bridge *bridge = nullptr; // set while bridged
+    MixMember *mix = nullptr; // set while in a conference or a spied bridge (runtime/mixer.hpp)
     std::unique_ptr<media::Player> player;
     std::unique_ptr<HeldTranslator> to_wire; // slin -> format for the player
     std::string dtmf_buffer;                      // digits nobody consumed yet

@@ -9,6 +9,7 @@
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/leg.hpp"
+#include "runtime/mixer.hpp"
 
 #include <algorithm>
 
@@ -16,6 +17,7 @@ namespace tandem {
 
 Worker::Worker(Engine &engine, int index) : engine_(engine), index_(index), streams_(engine) {
     lua_ = std::make_unique<LuaWorker>(*this, engine.config().limits);
+    mixing_ = std::make_unique<MixHub>(*this);
 }
 
 Worker::~Worker() {
@@ -46,6 +48,7 @@ void Worker::abandon_all() {
     for (auto &[_, call] : calls_)
         lua_->abandon(*call);
     lua_->reap();
+    mixing_->clear();
     calls_.clear();
     finished_.clear();
 }
@@ -176,6 +179,8 @@ void Worker::media_tick(uint64_t periods) {
             detect_inband_dtmf(*leg);
             if (leg->state() == LegState::hungup) {
                 leg->inbox().clear(); // a digit's handler ended the call
+            } else if (leg->mix) { // a conference, or a spied bridge (before its own relay)
+                leg->mix->take_input(*leg);
             } else if (leg->bridge) {
                 leg->bridge->forward_from(*leg);
             } else if (leg->echo) {
@@ -187,8 +192,10 @@ void Worker::media_tick(uint64_t periods) {
         }
         media_batch_.clear();
     }
-    // After a late wake-up, players catch up (bounded) instead of drifting.
+    // After a late wake-up, mixers, players and shared streams catch up
+    // (bounded) instead of drifting.
     for (uint64_t i = 0; i < std::min<uint64_t>(periods, 4); ++i) {
+        mixing_->tick();
         play_tick();
         streams_.tick();
     }

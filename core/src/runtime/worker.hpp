@@ -20,6 +20,7 @@ class Engine;
 class Call;
 class Leg;
 class LuaWorker;
+class MixHub;
 namespace media {
 class Player;
 }
@@ -36,6 +37,7 @@ public:
     Reactor &reactor() { return reactor_; }
     bool post(Reactor::Task task) { return reactor_.post(std::move(task)); }
     LuaWorker &lua() { return *lua_; }
+    MixHub &mixing() { return *mixing_; } // conferences and spies (runtime/mixer.hpp)
 
     // --- worker-only ---
     Call &add_call(std::unique_ptr<Call> call);
@@ -70,6 +72,7 @@ private:
     Reactor reactor_;
     std::thread thread_;
     std::unique_ptr<LuaWorker> lua_;
+    std::unique_ptr<MixHub> mixing_;
     std::unordered_map<std::string, std::unique_ptr<Call>> calls_;
     std::vector<std::unique_ptr<Call>> finished_;
     std::vector<Ref<Leg>> media_pending_, media_batch_;
