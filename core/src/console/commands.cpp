@@ -206,6 +206,18 @@ Reply cmd_module(Engine &engine, const std::vector<std::string> &args) {
     return {true, "module " + args[2] + ": " + args[1] + " done", {{"module", args[2]}, {"action", args[1]}}};
 }
 
+// The built-ins, then what the loaded modules add (e.g. `record ...`).
+Reply cmd_help(Engine &engine) {
+    std::string text = kHelp;
+    auto s = engine.registry().snapshot();
+    if (!s->commands.empty())
+        text += "\nmodule commands:";
+    for (auto &[name, r] : s->commands)
+        text += fmt::format("\n  {:<31} {}", r.desc->usage ? r.desc->usage : name.c_str(),
+                            r.desc->help ? r.desc->help : "");
+    return {true, text, nullptr};
+}
+
 Reply cmd_registry(Engine &engine) {
     auto s = engine.registry().snapshot();
     json data = {{"channels", json::array()},
@@ -367,7 +379,7 @@ bool ConsoleServer::wants_json(const tandem_console_out *out) { return out && ou
 
 Reply ConsoleServer::execute(const std::vector<std::string> &args, bool want_json) {
     if (args.empty() || args[0] == "help")
-        return {true, kHelp, nullptr};
+        return cmd_help(engine_);
     const std::string &cmd = args[0];
     if (cmd == "status")
         return cmd_status(engine_);

@@ -12,6 +12,7 @@
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/ids.hpp"
+#include "runtime/taps.hpp"
 #include "runtime/worker.hpp"
 
 #include <cstdarg>
@@ -228,7 +229,10 @@ int h_leg_transfer(tandem_leg *l, const char *exten, const char *context) {
     if (!party)
         return TANDEM_ENOENT;
     std::string ctx = context && *context ? context : call->channel->context;
-    return call->worker.lua().redirect(*call, *party, leg, exten, ctx);
+    int rc = call->worker.lua().redirect(*call, *party, leg, exten, ctx);
+    if (rc == TANDEM_OK && leg->tapped && !party->tapped)
+        call->worker.taps().move(*leg, *party); // a recording follows the call
+    return rc;
 }
 
 tandem_leg *h_leg_new_replacing(tandem_module *self, const char *driver, tandem_leg *r, const tandem_inbound *in) {
@@ -263,6 +267,8 @@ tandem_leg *h_leg_new_replacing(tandem_module *self, const char *driver, tandem_
         leg->hangup(TANDEM_CAUSE_NORMAL_CLEARING);
         return nullptr;
     }
+    if (old->tapped)
+        call->worker.taps().move(*old, *leg);
     return leg.release()->abi();
 }
 
@@ -415,6 +421,66 @@ int h_record_emit(tandem_module *self, const char *kind, const char *json, size_
     return TANDEM_OK;
 }
 
+uint64_t h_leg_tap_add(tandem_module *self, tandem_leg *l, const tandem_tap *tap) {
+    Leg *leg = Leg::from(l);
+    if (!tap || !leg || current_worker() != &leg->worker)
+        return 0;
+    return leg->worker.taps().add(self, *leg, *tap);
+}
+
+int h_leg_tap_remove(tandem_module *self, uint64_t id) {
+    Worker *w = current_worker();
+    return w ? w->taps().remove(self, id) : TANDEM_ENOENT;
+}
+
+int h_call_post(tandem_module *self, const char *call_id, void (*fn)(tandem_leg *, void *), void *arg) {
+    if (!call_id || !fn)
+        return TANDEM_EINVAL;
+    ModuleUse use = ModuleUse::acquire(self);
+    if (!use)
+        return TANDEM_EBUSY;
+    // Ids do not say which worker owns a call: every worker looks, and the
+    // last one to finish reports "no such call" when none had it.
+    struct Search {
+        std::string id;
+        void (*fn)(tandem_leg *, void *);
+        void *arg;
+        ModuleUse use;
+        std::atomic<int> left{0};
+        std::atomic<bool> found{false};
+        void finish_one() {
+            if (left.fetch_sub(1) == 1 && !found.load())
+                fn(nullptr, arg);
+        }
+    };
+    int n = engine().worker_count();
+    auto search = std::make_shared<Search>();
+    search->id = call_id;
+    search->fn = fn;
+    search->arg = arg;
+    search->use = std::move(use);
+    search->left = n + 1;
+    int posted = 0;
+    for (int i = 0; i < n; ++i) {
+        Worker &w = engine().worker(i);
+        bool ok = w.post([search, &w] {
+            if (Call *call = w.find_call(search->id); call && call->channel) {
+                search->found = true;
+                search->fn(call->channel->abi(), search->arg);
+            }
+            search->finish_one();
+        });
+        if (ok)
+            ++posted;
+        else
+            search->left.fetch_sub(1);
+    }
+    if (!posted)
+        return TANDEM_EBUSY;
+    search->finish_one(); // the guard: no verdict before every post was made
+    return TANDEM_OK;
+}
+
 const tandem_host kHost = {
     sizeof(tandem_host),
     TANDEM_ABI_MAJOR,
@@ -472,6 +538,9 @@ const tandem_host kHost = {
     h_leg_bridge_peer,
     h_record_emit,
     h_codec_list,
+    h_leg_tap_add,
+    h_leg_tap_remove,
+    h_call_post,
 };
 
 } // namespace

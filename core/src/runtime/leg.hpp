@@ -118,6 +118,7 @@ public:
     std::unique_ptr<media::DtmfDetector> inband_dtmf; // while wants_inband_dtmf()
     std::unique_ptr<HeldTranslator> inband_to_slin8;  // received format -> detector input
     bool echo = false;                            // media tick sends received audio back
+    bool tapped = false;                          // an audio tap watches it (runtime/taps.hpp)
     uint64_t frames_in = 0, frames_out = 0;       // audio frames, for CDRs and tests
     // Observer of state changes and DTMF (the owning call).
     std::function<void(Leg &, LegState)> on_state;

@@ -9,6 +9,7 @@
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/leg.hpp"
+#include "runtime/taps.hpp"
 
 #include <algorithm>
 
@@ -16,6 +17,7 @@ namespace tandem {
 
 Worker::Worker(Engine &engine, int index) : engine_(engine), index_(index) {
     lua_ = std::make_unique<LuaWorker>(*this, engine.config().limits);
+    taps_ = std::make_unique<TapSet>(*this);
 }
 
 Worker::~Worker() {
@@ -43,6 +45,7 @@ void Worker::stop_and_join() {
 }
 
 void Worker::abandon_all() {
+    taps_->close_all();
     for (auto &[_, call] : calls_)
         lua_->abandon(*call);
     lua_->reap();
@@ -174,6 +177,8 @@ void Worker::media_tick(uint64_t periods) {
         media_batch_.swap(media_pending_);
         for (auto &leg : media_batch_) {
             detect_inband_dtmf(*leg);
+            if (leg->tapped && leg->state() != LegState::hungup)
+                taps_->received(*leg);
             if (leg->state() == LegState::hungup) {
                 leg->inbox().clear(); // a digit's handler ended the call
             } else if (leg->bridge) {
@@ -190,6 +195,7 @@ void Worker::media_tick(uint64_t periods) {
     // After a late wake-up, players catch up (bounded) instead of drifting.
     for (uint64_t i = 0; i < std::min<uint64_t>(periods, 4); ++i)
         play_tick();
+    taps_->tick();
 }
 
 } // namespace tandem

@@ -19,6 +19,7 @@ class Engine;
 class Call;
 class Leg;
 class LuaWorker;
+class TapSet;
 namespace media {
 class Player;
 }
@@ -48,6 +49,8 @@ public:
     // Plays `player` to `leg` on every tick until it ends or stop_playing().
     void start_playing(Leg &leg, std::unique_ptr<media::Player> player, std::function<void()> on_done);
     void stop_playing(Leg &leg);
+    // Audio taps of this worker's legs (ABI 1.3).
+    TapSet &taps() { return *taps_; }
     // One media tick (public so benchmarks can drive it without a clock).
     void media_tick(uint64_t periods = 1);
 
@@ -75,6 +78,7 @@ private:
         std::function<void()> on_done;
     };
     std::vector<Playback> playbacks_;
+    std::unique_ptr<TapSet> taps_;
     std::vector<std::function<void()>> finished_playbacks_; // reused every tick
     std::unique_ptr<media::Frame> scratch_pcm_holder_ = std::make_unique<media::Frame>();
     std::unique_ptr<media::Frame> scratch_wire_holder_ = std::make_unique<media::Frame>();
