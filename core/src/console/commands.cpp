@@ -103,6 +103,13 @@ json leg_json(Leg &leg) {
     return j;
 }
 
+uint64_t media_overruns(Engine &engine) {
+    uint64_t n = 0;
+    for (int i = 0; i < engine.worker_count(); ++i)
+        n += engine.worker(i).media_overruns();
+    return n;
+}
+
 Reply cmd_status(Engine &engine) {
     auto s = engine.stats();
     json lua_mem = on_every_worker(engine, [](Worker &w) { return json::array({w.lua().total_memory()}); });
@@ -116,7 +123,8 @@ Reply cmd_status(Engine &engine) {
                  {"calls", s.calls},
                  {"calls_total", s.calls_total},
                  {"accepting", s.accepting},
-                 {"lua_bytes", bytes}};
+                 {"lua_bytes", bytes},
+                 {"media_overruns", media_overruns(engine)}};
     return {true,
             fmt::format("tandem {} instance '{}': up {} s, {} workers, {} calls now, {} since start, Lua heap {} KiB{}",
                         Engine::version(), engine.config().instance, s.uptime_s, s.workers, s.calls, s.calls_total,

@@ -171,6 +171,8 @@ void Worker::detect_inband_dtmf(Leg &leg) {
 
 void Worker::media_tick(uint64_t periods) {
     ticks_.fetch_add(1, std::memory_order_relaxed);
+    if (periods > 1)
+        overruns_.fetch_add(periods - 1, std::memory_order_relaxed);
     lua_->reap();
     if (!media_pending_.empty()) {
         // Swap with a kept buffer: no allocation per tick.

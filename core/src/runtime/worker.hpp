@@ -58,6 +58,10 @@ public:
     size_t call_count() const { return call_count_.load(std::memory_order_relaxed); }
     uint64_t calls_total() const { return calls_total_.load(std::memory_order_relaxed); }
     uint64_t ticks() const { return ticks_.load(std::memory_order_relaxed); }
+    // Media periods skipped because a tick ran late: the clock's timerfd
+    // reported more than one expiry (a tick that took over 20 ms, or a
+    // worker that got no CPU in time). 0 on a healthy worker.
+    uint64_t media_overruns() const { return overruns_.load(std::memory_order_relaxed); }
 
 private:
     void play_tick();
@@ -87,6 +91,7 @@ private:
     std::atomic<size_t> call_count_{0};
     std::atomic<uint64_t> calls_total_{0};
     std::atomic<uint64_t> ticks_{0};
+    std::atomic<uint64_t> overruns_{0};
     int ticker_ = -1;
 };
 
