@@ -7,7 +7,8 @@
  * Console: tandem ctl record list | start CALL_ID [TEMPLATE [OPTIONS]] |
  *          stop|pause|resume CALL_ID
  * Configuration (module_config.record): template, format (default file
- * extension: wav or opus), channels ("stereo"/"mono"), rate, buffer_ms.
+ * extension: wav or opus), channels ("stereo"/"mono"), rate, buffer_ms,
+ * writers (threads doing the disk I/O and Opus encoding).
  * docs/dialplan.md "Call recording" is the user's guide.
  */
 #include "record.h"
@@ -277,6 +278,14 @@ static bool configure(char *err, size_t err_len) {
             return false;
         }
         rec_buffer_ms = (size_t)ms;
+    }
+    if ((v = rec_host->config_get(rec_self, "writers"))) {
+        long n = atol(v);
+        if (n < 1 || n > 64) {
+            snprintf(err, err_len, "writers must be 1..64");
+            return false;
+        }
+        rec_writers = (int)n;
     }
     return true;
 }

@@ -61,7 +61,8 @@ typedef struct recording {
     int close_reason;
 
     /* writer-only */
-    void *sf; /* SNDFILE* */
+    int writer; /* which writer thread owns it (fixed at start) */
+    void *sf;   /* SNDFILE* */
     uint64_t frames_written;
     char error[160]; /* set before `failed` is */
 
@@ -85,6 +86,8 @@ extern recording *rec_list;
 extern size_t rec_buffer_ms;
 
 /* writer.c */
+extern int rec_writers; /* writer threads, set before rec_writer_start */
+int rec_writer_assign(void);
 int rec_writer_start(void);
 void rec_writer_stop(void); /* finishes every recording */
 void rec_writer_wake(void);

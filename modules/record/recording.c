@@ -105,6 +105,7 @@ recording *rec_start(tandem_leg *leg, const char *path, int format, int channels
     r->channels = channels;
     r->rate = rate;
     r->start_us = now_us();
+    r->writer = rec_writer_assign();
 
     pthread_mutex_lock(&rec_lock);
     if (rec_find_locked(r->call_id)) {

@@ -1,9 +1,11 @@
 /*
- * The writer thread: every disk operation of every recording (creating
- * directories, opening, writing, closing) happens here, never on a worker.
- * It wakes every 20 ms or when asked, drains each ring into its file, and
- * finishes recordings whose tap has closed: closes the file, publishes
- * recording_stop and emits the "recording" record.
+ * The writer threads (`writers`, default 1): every disk operation of every
+ * recording (creating directories, opening, writing, encoding, closing)
+ * happens here, never on a worker. Recordings are dealt round robin to the
+ * writers when they start. Each writer wakes every 100 ms or when asked,
+ * drains each of its rings into its file, and finishes recordings whose tap
+ * has closed: closes the file, publishes recording_stop and emits the
+ * "recording" record.
  */
 #include "record.h"
 
@@ -13,17 +15,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <time.h>
 
-static pthread_t thread;
+#define MAX_WRITERS 64
+/* How often a writer drains its rings: longer means fewer, larger writes
+ * (100 ms of 8 kHz stereo = 3.2 KB per file); the rings hold buffer_ms. */
+#define WRITER_PERIOD_MS 100
+
+static pthread_t threads[MAX_WRITERS];
+static int started;
+static atomic_uint next_writer;
 static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
-static bool woken, stopping, running;
+static bool stopping;
+static unsigned wake_generation;
+
+int rec_writers = 1;
+
+int rec_writer_assign(void) { return (int)(atomic_fetch_add(&next_writer, 1) % (unsigned)rec_writers); }
 
 void rec_writer_wake(void) {
     pthread_mutex_lock(&wake_lock);
-    woken = true;
-    pthread_cond_signal(&wake_cond);
+    wake_generation++;
+    pthread_cond_broadcast(&wake_cond);
     pthread_mutex_unlock(&wake_lock);
 }
 
@@ -95,75 +110,97 @@ static void finish(recording *r) {
     free(r);
 }
 
-static void pass(void) {
-    /* Only this thread removes recordings, so the ones seen stay valid while
-     * the list lock is not held during disk I/O. */
+/* One pass of writer `me` over its own recordings. Only a recording's own
+ * writer frees it, so the ones collected stay valid without the list lock
+ * while their disk I/O runs. */
+static void pass(int me, recording ***mine, size_t *cap) {
+    size_t n = 0;
     pthread_mutex_lock(&rec_lock);
-    recording *first = rec_list;
+    for (recording *r = rec_list; r; r = r->next) {
+        if (r->writer != me) continue;
+        if (n == *cap) {
+            size_t grown = *cap ? *cap * 2 : 64;
+            recording **more = realloc(*mine, grown * sizeof *more);
+            if (!more) break; /* the rest waits for the next pass */
+            *mine = more;
+            *cap = grown;
+        }
+        (*mine)[n++] = r;
+    }
     pthread_mutex_unlock(&rec_lock);
-    for (recording *r = first; r;) {
-        pthread_mutex_lock(&rec_lock);
-        recording *next = r->next;
-        pthread_mutex_unlock(&rec_lock);
+    for (size_t i = 0; i < n; ++i) {
+        recording *r = (*mine)[i];
         bool closed = atomic_load(&r->closed); /* read before draining: then nothing comes after */
         if (!r->sf && !atomic_load(&r->failed)) open_file(r);
         errno = 0;
         drain(r);
-        if (closed) {
-            pthread_mutex_lock(&rec_lock);
-            for (recording **p = &rec_list; *p; p = &(*p)->next)
-                if (*p == r) {
-                    *p = r->next;
-                    break;
-                }
-            pthread_mutex_unlock(&rec_lock);
-            finish(r);
-        }
-        r = next;
+        if (!closed) continue;
+        pthread_mutex_lock(&rec_lock);
+        for (recording **p = &rec_list; *p; p = &(*p)->next)
+            if (*p == r) {
+                *p = r->next;
+                break;
+            }
+        pthread_mutex_unlock(&rec_lock);
+        finish(r);
     }
 }
 
+static bool has_own(int me) {
+    pthread_mutex_lock(&rec_lock);
+    bool any = false;
+    for (recording *r = rec_list; r && !any; r = r->next) any = r->writer == me;
+    pthread_mutex_unlock(&rec_lock);
+    return any;
+}
+
 static void *run(void *arg) {
-    (void)arg;
+    int me = (int)(intptr_t)arg;
+    recording **mine = NULL;
+    size_t cap = 0;
     for (;;) {
         pthread_mutex_lock(&wake_lock);
-        if (!woken && !stopping) {
+        unsigned seen = wake_generation;
+        if (!stopping) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 20 * 1000000L;
+            until.tv_nsec += WRITER_PERIOD_MS * 1000000L;
             if (until.tv_nsec >= 1000000000L) {
                 until.tv_sec++;
                 until.tv_nsec -= 1000000000L;
             }
-            pthread_cond_timedwait(&wake_cond, &wake_lock, &until);
+            while (seen == wake_generation && !stopping &&
+                   pthread_cond_timedwait(&wake_cond, &wake_lock, &until) == 0) {
+            }
         }
-        woken = false;
         bool stop = stopping;
         pthread_mutex_unlock(&wake_lock);
-        pass();
-        if (stop) {
-            pthread_mutex_lock(&rec_lock);
-            bool empty = rec_list == NULL;
-            pthread_mutex_unlock(&rec_lock);
-            if (empty) return NULL;
-        }
+        pass(me, &mine, &cap);
+        if (stop && !has_own(me)) break;
     }
+    free(mine);
+    return NULL;
 }
 
 int rec_writer_start(void) {
     stopping = false;
-    if (pthread_create(&thread, NULL, run, NULL) != 0) return TANDEM_ERROR;
-    pthread_setname_np(thread, "tandem-record");
-    running = true;
+    for (started = 0; started < rec_writers; ++started) {
+        if (pthread_create(&threads[started], NULL, run, (void *)(intptr_t)started) != 0) {
+            rec_writer_stop();
+            return TANDEM_ERROR;
+        }
+        char name[16];
+        snprintf(name, sizeof name, "tandem-record%d", started);
+        pthread_setname_np(threads[started], name);
+    }
     return TANDEM_OK;
 }
 
 void rec_writer_stop(void) {
-    if (!running) return;
     pthread_mutex_lock(&wake_lock);
     stopping = true;
-    pthread_cond_signal(&wake_cond);
+    pthread_cond_broadcast(&wake_cond);
     pthread_mutex_unlock(&wake_lock);
-    pthread_join(thread, NULL);
-    running = false;
+    for (int i = 0; i < started; ++i) pthread_join(threads[i], NULL);
+    started = 0;
 }

@@ -11,6 +11,12 @@
                              channels, and the record's pauses say where
   test_survives_transfer     call:transfer keeps recording into the same
                              file: the tone played before and after are both in
+  test_follows_replaces     C's INVITE with Replaces takes the recorded
+                             caller's place in the bridge: the same file goes
+                             on, with C (1700 Hz) on the left after A (440)
+  test_follows_refer        the recorded caller REFERs the callee elsewhere:
+                             the recording moves to the callee, who now runs
+                             the dialplan; the same file goes on
   test_opus_mono_console     started, paused and stopped from `tandem ctl
                              record`; Ogg/Opus, mono mix of both directions
   test_full_disk             recording onto a tiny tmpfs: the recording stops
@@ -24,6 +30,7 @@ import ctypes
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +53,17 @@ return { contexts = { default = {
     call:log("recording to " .. tostring(file) .. " " .. tostring(why))
     local status, peer = call:dial("sip/peer@127.0.0.1:@UAS_PORT@")
     if status == "answer" then call:bridge(peer) end
+  end,
+  ["rbridge"] = function(call)
+    call:answer()
+    call:log("recording to " .. tostring(call:record_start("@REC@/replaced-${call_id}.wav")))
+    local status, peer = call:dial("sip/peer@127.0.0.1:@UAS_PORT@")
+    if status == "answer" then call:bridge(peer) end
+  end,
+  ["referred"] = function(call)
+    call:log("referred party runs the dialplan")
+    call:play("tone:600/1500")
+    call:log("referred done")
   end,
   ["pause"] = function(call)
     call:answer()
@@ -262,6 +280,109 @@ class Record(unittest.TestCase):
         lw, rw = left[mid - 4000:mid + 4000], right[mid - 4000:mid + 4000]
         self.assertGreater(goertzel(lw, 440), 50 * goertzel(lw, 1000), "left is the caller (440 Hz)")
         self.assertGreater(goertzel(rw, 1000), 50 * goertzel(rw, 440), "right is the callee (1000 Hz)")
+
+    def invite_replacing(self, ua, replaced):
+        """ua sends an INVITE with Replaces naming `replaced`'s dialog with us."""
+        ua.uri, ua.target = "sip:any@127.0.0.1:%d" % self.sip_port, ("127.0.0.1", self.sip_port)
+        ua.request("INVITE", ua.uri, ua.target, ua.sdp(),
+                   extra="Replaces: %s;to-tag=%s;from-tag=%s\r\n" % (replaced.call_id, replaced.to_tag, replaced.tag))
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            msg, _ = ua.read_sip(deadline - time.time())
+            code = ua.status(msg)
+            if code >= 200:
+                ua.to_tag = re.search(r"tag=([^;>\s]+)", ua.header(msg, "To")).group(1)
+                ua.request("ACK", ua.uri, ua.target)
+                self.assertEqual(code, 200, msg)
+                ua.remote_media = ua.media_of(ua.body(msg))
+                return
+        self.fail("no answer to the INVITE with Replaces")
+
+    def test_follows_replaces(self):
+        a, b, c = sipua.UA(), self.uas, sipua.UA()
+        answered = {}
+
+        def answer_b():
+            invite, addr = b.wait_request("INVITE")
+            b.answer(invite, addr)
+            answered["ok"] = True
+
+        t = threading.Thread(target=answer_b)
+        t.start()
+        tones = []
+        try:
+            a.call("rbridge", self.sip_port)
+            t.join(10)
+            self.assertTrue(answered.get("ok"))
+            tones = [Tone(a, 440), Tone(b, 1000)]
+            for x in tones:
+                x.start()
+            time.sleep(1.5)
+            self.invite_replacing(c, a)
+            tones[0].stop()
+            tones.append(Tone(c, 1700))
+            tones[-1].start()
+            time.sleep(1.5)
+            c.bye()
+        finally:
+            for x in tones:
+                x.stop()
+            a.close()
+            c.close()
+        self.assertTrue(self.engine.wait_log("call ended"), self.engine.read_log())
+        log = self.engine.read_log()
+        path = next(os.path.join(self.rec, f) for f in os.listdir(self.rec) if f.startswith("replaced-"))
+        rec = self.recording_record(path)
+        self.assertEqual(rec["status"], "ok", rec)
+        self.assertGreater(rec["duration_ms"], 2500, "the recording outlived A's leg: %s\n%s" % (rec, log))
+        rate, (left, right) = SndFile.read(path)
+        early, late = left[4000:10000], left[len(left) - 8000:len(left) - 2000]
+        self.assertGreater(goertzel(early, 440), 50 * goertzel(early, 1700), "A on the left first")
+        self.assertGreater(goertzel(late, 1700), 50 * goertzel(late, 440), "then C, who replaced A")
+        rlate = right[len(right) - 8000:len(right) - 2000]
+        self.assertGreater(goertzel(rlate, 1000), 50 * goertzel(rlate, 1700), "B stays on the right")
+
+    def test_follows_refer(self):
+        a, b = sipua.UA(), self.uas
+        answered = {}
+
+        def answer_b():
+            invite, addr = b.wait_request("INVITE")
+            b.answer(invite, addr)
+            answered["ok"] = True
+
+        t = threading.Thread(target=answer_b)
+        t.start()
+        tones = []
+        try:
+            a.call("rbridge", self.sip_port)
+            t.join(10)
+            self.assertTrue(answered.get("ok"))
+            tones = [Tone(a, 440), Tone(b, 1000)]
+            for x in tones:
+                x.start()
+            time.sleep(1.5)
+            a.request("REFER", a.uri, a.target, "", extra="Refer-To: <sip:referred@127.0.0.1:%d>\r\n"
+                      "Referred-By: <sip:sipua@127.0.0.1>\r\n" % self.sip_port)
+            self.assertTrue(self.engine.wait_log("referred done"), self.engine.read_log())
+        finally:
+            for x in tones:
+                x.stop()
+            a.close()
+        self.assertTrue(self.engine.wait_log("call ended"), self.engine.read_log())
+        log = self.engine.read_log()
+        path = next(os.path.join(self.rec, f) for f in os.listdir(self.rec) if f.startswith("replaced-"))
+        rec = self.recording_record(path)
+        self.assertEqual(rec["status"], "ok", rec)
+        self.assertGreater(rec["duration_ms"], 2500, "the recording outlived A's leg: %s\n%s" % (rec, log))
+        rate, (left, right) = SndFile.read(path)
+        early_l, early_r = left[4000:10000], right[4000:10000]
+        late_l, late_r = left[len(left) - 8000:len(left) - 2000], right[len(right) - 8000:len(right) - 2000]
+        self.assertGreater(goertzel(early_l, 440), 50 * goertzel(early_l, 1000), "A on the left first")
+        self.assertGreater(goertzel(early_r, 1000), 50 * goertzel(early_r, 440), "B on the right first")
+        self.assertGreater(goertzel(late_l, 1000), 50 * goertzel(late_l, 440), "then B, the channel, on the left")
+        self.assertGreater(goertzel(late_r, 600), 50 * goertzel(late_r, 440), "and what B hears on the right")
+        self.assertEqual(self.cdr(rec["call_id"])["recordings"], [path], "B, now the channel, lists the file")
 
     def test_pause_is_silence(self):
         self.play_call("pause", 440, 6)

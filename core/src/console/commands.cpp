@@ -103,10 +103,10 @@ json leg_json(Leg &leg) {
     return j;
 }
 
-uint64_t media_overruns(Engine &engine) {
+uint64_t sum_over_workers(Engine &engine, uint64_t (Worker::*counter)() const) {
     uint64_t n = 0;
     for (int i = 0; i < engine.worker_count(); ++i)
-        n += engine.worker(i).media_overruns();
+        n += (engine.worker(i).*counter)();
     return n;
 }
 
@@ -124,7 +124,8 @@ Reply cmd_status(Engine &engine) {
                  {"calls_total", s.calls_total},
                  {"accepting", s.accepting},
                  {"lua_bytes", bytes},
-                 {"media_overruns", media_overruns(engine)}};
+                 {"media_overruns", sum_over_workers(engine, &Worker::media_overruns)},
+                 {"media_slow_ticks", sum_over_workers(engine, &Worker::media_slow_ticks)}};
     return {true,
             fmt::format("tandem {} instance '{}': up {} s, {} workers, {} calls now, {} since start, Lua heap {} KiB{}",
                         Engine::version(), engine.config().instance, s.uptime_s, s.workers, s.calls, s.calls_total,

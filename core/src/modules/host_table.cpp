@@ -215,6 +215,26 @@ int h_leg_vars_each(const tandem_leg *l, const char *prefix, void (*fn)(void *, 
     return n;
 }
 
+// The CDR lists the files named by its channel's recording_file: those of a
+// leg that leaves by a transfer go on with the party that stays.
+void carry_recordings(const Leg &from, Leg &to) {
+    for (const char *name : {"recording_file", "recording_emitted"}) {
+        auto it = from.vars.find(std::string_view(name));
+        if (it == from.vars.end())
+            continue;
+        std::string &list = to.vars[name];
+        for (size_t pos = 0; pos < it->second.size();) {
+            size_t comma = std::min(it->second.find(',', pos), it->second.size());
+            std::string file = it->second.substr(pos, comma - pos);
+            if (!file.empty() && ("," + list + ",").find("," + file + ",") == std::string::npos)
+                list += (list.empty() ? "" : ",") + file;
+            pos = comma + 1;
+        }
+        if (list.empty())
+            to.vars.erase(name);
+    }
+}
+
 int h_leg_transfer(tandem_leg *l, const char *exten, const char *context) {
     if (!exten || !*exten)
         return TANDEM_EINVAL;
@@ -230,8 +250,11 @@ int h_leg_transfer(tandem_leg *l, const char *exten, const char *context) {
         return TANDEM_ENOENT;
     std::string ctx = context && *context ? context : call->channel->context;
     int rc = call->worker.lua().redirect(*call, *party, leg, exten, ctx);
-    if (rc == TANDEM_OK && leg->tapped && !party->tapped)
-        call->worker.taps().move(*leg, *party); // a recording follows the call
+    if (rc == TANDEM_OK) {
+        if (leg->tapped && !party->tapped)
+            call->worker.taps().move(*leg, *party); // a recording follows the call
+        carry_recordings(*leg, *party);
+    }
     return rc;
 }
 

@@ -12,6 +12,7 @@
 #include "runtime/taps.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace tandem {
 
@@ -170,6 +171,7 @@ void Worker::detect_inband_dtmf(Leg &leg) {
 }
 
 void Worker::media_tick(uint64_t periods) {
+    auto started = std::chrono::steady_clock::now();
     ticks_.fetch_add(1, std::memory_order_relaxed);
     if (periods > 1)
         overruns_.fetch_add(periods - 1, std::memory_order_relaxed);
@@ -198,6 +200,8 @@ void Worker::media_tick(uint64_t periods) {
     for (uint64_t i = 0; i < std::min<uint64_t>(periods, 4); ++i)
         play_tick();
     taps_->tick();
+    if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(media::kPtimeMs))
+        slow_ticks_.fetch_add(1, std::memory_order_relaxed);
 }
 
 } // namespace tandem

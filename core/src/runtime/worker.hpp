@@ -62,6 +62,9 @@ public:
     // reported more than one expiry (a tick that took over 20 ms, or a
     // worker that got no CPU in time). 0 on a healthy worker.
     uint64_t media_overruns() const { return overruns_.load(std::memory_order_relaxed); }
+    // Ticks whose own work took longer than the 20 ms period (the worker
+    // itself is too slow, as opposed to getting the CPU late).
+    uint64_t media_slow_ticks() const { return slow_ticks_.load(std::memory_order_relaxed); }
 
 private:
     void play_tick();
@@ -92,6 +95,7 @@ private:
     std::atomic<uint64_t> calls_total_{0};
     std::atomic<uint64_t> ticks_{0};
     std::atomic<uint64_t> overruns_{0};
+    std::atomic<uint64_t> slow_ticks_{0};
     int ticker_ = -1;
 };
 
