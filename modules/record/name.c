@@ -4,8 +4,9 @@
  * dialled extension as its `exten` variable says, else empty); then
  * strftime's %-escapes give the date (local time). Substituted values may
  * not climb out of the recordings directory: '/' and anything but
- * letters, digits and "-_.+@" become '_'. A relative result is under the
- * instance's recordings directory.
+ * letters, digits and "-_.+@" become '_', and ".." is refused. A template
+ * that does not start with '/' gives a name under the instance's
+ * recordings directory, whatever its variables hold.
  */
 #include "record.h"
 
@@ -73,6 +74,10 @@ bool rec_expand_name(tandem_leg *leg, const char *tpl, const char *default_ext, 
         snprintf(err, err_len, "empty or too long recording file name");
         return false;
     }
+    if (strstr(dated, "..")) { /* strftime's output too */
+        snprintf(err, err_len, "a recording's file name may not contain \"..\"");
+        return false;
+    }
     const char *slash = strrchr(dated, '/');
     const char *dot = strrchr(slash ? slash : dated, '.');
     char ext[16] = "";
@@ -89,7 +94,10 @@ bool rec_expand_name(tandem_leg *leg, const char *tpl, const char *default_ext, 
         return false;
     }
     const char *base = rec_host->instance_path("recordings");
-    int w = dated[0] == '/' ? snprintf(out, out_len, "%s", dated) : snprintf(out, out_len, "%s/%s", base, dated);
+    /* absolute only when the template says so: an empty variable at the
+     * start must not turn "${agent}/x" into "/x" */
+    int w = tpl[0] == '/' ? snprintf(out, out_len, "%s", dated)
+                          : snprintf(out, out_len, "%s/%s", base, dated + (dated[0] == '/'));
     if (w < 0 || (size_t)w >= out_len) goto too_long;
     return true;
 too_long:

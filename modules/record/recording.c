@@ -44,23 +44,31 @@ static int on_audio(void *user, const int16_t *rx, const int16_t *tx, size_t sam
     recording *r = user;
     if (atomic_load(&r->stop) || atomic_load(&r->failed)) return 1;
     note_pause(r, atomic_load(&r->paused));
+    if (samples * 50 != r->rate) { /* the ABI promises one 20 ms tick */
+        rec_fail(r, "the tap delivered an unexpected frame size");
+        return 1;
+    }
     size_t need = samples * (size_t)r->channels;
     size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
     if (r->cap - (head - tail) < need) {
         /* the writer is behind by the whole buffer: the disk cannot keep up */
-        rec_fail(r, "the disk is too slow: the recording buffer is full");
+        rec_fail(r, "the writer fell behind (disk or encoder too slow): the recording buffer is full");
         rec_writer_wake();
         return 1;
     }
-    for (size_t i = 0; i < samples; ++i) {
-        int16_t left = r->was_paused ? 0 : rx[i], right = r->was_paused ? 0 : tx[i];
-        if (r->channels == 2) {
-            r->ring[(head + 2 * i) % r->cap] = left;
-            r->ring[(head + 2 * i + 1) % r->cap] = right;
-        } else {
-            r->ring[(head + i) % r->cap] = clip((int32_t)left + right);
+    /* the ring holds whole ticks (cap is a multiple of `need`), so a tick
+     * never wraps */
+    int16_t *out = r->ring + head % r->cap;
+    if (r->was_paused) {
+        memset(out, 0, need * sizeof *out);
+    } else if (r->channels == 2) {
+        for (size_t i = 0; i < samples; ++i) {
+            out[2 * i] = rx[i];
+            out[2 * i + 1] = tx[i];
         }
+    } else {
+        for (size_t i = 0; i < samples; ++i) out[i] = clip((int32_t)rx[i] + tx[i]);
     }
     atomic_store_explicit(&r->head, head + need, memory_order_release);
     r->ticks++;

@@ -12,7 +12,7 @@
 #include "runtime/taps.hpp"
 
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 
 namespace tandem {
 
@@ -170,8 +170,16 @@ void Worker::detect_inband_dtmf(Leg &leg) {
         leg.receive_dtmf(digit, 0, Leg::DtmfSource::inband);
 }
 
+namespace {
+uint64_t thread_cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+} // namespace
+
 void Worker::media_tick(uint64_t periods) {
-    auto started = std::chrono::steady_clock::now();
+    uint64_t started = thread_cpu_ns();
     ticks_.fetch_add(1, std::memory_order_relaxed);
     if (periods > 1)
         overruns_.fetch_add(periods - 1, std::memory_order_relaxed);
@@ -200,7 +208,7 @@ void Worker::media_tick(uint64_t periods) {
     for (uint64_t i = 0; i < std::min<uint64_t>(periods, 4); ++i)
         play_tick();
     taps_->tick();
-    if (std::chrono::steady_clock::now() - started > std::chrono::milliseconds(media::kPtimeMs))
+    if (thread_cpu_ns() - started > media::kPtimeMs * 1000000u)
         slow_ticks_.fetch_add(1, std::memory_order_relaxed);
 }
 

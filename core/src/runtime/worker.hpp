@@ -62,8 +62,9 @@ public:
     // reported more than one expiry (a tick that took over 20 ms, or a
     // worker that got no CPU in time). 0 on a healthy worker.
     uint64_t media_overruns() const { return overruns_.load(std::memory_order_relaxed); }
-    // Ticks whose own work took longer than the 20 ms period (the worker
-    // itself is too slow, as opposed to getting the CPU late).
+    // Ticks whose own work took more than the 20 ms period of the worker's
+    // CPU time: the worker itself is too slow for its load (measured in
+    // thread CPU time, so a busy machine that runs it late does not count).
     uint64_t media_slow_ticks() const { return slow_ticks_.load(std::memory_order_relaxed); }
 
 private:
