@@ -17,3 +17,7 @@ echo "\$ python3 bench/media_bench.py 50 10"
 python3 bench/media_bench.py 50 10
 echo "\$ python3 bench/media_bench.py 50 10 --no-jitter-buffer"
 python3 bench/media_bench.py 50 10 --no-jitter-buffer
+echo "\$ python3 bench/record_bench.py 1000 20 wav"
+python3 bench/record_bench.py 1000 20 wav
+echo "\$ python3 bench/record_bench.py 100 20 opus"
+python3 bench/record_bench.py 100 20 opus
