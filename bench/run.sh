@@ -11,8 +11,12 @@ echo "\$ $B bridge 1000000"
 $B bridge 1000000
 echo "\$ python3 bench/sip_setup.py --calls 4000 --rate 200"
 python3 bench/sip_setup.py --calls 4000 --rate 200
+echo "\$ python3 bench/sip_setup.py --find-max --calls 4000"
+python3 bench/sip_setup.py --find-max --calls 4000
 echo "\$ bench/records_bench.py 20000"
 python3 bench/records_bench.py 20000
+echo "\$ python3 bench/records_latency.py"
+python3 bench/records_latency.py
 echo "\$ python3 bench/media_bench.py 50 10"
 python3 bench/media_bench.py 50 10
 echo "\$ python3 bench/media_bench.py 50 10 --no-jitter-buffer"

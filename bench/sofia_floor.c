@@ -10,6 +10,7 @@
 #include <sofia-sip/su_wait.h>
 
 #include <stdio.h>
+#include <string.h>
 
 static su_root_t *root;
 
@@ -30,12 +31,15 @@ static void on_event(nua_event_t event, int status, char const *phrase, nua_t *n
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: sofia_floor sip:ADDR:PORT\n");
+    if (argc != 2 && !(argc == 3 && strcmp(argv[2], "--one-thread") == 0)) {
+        fprintf(stderr, "usage: sofia_floor sip:ADDR:PORT [--one-thread]\n");
         return 2;
     }
     su_init();
     root = su_root_create(NULL);
+    /* By default nua_create() runs the SIP stack in a thread of its own and
+     * talks to it through a socketpair; --one-thread keeps it on this one. */
+    if (root && argc == 3) su_root_threading(root, 0);
     nua_t *nua = root ? nua_create(root, on_event, NULL, NUTAG_URL(argv[1]), NUTAG_MEDIA_ENABLE(0), TAG_END())
                       : NULL;
     if (!nua) {

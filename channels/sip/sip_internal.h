@@ -453,6 +453,15 @@ void sip_dialog_configure(void *nua);
 /* REFER (sip_refer.c): SIP thread. */
 void sip_refer_in(void *nua, struct sip_call *call, const void *sip);
 void sip_refer_notify(struct sip_call *call, const char *sipfrag);
+/* Any thread: the final NOTIFY of a REFER received on `call`. */
+void sip_refer_result(struct sip_call *call, int status);
+
+/* Attended transfer by REFER (sip_join.c). SIP thread: join the party
+ * bridged with `referrer`'s leg (the REFER's dialog) with the one bridged
+ * with `replaced`'s leg (named by Replaces); the result goes out as the
+ * REFER's final NOTIFY. 0 started, -1 refused (nothing changed). */
+int sip_join_start(struct sip_call *referrer, struct sip_call *replaced);
+extern const tandem_channel_driver sip_join_driver;
 /* SIP thread, a new INVITE: with a Replaces header, the answered call it
  * replaces (referenced), or NULL; *no_dialog when it names none (481). */
 struct sip_call *sip_refer_replaced(void *nua, const void *sip, bool *no_dialog);

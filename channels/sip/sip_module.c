@@ -438,6 +438,7 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
     if (sip_trunks_load() != 0) goto fail;
     if (sip_profiles_load() != 0) goto fail;
     rc = host->register_channel(module, &sip_driver);
+    if (rc == TANDEM_OK) rc = host->register_channel(module, &sip_join_driver);
     if (rc == TANDEM_OK) rc = sip_endpoints_register_command();
     if (rc == TANDEM_OK) rc = sip_trunks_register_command();
     if (rc == TANDEM_OK && sip_stack_start() != 0) rc = TANDEM_ERROR; /* it logged why */

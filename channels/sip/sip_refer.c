@@ -9,6 +9,8 @@
  * be transferred now). The transferor's leg is then hung up by the engine
  * (BYE), after the NOTIFY.
  *
+ * REFER with Replaces (attended transfer asked of us): sip_join.c.
+ *
  * INVITE with Replaces (RFC 3891, attended transfer done by a phone): the
  * new call is created on the replaced call's worker and takes the replaced
  * leg's place in its bridge (host->leg_new_replacing, ABI 1.2); the
@@ -32,7 +34,8 @@ struct refer_ev {
     char exten[128];
 };
 
-static void notify_result(struct sip_call *call, int status) {
+/* Any thread: the REFER's final NOTIFY, a sipfrag with `status`. */
+void sip_refer_result(struct sip_call *call, int status) {
     char frag[64];
     const char *phrase = sip_status_phrase(status) ? sip_status_phrase(status) : sip_phrase(status);
     snprintf(frag, sizeof frag, "SIP/2.0 %d %s\r\n", status, phrase);
@@ -54,7 +57,7 @@ static void refer_worker(void *arg) {
                       rc == TANDEM_OK ? "transferring" : rc == TANDEM_ENOENT ? "no such extension or party"
                                                                             : "cannot transfer now");
     }
-    notify_result(call, status);
+    sip_refer_result(call, status);
     sip_call_unref(call);
     free(ev);
 }
@@ -83,35 +86,31 @@ static struct sip_call *call_by_replaces(void *nua, sip_replaces_t const *rp) {
     return found;
 }
 
-/* The final sipfrag status for a REFER whose Refer-To carries `Replaces`
- * (attended transfer): 481 when it names no other answered dialog of ours,
- * else 501: joining two engine calls is not supported yet. */
-static int refer_replaces_status(void *nua, struct sip_call *call, const char *url_headers) {
+/* The answered call of ours named by the `Replaces` of a REFER's Refer-To
+ * (attended transfer), with a reference; NULL when none. */
+static struct sip_call *refer_replaces_call(void *nua, const char *url_headers) {
     /* url headers are "name=value&name=value", the values %-escaped */
     const char *p = url_headers;
     while (p && strncasecmp(p, "replaces=", 9) != 0) {
         p = strchr(p, '&');
         if (p) ++p;
     }
-    if (!p) return 481;
+    if (!p) return NULL;
     p += 9;
     size_t n = strcspn(p, "&");
     char value[512];
-    if (n >= sizeof value) return 481;
+    if (n >= sizeof value) return NULL;
     memcpy(value, p, n);
     value[n] = '\0';
     url_unescape(value, value);
     su_home_t home[1] = {SU_HOME_INIT(home)};
     sip_replaces_t *rp = sip_replaces_make(home, value);
     struct sip_call *other = call_by_replaces(nua, rp);
-    int status = other && other != call ? 501 : 481;
     /* (the engine's call ids are the workers'; log the SIP Call-ID) */
-    sip_host->log(sip_self, TANDEM_LOG_NOTICE, NULL, "sip: REFER with Replaces for %s dialog %s: %d",
-                  status == 501 ? "our" : "no other", rp && rp->rp_call_id ? rp->rp_call_id : "(malformed)",
-                  status);
-    if (other) sip_call_unref(other);
+    sip_host->log(sip_self, TANDEM_LOG_NOTICE, NULL, "sip: REFER with Replaces for %s dialog %s",
+                  other ? "our" : "no", rp && rp->rp_call_id ? rp->rp_call_id : "(malformed)");
     su_home_deinit(home);
-    return status;
+    return other;
 }
 
 void sip_refer_in(void *nua, struct sip_call *call, const void *sip_) {
@@ -125,12 +124,22 @@ void sip_refer_in(void *nua, struct sip_call *call, const void *sip_) {
     const sip_refer_to_t *rt = sip ? sip->sip_refer_to : NULL;
     if (rt && rt->r_url->url_headers && strcasestr(rt->r_url->url_headers, "replaces=")) {
         free(ev);
-        notify_result(call, refer_replaces_status(nua, call, rt->r_url->url_headers));
+        /* Naming the REFER's own dialog is naming none we could join. */
+        struct sip_call *other = refer_replaces_call(nua, rt->r_url->url_headers);
+        if (other == call || !call->sip_answered) {
+            sip_call_unref(other);
+            other = NULL;
+        }
+        if (!other)
+            sip_refer_result(call, 481);
+        else if (sip_join_start(call, other) != 0)
+            sip_refer_result(call, 503);
+        if (other) sip_call_unref(other);
         return;
     }
     if (!call->sip_answered || !refer_exten(sip, ev->exten, sizeof ev->exten)) {
         free(ev);
-        notify_result(call, !call->sip_answered ? 503 : 404);
+        sip_refer_result(call, !call->sip_answered ? 503 : 404);
         return;
     }
     sip_call_ref(call);
@@ -138,7 +147,7 @@ void sip_refer_in(void *nua, struct sip_call *call, const void *sip_) {
     if (sip_host->post(sip_self, call->worker, refer_worker, ev) != TANDEM_OK) {
         sip_call_unref(call);
         free(ev);
-        notify_result(call, 503);
+        sip_refer_result(call, 503);
     }
 }
 

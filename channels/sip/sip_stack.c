@@ -89,9 +89,13 @@ static int queue_cmd(struct sip_cmd *c) {
         return -1;
     }
     if (c->call) sip_call_ref(c->call);
+    /* A non-empty queue has a wake-up pending already: on_wake() reads the
+     * eventfd before it takes the queue, so it will see this command. */
+    bool pending = q_tail != NULL;
     if (q_tail) q_tail->next = c; else q_head = c;
     q_tail = c;
     pthread_mutex_unlock(&q_lock);
+    if (pending) return 0;
     uint64_t one = 1;
     if (write(wake_fd, &one, sizeof one) < 0) { /* the counter only saturates: already awake */ }
     return 0;
@@ -586,10 +590,15 @@ static int precheck_listen(void) {
 
 static void *sip_main(void *arg) {
     (void)arg;
+    pthread_setname_np(pthread_self(), "tandem-sip");
     /* A failed start unwinds exactly like a normal stop: root, then
      * su_deinit(). (See sip_load() for why the library itself stays mapped.) */
     su_init();
     root = su_root_create(NULL);
+    /* Without this every nua_create() starts a thread for its stack, and
+     * each request and event crosses a socketpair between the two: ~8
+     * context switches and a third of the SIP thread's CPU per call. */
+    if (root) su_root_threading(root, 0);
     if (root && precheck_listen() != 0) {
         su_root_destroy(root);
         root = NULL;

@@ -103,3 +103,27 @@ class Instance:
         if self.proc:
             self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def end_engine(test, engine, work_dir=None):
+    """A test's tearDown: stops `engine` (SIGTERM), removes its files and
+    `work_dir`, and fails `test` with the engine's log unless it exited 0."""
+    code = engine.stop() if engine else 0
+    log = engine.read_log() if engine else ""
+    if engine:
+        engine.cleanup()
+    if work_dir:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    test.assertEqual(code, 0, log)
+
+
+def wait_cdr(test, cdrs, exten, engine, timeout=10):
+    """The first `call_end` event's record for `exten` in `cdrs` (a list an
+    event reader thread fills); fails `test` when none comes in time."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for c in list(cdrs):
+            if c.get("exten") == exten:
+                return c
+        time.sleep(0.05)
+    test.fail("no CDR for %s\n%s" % (exten, engine.read_log()))

@@ -2,9 +2,9 @@
 the test's directory, and a tearDown that stops SIPp and the engine (whose
 exit code must be 0)."""
 import os
-import shutil
 import subprocess
 
+import harness
 import test_sip_calls as base
 
 
@@ -53,9 +53,4 @@ class SipTestMixin:
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        if self.engine:
-            code = self.engine.stop()
-            log = self.engine.read_log()
-            self.engine.cleanup()
-            self.assertEqual(code, 0, log)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        harness.end_engine(self, self.engine, self.dir)

@@ -207,12 +207,36 @@ class UA:
         self.sip.sendto(resp.encode(), addr)
         self.remote_media = self.media_of(self.body(invite))
 
+    def reply(self, request, addr, status=200, reason="OK"):
+        """A response without a body to any request (NOTIFY, BYE, ...)."""
+        vias = re.findall(r"^(Via:.*?)\r$", request, re.M | re.I)
+        to = self.header(request, "To")
+        if ";tag=" not in to:
+            to += ";tag=" + self.tag
+        resp = ("SIP/2.0 %d %s\r\n%s\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\nContent-Length: 0\r\n\r\n"
+                % (status, reason, "\r\n".join(vias), self.header(request, "From"), to,
+                   self.header(request, "Call-ID"), self.header(request, "CSeq")))
+        self.sip.sendto(resp.encode(), addr)
+
     def send_rtp(self, seq, ts, payload, pt=0):
         self.rtp.sendto(rtp_packet(pt, seq, ts, self.ssrc, payload), self.remote_media)
 
     def send_rtcp(self, data):
         dest = self.remote_media if self.rtcp_mux else (self.remote_media[0], self.remote_media[1] + 1)
         (self.rtp if self.rtcp_mux else self.rtcp).sendto(data, dest)
+
+    def paced_exchange(self, packets, tail=0.3):
+        """Sends `packets` ([(seq, ts, payload, pt)]) one per 20 ms, as a
+        phone would, and returns every RTP packet that came back (parsed),
+        waiting `tail` seconds after the last for stragglers."""
+        back = []
+        start = time.time()
+        for n, (seq, ts, payload, pt) in enumerate(packets):
+            self.send_rtp(seq, ts, payload, pt)
+            time.sleep(max(0, start + 0.02 * (n + 1) - time.time()))
+            back += [parse_rtp(d) for d in self.drain(self.rtp)]
+        time.sleep(tail)
+        return back + [parse_rtp(d) for d in self.drain(self.rtp)]
 
     def drain(self, sock):
         """Every datagram waiting on `sock`, without blocking."""

@@ -34,7 +34,6 @@ Run: python3 tests/integration/test_baresip.py -v   (needs baresip)
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -107,12 +106,7 @@ class Baresip(unittest.TestCase):
             self.events.terminate()
             self.events.wait()
             self.events.stdout.close()
-        code = self.engine.stop() if self.engine else 0
-        log = self.engine.read_log() if self.engine else ""
-        if self.engine:
-            self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     def phone(self, user, freq, port=None, **options):
         """A started baresip registered as `user`, saying `freq` Hz."""
@@ -162,13 +156,7 @@ class Baresip(unittest.TestCase):
             self.assertLess(power, 0.05, "%d Hz is not in what was heard" % f)
 
     def cdr(self, exten, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for c in self.cdrs:
-                if c.get("exten") == exten:
-                    return c
-            time.sleep(0.05)
-        self.fail("no CDR for %s\n%s" % (exten, self.engine.read_log()))
+        return harness.wait_cdr(self, self.cdrs, exten, self.engine, timeout)
 
     def test_register(self):
         self.start_engine()

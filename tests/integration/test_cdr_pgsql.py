@@ -8,6 +8,7 @@ test itself (pg_cluster.py), next to the file sink.
   sanitizers make each call ~10x slower; CTest says so in the test's env).
 * The database is stopped in the middle of a run and started again: every
   record arrives, none twice.
+* Recording rows reach their own table, queue/agent/codec their columns.
 * The engine is SIGKILLed in the middle of a run and restarted: every call
   that had ended has its row; calls the kill cut arrive as "interrupted".
 
@@ -131,6 +132,24 @@ class CdrPgsqlTest(unittest.TestCase):
         cs.wait_for("the file sink", lambda: cs.sink_caught_up(e.socket, "file"))
         db_ids = {r[0] for r in self.pg.query(self.db, "SELECT id FROM tandem.cdr")}
         self.assertEqual({r["id"] for r in e.records()}, db_ids)
+        self.assertEqual(e.stop(), 0)
+
+    def test_recordings_and_queue_fields_reach_their_columns(self):
+        # The "features" route sets what the SIP channel, the queue and the
+        # recorder set; each lands in its column, recordings in their table.
+        e = self.start()
+        ok, call_id = cs.originate(e.socket, "features")
+        self.assertTrue(ok, call_id)
+        cs.wait_for("two recording rows", lambda: self.count("tandem.recording") >= 2, step=0.2)
+        self.wait_rows(2)
+        far = self.pg.query(self.db, "SELECT call_id, queue, agent, recordings::text, codec, sip_code"
+                                     " FROM tandem.cdr WHERE call_id <> '%s'" % call_id)
+        self.assertEqual(len(far), 1, far)
+        far_call, queue, agent, recordings, codec, sip_code = far[0]
+        self.assertEqual((queue, agent, codec, sip_code), ("sales", "2001", "PCMA", "200"))
+        self.assertEqual(recordings, '["/rec/a.wav", "/rec/b.wav"]')
+        recs = self.pg.query(self.db, "SELECT file, call_id, linked_id FROM tandem.recording ORDER BY file")
+        self.assertEqual(recs, [["/rec/a.wav", far_call, call_id], ["/rec/b.wav", far_call, call_id]])
         self.assertEqual(e.stop(), 0)
 
     def test_database_outage_mid_run_every_record_arrives_once(self):

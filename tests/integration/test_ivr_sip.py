@@ -172,11 +172,7 @@ class IvrOverSip(unittest.TestCase):
         if self.sipp_proc and self.sipp_proc.poll() is None:
             self.sipp_proc.kill()
             self.sipp_proc.wait()
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     def call(self, exten, scenario, extra=()):
         """One SIPp call to `exten`; returns its exit code and the story."""

@@ -51,7 +51,6 @@ SipDemo (dialplans/demo/tandem.lua, port moved with TANDEM_DEMO_SIP_LISTEN):
 
 Run: python3 tests/integration/test_sip_calls.py -v   (needs `sipp`, package sip-tester)
 """
-import json
 import os
 import re
 import shutil
@@ -174,12 +173,24 @@ def free_rtp_base(count=40):
     return 30000
 
 
+def own_tests(*classes):
+    """A load_tests() result for a file whose classes extend SipCalls: only
+    the tests those classes define (SipCalls's own run in this file)."""
+    suite = unittest.TestSuite()
+    for cls in classes:
+        for name in sorted(vars(cls)):
+            if name.startswith("test_"):
+                suite.addTest(cls(name))
+    return suite
+
+
 @unittest.skipUnless(SIPP, "sipp (package sip-tester) is not installed")
 class SipCalls(unittest.TestCase):
     # what a subclass (test_sip_dialog.py) replaces: the dialplan, and more
     # keys for the sip module's table in tandem.lua
     dialplan = DIALPLAN
     extra_sip_config = ""
+    modules = ("sip",)
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sip-")
@@ -187,10 +198,11 @@ class SipCalls(unittest.TestCase):
         self.rtp_base = free_rtp_base()
         self.uas_port = free_udp_port()  # where the dialplan's dial() tests call SIPp
         with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
+            f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
                     "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
                     "    rtp_port_min = %d, rtp_port_max = %d, %s } } }\n"
-                    % (self.sip_port, self.rtp_base, self.rtp_base + 39, self.extra_sip_config))
+                    % (", ".join("'%s'" % m for m in self.modules),
+                       self.sip_port, self.rtp_base, self.rtp_base + 39, self.extra_sip_config))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(self.dialplan.replace("@UAS_PORT@", str(self.uas_port)))
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
@@ -202,11 +214,7 @@ class SipCalls(unittest.TestCase):
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     # --- helpers ---
 

@@ -28,10 +28,9 @@ with this file's dialplan:
     test_refer_by_caller  tests/sip/uac_refer.xml: the caller REFERs; the dialled
                   party becomes the channel and runs "target"
     test_refer_to_unknown_extension  the same to "nosuch": NOTIFY 404, the call goes on
-    test_refer_with_replaces  A holds a call ("held") and REFERs a second one with
-                  Refer-To ...?Replaces= naming the first: final NOTIFY 501 (joining
-                  two calls is not supported yet); naming no dialog of ours: 481;
-                  the first call goes on
+    test_refer_with_replaces  A holds a call ("held", not bridged) and REFERs a second
+                  one with Refer-To ...?Replaces= naming the first: final NOTIFY 603;
+                  naming no dialog of ours: 481; the first call goes on
     test_session_timer_expiry  tests/sip/uac_session_timer.xml (min_se = 2 here):
                   Session-Expires 1 -> 422; 3 s with the caller as refresher and no
                   refresh -> our BYE (Reason 408) after ~3 s, cause 102
@@ -478,16 +477,16 @@ class SipDialog(base.SipCalls):
         self.assertNotIn("transfer target reached", e.read_log())
 
     def test_refer_with_replaces(self):
-        # Attended transfer by REFER (Refer-To with Replaces) is refused, but
-        # the Replaces is resolved: naming A's other call with us gives the
-        # final NOTIFY 501 (the engine cannot join two calls yet), naming no
-        # dialog of ours 481; both calls go on.
+        # Attended transfer by REFER (Refer-To with Replaces) whose Replaces
+        # names A's other call with us, which is not bridged (in "held"):
+        # final NOTIFY 603; naming no dialog of ours: 481; both calls go on.
+        # (A successful join: test_sip_attended.py.)
         held = self.uac("held", "uac_expect_bye.xml")
         self.assertTrue(self.engine.wait_log("sip: inbound"), self.engine.read_log())
         first_call = re.search(r"\[([0-9a-f]+-\d+)\] sip: inbound", self.engine.read_log()).group(1)
         call_id, a_tag, our_tag = self.dialog_of("held")
         scen = self.refer_then_bye_scenario("refer_replaces")
-        for replaces, status in (("%s;to-tag=%s;from-tag=%s" % (call_id, our_tag, a_tag), "501 Not Implemented"),
+        for replaces, status in (("%s;to-tag=%s;from-tag=%s" % (call_id, our_tag, a_tag), "603 Decline"),
                                  ("nosuch;to-tag=%s;from-tag=%s" % (our_tag, a_tag),
                                   "481 Call/Transaction Does Not Exist")):
             refer_to = "held@127.0.0.1?Replaces=" + urllib.parse.quote(replaces, safe="")
@@ -499,8 +498,9 @@ class SipDialog(base.SipCalls):
                 self.assertIn("final sipfrag: SIP/2.0 " + status, f.read())
             os.unlink(log)
         e = self.engine
-        self.assertIn("sip: REFER with Replaces for our dialog %s: 501" % call_id, e.read_log())
-        self.assertIn("sip: REFER with Replaces for no other dialog nosuch: 481", e.read_log())
+        self.assertIn("sip: REFER with Replaces for our dialog %s" % call_id, e.read_log())
+        self.assertIn("attended transfer refused: the call named by Replaces is not bridged (603)", e.read_log())
+        self.assertIn("sip: REFER with Replaces for no dialog nosuch", e.read_log())
         self.assertIsNone(held.poll(), "the first call went on")
         rc, out = e.ctl("hangup", first_call)
         self.assertEqual(rc, 0, out)
@@ -537,12 +537,7 @@ class SipDialog(base.SipCalls):
     def test_dialplan_holds(self):
         # leg:sip_hold(true/false): re-INVITE sendonly then sendrecv to the
         # SIPp UAS (which checks them); each returns 200.
-        uas, port = self.uas("uas", os.path.join(base.SCENARIOS, "uas_held.xml"))
-        time.sleep(0.3)
-        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "holdout", "default")
-        self.assertEqual(rc, 0, out)
-        code, story = self.wait_sipp(uas, "uas")
-        self.assertEqual(code, 0, story)
+        story = self.originate_to_uas("uas_held.xml", "holdout")
         e = self.engine
         self.assertTrue(e.wait_log("sip_hold(true): 200"), story)
         self.assertTrue(e.wait_log("sip_hold(false): 200"), story)
@@ -552,16 +547,22 @@ class SipDialog(base.SipCalls):
         # leg:sip_refer(): REFER to the far end, the script waits for the
         # final NOTIFY (after a 180 one) and gets its status; a target with
         # a space is a Lua error.
-        uas, port = self.uas("uas", os.path.join(base.SCENARIOS, "uas_refer_in.xml"))
-        time.sleep(0.3)
-        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "referout", "default")
-        self.assertEqual(rc, 0, out)
-        code, story = self.wait_sipp(uas, "uas")
-        self.assertEqual(code, 0, story)
+        story = self.originate_to_uas("uas_refer_in.xml", "referout")
         e = self.engine
         self.assertTrue(e.wait_log("sip_refer bad target: false"), story)
         self.assertTrue(e.wait_log("sip_refer returned 200"), story)
         self.assertTrue(e.wait_log("call ended"), story)
+
+    def originate_to_uas(self, scenario, exten):
+        """`tandem ctl originate`s a call to a SIPp UAS running tests/sip/SCENARIO
+        that runs EXTEN on our side; returns SIPp's story once it passed."""
+        uas, port = self.uas("uas", os.path.join(base.SCENARIOS, scenario))
+        time.sleep(0.3)
+        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, exten, "default")
+        self.assertEqual(rc, 0, out)
+        code, story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, story)
+        return story
 
     def uas(self, name, scenario=None, extra=()):
         """SIPp as the called party on the port the dialplan dials."""
@@ -582,13 +583,7 @@ class SipUntrusted(base.SipCalls):
 
 
 def load_tests(loader, tests, pattern):
-    """Only this file's tests: the base class's own run in test_sip_calls.py."""
-    suite = unittest.TestSuite()
-    for cls in (SipDialog, SipUntrusted):
-        for name in sorted(vars(cls)):
-            if name.startswith("test_"):
-                suite.addTest(cls(name))
-    return suite
+    return base.own_tests(SipDialog, SipUntrusted)
 
 
 if __name__ == "__main__":

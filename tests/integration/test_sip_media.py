@@ -31,7 +31,6 @@ Run: python3 tests/integration/test_sip_media.py -v
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,20 +91,10 @@ class SipMedia(unittest.TestCase):
         self.events.wait()
         self.events.stdout.close()
         self.uas.close()
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     def cdr(self, exten, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for c in self.cdrs:
-                if c.get("exten") == exten:
-                    return c
-            time.sleep(0.05)
-        self.fail("no CDR for %s\n%s" % (exten, self.engine.read_log()))
+        return harness.wait_cdr(self, self.cdrs, exten, self.engine, timeout)
 
     def test_rtcp_reports_and_stats(self):
         ua = sipua.UA()
@@ -195,16 +184,8 @@ class SipMedia(unittest.TestCase):
             order = []
             for i in range(0, 100, 2):  # pairs swapped: 1 0 3 2 5 4 ...
                 order += [i + 1, i]
-            back = []
-            start = time.time()
-            for n, i in enumerate(order):
-                # a mark the concealment of a lost frame could not produce
-                payload = bytes([i, 255 - i]) + b"\xff" * 158
-                ua.send_rtp(500 + i, 160 * i, payload)
-                time.sleep(max(0, start + 0.02 * (n + 1) - time.time()))
-                back += [sipua.parse_rtp(d) for d in ua.drain(ua.rtp)]
-            time.sleep(0.3)
-            back += [sipua.parse_rtp(d) for d in ua.drain(ua.rtp)]
+            # each payload a mark the concealment of a lost frame could not produce
+            back = ua.paced_exchange([(500 + i, 160 * i, bytes([i, 255 - i]) + b"\xff" * 158, 0) for i in order])
             ua.bye()
         finally:
             ua.close()
@@ -284,11 +265,7 @@ class SipDynamicCodec(unittest.TestCase):
         self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
 
     def tearDown(self):
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     def test_offer_lists_registered_codec(self):
         ua = sipua.UA()
@@ -310,16 +287,8 @@ class SipDynamicCodec(unittest.TestCase):
             ok = ua.call("echo", self.sip_port)
             self.assertRegex(sipua.UA.body(ok), r"m=audio \d+ RTP/AVP 97\r\n")
             self.assertIn("a=rtpmap:97 L16/8000", ok)
-            sent, back = [], []
-            start = time.time()
-            for i in range(50):
-                payload = bytes([i, 0x55]) * 160  # 20 ms of L16
-                sent.append(payload)
-                ua.send_rtp(i, 160 * i, payload, pt=97)
-                time.sleep(max(0, start + 0.02 * (i + 1) - time.time()))
-                back += [sipua.parse_rtp(d) for d in ua.drain(ua.rtp)]
-            time.sleep(0.3)
-            back += [sipua.parse_rtp(d) for d in ua.drain(ua.rtp)]
+            sent = [bytes([i, 0x55]) * 160 for i in range(50)]  # 20 ms of L16 each
+            back = ua.paced_exchange([(i, 160 * i, payload, 97) for i, payload in enumerate(sent)])
             ua.bye()
         finally:
             ua.close()

@@ -20,7 +20,6 @@
 Run: python3 tests/integration/test_sip_srtp.py -v   (needs baresip)
 """
 import os
-import shutil
 import sys
 import tempfile
 import unittest
@@ -57,11 +56,7 @@ class SipSrtp(unittest.TestCase):
         self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
 
     def tearDown(self):
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     @unittest.skipUnless(baresip.BARESIP, "baresip is not installed")
     def test_baresip_srtp_echo(self):

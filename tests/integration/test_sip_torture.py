@@ -27,7 +27,6 @@ Run: python3 tests/integration/test_sip_torture.py -v
 """
 import glob
 import os
-import shutil
 import socket
 import sys
 import tempfile
@@ -160,11 +159,7 @@ class TortureBase:
         self.pings = 0
 
     def tearDown(self):
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     # --- transport ---
 

@@ -125,14 +125,16 @@ int FileSink::write(const tandem_record *records, size_t count) {
         const tandem_record &r = records[i];
         if (recent_ids_.count(r.id))
             continue;
-        auto j = nlohmann::json::parse(std::string_view(r.json, r.json_len), nullptr, false);
-        if (!j.is_object()) {
-            log::error("records", "file sink: record {} is not a JSON object; skipped", r.id);
-            continue;
-        }
+        // JSON lines need no parse: every spooled record was checked to be
+        // one JSON object when it was written (record_emit, the CDR builder).
         if (jsonl_)
             outputs[std::string(r.kind) + ".jsonl"].buffer.append(r.json, r.json_len).push_back('\n');
         if (csv_) {
+            auto j = nlohmann::json::parse(std::string_view(r.json, r.json_len), nullptr, false);
+            if (!j.is_object()) {
+                log::error("records", "file sink: record {} is not a JSON object; skipped", r.id);
+                continue;
+            }
             std::string line;
             const auto &columns = csv_columns(r.kind);
             for (size_t c = 0; c < columns.size(); ++c) {

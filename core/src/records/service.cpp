@@ -8,6 +8,7 @@
 #include "runtime/ids.hpp"
 
 #include <dirent.h>
+#include <pthread.h>
 
 namespace tandem::records {
 
@@ -69,7 +70,10 @@ void Service::start_delivery() {
         std::lock_guard lock(mutex_);
         running_ = true;
     }
-    housekeeping_ = std::thread([this] { housekeeping_loop(); });
+    housekeeping_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "tandem-records");
+        housekeeping_loop();
+    });
 }
 
 void Service::record_interrupted(const SpoolRecovery &recovery) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <pthread.h>
 #include <unistd.h>
 
 namespace tandem::records {
@@ -34,7 +35,13 @@ SinkShipper::SinkShipper(Spool &spool, Registry &registry, std::string sink_name
 
 SinkShipper::~SinkShipper() { stop(std::chrono::milliseconds(0)); }
 
-void SinkShipper::start() { thread_ = std::thread([this] { loop(); }); }
+void SinkShipper::start() {
+    thread_ = std::thread([this] {
+        // "tandem-sink-pgsql": the kernel keeps 15 characters
+        pthread_setname_np(pthread_self(), ("tandem-sink-" + name_).substr(0, 15).c_str());
+        loop();
+    });
+}
 
 void SinkShipper::stop(std::chrono::milliseconds drain) {
     if (!thread_.joinable())
@@ -106,12 +113,16 @@ void SinkShipper::loop() {
     auto backoff = std::chrono::milliseconds(100);
     std::vector<SpoolRecord> batch;
     std::vector<tandem_record> records;
+    std::chrono::steady_clock::time_point last_delivery{};
+    bool backlog = false;
     while (true) {
         SpoolPos cursor, durable = spool_.durable();
+        bool stopping;
         {
             std::lock_guard lock(mutex_);
             cursor = cursor_;
-            if (stopping_ && (cursor >= durable || std::chrono::steady_clock::now() >= drain_deadline_))
+            stopping = stopping_;
+            if (stopping && (cursor >= durable || std::chrono::steady_clock::now() >= drain_deadline_))
                 return;
         }
         if (cursor >= durable) {
@@ -121,8 +132,16 @@ void SinkShipper::loop() {
                 return;
             continue;
         }
+        if (!backlog && !stopping) {
+            auto now = std::chrono::steady_clock::now();
+            if (now < last_delivery + kLinger) {
+                pause(std::chrono::ceil<std::chrono::milliseconds>(last_delivery + kLinger - now));
+                continue;
+            }
+        }
         batch.clear();
         SpoolPos next = reader.read(cursor, durable, kBatch, batch);
+        backlog = batch.size() >= kBatch;
         records.clear();
         for (auto &r : batch)
             if (!is_journal(r.kind)) // the journal is the spool's own business
@@ -137,6 +156,7 @@ void SinkShipper::loop() {
         if (rc == TANDEM_OK) {
             if (!records.empty() || next.segment != cursor.segment)
                 save_checkpoint(next);
+            last_delivery = std::chrono::steady_clock::now();
             std::lock_guard lock(mutex_);
             cursor_ = next;
             delivered_ += records.size();

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -284,7 +285,10 @@ void Spool::start() {
     if (running_)
         return;
     running_ = true;
-    thread_ = std::thread([this] { commit_loop(); });
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "tandem-spool");
+        commit_loop();
+    });
 }
 
 void Spool::stop() {

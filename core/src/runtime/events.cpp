@@ -3,6 +3,7 @@
 #include "runtime/ids.hpp"
 
 #include <condition_variable>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <poll.h>
@@ -57,7 +58,10 @@ EventBus::~EventBus() {
 void EventBus::start() {
     if (running_.exchange(true))
         return;
-    thread_ = std::thread([this] { dispatch_loop(); });
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "tandem-events");
+        dispatch_loop();
+    });
 }
 
 void EventBus::stop() {

@@ -55,6 +55,10 @@ bool Reactor::post(Task task) {
         if (!accepting_.load(std::memory_order_relaxed))
             return false;
         mailbox_.push_back(std::move(task));
+        // A non-empty mailbox has a wake-up pending already: drain_mailbox()
+        // reads the eventfd before it takes the mailbox, so it will see this.
+        if (mailbox_.size() > 1)
+            return true;
     }
     uint64_t one = 1;
     ssize_t rc = ::write(wake_fd_, &one, sizeof one);
