@@ -392,9 +392,10 @@ class Record(unittest.TestCase):
         rec = self.recording_record(path)
         self.assertEqual(len(rec["pauses"]), 1, rec)
         p = rec["pauses"][0]
-        # 1 s of tone, then the pause of 1 s (the player's timing: a tick either way)
-        self.assertLessEqual(abs(p["at_ms"] - 1000), 60, rec)
-        self.assertLessEqual(abs(p["duration_ms"] - 1000), 60, rec)
+        # 1 s of tone, then the pause of 1 s (the player's timing: a few
+        # ticks either way on a loaded machine)
+        self.assertLessEqual(abs(p["at_ms"] - 1000), 100, rec)
+        self.assertLessEqual(abs(p["duration_ms"] - 1000), 100, rec)
         rate, (left, right) = SndFile.read(path)
         self.assertLessEqual(abs(len(left) - 3 * rate), 0.1 * rate, "silence is kept, not cut: %d" % len(left))
         at, end = p["at_ms"] * 8, (p["at_ms"] + p["duration_ms"]) * 8

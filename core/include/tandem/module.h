@@ -400,7 +400,8 @@ typedef struct tandem_tap {
     size_t struct_size;
     uint32_t sample_rate; /* 8000, 16000 or 48000: the PCM the tap receives */
     void *user;
-    /* Worker-only, once per media tick (20 ms) while attached: `rx` is what
+    /* Worker-only, once per media period (20 ms; after a late wake-up once
+     * per period caught up, at most 4) while attached: `rx` is what
      * the leg's far end sent, `tx` what the engine sent to it, `samples`
      * (sample_rate / 50) of each, time-aligned on the media clock; silence
      * where a direction had nothing. Borrowed for the call. It must not

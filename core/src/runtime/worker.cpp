@@ -204,10 +204,12 @@ void Worker::media_tick(uint64_t periods) {
         }
         media_batch_.clear();
     }
-    // After a late wake-up, players catch up (bounded) instead of drifting.
-    for (uint64_t i = 0; i < std::min<uint64_t>(periods, 4); ++i)
+    // After a late wake-up, players catch up (bounded) instead of drifting,
+    // and taps with them, so a recording keeps the call's time.
+    for (uint64_t i = 0; i < std::min<uint64_t>(periods, 4); ++i) {
         play_tick();
-    taps_->tick();
+        taps_->tick();
+    }
     if (thread_cpu_ns() - started > media::kPtimeMs * 1000000u)
         slow_ticks_.fetch_add(1, std::memory_order_relaxed);
 }
