@@ -253,6 +253,18 @@ static const tandem_console_command console = {
 
 /* --- load ---------------------------------------------------------------- */
 
+/* An integer setting in min..max (absent: fallback). */
+static bool config_long(const char *key, long min, long max, long fallback, long *out, char *err, size_t err_len) {
+    const char *v = rec_host->config_get(rec_self, key);
+    char *end = NULL;
+    *out = v ? strtol(v, &end, 10) : fallback;
+    if (v && (end == v || *end || *out < min || *out > max)) {
+        snprintf(err, err_len, "%s must be an integer %ld..%ld", key, min, max);
+        return false;
+    }
+    return true;
+}
+
 static bool configure(char *err, size_t err_len) {
     const char *v;
     if ((v = rec_host->config_get(rec_self, "template"))) snprintf(default_template, sizeof default_template, "%s", v);
@@ -271,22 +283,11 @@ static bool configure(char *err, size_t err_len) {
     if (!parse_options(opts, &o, err, err_len)) return false;
     default_channels = o.channels;
     default_rate = o.rate;
-    if ((v = rec_host->config_get(rec_self, "buffer_ms"))) {
-        long ms = atol(v);
-        if (ms < 100 || ms > 60000) {
-            snprintf(err, err_len, "buffer_ms must be 100..60000");
-            return false;
-        }
-        rec_buffer_ms = (size_t)ms;
-    }
-    if ((v = rec_host->config_get(rec_self, "writers"))) {
-        long n = atol(v);
-        if (n < 1 || n > 64) {
-            snprintf(err, err_len, "writers must be 1..64");
-            return false;
-        }
-        rec_writers = (int)n;
-    }
+    long n;
+    if (!config_long("buffer_ms", 100, 60000, (long)rec_buffer_ms, &n, err, err_len)) return false;
+    rec_buffer_ms = (size_t)n;
+    if (!config_long("writers", 1, 64, rec_writers, &n, err, err_len)) return false;
+    rec_writers = (int)n;
     return true;
 }
 

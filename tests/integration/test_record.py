@@ -231,9 +231,10 @@ class Record(unittest.TestCase):
         finally:
             ua.close()
 
-    def test_stereo_bridged_call(self):
-        a = sipua.UA()
-        b = self.uas
+    def bridged_call(self, exten):
+        """A (a new UA) calls exten, which dials B (self.uas) and bridges; both
+        then send tones, A 440 Hz and B 1000 Hz. Returns (a, [tone_a, tone_b])."""
+        a, b = sipua.UA(), self.uas
         answered = {}
 
         def answer_b():
@@ -244,17 +245,25 @@ class Record(unittest.TestCase):
         t = threading.Thread(target=answer_b)
         t.start()
         try:
-            a.call("bridge", self.sip_port)
+            a.call(exten, self.sip_port)
+        except Exception:
+            a.close()
+            raise
+        finally:
             t.join(10)
-            self.assertTrue(answered.get("ok"))
-            b.wait_request("ACK", 5)
-            ta, tb = Tone(a, 440), Tone(b, 1000)
-            ta.start()
-            tb.start()
+        self.assertTrue(answered.get("ok"))
+        tones = [Tone(a, 440), Tone(b, 1000)]
+        for x in tones:
+            x.start()
+        return a, tones
+
+    def test_stereo_bridged_call(self):
+        a, tones = self.bridged_call("bridge")
+        try:
             time.sleep(2.0)
             code, listing = self.engine.ctl("record", "list")
-            ta.stop()
-            tb.stop()
+            for x in tones:
+                x.stop()
             a.bye()
         finally:
             a.close()
@@ -298,25 +307,22 @@ class Record(unittest.TestCase):
                 return
         self.fail("no answer to the INVITE with Replaces")
 
+    def recording_that_outlived_a(self):
+        """After the call: the "replaced-" recording, which must have gone on
+        past A's leg (A left 1.5 s in). Returns (path, record, left, right)."""
+        self.assertTrue(self.engine.wait_log("call ended"), self.engine.read_log())
+        log = self.engine.read_log()
+        path = next(os.path.join(self.rec, f) for f in os.listdir(self.rec) if f.startswith("replaced-"))
+        rec = self.recording_record(path)
+        self.assertEqual(rec["status"], "ok", rec)
+        self.assertGreater(rec["duration_ms"], 2500, "the recording outlived A's leg: %s\n%s" % (rec, log))
+        _, (left, right) = SndFile.read(path)
+        return path, rec, left, right
+
     def test_follows_replaces(self):
-        a, b, c = sipua.UA(), self.uas, sipua.UA()
-        answered = {}
-
-        def answer_b():
-            invite, addr = b.wait_request("INVITE")
-            b.answer(invite, addr)
-            answered["ok"] = True
-
-        t = threading.Thread(target=answer_b)
-        t.start()
-        tones = []
+        c = sipua.UA()
+        a, tones = self.bridged_call("rbridge")
         try:
-            a.call("rbridge", self.sip_port)
-            t.join(10)
-            self.assertTrue(answered.get("ok"))
-            tones = [Tone(a, 440), Tone(b, 1000)]
-            for x in tones:
-                x.start()
             time.sleep(1.5)
             self.invite_replacing(c, a)
             tones[0].stop()
@@ -329,13 +335,7 @@ class Record(unittest.TestCase):
                 x.stop()
             a.close()
             c.close()
-        self.assertTrue(self.engine.wait_log("call ended"), self.engine.read_log())
-        log = self.engine.read_log()
-        path = next(os.path.join(self.rec, f) for f in os.listdir(self.rec) if f.startswith("replaced-"))
-        rec = self.recording_record(path)
-        self.assertEqual(rec["status"], "ok", rec)
-        self.assertGreater(rec["duration_ms"], 2500, "the recording outlived A's leg: %s\n%s" % (rec, log))
-        rate, (left, right) = SndFile.read(path)
+        path, rec, left, right = self.recording_that_outlived_a()
         early, late = left[4000:10000], left[len(left) - 8000:len(left) - 2000]
         self.assertGreater(goertzel(early, 440), 50 * goertzel(early, 1700), "A on the left first")
         self.assertGreater(goertzel(late, 1700), 50 * goertzel(late, 440), "then C, who replaced A")
@@ -343,24 +343,8 @@ class Record(unittest.TestCase):
         self.assertGreater(goertzel(rlate, 1000), 50 * goertzel(rlate, 1700), "B stays on the right")
 
     def test_follows_refer(self):
-        a, b = sipua.UA(), self.uas
-        answered = {}
-
-        def answer_b():
-            invite, addr = b.wait_request("INVITE")
-            b.answer(invite, addr)
-            answered["ok"] = True
-
-        t = threading.Thread(target=answer_b)
-        t.start()
-        tones = []
+        a, tones = self.bridged_call("rbridge")
         try:
-            a.call("rbridge", self.sip_port)
-            t.join(10)
-            self.assertTrue(answered.get("ok"))
-            tones = [Tone(a, 440), Tone(b, 1000)]
-            for x in tones:
-                x.start()
             time.sleep(1.5)
             a.request("REFER", a.uri, a.target, "", extra="Refer-To: <sip:referred@127.0.0.1:%d>\r\n"
                       "Referred-By: <sip:sipua@127.0.0.1>\r\n" % self.sip_port)
@@ -369,13 +353,7 @@ class Record(unittest.TestCase):
             for x in tones:
                 x.stop()
             a.close()
-        self.assertTrue(self.engine.wait_log("call ended"), self.engine.read_log())
-        log = self.engine.read_log()
-        path = next(os.path.join(self.rec, f) for f in os.listdir(self.rec) if f.startswith("replaced-"))
-        rec = self.recording_record(path)
-        self.assertEqual(rec["status"], "ok", rec)
-        self.assertGreater(rec["duration_ms"], 2500, "the recording outlived A's leg: %s\n%s" % (rec, log))
-        rate, (left, right) = SndFile.read(path)
+        path, rec, left, right = self.recording_that_outlived_a()
         early_l, early_r = left[4000:10000], right[4000:10000]
         late_l, late_r = left[len(left) - 8000:len(left) - 2000], right[len(right) - 8000:len(right) - 2000]
         self.assertGreater(goertzel(early_l, 440), 50 * goertzel(early_l, 1000), "A on the left first")
