@@ -18,7 +18,8 @@
                              the recording moves to the callee, who now runs
                              the dialplan; the same file goes on
   test_opus_mono_console     started, paused and stopped from `tandem ctl
-                             record`; Ogg/Opus, mono mix of both directions
+                             record`; Ogg/Opus, mono mix of both directions;
+                             bad templates and options give nil, reason
   test_full_disk             recording onto a tiny tmpfs: the recording stops
                              with an error log line and event, the call keeps
                              its audio to the end, the engine takes the next
@@ -88,6 +89,10 @@ return { contexts = { default = {
   end,
   ["console"] = function(call)
     call:answer()
+    for _, bad in ipairs({ {"../escape.wav"}, {"x.mp3"}, {"x.wav", "quad"}, {"${oops.wav"} }) do
+      local file, why = call:record_start(bad[1], bad[2])
+      call:log("refused: " .. tostring(file) .. ", " .. tostring(why))
+    end
     call:log("console call up")
     call:play("tone:1000/3000")
     call:log("console call done")
@@ -419,6 +424,10 @@ class Record(unittest.TestCase):
         self.assertNotEqual(self.engine.ctl("record", "stop", call_id)[0], 0, "nothing left to stop")
         self.assertNotEqual(self.engine.ctl("record", "start", "no-such-call")[0], 0)
         self.assertIn("record list | start CALL_ID", self.engine.ctl("help")[1], "ctl help lists module commands")
+        log = self.engine.read_log()
+        for why in ('a recording\'s file name may not contain ".."', 'unknown recording format ".mp3"', 'unknown recording option "quad"',
+                    "bad ${...} in the file name template"):
+            self.assertIn("refused: nil, " + why, log)
         t.join(10)
         rec = self.recording_record(path)
         self.assertEqual((rec["status"], rec["format"], rec["channels"], len(rec["pauses"])), ("ok", "opus", 1, 1), rec)
