@@ -444,7 +444,22 @@ class Record(unittest.TestCase):
         p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", self.full], capture_output=True, text=True)
         if p.returncode != 0:
             self.skipTest("cannot mount a tmpfs here (%s): the full-disk test needs root" % p.stderr.strip())
-        ua, got = self.play_call("full", 440, 7)
+        events = subprocess.Popen([harness.BIN, "ctl", "-s", self.engine.socket, "--json", "events", "custom"],
+                                  stdout=subprocess.PIPE, text=True)
+        seen = []
+        reader = threading.Thread(target=lambda: seen.extend(json.loads(line) for line in events.stdout), daemon=True)
+        reader.start()
+        time.sleep(0.3)  # subscribed before the call
+        try:
+            ua, got = self.play_call("full", 440, 7)
+            wait_for("recording_error and recording_stop events",
+                     lambda: {"recording_error", "recording_stop"} <= {e.get("type") for e in seen}, timeout=10)
+        finally:
+            events.terminate()
+            events.wait()
+            events.stdout.close()
+        err = next(e for e in seen if e.get("type") == "recording_error")
+        self.assertIn("space", json.dumps(err).lower(), err)
         log = self.engine.read_log()
         self.assertIn("failed, recording stopped", log)
         self.assertTrue(self.engine.wait_log("full disk call went on"), log)
