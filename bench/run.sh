@@ -25,3 +25,7 @@ echo "\$ python3 bench/media_bench.py 50 10 --no-jitter-buffer"
 python3 bench/media_bench.py 50 10 --no-jitter-buffer
 echo "\$ build/bin/tandem_moh_bench 10"
 build/bin/tandem_moh_bench 10
+echo "\$ python3 bench/record_bench.py 1000 20 wav"
+python3 bench/record_bench.py 1000 20 wav
+echo "\$ python3 bench/record_bench.py 100 20 opus"
+python3 bench/record_bench.py 100 20 opus

@@ -86,6 +86,13 @@ json leg_json(Leg &leg) {
     return j;
 }
 
+uint64_t sum_over_workers(Engine &engine, uint64_t (Worker::*counter)() const) {
+    uint64_t n = 0;
+    for (int i = 0; i < engine.worker_count(); ++i)
+        n += (engine.worker(i).*counter)();
+    return n;
+}
+
 Reply cmd_status(Engine &engine) {
     auto s = engine.stats();
     json lua_mem = on_every_worker(engine, [](Worker &w) { return json::array({w.lua().total_memory()}); });
@@ -99,7 +106,9 @@ Reply cmd_status(Engine &engine) {
                  {"calls", s.calls},
                  {"calls_total", s.calls_total},
                  {"accepting", s.accepting},
-                 {"lua_bytes", bytes}};
+                 {"lua_bytes", bytes},
+                 {"media_overruns", sum_over_workers(engine, &Worker::media_overruns)},
+                 {"media_slow_ticks", sum_over_workers(engine, &Worker::media_slow_ticks)}};
     return {true,
             fmt::format("tandem {} instance '{}': up {} s, {} workers, {} calls now, {} since start, Lua heap {} KiB{}",
                         Engine::version(), engine.config().instance, s.uptime_s, s.workers, s.calls, s.calls_total,
@@ -187,6 +196,18 @@ Reply cmd_module(Engine &engine, const std::vector<std::string> &args) {
     if (!ok)
         return {false, error, {{"error", error}}};
     return {true, "module " + args[2] + ": " + args[1] + " done", {{"module", args[2]}, {"action", args[1]}}};
+}
+
+// The built-ins, then what the loaded modules add (e.g. `record ...`).
+Reply cmd_help(Engine &engine) {
+    std::string text = kHelp;
+    auto s = engine.registry().snapshot();
+    if (!s->commands.empty())
+        text += "\nmodule commands:";
+    for (auto &[name, r] : s->commands)
+        text += fmt::format("\n  {:<31} {}", r.desc->usage ? r.desc->usage : name.c_str(),
+                            r.desc->help ? r.desc->help : "");
+    return {true, text, nullptr};
 }
 
 Reply cmd_registry(Engine &engine) {
@@ -351,7 +372,7 @@ bool ConsoleServer::wants_json(const tandem_console_out *out) { return out && ou
 
 Reply ConsoleServer::execute(const std::vector<std::string> &args, bool want_json) {
     if (args.empty() || args[0] == "help")
-        return {true, kHelp, nullptr};
+        return cmd_help(engine_);
     const std::string &cmd = args[0];
     if (cmd == "status")
         return cmd_status(engine_);

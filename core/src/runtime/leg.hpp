@@ -125,6 +125,7 @@ public:
     // while no player plays; for_hold: because its bridge peer holds the call.
     std::shared_ptr<media::SharedStream> stream;
     bool stream_for_hold = false;
+    bool tapped = false;                          // an audio tap watches it (runtime/taps.hpp)
     uint64_t frames_in = 0, frames_out = 0;       // audio frames, for CDRs and tests
     // Observer of state changes and DTMF (the owning call).
     std::function<void(Leg &, LegState)> on_state;
