@@ -8,7 +8,9 @@
 //           with the given complexity, 8 kHz): worker CPU µs per call-second
 //           for a PCM file's frames both ways; bench/opus_floor.c is libopus
 //           alone on the same frames (bench/codec_bench.sh runs both)
-// Usage: tandem_bench calls [N] | bridge [FRAMES] | transcode PCM_FILE COMPLEXITY
+//   mix     cost of one 20 ms tick of a conference of PCMU legs, per member,
+//           mixing at 8 and at 16 kHz
+// Usage: tandem_bench calls [N] | bridge [FRAMES] | mix [MEMBERS] | transcode PCM_FILE COMPLEXITY
 #include "bench_support.hpp"
 #include "config/config.hpp"
 #include "media/g711.hpp"
@@ -17,6 +19,7 @@
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/leg.hpp"
+#include "runtime/mixer.hpp"
 #include "runtime/translation.hpp"
 #include "runtime/worker.hpp"
 
@@ -319,6 +322,56 @@ int bench_transcode(const char *pcm_file, int complexity) {
     best /= opus.size() / 50.0;
     std::printf("transcode: %zu frames of 20 ms, Opus complexity %d at 8 kHz <-> PCMU\n", opus.size(), complexity);
     std::printf("  engine worker CPU per call-second (both directions): %8.1f us\n", best);
+
+int bench_mix(int members) {
+    Bench b(kDialplan);
+    const int ticks = 2000;
+    auto run = [&](uint32_t rate) {
+        return b.on_worker([&] {
+            Worker &w = b.engine->worker(0);
+            Registered<tandem_channel_driver> drv{&kBenchDriver, nullptr};
+            media::FormatId pcmu = media::intern_format("PCMU");
+            std::vector<Ref<Leg>> legs;
+            for (int i = 0; i < members; ++i) {
+                Ref<Leg> leg(new Leg(w, "L" + std::to_string(i), "C", "C", Direction::inbound, drv,
+                                     ModuleUse::acquire(nullptr)));
+                leg->set_format(pcmu);
+                leg->set_state(LegState::up);
+                auto link = std::make_shared<MixLink>(leg->id, leg->call_id, leg->name);
+                w.mixing().add_member(*leg, link);
+                w.mixing().join_room("bench", link, rate);
+                legs.push_back(leg);
+            }
+            std::vector<uint8_t> ulaw(160);
+            for (size_t i = 0; i < ulaw.size(); ++i)
+                ulaw[i] = media::linear_to_ulaw(static_cast<int16_t>(8000 * ((i % 16) < 8 ? 1 : -1)));
+            tandem_frame f{};
+            f.struct_size = sizeof f;
+            f.kind = TANDEM_FRAME_AUDIO;
+            f.format = "PCMU";
+            f.samples = 160;
+            f.data = ulaw.data();
+            f.len = 160;
+            auto t0 = std::chrono::steady_clock::now();
+            for (int t = 0; t < ticks; ++t) {
+                for (auto &leg : legs) {
+                    leg->push_frame(f);
+                    leg->mix->take_input(*leg);
+                }
+                w.mixing().tick();
+            }
+            auto t1 = std::chrono::steady_clock::now();
+            for (auto &leg : legs)
+                leg->hangup(TANDEM_CAUSE_NORMAL_CLEARING);
+            w.mixing().tick(); // members see their legs gone, the room closes
+            w.mixing().tick();
+            return std::chrono::duration<double, std::micro>(t1 - t0).count() / ticks / members;
+        });
+    };
+    double narrow = run(8000), wide = run(16000);
+    std::printf("mix: a conference of %d PCMU legs, %d ticks of 20 ms\n", members, ticks);
+    std::printf("  per member per tick, mixing at 8 kHz  : %7.2f us\n", narrow);
+    std::printf("  per member per tick, mixing at 16 kHz : %7.2f us\n", wide);
     return 0;
 }
 
@@ -333,6 +386,8 @@ int main(int argc, char **argv) {
         return bench_bridge(n > 0 ? n : 1000000);
     if (mode == "transcode" && argc > 3)
         return bench_transcode(argv[2], std::atoi(argv[3]));
-    std::fprintf(stderr, "usage: tandem_bench calls [N] | bridge [FRAMES] | transcode PCM_FILE COMPLEXITY\n");
+    if (mode == "mix")
+        return bench_mix(n > 0 ? n : 10);
+    std::fprintf(stderr, "usage: tandem_bench calls [N] | bridge [FRAMES] | mix [MEMBERS] | transcode PCM_FILE COMPLEXITY\n");
     return 2;
 }

@@ -9,6 +9,8 @@ echo "\$ $B calls 100000"
 $B calls 100000
 echo "\$ $B bridge 1000000"
 $B bridge 1000000
+echo "\$ $B mix 100"
+$B mix 100
 echo "\$ python3 bench/sip_setup.py --calls 4000 --rate 200"
 python3 bench/sip_setup.py --calls 4000 --rate 200
 echo "\$ python3 bench/sip_setup.py --find-max --calls 4000"
@@ -23,5 +25,9 @@ echo "\$ python3 bench/media_bench.py 50 10 --no-jitter-buffer"
 python3 bench/media_bench.py 50 10 --no-jitter-buffer
 echo "\$ build/bin/tandem_moh_bench 10"
 build/bin/tandem_moh_bench 10
+echo "\$ python3 bench/record_bench.py 1000 20 wav"
+python3 bench/record_bench.py 1000 20 wav
+echo "\$ python3 bench/record_bench.py 100 20 opus"
+python3 bench/record_bench.py 100 20 opus
 echo "\$ bench/codec_bench.sh"
 bench/codec_bench.sh

@@ -82,6 +82,23 @@ return {
         end
       end,
 
+      -- Conference room: everybody who dials 700 hears everybody else; '#' leaves.
+      ["700"] = function(call)
+        call:answer()
+        call:play("tone:1000/200")
+        call:conference("demo-room", { exit_digits = "#" })
+      end,
+
+      -- Supervisor: 55XX listens to the call of endpoint 10XX (the agent);
+      -- while listening, 5 whispers to the agent, 6 barges in, 4 listens
+      -- again, # stops.
+      ["_55XX"] = function(call)
+        call:answer()
+        local how = call:spy{ target = "sip/10" .. call.exten:sub(3), mode = "listen" }
+        call:log("spy on 10" .. call.exten:sub(3) .. " ended: " .. how)
+        if how == "not_found" or how == "busy" then call:play("en/invalid-option") end
+      end,
+
       -- The scripted customer: waits for the IVR, presses 1 for sales,
       -- talks a little, hangs up.
       ["scripted-caller"] = function(call)

@@ -414,6 +414,34 @@ typedef struct tandem_console_command {
 } tandem_console_command;
 
 /* ---------------------------------------------------------------------- */
+/* Audio taps (ABI 1.3, record): both directions of a leg's audio as PCM.  */
+
+/* Why a tap's closed() is called. */
+enum tandem_tap_close_reason {
+    TANDEM_TAP_REMOVED = 0,  /* leg_tap_remove() */
+    TANDEM_TAP_DETACHED = 1, /* audio() returned non-zero */
+    TANDEM_TAP_HANGUP = 2,   /* the leg it was on hung up */
+    TANDEM_TAP_SHUTDOWN = 3  /* the engine is stopping */
+};
+
+typedef struct tandem_tap {
+    size_t struct_size;
+    uint32_t sample_rate; /* 8000, 16000 or 48000: the PCM the tap receives */
+    void *user;
+    /* Worker-only, once per media period (20 ms; after a late wake-up once
+     * per period caught up, at most 4) while attached: `rx` is what
+     * the leg's far end sent, `tx` what the engine sent to it, `samples`
+     * (sample_rate / 50) of each, time-aligned on the media clock; silence
+     * where a direction had nothing. Borrowed for the call. It must not
+     * block (copy into a buffer; write files on a thread of your own).
+     * Return 0 to go on, non-zero to detach (closed() follows). */
+    int (*audio)(void *user, const int16_t *rx, const int16_t *tx, size_t samples);
+    /* Worker-only, may be NULL: the tap is gone (enum
+     * tandem_tap_close_reason); the last callback with `user`. */
+    void (*closed)(void *user, int reason);
+} tandem_tap;
+
+/* ---------------------------------------------------------------------- */
 /* The host table: everything a module may call.                           */
 
 typedef void (*tandem_task_fn)(void *arg);
@@ -649,6 +677,25 @@ struct tandem_host {
      * the bridge. TANDEM_OK, also when nobody is bridged or no such stream
      * is open (the peer then hears silence); TANDEM_EGONE. */
     int (*leg_set_held)(tandem_leg *leg, bool held);
+    /* --- added in ABI 1.3: audio taps (record) --- */
+
+    /* Worker-only: attach `tap` (copied) to `leg`. The tap follows the call:
+     * when the leg leaves it through a transfer (leg_transfer: to the party
+     * that stays) or is replaced (leg_new_replacing: to the new leg), the
+     * tap moves with it, so `rx`/`tx` are then that leg's. Returns a tap id
+     * (> 0), or 0 for a bad tap, a hung-up leg or an unloading module. */
+    uint64_t (*leg_tap_add)(tandem_module *self, tandem_leg *leg, const tandem_tap *tap);
+    /* Worker-only, on the worker of the tap's leg: detach it; closed()
+     * (TANDEM_TAP_REMOVED) runs before this returns. TANDEM_ENOENT when it
+     * is not attached (any more). */
+    int (*leg_tap_remove)(tandem_module *self, uint64_t tap_id);
+    /* Any thread: run fn(channel, arg) on the worker of the call `call_id`
+     * with the call's channel leg (borrowed for the call), or fn(NULL, arg)
+     * when there is no such call; fn runs exactly once unless this returns
+     * TANDEM_EBUSY (the engine is stopping: arg is yours). E.g. a console
+     * command acting on a call by its id. */
+    int (*call_post)(tandem_module *self, const char *call_id, void (*fn)(tandem_leg *channel, void *arg),
+                     void *arg);
 
     /* --- added in ABI 1.3: the far end's codec parameters (codecs) --- */
 

@@ -2,6 +2,8 @@
 // the same facts as structured data.
 #include "console/server.hpp"
 
+#include "console/fan_out.hpp"
+
 #include "lua/lua_worker.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/call.hpp"
@@ -11,8 +13,6 @@
 #include "runtime/worker.hpp"
 
 #include <fmt/format.h>
-#include <functional>
-#include <future>
 
 struct tandem_console_out {
     std::string text;
@@ -23,6 +23,7 @@ namespace tandem {
 
 using console::Reply;
 using nlohmann::json;
+using console::on_every_worker;
 
 namespace {
 
@@ -40,29 +41,11 @@ const char *const kHelp = R"(commands:
   events [TYPE ...]               stream events as they happen (call_start call_end leg_state dtmf
                                   bridge unbridge module dialplan custom); Ctrl-C stops
   records                         record spool and sinks: health, checkpoints, delivery
+  spy [list|mode ID MODE|stop ID] supervisor spies: list them, switch listen/whisper/barge, stop one
+  conference [list|kick|mute|unmute ROOM ID]
+                                  conference rooms and participants; remove, mute or unmute one (or all)
   shutdown                        stop taking calls, let running calls finish, exit
   help                            this text)";
-
-// Runs fn on every worker and gathers the results (bounded wait: a stuck
-// worker must not hang the console).
-json on_every_worker(Engine &engine, const std::function<json(Worker &)> &fn) {
-    json out = json::array();
-    std::vector<std::future<json>> futures;
-    for (int i = 0; i < engine.worker_count(); ++i) {
-        auto promise = std::make_shared<std::promise<json>>();
-        futures.push_back(promise->get_future());
-        Worker &w = engine.worker(i);
-        if (!w.post([promise, &w, fn] { promise->set_value(fn(w)); }))
-            promise->set_value(json::array());
-    }
-    for (auto &f : futures) {
-        if (f.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
-            continue;
-        for (auto &item : f.get())
-            out.push_back(item);
-    }
-    return out;
-}
 
 // A plain text table whose columns fit their widest cell.
 std::string render_table(const std::vector<std::string> &header, const std::vector<std::vector<std::string>> &rows) {
@@ -103,6 +86,13 @@ json leg_json(Leg &leg) {
     return j;
 }
 
+uint64_t sum_over_workers(Engine &engine, uint64_t (Worker::*counter)() const) {
+    uint64_t n = 0;
+    for (int i = 0; i < engine.worker_count(); ++i)
+        n += (engine.worker(i).*counter)();
+    return n;
+}
+
 Reply cmd_status(Engine &engine) {
     auto s = engine.stats();
     json lua_mem = on_every_worker(engine, [](Worker &w) { return json::array({w.lua().total_memory()}); });
@@ -116,7 +106,9 @@ Reply cmd_status(Engine &engine) {
                  {"calls", s.calls},
                  {"calls_total", s.calls_total},
                  {"accepting", s.accepting},
-                 {"lua_bytes", bytes}};
+                 {"lua_bytes", bytes},
+                 {"media_overruns", sum_over_workers(engine, &Worker::media_overruns)},
+                 {"media_slow_ticks", sum_over_workers(engine, &Worker::media_slow_ticks)}};
     return {true,
             fmt::format("tandem {} instance '{}': up {} s, {} workers, {} calls now, {} since start, Lua heap {} KiB{}",
                         Engine::version(), engine.config().instance, s.uptime_s, s.workers, s.calls, s.calls_total,
@@ -204,6 +196,18 @@ Reply cmd_module(Engine &engine, const std::vector<std::string> &args) {
     if (!ok)
         return {false, error, {{"error", error}}};
     return {true, "module " + args[2] + ": " + args[1] + " done", {{"module", args[2]}, {"action", args[1]}}};
+}
+
+// The built-ins, then what the loaded modules add (e.g. `record ...`).
+Reply cmd_help(Engine &engine) {
+    std::string text = kHelp;
+    auto s = engine.registry().snapshot();
+    if (!s->commands.empty())
+        text += "\nmodule commands:";
+    for (auto &[name, r] : s->commands)
+        text += fmt::format("\n  {:<31} {}", r.desc->usage ? r.desc->usage : name.c_str(),
+                            r.desc->help ? r.desc->help : "");
+    return {true, text, nullptr};
 }
 
 Reply cmd_registry(Engine &engine) {
@@ -355,7 +359,8 @@ Reply cmd_module_command(Engine &engine, const std::vector<std::string> &args, b
 
 std::vector<std::string> ConsoleServer::builtin_command_names() {
     return {"status", "calls",  "legs",      "modules",  "module", "registry",
-            "reload", "hangup", "originate", "shutdown", "help",   "events", "records"};
+            "reload", "hangup", "originate", "shutdown", "help",   "events", "records", "spy",
+            "conference"};
 }
 
 void ConsoleServer::print(tandem_console_out *out, const char *text) {
@@ -367,7 +372,7 @@ bool ConsoleServer::wants_json(const tandem_console_out *out) { return out && ou
 
 Reply ConsoleServer::execute(const std::vector<std::string> &args, bool want_json) {
     if (args.empty() || args[0] == "help")
-        return {true, kHelp, nullptr};
+        return cmd_help(engine_);
     const std::string &cmd = args[0];
     if (cmd == "status")
         return cmd_status(engine_);
@@ -389,6 +394,10 @@ Reply ConsoleServer::execute(const std::vector<std::string> &args, bool want_jso
         return cmd_originate(engine_, args);
     if (cmd == "records")
         return cmd_records(engine_);
+    if (cmd == "spy")
+        return console::cmd_spy(engine_, args);
+    if (cmd == "conference")
+        return console::cmd_conference(engine_, args);
     if (cmd == "shutdown") {
         engine_.request_shutdown();
         return {true, "shutting down", {{"shutdown", true}}};

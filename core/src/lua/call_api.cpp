@@ -5,6 +5,7 @@
 #include "lua/lua_args.hpp"
 #include "lua/lua_worker.hpp"
 #include "lua/menu.lua.hpp"
+#include "lua/mix_ops.hpp"
 #include "media/say.hpp"
 #include "media/tone_plans.hpp"
 #include "modules/invocation.hpp"
@@ -417,6 +418,75 @@ int m_echo(lua_State *L) {
     return wait_for(call, make_echo_op(call, leg, ms));
 }
 
+// A leg that may join a mixer: answered (or answerable), not bridged, not
+// in another mixer. Returns a yield code or 0 to go on.
+int ready_to_mix(Call &call, Leg &leg) {
+    if (channel_gone(call))
+        return kYieldStop;
+    if (leg.bridge || leg.mix)
+        throw Raise{"the leg is already bridged or in a conference"};
+    if (leg.state() != LegState::up && leg.answer() != TANDEM_OK)
+        return kYieldStop;
+    return 0;
+}
+
+int m_conference(lua_State *L) {
+    Leg &leg = check_leg(L, 1);
+    Call &call = running_call(L, leg);
+    ConferenceRequest req;
+    req.room = arg_string(L, 2, "conference name");
+    if (req.room.empty() || req.room.size() > 128)
+        throw Raise{"a conference name has 1 to 128 characters", 2};
+    if (!lua_isnoneornil(L, 3)) {
+        if (!lua_istable(L, 3))
+            throw Raise{"options table expected, got " + type_name(L, 3), 3};
+        req.rate = int_field(L, 3, "rate", req.rate, 0, 48000);
+        if (req.rate != 0 && req.rate != 8000 && req.rate != 16000 && req.rate != 48000)
+            throw Raise{"rate is 8000, 16000 or 48000", 3};
+        req.muted = raw_field(L, 3, "muted") == LUA_TBOOLEAN && lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (raw_field(L, 3, "exit_digits") == LUA_TSTRING)
+            req.exit_digits = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    if (leg.state() == LegState::hungup) {
+        lua_pushliteral(L, "hangup");
+        return 1;
+    }
+    if (int rc = ready_to_mix(call, leg))
+        return rc;
+    return wait_for(call, make_conference_op(call, leg, std::move(req)));
+}
+
+int m_spy(lua_State *L) {
+    Leg &leg = check_leg(L, 1);
+    Call &call = running_call(L, leg);
+    if (!lua_istable(L, 2))
+        throw Raise{"options table expected, got " + type_name(L, 2), 2};
+    SpyRequest req;
+    if (raw_field(L, 2, "target") != LUA_TSTRING) {
+        lua_pop(L, 1);
+        throw Raise{"spy: target (a leg id, leg name or call id) is required", 2};
+    }
+    req.target = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    if (raw_field(L, 2, "mode") == LUA_TSTRING) {
+        std::string mode = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        if (!parse_spy_mode(mode, req.mode))
+            throw Raise{"spy: mode is \"listen\", \"whisper\" or \"barge\", got '" + mode + "'", 2};
+    } else {
+        lua_pop(L, 1);
+    }
+    if (leg.state() == LegState::hungup) {
+        lua_pushliteral(L, "hangup");
+        return 1;
+    }
+    if (int rc = ready_to_mix(call, leg))
+        return rc;
+    return wait_for(call, make_spy_op(call, leg, std::move(req)));
+}
+
 int m_transfer(lua_State *L) {
     Leg &leg = check_leg(L, 1);
     Call &call = running_call(L, leg);
@@ -580,6 +650,8 @@ const luaL_Reg kMethods[] = {{"answer", lua_entry<m_answer>},
                              {"dial", lua_entry<m_dial>},
                              {"bridge", lua_entry<m_bridge>},
                              {"echo", lua_entry<m_echo>},
+                             {"conference", lua_entry<m_conference>},
+                             {"spy", lua_entry<m_spy>},
                              {"transfer", lua_entry<m_transfer>},
                              {"on_hangup", lua_entry<m_on_hangup>},
                              {"log", lua_entry<m_log>},
@@ -590,7 +662,7 @@ const char *const kMethodNames[] = {"answer", "ring",     "progress", "hangup", 
                                     "bridge", "transfer", "on_hangup", "log",     "id",        "call_id",
                                     "linked_id", "name",  "state",    "cause",    "exten",     "context",
                                     "caller_num", "caller_name", "direction", "say_digits", "say_number",
-                                    "say_duration", "play_tone", "menu", nullptr};
+                                    "say_duration", "play_tone", "menu", "conference", "spy", nullptr};
 
 bool is_module_function(const Leg &leg, const char *name) {
     return leg.worker.engine().registry().snapshot()->functions.count(name) != 0;

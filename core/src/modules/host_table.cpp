@@ -12,6 +12,7 @@
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/ids.hpp"
+#include "runtime/taps.hpp"
 #include "runtime/worker.hpp"
 
 #include <cstdarg>
@@ -219,6 +220,26 @@ int h_leg_vars_each(const tandem_leg *l, const char *prefix, void (*fn)(void *, 
     return n;
 }
 
+// The CDR lists the files named by its channel's recording_file: those of a
+// leg that leaves by a transfer go on with the party that stays.
+void carry_recordings(const Leg &from, Leg &to) {
+    for (const char *name : {"recording_file", "recording_emitted"}) {
+        auto it = from.vars.find(std::string_view(name));
+        if (it == from.vars.end())
+            continue;
+        std::string &list = to.vars[name];
+        for (size_t pos = 0; pos < it->second.size();) {
+            size_t comma = std::min(it->second.find(',', pos), it->second.size());
+            std::string file = it->second.substr(pos, comma - pos);
+            if (!file.empty() && ("," + list + ",").find("," + file + ",") == std::string::npos)
+                list += (list.empty() ? "" : ",") + file;
+            pos = comma + 1;
+        }
+        if (list.empty())
+            to.vars.erase(name);
+    }
+}
+
 int h_leg_transfer(tandem_leg *l, const char *exten, const char *context) {
     if (!exten || !*exten)
         return TANDEM_EINVAL;
@@ -233,7 +254,13 @@ int h_leg_transfer(tandem_leg *l, const char *exten, const char *context) {
     if (!party)
         return TANDEM_ENOENT;
     std::string ctx = context && *context ? context : call->channel->context;
-    return call->worker.lua().redirect(*call, *party, leg, exten, ctx);
+    int rc = call->worker.lua().redirect(*call, *party, leg, exten, ctx);
+    if (rc == TANDEM_OK) {
+        if (leg->tapped && !party->tapped)
+            call->worker.taps().move(*leg, *party); // a recording follows the call
+        carry_recordings(*leg, *party);
+    }
+    return rc;
 }
 
 tandem_leg *h_leg_new_replacing(tandem_module *self, const char *driver, tandem_leg *r, const tandem_inbound *in) {
@@ -268,6 +295,8 @@ tandem_leg *h_leg_new_replacing(tandem_module *self, const char *driver, tandem_
         leg->hangup(TANDEM_CAUSE_NORMAL_CLEARING);
         return nullptr;
     }
+    if (old->tapped)
+        call->worker.taps().move(*old, *leg);
     return leg.release()->abi();
 }
 
@@ -507,6 +536,68 @@ int h_leg_set_held(tandem_leg *l, bool held) {
     return TANDEM_OK;
 }
 
+// --- ABI 1.3: audio taps, calls by id (recording) ---
+
+uint64_t h_leg_tap_add(tandem_module *self, tandem_leg *l, const tandem_tap *tap) {
+    Leg *leg = Leg::from(l);
+    if (!tap || !leg || current_worker() != &leg->worker)
+        return 0;
+    return leg->worker.taps().add(self, *leg, *tap);
+}
+
+int h_leg_tap_remove(tandem_module *self, uint64_t id) {
+    Worker *w = current_worker();
+    return w ? w->taps().remove(self, id) : TANDEM_ENOENT;
+}
+
+int h_call_post(tandem_module *self, const char *call_id, void (*fn)(tandem_leg *, void *), void *arg) {
+    if (!call_id || !fn)
+        return TANDEM_EINVAL;
+    ModuleUse use = ModuleUse::acquire(self);
+    if (!use)
+        return TANDEM_EBUSY;
+    // Ids do not say which worker owns a call: every worker looks, and the
+    // last one to finish reports "no such call" when none had it.
+    struct Search {
+        std::string id;
+        void (*fn)(tandem_leg *, void *);
+        void *arg;
+        ModuleUse use;
+        std::atomic<int> left{0};
+        std::atomic<bool> found{false};
+        void finish_one() {
+            if (left.fetch_sub(1) == 1 && !found.load())
+                fn(nullptr, arg);
+        }
+    };
+    int n = engine().worker_count();
+    auto search = std::make_shared<Search>();
+    search->id = call_id;
+    search->fn = fn;
+    search->arg = arg;
+    search->use = std::move(use);
+    search->left = n + 1;
+    int posted = 0;
+    for (int i = 0; i < n; ++i) {
+        Worker &w = engine().worker(i);
+        bool ok = w.post([search, &w] {
+            if (Call *call = w.find_call(search->id); call && call->channel) {
+                search->found = true;
+                search->fn(call->channel->abi(), search->arg);
+            }
+            search->finish_one();
+        });
+        if (ok)
+            ++posted;
+        else
+            search->left.fetch_sub(1);
+    }
+    if (!posted)
+        return TANDEM_EBUSY;
+    search->finish_one(); // the guard: no verdict before every post was made
+    return TANDEM_OK;
+}
+
 const tandem_host kHost = {
     sizeof(tandem_host),
     TANDEM_ABI_MAJOR,
@@ -569,6 +660,9 @@ const tandem_host kHost = {
     h_stream_close,
     h_leg_hear_stream,
     h_leg_set_held,
+    h_leg_tap_add,
+    h_leg_tap_remove,
+    h_call_post,
     h_leg_set_format_params,
 };
 

@@ -1,5 +1,7 @@
 #include "records/cdr.hpp"
 
+#include <algorithm>
+
 #include "lua/lua_worker.hpp"
 #include "media/formats.hpp"
 #include "records/quality.hpp"
@@ -55,6 +57,18 @@ json leg_quality(const Leg &leg) {
     q["r_factor"] = est ? json(std::round(est->r_factor * 10) / 10) : json();
     q["mos"] = est ? json(std::round(est->mos * 100) / 100) : json();
     return q;
+}
+
+std::vector<std::string> comma_list(const std::string &list) {
+    std::vector<std::string> out;
+    for (size_t pos = 0; pos <= list.size();) {
+        size_t comma = list.find(',', pos);
+        std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        if (!item.empty())
+            out.push_back(std::move(item));
+        pos = comma == std::string::npos ? list.size() + 1 : comma + 1;
+    }
+    return out;
 }
 
 const char *disposition(const Leg &channel) {
@@ -179,13 +193,8 @@ json build_cdr(const Call &call, const RecordsConfig &config, const std::string 
             variables[name] = *v;
     json recordings = json::array();
     if (const std::string *files = var(ch, "recording_file"))
-        for (size_t pos = 0; pos <= files->size();) {
-            size_t comma = files->find(',', pos);
-            std::string f = files->substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-            if (!f.empty())
-                recordings.push_back(f);
-            pos = comma == std::string::npos ? files->size() + 1 : comma + 1;
-        }
+        for (auto &f : comma_list(*files))
+            recordings.push_back(f);
     json cdr = call_start_entry(call, config);
     cdr.erase("start_us");
     cdr.update({{"kind", "cdr"},
@@ -256,11 +265,14 @@ json build_interrupted_cdr(const json &start, const std::string &record_id, uint
     return cdr;
 }
 
-std::vector<json> recording_records(const json &cdr) {
+std::vector<json> recording_records(const json &cdr, const std::string &described) {
     std::vector<json> out;
+    std::vector<std::string> skip = comma_list(described);
     for (auto &file : cdr["recordings"]) {
         struct stat st {};
         std::string path = file.get<std::string>();
+        if (std::find(skip.begin(), skip.end(), path) != skip.end())
+            continue;
         out.push_back({{"kind", "recording"},
                        {"id", new_record_id()},
                        {"call_id", cdr["call_id"]},

@@ -31,7 +31,9 @@ nlohmann::json call_answer_entry(const Call &call);
 nlohmann::json build_interrupted_cdr(const nlohmann::json &start, const std::string &record_id, uint64_t last_alive_us,
                                      uint64_t answer_us);
 // Recording metadata records for the files a CDR names (from the variable
-// `recording_file`, comma-separated).
-std::vector<nlohmann::json> recording_records(const nlohmann::json &cdr);
+// `recording_file`, comma-separated), except those in `described`
+// (comma-separated: the channel variable `recording_emitted`, files whose
+// record the record module emits itself, with more detail).
+std::vector<nlohmann::json> recording_records(const nlohmann::json &cdr, const std::string &described);
 
 } // namespace tandem::records

@@ -168,7 +168,8 @@ void Service::call_answered(const Call &call) {
 json Service::call_ended(const Call &call) {
     json cdr = build_cdr(call, engine_.config().records, new_record_id());
     // Recording metadata first: the CDR closes the call's journal entry.
-    for (auto &rec : recording_records(cdr))
+    auto described = call.channel->vars.find(std::string_view("recording_emitted"));
+    for (auto &rec : recording_records(cdr, described == call.channel->vars.end() ? "" : described->second))
         append("recording", rec["id"], "", rec);
     append("cdr", cdr["id"], call.id, cdr);
     return cdr;

@@ -7,6 +7,7 @@
 #include "runtime/bridge.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/ids.hpp"
+#include "runtime/taps.hpp"
 #include "runtime/worker.hpp"
 
 #include <cstddef>
@@ -114,6 +115,8 @@ void Leg::enter_hungup(int cause) {
                                          .with("name", name)
                                          .with("cause", std::to_string(cause))
                                          .with("cause_name", cause_name(cause)));
+    if (tapped)
+        worker.taps().leg_gone(*this);
     if (bridge)
         bridge->leg_gone(*this);
     if (on_state)
@@ -191,8 +194,11 @@ bool Leg::wants_inband_dtmf() const {
 int Leg::write(const media::Frame &frame) {
     if (state_ == LegState::hungup || driver_done_ || !driver_.desc)
         return TANDEM_EGONE;
-    if (frame.kind == media::FrameKind::audio)
+    if (frame.kind == media::FrameKind::audio) {
         ++frames_out;
+        if (tapped)
+            worker.taps().sent(*this, frame);
+    }
     tandem_frame out{};
     out.struct_size = sizeof out;
     out.kind = frame.kind == media::FrameKind::audio ? TANDEM_FRAME_AUDIO

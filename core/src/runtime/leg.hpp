@@ -20,6 +20,7 @@ class Worker;
 class Call;
 class Bridge;
 class HeldTranslator;
+class MixMember;
 namespace media {
 class Player;
 class DtmfDetector;
@@ -122,6 +123,7 @@ public:
 
     Call *call = nullptr;     // the call this leg belongs to
     Bridge *bridge = nullptr; // set while bridged
+    MixMember *mix = nullptr; // set while in a conference or a spied bridge (runtime/mixer.hpp)
     std::unique_ptr<media::Player> player;
     std::unique_ptr<HeldTranslator> to_wire; // slin -> format for the player
     std::string dtmf_buffer;                      // digits nobody consumed yet
@@ -132,6 +134,7 @@ public:
     // while no player plays; for_hold: because its bridge peer holds the call.
     std::shared_ptr<media::SharedStream> stream;
     bool stream_for_hold = false;
+    bool tapped = false;                          // an audio tap watches it (runtime/taps.hpp)
     uint64_t frames_in = 0, frames_out = 0;       // audio frames, for CDRs and tests
     // Observer of state changes and DTMF (the owning call).
     std::function<void(Leg &, LegState)> on_state;

@@ -9,13 +9,18 @@
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/leg.hpp"
+#include "runtime/mixer.hpp"
+#include "runtime/taps.hpp"
 
 #include <algorithm>
+#include <ctime>
 
 namespace tandem {
 
 Worker::Worker(Engine &engine, int index) : engine_(engine), index_(index), streams_(engine) {
     lua_ = std::make_unique<LuaWorker>(*this, engine.config().limits);
+    mixing_ = std::make_unique<MixHub>(*this);
+    taps_ = std::make_unique<TapSet>(*this);
 }
 
 Worker::~Worker() {
@@ -43,9 +48,11 @@ void Worker::stop_and_join() {
 }
 
 void Worker::abandon_all() {
+    taps_->close_all();
     for (auto &[_, call] : calls_)
         lua_->abandon(*call);
     lua_->reap();
+    mixing_->clear();
     calls_.clear();
     finished_.clear();
 }
@@ -168,16 +175,31 @@ void Worker::detect_inband_dtmf(Leg &leg) {
         leg.receive_dtmf(digit, 0, Leg::DtmfSource::inband);
 }
 
+namespace {
+uint64_t thread_cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+} // namespace
+
 void Worker::media_tick(uint64_t periods) {
+    uint64_t started = thread_cpu_ns();
     ticks_.fetch_add(1, std::memory_order_relaxed);
+    if (periods > 1)
+        overruns_.fetch_add(periods - 1, std::memory_order_relaxed);
     lua_->reap();
     if (!media_pending_.empty()) {
         // Swap with a kept buffer: no allocation per tick.
         media_batch_.swap(media_pending_);
         for (auto &leg : media_batch_) {
             detect_inband_dtmf(*leg);
+            if (leg->tapped && leg->state() != LegState::hungup)
+                taps_->received(*leg);
             if (leg->state() == LegState::hungup) {
                 leg->inbox().clear(); // a digit's handler ended the call
+            } else if (leg->mix) { // a conference, or a spied bridge (before its own relay)
+                leg->mix->take_input(*leg);
             } else if (leg->bridge) {
                 leg->bridge->forward_from(*leg);
             } else if (leg->echo) {
@@ -189,11 +211,17 @@ void Worker::media_tick(uint64_t periods) {
         }
         media_batch_.clear();
     }
-    // After a late wake-up, players catch up (bounded) instead of drifting.
+    // After a late wake-up, mixers, players and shared streams catch up
+    // (bounded) instead of drifting, and taps with them, so a recording
+    // keeps the call's time.
     for (uint64_t i = 0; i < std::min<uint64_t>(periods, 4); ++i) {
+        mixing_->tick();
         play_tick();
         streams_.tick();
+        taps_->tick();
     }
+    if (thread_cpu_ns() - started > media::kPtimeMs * 1000000u)
+        slow_ticks_.fetch_add(1, std::memory_order_relaxed);
 }
 
 } // namespace tandem
