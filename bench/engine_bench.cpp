@@ -322,6 +322,8 @@ int bench_transcode(const char *pcm_file, int complexity) {
     best /= opus.size() / 50.0;
     std::printf("transcode: %zu frames of 20 ms, Opus complexity %d at 8 kHz <-> PCMU\n", opus.size(), complexity);
     std::printf("  engine worker CPU per call-second (both directions): %8.1f us\n", best);
+    return 0;
+}
 
 int bench_mix(int members) {
     Bench b(kDialplan);
