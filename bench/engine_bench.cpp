@@ -4,9 +4,13 @@
 //           variables and hangs up, against an empty dialplan run the same way
 //   bridge  cost of one 20 ms frame through a two-party bridge (same format,
 //           and with G.711 translation), against a plain 320-byte copy
+//   transcode  an Opus leg bridged to a PCMU leg (modules/codec_opus loaded
+//           with the given complexity, 8 kHz): worker CPU µs per call-second
+//           for a PCM file's frames both ways; bench/opus_floor.c is libopus
+//           alone on the same frames (bench/codec_bench.sh runs both)
 //   mix     cost of one 20 ms tick of a conference of PCMU legs, per member,
 //           mixing at 8 and at 16 kHz
-// Usage: tandem_bench calls [N] | bridge [FRAMES] | mix [MEMBERS]
+// Usage: tandem_bench calls [N] | bridge [FRAMES] | mix [MEMBERS] | transcode PCM_FILE COMPLEXITY
 #include "bench_support.hpp"
 #include "config/config.hpp"
 #include "media/g711.hpp"
@@ -16,6 +20,7 @@
 #include "runtime/engine.hpp"
 #include "runtime/leg.hpp"
 #include "runtime/mixer.hpp"
+#include "runtime/translation.hpp"
 #include "runtime/worker.hpp"
 
 #include <algorithm>
@@ -25,6 +30,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <future>
 #include <thread>
 #include <time.h>
@@ -51,11 +57,13 @@ struct Bench {
     std::unique_ptr<Engine> engine;
     std::thread runner;
 
-    explicit Bench(const std::string &dialplan) {
+    // `modules`: tandem.lua's modules and module_config entries
+    explicit Bench(const std::string &dialplan, const std::string &modules = "modules = {}") {
         char tmpl[] = "/tmp/tandem-bench-XXXXXX";
         dir = mkdtemp(tmpl);
         Config config = bench::load_instance(
-            dir, "return { workers = 1, modules = {}, shutdown_grace = 0, log = { level = 'warning' } }", dialplan);
+            dir, "return { workers = 1, " + modules + ", shutdown_grace = 0, log = { level = 'warning' } }",
+            dialplan);
         std::vector<std::string> errors;
         log::Options lo;
         lo.level = log::Level::warning;
@@ -227,6 +235,96 @@ int bench_bridge(int frames) {
     return 0;
 }
 
+// The file's 20 ms frames of 8 kHz PCM, encoded by the engine's own codec
+// path (outside the timing) into `format`.
+std::vector<std::vector<uint8_t>> encode_all(Bench &b, const std::vector<int16_t> &pcm, const char *format) {
+    return b.on_worker([&] {
+        std::string error;
+        auto t = HeldTranslator::create(*b.engine->registry().snapshot(), media::kSlin8,
+                                        media::intern_format(format), error);
+        std::vector<std::vector<uint8_t>> out;
+        if (!t) {
+            std::fprintf(stderr, "transcode: %s\n", error.c_str());
+            std::exit(1);
+        }
+        media::Frame in, enc;
+        for (size_t at = 0; at + 160 <= pcm.size(); at += 160) {
+            in.kind = media::FrameKind::audio;
+            in.format = media::kSlin8;
+            in.samples = 160;
+            in.len = 320;
+            std::memcpy(in.data, &pcm[at], 320);
+            if (!t->get().translate(in, enc))
+                std::exit(1);
+            out.emplace_back(enc.data, enc.data + enc.len);
+        }
+        return out;
+    });
+}
+
+int bench_transcode(const char *pcm_file, int complexity) {
+    std::ifstream in(pcm_file, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<int16_t> pcm(bytes.size() / 2);
+    std::memcpy(pcm.data(), bytes.data(), pcm.size() * 2);
+    Bench b(kDialplan, "modules = { 'codec_opus' }, module_config = { codec_opus = { sample_rate = 8000, complexity = " +
+                           std::to_string(complexity) + " } }");
+    auto opus = encode_all(b, pcm, "opus");
+    auto pcmu = encode_all(b, pcm, "PCMU");
+    // The machine's noise only ever adds time: each second of audio (50
+    // frames) is timed in every round and its fastest round counts, as
+    // opus_floor does.
+    constexpr size_t kChunk = 50;
+    std::vector<double> chunk_us((opus.size() + kChunk - 1) / kChunk, 1e18);
+    auto run = [&] {
+        b.on_worker([&] {
+            Worker &w = b.engine->worker(0);
+            Registered<tandem_channel_driver> drv{&kBenchDriver, nullptr};
+            Ref<Leg> a(new Leg(w, "A", "C", "C", Direction::inbound, drv, ModuleUse::acquire(nullptr)));
+            Ref<Leg> c(new Leg(w, "B", "C", "C", Direction::outbound, drv, ModuleUse::acquire(nullptr)));
+            a->set_format(media::intern_format("opus"));
+            c->set_format(media::intern_format("PCMU"));
+            a->set_state(LegState::up);
+            c->set_state(LegState::up);
+            Bridge bridge(w, *a, *c);
+            tandem_frame f{};
+            f.struct_size = sizeof f;
+            f.kind = TANDEM_FRAME_AUDIO;
+            f.samples = 160;
+            double t0 = thread_cpu_us();
+            for (size_t i = 0; i < opus.size(); ++i) {
+                if (i % kChunk == 0 && i > 0) {
+                    double t1 = thread_cpu_us();
+                    chunk_us[i / kChunk - 1] = std::min(chunk_us[i / kChunk - 1], t1 - t0);
+                    t0 = t1;
+                }
+                f.format = "opus"; // the Opus phone talks: decode, G.711-encode
+                f.data = opus[i].data();
+                f.len = opus[i].size();
+                a->push_frame(f);
+                bridge.forward_from(*a);
+                f.format = "PCMU"; // the G.711 side talks: decode, Opus-encode
+                f.data = pcmu[i].data();
+                f.len = pcmu[i].size();
+                c->push_frame(f);
+                bridge.forward_from(*c);
+            }
+            chunk_us.back() = std::min(chunk_us.back(), thread_cpu_us() - t0);
+            bridge.dissolve();
+            return 0;
+        });
+    };
+    for (int round = 0; round < 5; ++round)
+        run();
+    double best = 0;
+    for (double us : chunk_us)
+        best += us;
+    best /= opus.size() / 50.0;
+    std::printf("transcode: %zu frames of 20 ms, Opus complexity %d at 8 kHz <-> PCMU\n", opus.size(), complexity);
+    std::printf("  engine worker CPU per call-second (both directions): %8.1f us\n", best);
+    return 0;
+}
+
 int bench_mix(int members) {
     Bench b(kDialplan);
     const int ticks = 2000;
@@ -288,8 +386,10 @@ int main(int argc, char **argv) {
         return bench_calls(n > 0 ? n : 100000);
     if (mode == "bridge")
         return bench_bridge(n > 0 ? n : 1000000);
+    if (mode == "transcode" && argc > 3)
+        return bench_transcode(argv[2], std::atoi(argv[3]));
     if (mode == "mix")
         return bench_mix(n > 0 ? n : 10);
-    std::fprintf(stderr, "usage: tandem_bench calls [N] | bridge [FRAMES] | mix [MEMBERS]\n");
+    std::fprintf(stderr, "usage: tandem_bench calls [N] | bridge [FRAMES] | mix [MEMBERS] | transcode PCM_FILE COMPLEXITY\n");
     return 2;
 }

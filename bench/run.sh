@@ -29,3 +29,5 @@ echo "\$ python3 bench/record_bench.py 1000 20 wav"
 python3 bench/record_bench.py 1000 20 wav
 echo "\$ python3 bench/record_bench.py 100 20 opus"
 python3 bench/record_bench.py 100 20 opus
+echo "\$ bench/codec_bench.sh"
+bench/codec_bench.sh

@@ -9,7 +9,7 @@ PACKAGES="
   catch2 python3
   libsofia-sip-ua-dev sip-tester
   postgresql libpq-dev
-  libsndfile1-dev libspandsp-dev
+  libsndfile1-dev libspandsp-dev libopus-dev
   libsrtp2-dev baresip openssl
   clang libclang-rt-14-dev
 "

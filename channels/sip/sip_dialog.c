@@ -381,16 +381,20 @@ static void apply_remote(struct sip_call *call, const struct dlg_ev *ev) {
     struct sip_rtp *rtp = &call->rtp;
     call->dlg.remote_dir = ev->dir;
     call->dlg.remote_zero = ev->zero;
-    const char *old_format = rtp->format;
+    /* a copy: rtp->format points into rtp->codec, which the new SDP overwrites */
+    char old_buf[sizeof rtp->codec.codec];
+    snprintf(old_buf, sizeof old_buf, "%s", rtp->format ? rtp->format : "");
+    const char *old_format = rtp->format ? old_buf : NULL;
     if (ev->zero) { /* keep sending nowhere; only the codec may change */
         rtp->pt = ev->media.pt;
         rtp->dtmf_pt = ev->media.dtmf_pt;
-        rtp->format = ev->media.pt == 8 ? "PCMA" : "PCMU";
+        rtp->codec = ev->media; /* any codec, not only G.711 (an Opus call put on hold) */
+        rtp->format = rtp->codec.codec;
     } else {
         sip_rtp_set_remote(rtp, &ev->media);
     }
     if (!old_format || strcmp(old_format, rtp->format) != 0) {
-        sip_host->leg_set_format(call->leg, rtp->format);
+        sip_rtp_announce_codec(call, call->leg);
         LOG(TANDEM_LOG_INFO, call, "sip: codec %s %s", old_format ? "changed to" : "from the answer:", rtp->format);
     }
     report_hold(call, ev->zero || ev->dir == SIP_SENDONLY || ev->dir == SIP_INACTIVE);

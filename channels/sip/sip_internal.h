@@ -131,6 +131,7 @@ struct sip_media {
     char encoding[32];
     uint32_t rtp_rate, codec_rate, channels;
     char fmtp[128];            /* our a=fmtp for it ("" none) */
+    char remote_fmtp[256];     /* the far end's a=fmtp for it ("" none) */
     int dtmf_pt;               /* telephone-event payload type, -1 none */
     bool rtcp_mux;             /* a=rtcp-mux (RFC 5761) */
     union sip_addr rtcp;       /* where its RTCP goes: a=rtcp, else port + 1 */
@@ -386,6 +387,9 @@ void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m);
 int sip_rtp_write(struct sip_call *call, const tandem_frame *frame);
 /* Worker: the media clock runs on for a frame we do not send (held). */
 void sip_rtp_skip(struct sip_call *call, const tandem_frame *frame);
+/* Worker: tell the engine the leg's codec (rtp.format, when known) and,
+ * with ABI 1.3, the far end's a=fmtp for it (host->leg_set_format_params). */
+void sip_rtp_announce_codec(struct sip_call *call, tandem_leg *leg);
 /* The leg's media statistics as variables (rtp_codec, rtp_rx_packets,
  * rtp_tx_packets, rtcp_jitter_ms, rtcp_loss_pct, rtcp_rtt_ms; unknown ones
  * are not set), for the CDR; called when the leg ends. */

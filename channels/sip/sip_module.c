@@ -114,7 +114,7 @@ int sip_media_open(struct sip_call *call, bool from_offer, bool ipv6) {
 static void apply_media(struct sip_call *call, const struct sip_media *m) {
     if (!m->valid) return;
     sip_rtp_set_remote(&call->rtp, m);
-    sip_host->leg_set_format(call->leg, call->rtp.format);
+    sip_rtp_announce_codec(call, call->leg);
 }
 
 void sip_worker_inbound(void *arg) {
@@ -157,6 +157,7 @@ void sip_worker_inbound(void *arg) {
     if (sip_host->leg_pvt(leg) != call) /* an engine from before tandem_inbound.pvt */
         sip_host->leg_set_pvt(leg, call);
     sip_host->leg_set_var(leg, "sip_from_user", call->caller_num);
+    sip_rtp_announce_codec(call, leg);
     sip_dialog_attach(call);
     if (sip_rtp_watch(call) != 0)
         LOG(TANDEM_LOG_WARNING, call, "sip: cannot watch the RTP socket (engine ABI %u.%u)",

@@ -202,6 +202,7 @@ void sip_refer_replacing(void *arg) {
         return;
     }
     call->leg = leg; /* the leg's reference and the worker's are ours now */
+    sip_rtp_announce_codec(call, leg);
     snprintf(call->call_id, sizeof call->call_id, "%s", sip_host->leg_call_id(leg));
     sip_host->leg_set_var(leg, "sip_from_user", call->caller_num);
     sip_dialog_attach(call);

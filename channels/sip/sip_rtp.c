@@ -169,6 +169,22 @@ static void push_audio(struct sip_call *call, const uint8_t *data, size_t len) {
     sip_host->leg_push_frame(call->leg, &f);
 }
 
+/* A frame the jitter buffer found missing (not G.711, which it conceals
+ * itself): the codec conceals it, from the next packet's FEC when that one
+ * is already here (ABI 1.3; an older engine never hears of the loss). */
+static void push_lost(struct sip_call *call) {
+    if (sip_host->abi_minor < 3) return;
+    tandem_frame f;
+    memset(&f, 0, sizeof f);
+    f.struct_size = sizeof f;
+    f.kind = TANDEM_FRAME_AUDIO;
+    f.format = call->rtp.format;
+    f.samples = call->rtp.codec.codec_rate / 50;
+    f.flags = TANDEM_FRAME_LOST;
+    f.data = tandem_jb_peek(call->rtp.jb, &f.len);
+    sip_host->leg_push_frame(call->leg, &f);
+}
+
 /* --- the playout clock: one jitter-buffer frame per call every 20 ms ---
  *
  * One timer per worker, not per call: each worker thread keeps the list of
@@ -234,6 +250,7 @@ static void play_one(struct sip_call *call) {
     size_t len = 0;
     tandem_jb_result r = tandem_jb_pop(rtp->jb, out, sizeof out, &len);
     if ((r == TANDEM_JB_FRAME || r == TANDEM_JB_CONCEALED) && len > 0) push_audio(call, out, len);
+    else if (r == TANDEM_JB_LOST) push_lost(call);
 }
 
 static void playout_tick(void *arg) {
@@ -535,6 +552,17 @@ int sip_rtp_write(struct sip_call *call, const tandem_frame *frame) {
     if (frame->kind == TANDEM_FRAME_DTMF) return queue_dtmf(call, frame->digit, frame->duration_ms);
     if (frame->kind != TANDEM_FRAME_AUDIO) return TANDEM_OK;
     if (frame->format && strcmp(frame->format, rtp->format) != 0) return TANDEM_EINVAL;
+    if (frame->struct_size >= offsetof(tandem_frame, flags) + sizeof frame->flags &&
+        (frame->flags & TANDEM_FRAME_LOST)) { /* relayed loss: the far end sees one too */
+        sip_rtp_skip(call, frame);
+        rtp->session.seq++;
+        return TANDEM_OK;
+    }
+    if (frame->len == 0 && frame->samples > 0) { /* the encoder's DTX: send nothing, keep the clock */
+        sip_rtp_skip(call, frame);
+        rtp->marker = true; /* the next packet starts a talk spurt */
+        return TANDEM_OK;
+    }
     if (!frame->data || frame->len == 0 || frame->len > RTP_MAX_PAYLOAD) return TANDEM_EINVAL;
     if (rtp->dtmf.active) { /* the event replaces the audio; keep the clock */
         return TANDEM_OK;
@@ -556,6 +584,14 @@ void sip_rtp_skip(struct sip_call *call, const tandem_frame *frame) {
     rtp->session.ts += c->codec_rate && c->rtp_rate != c->codec_rate
                            ? (uint32_t)((uint64_t)samples * c->rtp_rate / c->codec_rate)
                            : samples;
+}
+
+void sip_rtp_announce_codec(struct sip_call *call, tandem_leg *leg) {
+    if (!call->rtp.format) return; /* a late offer: the ACK will say */
+    sip_host->leg_set_format(leg, call->rtp.format);
+    if (sip_host->abi_minor >= 3 && sip_host->struct_size >= offsetof(tandem_host, leg_set_format_params) +
+                                                                 sizeof sip_host->leg_set_format_params)
+        sip_host->leg_set_format_params(leg, call->rtp.codec.remote_fmtp);
 }
 
 static void set_var_u64(tandem_leg *leg, const char *name, uint64_t v) {

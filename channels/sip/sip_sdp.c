@@ -138,14 +138,39 @@ static void set_g711(struct sip_media *out, int pt) {
     out->fmtp[0] = 0;
 }
 
-/* A dynamic payload type whose rtpmap names one of the registered codecs
- * (same encoding, clock rate and channel count). */
-static void pick_dynamic(struct sip_media *out, const sdp_rtpmap_t *r, const struct sip_codec_info *codecs,
-                         size_t n) {
+/* RFC 3551's static payload types for codecs a module may register (PCMU
+ * and PCMA are the channel's own): such a codec is offered and accepted
+ * under its static type, as every phone expects, not a dynamic one. */
+static const struct {
+    int pt;
+    const char *encoding;
+    uint32_t rate;
+} static_types[] = {{9, "G722", 8000}};
+
+static int static_pt(const char *encoding, uint32_t rate, uint32_t channels) {
+    for (size_t i = 0; i < sizeof static_types / sizeof static_types[0]; ++i)
+        if (strcasecmp(encoding, static_types[i].encoding) == 0 && rate == static_types[i].rate && channels <= 1)
+            return static_types[i].pt;
+    return -1;
+}
+
+/* A static type of the table above (encoding from the table when the offer
+ * has no rtpmap for it) or a dynamic one, whose rtpmap names one of the
+ * registered codecs (same encoding, clock rate and channel count). */
+static void pick_registered(struct sip_media *out, const sdp_rtpmap_t *r, const struct sip_codec_info *codecs,
+                            size_t n) {
+    const char *encoding = r->rm_encoding;
+    uint32_t rate = r->rm_rate;
+    for (size_t i = 0; i < sizeof static_types / sizeof static_types[0]; ++i)
+        if ((int)r->rm_pt == static_types[i].pt && (!encoding || !*encoding)) {
+            encoding = static_types[i].encoding;
+            rate = static_types[i].rate;
+        }
+    if (!encoding || (r->rm_pt < 96 && static_pt(encoding, rate, 1) != (int)r->rm_pt)) return;
     uint32_t channels = r->rm_params && *r->rm_params ? (uint32_t)strtoul(r->rm_params, NULL, 10) : 1;
     for (size_t i = 0; i < n; ++i) {
         const struct sip_codec_info *c = &codecs[i];
-        if (strcasecmp(r->rm_encoding, c->encoding) != 0 || r->rm_rate != c->rtp_rate ||
+        if (strcasecmp(encoding, c->encoding) != 0 || rate != c->rtp_rate ||
             channels != (c->channels ? c->channels : 1))
             continue;
         out->pt = (int)r->rm_pt;
@@ -155,6 +180,7 @@ static void pick_dynamic(struct sip_media *out, const sdp_rtpmap_t *r, const str
         out->codec_rate = c->codec_rate;
         out->channels = c->channels;
         snprintf(out->fmtp, sizeof out->fmtp, "%s", c->fmtp);
+        snprintf(out->remote_fmtp, sizeof out->remote_fmtp, "%s", r->rm_fmtp ? r->rm_fmtp : "");
         return;
     }
 }
@@ -204,7 +230,7 @@ int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
             const char *enc = r->rm_encoding;
             if (r->rm_pt == 0 && (!enc || strcasecmp(enc, "PCMU") == 0)) set_g711(out, 0);
             else if (r->rm_pt == 8 && (!enc || strcasecmp(enc, "PCMA") == 0)) set_g711(out, 8);
-            else if (enc && r->rm_pt >= 96 && r->rm_pt <= 127) pick_dynamic(out, r, codecs, ncodecs);
+            else if (r->rm_pt <= 127) pick_registered(out, r, codecs, ncodecs);
         }
         /* a bare m= line without rtpmaps: fall back to the format list */
         for (sdp_list_t *f = m->m_format; f && out->pt < 0 && !m->m_rtpmaps; f = f->l_next) {
@@ -275,13 +301,15 @@ int sip_sdp_build_local(char *buf, size_t cap, const struct sip_sdp_local *l) {
         for (size_t i = 0; i < n && i < SIP_SDP_MAX_CODECS && next <= 127; ++i) {
             if (is_g711(codecs[i].name)) continue;
             if (next == SIP_SDP_DTMF_PT) next++;
-            int w = put_rtpmap(maps + m, sizeof maps - m, next, codecs[i].encoding, codecs[i].rtp_rate,
+            int fixed = static_pt(codecs[i].encoding, codecs[i].rtp_rate, codecs[i].channels);
+            int type = fixed >= 0 ? fixed : next;
+            int w = put_rtpmap(maps + m, sizeof maps - m, type, codecs[i].encoding, codecs[i].rtp_rate,
                                codecs[i].channels, codecs[i].fmtp);
-            int v = snprintf(fmts + f, sizeof fmts - f, " %d", next);
+            int v = snprintf(fmts + f, sizeof fmts - f, " %d", type);
             if (w < 0 || v < 0 || (size_t)v >= sizeof fmts - f) return -1;
             m += (size_t)w;
             f += (size_t)v;
-            next++;
+            if (fixed < 0) next++;
         }
         int v = snprintf(fmts + f, sizeof fmts - f, " %d", SIP_SDP_DTMF_PT);
         int w = snprintf(maps + m, sizeof maps - m, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n",

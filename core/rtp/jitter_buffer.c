@@ -179,6 +179,14 @@ tandem_jb_result tandem_jb_pop(tandem_jb *jb, uint8_t *out, size_t cap, size_t *
     return TANDEM_JB_NONE;
 }
 
+const uint8_t *tandem_jb_peek(const tandem_jb *jb, size_t *len) {
+    const tandem_jb_slot *s = &jb->slots[jb->next_seq % TANDEM_JB_SLOTS];
+    *len = 0;
+    if (!jb->playing || !s->used || s->ext_seq != jb->next_seq) return NULL;
+    *len = s->len;
+    return s->data;
+}
+
 int tandem_jb_depth(const tandem_jb *jb) { return jb->count; }
 
 double tandem_jb_jitter_ms(const tandem_jb *jb) { return jb->jitter_us / 1000.0; }

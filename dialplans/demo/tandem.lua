@@ -13,7 +13,9 @@
 return {
   instance = "demo",
   workers = 0,                 -- one per core
-  modules = { "local", "sip", "moh" },
+  -- codec_opus and codec_g722: phones may talk Opus or G.722 besides G.711
+  -- (docs/codecs.md); module_config.codec_opus would tune Opus
+  modules = { "local", "sip", "moh", "codec_opus", "codec_g722" },
   module_config = {
     -- Music on hold: without `classes`, one class "default" from
     -- sounds/moh/default (see modules/moh/README.md), e.g.

@@ -7,7 +7,9 @@ filter (it records what baresip receives to `*-dec.wav` in `rec/`), `srtp`
 for SDES, `account`, `menu` and `ctrl_tcp`. Options: `transport="tls"` (the
 account gets `;transport=tls`, `cafile` is the CA baresip trusts,
 `certificate` its own client certificate and key in one PEM file),
-`mediaenc="srtp-mand"`, `answer=True` (auto-answer incoming calls).
+`mediaenc="srtp-mand"`, `answer=True` (auto-answer incoming calls),
+`codecs="opus/48000/2"` (the account's audio_codecs; opus.so and g722.so are loaded
+when named), `config=[...]` (more config lines, e.g. "opus_dtx yes").
 
 Two ways to drive it:
   run(commands, seconds)  one-shot: `-e` commands at start, quit after
@@ -88,7 +90,7 @@ def goertzel(samples, freq, rate):
 
 class Baresip:
     def __init__(self, tmpdir, user, password, registrar_port, source_wav, transport=None, cafile=None,
-                 mediaenc=None, answer=False, rtp_ports=None, certificate=None):
+                 mediaenc=None, answer=False, rtp_ports=None, certificate=None, codecs="PCMU", config=()):
         self.dir = os.path.join(tmpdir, "baresip-" + user)
         self.rec = os.path.join(self.dir, "rec")
         os.makedirs(self.rec, exist_ok=True)
@@ -114,6 +116,14 @@ class Baresip:
                  "module g711.so", "module aufile.so", "module sndfile.so", "module srtp.so",
                  "module account.so", "module menu.so", "module ctrl_tcp.so",
                  "module_app account.so", "module_app menu.so"]
+        # codecs: the account's audio_codecs ("opus/48000/2", "G722"...), whose
+        # modules load before the account; config: more lines ("opus_dtx yes")
+        at = lines.index("module g711.so") + 1
+        wideband = [m for m in ("opus", "g722") if m in codecs.lower()]
+        lines[at:at] = ["module %s.so" % m for m in wideband]
+        if wideband:  # the 8 kHz mono WAVs stay source and recording; baresip resamples
+            lines += ["ausrc_srate 8000", "auplay_srate 8000", "ausrc_channels 1", "auplay_channels 1"]
+        lines += list(config)
         if cafile:
             lines.append("sip_cafile " + cafile)
         if certificate:  # the client's own: certificate and key in one PEM
@@ -121,7 +131,7 @@ class Baresip:
         with open(os.path.join(self.dir, "config"), "w") as f:
             f.write("\n".join(lines) + "\n")
         aor = "<sip:%s@127.0.0.1:%d%s>" % (user, registrar_port, ";transport=" + transport if transport else "")
-        params = ";auth_pass=%s;regint=60;audio_codecs=PCMU" % password
+        params = ";auth_pass=%s;regint=60;audio_codecs=%s" % (password, codecs)
         if mediaenc:
             params += ";mediaenc=" + mediaenc
         if answer:

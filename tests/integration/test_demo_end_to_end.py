@@ -66,7 +66,10 @@ class DemoEndToEnd(unittest.TestCase):
         self.assertIn("local", out)
         self.assertIn("sip", out)  # the demo's SIP listener came up on its own port
         rc, out = e.ctl("registry", json_output=True)
-        self.assertIn("PCMU", [c["name"] for c in out["data"]["codecs"]])
+        codecs = [c["name"] for c in out["data"]["codecs"]]
+        self.assertIn("PCMU", codecs)
+        self.assertIn("opus", codecs)  # the demo loads the codec modules
+        self.assertIn("G722", codecs)
         rc, out = e.ctl("originate", "local/600@demo", "600", "demo")
         self.assertEqual(rc, 0, out)
         call_id = out.split()[-1]

@@ -59,16 +59,18 @@ return { contexts = { default = {
 
 
 class SipMedia(unittest.TestCase):
+    MODULES = ("sip",)  # a subclass loads more (test_codecs.py: codec_opus)
+
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sipmedia-")
         self.sip_port = harness.free_port()
         self.uas = sipua.UA()
         rtp_base = min(harness.free_port() & ~1, 64000)
         with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
+            f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
                     "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
                     "    rtp_port_min = %d, rtp_port_max = %d, rtcp_interval_ms = 1000 } } }\n"
-                    % (self.sip_port, rtp_base, rtp_base + 39))
+                    % (", ".join("'%s'" % m for m in self.MODULES), self.sip_port, rtp_base, rtp_base + 39))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()

@@ -171,7 +171,7 @@ static int testx_decode(void *user, void *state, const uint8_t *in, size_t len, 
     return (int)len;
 }
 static const tandem_codec testx_codec = {sizeof(tandem_codec), "TESTX", 8000, 1, NULL, NULL, NULL,
-                                         testx_encode, testx_decode, NULL, 0, 0, NULL};
+                                         testx_encode, testx_decode, NULL, 0, 0, NULL, NULL, NULL};
 
 static int load(tandem_module *self, const tandem_host *h) {
     host = h;

@@ -26,7 +26,7 @@ static int l16_decode(void *user, void *state, const uint8_t *in, size_t len, in
 }
 
 static const tandem_codec l16 = {sizeof(tandem_codec), "L16", 8000, 1, NULL, NULL, NULL, l16_encode, l16_decode,
-                                 "L16", 8000, 1, NULL};
+                                 "L16", 8000, 1, NULL, NULL, NULL};
 
 static int load(tandem_module *self, const tandem_host *host) { return host->register_codec(self, &l16); }
 

@@ -83,9 +83,18 @@ TEST_CASE("other codecs get a LOST tick to conceal in their decoder", "[jb]") {
     Buffer b(40, 200, TANDEM_JB_OPAQUE);
     b.push(1, 0);
     b.push(3, 20000);
+    size_t len = 0;
+    CHECK(tandem_jb_peek(&b.jb, &len) == nullptr); // not playing yet
     CHECK(b.pop().first == TANDEM_JB_FRAME);
     CHECK(b.pop().first == TANDEM_JB_LOST);
+    // the packet after the lost one is already here: its FEC can rebuild it
+    const uint8_t *next = tandem_jb_peek(&b.jb, &len);
+    REQUIRE(next);
+    CHECK(next[0] == 3);
+    CHECK(len == kFrame);
     CHECK(b.pop().second == 3);
+    CHECK(tandem_jb_peek(&b.jb, &len) == nullptr);
+    CHECK(len == 0);
 }
 
 TEST_CASE("a packet after its turn is dropped as late, duplicates once", "[jb]") {

@@ -5,7 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
+#include <string>
 #include <vector>
 
 using namespace tandem::media;
@@ -23,6 +26,8 @@ struct FakeCodec {
     int states_created = 0;
     bool fail = false;
     bool refuse_state = false;
+    std::vector<std::string> params; // what each state_new_params was given
+    std::vector<std::string> concealed; // the next packet each conceal() was given
 };
 
 void *fake_state_new(void *user) {
@@ -32,6 +37,22 @@ void *fake_state_new(void *user) {
     ++fake->states_alive;
     ++fake->states_created;
     return fake;
+}
+
+void *fake_state_new_params(void *user, const char *params) {
+    static_cast<FakeCodec *>(user)->params.emplace_back(params);
+    return fake_state_new(user);
+}
+
+// A lost frame becomes `samples` of 1000 (so a test can see it).
+int fake_conceal(void *user, void *state, size_t samples, const uint8_t *next, size_t next_len, int16_t *pcm,
+                 size_t pcm_cap) {
+    auto *fake = static_cast<FakeCodec *>(user);
+    if (state != user || samples > pcm_cap)
+        return -1;
+    fake->concealed.emplace_back(reinterpret_cast<const char *>(next), next_len);
+    std::fill(pcm, pcm + samples, int16_t{1000});
+    return static_cast<int>(samples);
 }
 
 void fake_state_free(void *user, void *state) {
@@ -59,7 +80,7 @@ int fake_decode(void *user, void *state, const uint8_t *in, size_t len, int16_t 
 
 tandem_codec fake_codec(FakeCodec &fake, const char *name, uint32_t cost) {
     return {sizeof(tandem_codec), name, 16000, cost, &fake, fake_state_new, fake_state_free, fake_encode, fake_decode,
-            nullptr, 0, 0, nullptr};
+            nullptr, 0, 0, nullptr, fake_state_new_params, fake_conceal};
 }
 
 Frame audio_frame(FormatId format, const void *data, uint32_t bytes, uint32_t samples) {
@@ -312,4 +333,65 @@ TEST_CASE("find_codec matches names case-insensitively", "[translator]") {
     CHECK(find_codec(codecs, "PCMA") == g711_alaw_codec());
     CHECK(find_codec(codecs, "pcmu") == g711_ulaw_codec());
     CHECK(find_codec(codecs, "G722") == nullptr);
+}
+
+TEST_CASE("the far end's parameters reach the codec that decodes the source and the one that encodes "
+          "the destination", "[translator]") {
+    FakeCodec in_fake, out_fake;
+    const tandem_codec in_codec = fake_codec(in_fake, "FAKEIN", 5);
+    const tandem_codec out_codec = fake_codec(out_fake, "FAKEOUT", 5);
+    const CodecList codecs{{&in_codec, &out_codec}};
+    const FormatId in = intern_format("FAKEIN"), out = intern_format("FAKEOUT");
+
+    auto both = Translator::create(codecs, in, out, nullptr, "useinbandfec=1", "maxplaybackrate=8000");
+    REQUIRE(both);
+    CHECK(both->describe() == "FAKEIN -> slin16 -> FAKEOUT");
+    CHECK(in_fake.params == std::vector<std::string>{"useinbandfec=1"});
+    CHECK(out_fake.params == std::vector<std::string>{"maxplaybackrate=8000"});
+
+    // unknown parameters: state_new, as for a codec built before ABI 1.3
+    auto unknown = Translator::create(codecs, in, out, nullptr);
+    REQUIRE(unknown);
+    CHECK(in_fake.params.size() == 1);
+    CHECK(out_fake.params.size() == 1);
+    CHECK(in_fake.states_created == 2);
+
+    tandem_codec old_codec = in_codec;
+    old_codec.struct_size = offsetof(tandem_codec, state_new_params);
+    const CodecList old_codecs{{&old_codec, &out_codec}};
+    REQUIRE(Translator::create(old_codecs, in, out, nullptr, "x=1", "y=2"));
+    CHECK(in_fake.params.size() == 1); // a 1.2 codec's state_new_params is never read
+    CHECK(out_fake.params == std::vector<std::string>{"maxplaybackrate=8000", "y=2"});
+}
+
+TEST_CASE("a lost frame is concealed by the codec that decodes it, copied as lost by an identity "
+          "translator, and dropped by a codec that cannot conceal", "[translator]") {
+    FakeCodec fake;
+    const tandem_codec codec = fake_codec(fake, "FAKEIN", 5);
+    const CodecList codecs{{&codec, g711_ulaw_codec()}};
+    const FormatId in = intern_format("FAKEIN"), pcmu = intern_format("PCMU");
+
+    Frame lost = audio_frame(in, "next", 4, 320); // 20 ms at 16 kHz, the following packet in data
+    lost.lost = true;
+    auto t = Translator::create(codecs, in, pcmu, nullptr);
+    REQUIRE(t);
+    Frame out;
+    REQUIRE(t->translate(lost, out));
+    CHECK(fake.concealed == std::vector<std::string>{"next"});
+    CHECK_FALSE(out.lost);
+    CHECK(out.format == pcmu);
+    CHECK(out.samples == 160); // resampled to 8 kHz and encoded: a whole frame of audio
+    int16_t decoded[160];
+    ulaw_decode(out.data, decoded, 160);
+    CHECK(decoded[100] > 800); // the concealment's 1000, through the resampler and G.711
+
+    auto identity = Translator::create(codecs, in, in, nullptr);
+    REQUIRE(identity->translate(lost, out));
+    CHECK(out.lost);
+    CHECK(out.len == 4);
+
+    Frame lost_ulaw = audio_frame(pcmu, "", 0, 160);
+    lost_ulaw.lost = true;
+    auto no_conceal = Translator::create(codecs, pcmu, in, nullptr);
+    CHECK_FALSE(no_conceal->translate(lost_ulaw, out)); // G.711 has no conceal(): dropped
 }

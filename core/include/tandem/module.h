@@ -155,7 +155,19 @@ typedef struct tandem_frame {
     size_t len;           /* payload length in bytes */
     char digit;           /* DTMF: '0'-'9', '*', '#', 'A'-'D' */
     uint32_t duration_ms; /* DTMF: how long the key was held */
+
+    /* --- added in ABI 1.3: lost audio (codecs) --- */
+    /* TANDEM_FRAME_LOST: an AUDIO frame of `samples` that never arrived (a
+     * channel's jitter buffer found the gap). data/len then hold the packet
+     * that follows it when that one is already there (Opus rebuilds the
+     * lost frame from its in-band FEC), else len is 0. Translators let the
+     * codec conceal it (tandem_codec.conceal) or drop it; RTP channels send
+     * nothing for it but count its sequence number, so the far end sees a
+     * loss too. */
+    uint32_t flags;
 } tandem_frame;
+
+#define TANDEM_FRAME_LOST 1u
 
 /* Channel driver: provides legs to one kind of network or device.
  * A dial string "NAME/REST" reaches the driver registered as NAME.
@@ -284,6 +296,21 @@ typedef struct tandem_codec {
     uint32_t rtp_clock_rate;  /* the rtpmap clock rate (opus: 48000); 0: sample_rate */
     uint32_t rtp_channels;    /* the rtpmap channel count; 0 or 1: mono, left out */
     const char *rtp_fmtp;     /* kept; our a=fmtp parameters, NULL none */
+
+    /* --- added in ABI 1.3: the far end's codec parameters (codecs) --- */
+    /* May be NULL: state_new is used. Otherwise the engine calls it instead
+     * of state_new for a stream to or from a leg whose channel reported the
+     * far end's parameters for this codec (host->leg_set_format_params: for
+     * RTP its a=fmtp, "" when it sent none), e.g. so that Opus honours the
+     * far end's maxplaybackrate, useinbandfec and usedtx. `params` is
+     * borrowed for the call. */
+    void *(*state_new_params)(void *user, const char *params);
+    /* May be NULL: lost frames are then dropped. The frame of `samples`
+     * before `next` (the packet that followed it, len 0 when not there yet)
+     * was lost: write its best replacement (the decoder's concealment, or
+     * what `next`'s FEC holds) and return samples written, or -1. */
+    int (*conceal)(void *user, void *state, size_t samples, const uint8_t *next, size_t next_len, int16_t *pcm,
+                   size_t pcm_cap);
 } tandem_codec;
 
 /* ---------------------------------------------------------------------- */
@@ -669,6 +696,15 @@ struct tandem_host {
      * command acting on a call by its id. */
     int (*call_post)(tandem_module *self, const char *call_id, void (*fn)(tandem_leg *channel, void *arg),
                      void *arg);
+
+    /* --- added in ABI 1.3: the far end's codec parameters (codecs) --- */
+
+    /* Worker-only: the far end's parameters for the leg's current format
+     * (an RTP channel passes the negotiated codec's a=fmtp, "" when there was
+     * none; NULL: unknown). Translators made for the leg from then on hand
+     * them to the codec's state_new_params. Setting another format with
+     * leg_set_format forgets them. TANDEM_OK, or TANDEM_EGONE. */
+    int (*leg_set_format_params)(tandem_leg *leg, const char *params);
 };
 
 /* ---------------------------------------------------------------------- */

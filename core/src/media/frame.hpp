@@ -22,12 +22,16 @@ struct Frame {
     uint32_t len = 0;     // bytes used in data
     char digit = 0;       // dtmf
     uint32_t duration_ms = 0;
+    // audio that never arrived (TANDEM_FRAME_LOST): `samples` long; data
+    // holds the packet after it when there is one (for the codec's FEC)
+    bool lost = false;
     alignas(8) uint8_t data[kMaxFrameBytes];
 
     int16_t *pcm() { return reinterpret_cast<int16_t *>(data); }
     const int16_t *pcm() const { return reinterpret_cast<const int16_t *>(data); }
     void set_dtmf(char d, uint32_t ms) {
         kind = FrameKind::dtmf;
+        lost = false;
         format = kNoFormat;
         samples = len = 0;
         digit = d;

@@ -81,12 +81,12 @@ int alaw_codec_decode(void *, void *, const uint8_t *in, size_t len, int16_t *pc
 
 constexpr tandem_codec kUlawCodec = {
     sizeof(tandem_codec), "PCMU", 8000, 1, nullptr, nullptr, nullptr, ulaw_codec_encode, ulaw_codec_decode,
-    "PCMU", 8000, 1, nullptr,
+    "PCMU", 8000, 1, nullptr, nullptr, nullptr,
 };
 
 constexpr tandem_codec kAlawCodec = {
     sizeof(tandem_codec), "PCMA", 8000, 1, nullptr, nullptr, nullptr, alaw_codec_encode, alaw_codec_decode,
-    "PCMA", 8000, 1, nullptr,
+    "PCMA", 8000, 1, nullptr, nullptr, nullptr,
 };
 
 } // namespace

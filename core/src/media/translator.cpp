@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <tuple>
@@ -106,6 +107,15 @@ struct CodecStateFree {
     }
 };
 
+// A codec's state for one stream, from the far end's parameters when both
+// are known (ABI 1.3), else from state_new.
+void *new_codec_state(const tandem_codec *codec, const char *params) {
+    constexpr size_t kWithParams = offsetof(tandem_codec, state_new_params) + sizeof(codec->state_new_params);
+    if (params && codec->struct_size >= kWithParams && codec->state_new_params)
+        return codec->state_new_params(codec->user, params);
+    return codec->state_new(codec->user);
+}
+
 } // namespace
 
 struct Translator::Step {
@@ -120,7 +130,9 @@ struct Translator::Step {
         uint32_t len = 0;
         switch (kind) {
         case StepKind::decode: {
-            const int n = codec->decode(codec->user, codec_state.get(), in.data, in.len, out.pcm(), kMaxPcmSamples);
+            const int n = in.lost ? conceal(in, out)
+                                  : codec->decode(codec->user, codec_state.get(), in.data, in.len, out.pcm(),
+                                                  kMaxPcmSamples);
             if (n < 0 || static_cast<size_t>(n) > kMaxPcmSamples)
                 return false;
             samples = static_cast<uint32_t>(n);
@@ -153,7 +165,17 @@ struct Translator::Step {
         out.format = to;
         out.samples = samples;
         out.len = len;
+        out.lost = false;
         return true;
+    }
+
+    // A lost frame: the codec's concealment (ABI 1.3), or -1 to drop it.
+    int conceal(const Frame &in, Frame &out) {
+        constexpr size_t kWithConceal = offsetof(tandem_codec, conceal) + sizeof(codec->conceal);
+        if (codec->struct_size < kWithConceal || !codec->conceal)
+            return -1;
+        return codec->conceal(codec->user, codec_state.get(), in.samples, in.data, in.len, out.pcm(),
+                              kMaxPcmSamples);
     }
 };
 
@@ -162,7 +184,8 @@ Translator::Translator(FormatId from, FormatId to) : from_(from), to_(to) {}
 Translator::~Translator() = default;
 
 std::unique_ptr<Translator> Translator::create(const CodecList &codecs, FormatId from, FormatId to,
-                                               std::string *error) {
+                                               std::string *error, const char *from_params,
+                                               const char *to_params) {
     auto fail = [&](std::string message) -> std::unique_ptr<Translator> {
         if (error)
             *error = std::move(message);
@@ -181,7 +204,10 @@ std::unique_ptr<Translator> Translator::create(const CodecList &codecs, FormatId
     for (const Edge &edge : path) {
         Step step{edge.kind, edge.to, edge.codec, {nullptr, {edge.codec}}, nullptr};
         if (edge.codec && edge.codec->state_new) {
-            step.codec_state.reset(edge.codec->state_new(edge.codec->user));
+            const char *params = edge.kind == StepKind::decode && edge.from == from ? from_params
+                                 : edge.kind == StepKind::encode && edge.to == to   ? to_params
+                                                                                    : nullptr;
+            step.codec_state.reset(new_codec_state(edge.codec, params));
             if (!step.codec_state)
                 return fail(std::string("codec ") + edge.codec->name + ": cannot create state");
         }
@@ -204,6 +230,7 @@ bool Translator::translate(const Frame &in, Frame &out) {
         out.format = to_;
         out.samples = in.samples;
         out.len = in.len;
+        out.lost = in.lost;
         std::memcpy(out.data, in.data, in.len);
         return true;
     }

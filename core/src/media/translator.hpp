@@ -26,13 +26,20 @@ public:
     // kResampleCost; fewer steps wins a tie). from == to gives an identity
     // translator that copies frames. Returns nullptr and sets *error when no
     // path exists or a codec state or resampler cannot be created.
+    // from_params / to_params: the far end's parameters of the source and
+    // destination legs' formats (an a=fmtp), given to the codec that decodes
+    // `from` and the one that encodes `to` (tandem_codec.state_new_params);
+    // nullptr: unknown.
     static std::unique_ptr<Translator> create(const CodecList &codecs, FormatId from, FormatId to,
-                                              std::string *error);
+                                              std::string *error, const char *from_params = nullptr,
+                                              const char *to_params = nullptr);
     ~Translator();
     Translator(const Translator &) = delete;
     Translator &operator=(const Translator &) = delete;
 
     // Converts one audio frame in format from() into `out` (format to()).
+    // A lost frame (Frame::lost) is concealed by the codec that decodes it
+    // (tandem_codec.conceal), or fails; an identity translator copies it.
     // `in` and `out` must be different frames. Returns false, leaving `out`
     // unspecified, when `in` is not an audio frame in from(), a codec fails,
     // or any stage would exceed kMaxFrameBytes. Never allocates.

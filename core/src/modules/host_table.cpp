@@ -315,6 +315,14 @@ int h_leg_set_format(tandem_leg *l, const char *format) {
     return TANDEM_OK;
 }
 
+int h_leg_set_format_params(tandem_leg *l, const char *params) {
+    Leg *leg = Leg::from(l);
+    if (leg->state() == LegState::hungup)
+        return TANDEM_EGONE;
+    leg->set_format_params(params ? std::optional<std::string>(params) : std::nullopt);
+    return TANDEM_OK;
+}
+
 tandem_leg *h_inv_leg(tandem_invocation *inv) { return inv->leg->abi(); }
 size_t h_inv_argc(const tandem_invocation *inv) { return inv->args.size(); }
 const tandem_value *h_inv_arg(const tandem_invocation *inv, size_t i) {
@@ -655,6 +663,7 @@ const tandem_host kHost = {
     h_leg_tap_add,
     h_leg_tap_remove,
     h_call_post,
+    h_leg_set_format_params,
 };
 
 } // namespace

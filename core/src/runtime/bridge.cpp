@@ -33,7 +33,8 @@ HeldTranslator *Bridge::translator_for(Leg &from, Leg &to) {
     auto &slot = &from == a_.get() ? a_to_b_ : b_to_a_;
     if (!slot || slot->from() != from.format() || slot->to() != to.format()) {
         std::string error;
-        slot = HeldTranslator::create(*worker_.engine().registry().snapshot(), from.format(), to.format(), error);
+        slot = HeldTranslator::create(*worker_.engine().registry().snapshot(), from.format(), to.format(), error,
+                                      from.format_params(), to.format_params());
         if (!slot) {
             log::at(log::Level::warning, "core", from.call_id, "bridge {} -> {}: {}", from.id, to.id, error);
             return nullptr;

@@ -10,6 +10,9 @@
 #include "runtime/taps.hpp"
 #include "runtime/worker.hpp"
 
+#include <cstddef>
+#include <cstring>
+
 namespace tandem {
 
 const char *leg_state_name(LegState s) {
@@ -156,7 +159,10 @@ void Leg::push_frame(const tandem_frame &in) {
         f.format = format_;
     f.samples = in.samples;
     f.len = static_cast<uint32_t>(in.len);
-    std::memcpy(f.data, in.data, in.len);
+    constexpr size_t kWithFlags = offsetof(tandem_frame, flags) + sizeof(in.flags);
+    f.lost = in.struct_size >= kWithFlags && (in.flags & TANDEM_FRAME_LOST) != 0;
+    if (in.len)
+        std::memcpy(f.data, in.data, in.len);
     if (was_empty)
         worker.media_pending(*this);
 }
@@ -204,6 +210,7 @@ int Leg::write(const media::Frame &frame) {
     out.len = frame.len;
     out.digit = frame.digit;
     out.duration_ms = frame.duration_ms;
+    out.flags = frame.lost ? TANDEM_FRAME_LOST : 0;
     return driver_.desc->write_frame(driver_.desc->user, abi(), &out);
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace tandem {
@@ -103,7 +104,15 @@ public:
     int request(const std::string &dest);
 
     media::FormatId format() const { return format_; }
-    void set_format(media::FormatId f) { format_ = f; }
+    void set_format(media::FormatId f) {
+        if (f != format_)
+            format_params_.reset();
+        format_ = f;
+    }
+    // The far end's parameters for format() (an RTP channel's a=fmtp), for
+    // the codec states of translators made for this leg; nullptr: unknown.
+    const char *format_params() const { return format_params_ ? format_params_->c_str() : nullptr; }
+    void set_format_params(std::optional<std::string> params) { format_params_ = std::move(params); }
     FrameQueue &inbox() { return inbox_; }
 
     std::map<std::string, std::string, std::less<>> vars;
@@ -143,6 +152,7 @@ private:
     LegState state_ = LegState::down;
     int cause_ = 0;
     media::FormatId format_ = media::kSlin8;
+    std::optional<std::string> format_params_;
     FrameQueue inbox_;
     bool driver_done_ = false;
 };

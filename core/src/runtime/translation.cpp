@@ -3,9 +3,10 @@
 namespace tandem {
 
 std::unique_ptr<HeldTranslator> HeldTranslator::create(const RegistrySnapshot &registry, media::FormatId from,
-                                                       media::FormatId to, std::string &error) {
+                                                       media::FormatId to, std::string &error,
+                                                       const char *from_params, const char *to_params) {
     auto held = std::make_unique<HeldTranslator>();
-    held->translator_ = media::Translator::create(registry.codec_list(), from, to, &error);
+    held->translator_ = media::Translator::create(registry.codec_list(), from, to, &error, from_params, to_params);
     if (!held->translator_)
         return nullptr;
     for (const tandem_codec *codec : held->translator_->codecs())

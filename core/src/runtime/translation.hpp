@@ -13,8 +13,11 @@ namespace tandem {
 class HeldTranslator {
 public:
     // Null with `error` when no path exists or a codec's module is unloading.
+    // The params are the legs' format parameters (Translator::create).
     static std::unique_ptr<HeldTranslator> create(const RegistrySnapshot &registry, media::FormatId from,
-                                                  media::FormatId to, std::string &error);
+                                                  media::FormatId to, std::string &error,
+                                                  const char *from_params = nullptr,
+                                                  const char *to_params = nullptr);
     media::Translator &get() { return *translator_; }
     media::FormatId from() const { return translator_->from(); }
     media::FormatId to() const { return translator_->to(); }

@@ -125,7 +125,8 @@ void Worker::play_tick() {
             } else {
                 if (!leg.to_wire || leg.to_wire->to() != leg.format() || leg.to_wire->from() != linear) {
                     std::string error;
-                    leg.to_wire = HeldTranslator::create(*engine_.registry().snapshot(), linear, leg.format(), error);
+                    leg.to_wire = HeldTranslator::create(*engine_.registry().snapshot(), linear, leg.format(), error,
+                                                         nullptr, leg.format_params());
                 }
                 if (leg.to_wire && leg.to_wire->get().translate(pcm, wire))
                     leg.write(wire);
@@ -161,7 +162,8 @@ void Worker::detect_inband_dtmf(Leg &leg) {
         if (!leg.inband_to_slin8 || leg.inband_to_slin8->from() != frame.format) {
             std::string error;
             leg.inband_to_slin8 =
-                HeldTranslator::create(*engine_.registry().snapshot(), frame.format, media::kSlin8, error);
+                HeldTranslator::create(*engine_.registry().snapshot(), frame.format, media::kSlin8, error,
+                                       frame.format == leg.format() ? leg.format_params() : nullptr);
             if (!leg.inband_to_slin8)
                 continue;
         }

@@ -270,6 +270,11 @@ int tandem_jb_push(tandem_jb *jb, uint16_t seq, uint32_t ts, const uint8_t *data
 /* One playout tick: writes the frame to play into `out` (cap bytes, at
  * least TANDEM_JB_MAX_FRAME) and its length into *len. */
 tandem_jb_result tandem_jb_pop(tandem_jb *jb, uint8_t *out, size_t cap, size_t *len);
+/* The frame that plays next, when it has already arrived (after a
+ * TANDEM_JB_LOST, the packet following the lost one: Opus rebuilds the lost
+ * frame from its in-band FEC); NULL otherwise. Borrowed until the next push
+ * or pop. */
+const uint8_t *tandem_jb_peek(const tandem_jb *jb, size_t *len);
 /* Current depth in frames and the jitter it measures, in ms. */
 int tandem_jb_depth(const tandem_jb *jb);
 double tandem_jb_jitter_ms(const tandem_jb *jb);
