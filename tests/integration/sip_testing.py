@@ -2,7 +2,6 @@
 the test's directory, and a tearDown that stops SIPp and the engine (whose
 exit code must be 0)."""
 import os
-import subprocess
 
 import harness
 import test_sip_calls as base
@@ -15,23 +14,7 @@ class SipTestMixin:
 
     def sipp(self, args, name, port=None, calls=1, ip="127.0.0.1", media_ip="127.0.0.1"):
         """SIPp in the background for `calls` calls, traced into self.dir/NAME.msg/.err."""
-        # SIPp instances started together must not pick the same media ports
-        # (each binds audio and video, RTP and RTCP, from -mp up)
-        used = getattr(self, "_media_bases", [])
-        media = base.free_rtp_base(4 * calls)
-        for _ in range(20):
-            if all(abs(media - b) >= 8 * calls for b in used):
-                break
-            media = base.free_rtp_base(4 * calls)
-        self._media_bases = used + [media]
-        cmd = [base.SIPP, *args, "-i", ip, "-p", str(port or base.free_udp_port()), "-mi", media_ip,
-               "-mp", str(media), "-m", str(calls), "-timeout", "30", "-timeout_error",
-               "-nostdin", "-trace_err", "-error_file", os.path.join(self.dir, name + ".err"),
-               "-trace_msg", "-message_file", os.path.join(self.dir, name + ".msg")]
-        p = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.sipp_procs.append(p)
-        return p
+        return base.launch_sipp(self, args, name, port, calls, ip, media_ip, timeout=30)
 
     def write_instance(self, sip_fields, dialplan, endpoints=None, top=""):
         """tandem.lua with module_config.sip = { sip_fields }, the dialplan and

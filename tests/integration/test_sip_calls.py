@@ -176,6 +176,41 @@ def free_rtp_base(count=40):
     return 30000
 
 
+def launch_sipp(test, args, name, port=None, calls=1, ip="127.0.0.1", media_ip="127.0.0.1", timeout=20):
+    """SIPp in the background for `calls` calls, traced into test.dir/NAME.msg,
+    .err and .stderr; returns the Popen (appended to test.sipp_procs).
+
+    Ports are picked free but another test running in parallel can take
+    them before SIPp binds; a SIPp that exits at once saying so is started
+    again on fresh ports (unless the caller fixed `port`), up to 3 times."""
+    for attempt in range(3):
+        # SIPp instances started together must not pick the same media ports
+        # (each binds audio and video, RTP and RTCP, from -mp up)
+        used = getattr(test, "_media_bases", [])
+        media = free_rtp_base(4 * calls)
+        for _ in range(20):
+            if all(abs(media - b) >= 8 * calls for b in used):
+                break
+            media = free_rtp_base(4 * calls)
+        test._media_bases = used + [media]
+        cmd = [SIPP, *args, "-i", ip, "-p", str(port or free_udp_port()), "-mi", media_ip,
+               "-mp", str(media), "-m", str(calls), "-timeout", str(timeout), "-timeout_error",
+               "-nostdin", "-trace_err", "-error_file", os.path.join(test.dir, name + ".err"),
+               "-trace_msg", "-message_file", os.path.join(test.dir, name + ".msg")]
+        stderr_path = os.path.join(test.dir, name + ".stderr")
+        with open(stderr_path, "w") as err:
+            p = subprocess.Popen(cmd, cwd=test.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        time.sleep(0.15)
+        if p.poll() is None or attempt == 2:
+            break
+        with open(stderr_path, errors="replace") as f:
+            lost_a_port = re.search(r"(?i)bind|address already in use", f.read())
+        if not lost_a_port or port:
+            break
+    test.sipp_procs.append(p)
+    return p
+
+
 def own_tests(*classes):
     """A load_tests() result for a file whose classes extend SipCalls: only
     the tests those classes define (SipCalls's own run in this file)."""
@@ -223,16 +258,7 @@ class SipCalls(unittest.TestCase):
 
     def sipp(self, args, name, port=None):
         """Starts SIPp (one call) in the background; returns the Popen."""
-        local = port or free_udp_port()
-        media = free_rtp_base(4)
-        cmd = [SIPP, *args, "-i", "127.0.0.1", "-p", str(local), "-mi", "127.0.0.1",
-               "-mp", str(media), "-m", "1", "-timeout", "20", "-timeout_error", "-nostdin",
-               "-trace_err", "-error_file", os.path.join(self.dir, name + ".err"),
-               "-trace_msg", "-message_file", os.path.join(self.dir, name + ".msg")]
-        p = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.sipp_procs.append(p)
-        return p
+        return launch_sipp(self, args, name, port)
 
     def wait_sipp(self, p, name, timeout=30):
         try:

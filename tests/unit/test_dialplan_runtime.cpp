@@ -58,7 +58,7 @@ TEST_CASE("no route hangs up with cause 1 (unallocated)", "[dialplan]") {
     CHECK(cdr["cause"] == 1);
 }
 
-TEST_CASE("patterns route by specificity; exact numbers win", "[dialplan]") {
+TEST_CASE("patterns route by specificity, exact numbers win", "[dialplan]") {
     EngineFixture fx(R"(
 local function mark(name) return function(call) call:answer() call:set("route", name) end end
 return { contexts = { test = {
@@ -75,7 +75,7 @@ return { contexts = { test = {
     CHECK(cdr_of(fx, fx.originate("local/peer@test", "55555"))["vars"]["route"] == "catchall");
 }
 
-TEST_CASE("dial rings targets in parallel; busy, no answer and answer are reported", "[dialplan]") {
+TEST_CASE("dial rings targets in parallel, busy, no answer and answer are reported", "[dialplan]") {
     EngineFixture fx(R"(
 return { contexts = { test = {
   ["busy"] = function(call) call:hangup("user_busy") end,
@@ -115,7 +115,7 @@ return { contexts = { test = {
     // The bridge carried the agent's tone frames to the caller side.
     bool relayed = false;
     for (auto &e : fx.events_of(EventType::unbridge))
-        if (e.call_id == par["id"] && std::stoi(*e.field("frames")) >= 10)
+        if (e.call_id == par["call_id"] && std::stoi(*e.field("frames")) >= 10)
             relayed = true;
     CHECK(relayed);
     // The slow leg lost with cause 26 (answered elsewhere).
@@ -145,7 +145,7 @@ return { contexts = { test = {
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
 }
 
-TEST_CASE("transfer runs another entry; on_hangup runs after the caller leaves", "[dialplan]") {
+TEST_CASE("transfer runs another entry, on_hangup runs after the caller leaves", "[dialplan]") {
     EngineFixture fx(R"(
 return { contexts = { test = {
   ["start"] = function(call)
@@ -302,7 +302,7 @@ return { contexts = { test = {
     CHECK(cdr["dialplan_error"].get<std::string>().find("more than 100 transfers") != std::string::npos);
 }
 
-TEST_CASE("a prompt to a dialled leg that hangs up returns; type-ahead beyond a read is kept", "[dialplan]") {
+TEST_CASE("a prompt to a dialled leg that hangs up returns, type-ahead beyond a read is kept", "[dialplan]") {
     EngineFixture fx(R"(
 return { contexts = { test = {
   ["short"] = function(call) call:answer() call:sleep(300) end,

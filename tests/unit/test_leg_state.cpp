@@ -65,7 +65,7 @@ TEST_CASE("hang-up by the engine tells the driver once, with the cause", "[leg]"
     CHECK(g_log.frames == 0);
 }
 
-TEST_CASE("a remote hang-up is not echoed back to the driver; bad causes are normalised", "[leg]") {
+TEST_CASE("a remote hang-up is not echoed back to the driver, bad causes are normalised", "[leg]") {
     test::EngineFixture fx("return { contexts = {} }", "", 1);
     g_log = {};
     auto leg = make_leg(fx.engine());
