@@ -13,8 +13,8 @@ echo "\$ $B mix 100"
 $B mix 100
 echo "\$ python3 bench/sip_setup.py --calls 4000 --rate 200"
 python3 bench/sip_setup.py --calls 4000 --rate 200
-echo "\$ python3 bench/sip_setup.py --find-max --calls 4000"
-python3 bench/sip_setup.py --find-max --calls 4000
+echo "\$ python3 bench/sip_setup.py --find-max --seconds 10"
+python3 bench/sip_setup.py --find-max --seconds 10
 echo "\$ bench/records_bench.py 20000"
 python3 bench/records_bench.py 20000
 echo "\$ python3 bench/records_latency.py"
