@@ -777,10 +777,9 @@ class SipEndpoints(unittest.TestCase):
         s, d = self.reg.register("1001", "secret1", "sip:1001@127.0.0.1:9")
         self.assertEqual(s, 403, d)
 
-    def test_dial_registered_endpoint(self):
-        uas_port = free_udp_port()
-        s, d = self.reg.register("1002", "secret2", "sip:1002@127.0.0.1:%d" % uas_port, 120)
-        self.assertEqual(s, 200, d)
+    def call_1002_from_1001(self, uas_port):
+        """1001 (SIPp, with credentials) calls 2000, whose dialplan dials
+        sip/1002, registered at a SIPp UAS on uas_port; that UAS's story."""
         uas = self.sipp(["-sn", "uas"], "uas", port=uas_port)
         time.sleep(0.3)
         uac = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "2000", "-au", "1001",
@@ -789,6 +788,13 @@ class SipEndpoints(unittest.TestCase):
         self.assertEqual(code, 0, story)
         code, story = self.wait_sipp(uas, "uas")
         self.assertEqual(code, 0, story)
+        return story
+
+    def test_dial_registered_endpoint(self):
+        uas_port = free_udp_port()
+        s, d = self.reg.register("1002", "secret2", "sip:1002@127.0.0.1:%d" % uas_port, 120)
+        self.assertEqual(s, 200, d)
+        story = self.call_1002_from_1001(uas_port)
         log = self.engine.read_log()
         self.assertIn("endpoint call from 1001 in internal", log)
         self.assertRegex(story, r"INVITE sip:1002@127\.0\.0\.1:%d" % uas_port)
@@ -822,14 +828,7 @@ class SipEndpoints(unittest.TestCase):
         self.assertEqual([c["uri"] for c in contacts["1002"]], ["sip:1002@127.0.0.1:%d" % uas_port])
         self.assertGreater(contacts["1002"][0]["expires_in"], 3500)
         self.assertEqual(contacts["1003"], [])
-        uas = self.sipp(["-sn", "uas"], "uas", port=uas_port)
-        time.sleep(0.3)
-        uac = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "2000", "-au", "1001",
-                         "-ap", "secret1", "127.0.0.1:%d" % self.sip_port], "uacauth")
-        code, story = self.wait_sipp(uac, "uacauth")
-        self.assertEqual(code, 0, story)
-        code, story = self.wait_sipp(uas, "uas")
-        self.assertEqual(code, 0, story)
+        story = self.call_1002_from_1001(uas_port)
 
     def test_dial_unregistered_endpoint(self):
         uac = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "2001", "-au", "1001",

@@ -430,6 +430,18 @@ int ready_to_mix(Call &call, Leg &leg) {
     return 0;
 }
 
+// The common end of conference and spy: "hangup" for a leg already gone,
+// else the leg joins (make() builds the operation) and the script waits.
+template <class MakeOp> int start_mixing(lua_State *L, Call &call, Leg &leg, MakeOp make) {
+    if (leg.state() == LegState::hungup) {
+        lua_pushliteral(L, "hangup");
+        return 1;
+    }
+    if (int rc = ready_to_mix(call, leg))
+        return rc;
+    return wait_for(call, make());
+}
+
 int m_conference(lua_State *L) {
     Leg &leg = check_leg(L, 1);
     Call &call = running_call(L, leg);
@@ -449,13 +461,7 @@ int m_conference(lua_State *L) {
             req.exit_digits = lua_tostring(L, -1);
         lua_pop(L, 1);
     }
-    if (leg.state() == LegState::hungup) {
-        lua_pushliteral(L, "hangup");
-        return 1;
-    }
-    if (int rc = ready_to_mix(call, leg))
-        return rc;
-    return wait_for(call, make_conference_op(call, leg, std::move(req)));
+    return start_mixing(L, call, leg, [&] { return make_conference_op(call, leg, std::move(req)); });
 }
 
 int m_spy(lua_State *L) {
@@ -478,13 +484,7 @@ int m_spy(lua_State *L) {
     } else {
         lua_pop(L, 1);
     }
-    if (leg.state() == LegState::hungup) {
-        lua_pushliteral(L, "hangup");
-        return 1;
-    }
-    if (int rc = ready_to_mix(call, leg))
-        return rc;
-    return wait_for(call, make_spy_op(call, leg, std::move(req)));
+    return start_mixing(L, call, leg, [&] { return make_spy_op(call, leg, std::move(req)); });
 }
 
 int m_transfer(lua_State *L) {
