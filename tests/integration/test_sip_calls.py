@@ -828,7 +828,7 @@ class SipEndpoints(unittest.TestCase):
         self.assertEqual([c["uri"] for c in contacts["1002"]], ["sip:1002@127.0.0.1:%d" % uas_port])
         self.assertGreater(contacts["1002"][0]["expires_in"], 3500)
         self.assertEqual(contacts["1003"], [])
-        story = self.call_1002_from_1001(uas_port)
+        self.call_1002_from_1001(uas_port)
 
     def test_dial_unregistered_endpoint(self):
         uac = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "2001", "-au", "1001",
