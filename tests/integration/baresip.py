@@ -23,9 +23,8 @@ Either way everything binds to 127.0.0.1 on free ports, the process is
 ended by PID with a time bound, and read_log() has its output (with -s: the
 SIP trace).
 
-Audio helpers: write_tone_wav(), read_wav(), goertzel() (the relative power
-of one frequency in a block of samples), make_cert() (a throwaway
-self-signed certificate for TLS tests).
+Audio helpers: write_tone_wav(), read_wav() (tones.py measures what they
+read), make_cert() (a throwaway self-signed certificate for TLS tests).
 """
 import glob
 import json
@@ -39,6 +38,7 @@ import time
 import wave
 
 import harness
+import tones
 
 BARESIP = shutil.which("baresip")
 OPENSSL = shutil.which("openssl")
@@ -75,17 +75,6 @@ def read_wav(path):
         return list(struct.unpack("<%dh" % (len(data) // 2), data)), w.getframerate()
 
 
-def goertzel(samples, freq, rate):
-    """Power of `freq` in `samples` relative to their total power (0..1)."""
-    if not samples:
-        return 0.0
-    k = 2 * math.cos(2 * math.pi * freq / rate)
-    s1 = s2 = 0.0
-    for x in samples:
-        s1, s2 = x + k * s1 - s2, s1
-    power = s1 * s1 + s2 * s2 - k * s1 * s2
-    total = sum(x * x for x in samples) * len(samples) / 2
-    return power / total if total else 0.0
 
 
 class Baresip:
@@ -250,4 +239,4 @@ class Baresip:
         what baresip received: the tone and what must not be mistaken for it."""
         samples, rate = read_wav(self.received_wav())
         middle = samples[len(samples) // 4: 3 * len(samples) // 4]
-        return goertzel(middle, freq, rate), [goertzel(middle, f, rate) for f in others]
+        return tones.relative_power(middle, freq, rate), [tones.relative_power(middle, f, rate) for f in others]

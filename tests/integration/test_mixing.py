@@ -55,6 +55,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import tones  # noqa: E402
 import sipua  # noqa: E402
 
 with warnings.catch_warnings():
@@ -99,17 +100,6 @@ return { contexts = { default = {
 } } }
 """
 
-
-def goertzel(samples, freq, rate=8000):
-    """The amplitude of `freq` in `samples` (a sine of amplitude A gives ~A)."""
-    if not samples:
-        return 0.0
-    coeff = 2 * math.cos(2 * math.pi * freq / rate)
-    s1 = s2 = 0.0
-    for x in samples:
-        s1, s2 = x + coeff * s1 - s2, s1
-    power = s1 * s1 + s2 * s2 - coeff * s1 * s2
-    return 2 * math.sqrt(max(power, 0)) / len(samples)
 
 
 class Party:
@@ -165,7 +155,7 @@ class Party:
 
     def levels(self, since, until, freqs):
         samples = [x for t, frame in self.heard if since <= t <= until for x in frame]
-        return {f: goertzel(samples, f) for f in freqs}, len(samples)
+        return {f: tones.amplitude(samples, f) for f in freqs}, len(samples)
 
 
 class Mixing(unittest.TestCase):

@@ -44,6 +44,7 @@ import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import tones  # noqa: E402
 import sipua  # noqa: E402
 
 with warnings.catch_warnings():
@@ -104,14 +105,6 @@ def sine(freq, seconds, rate, amp=10000):
     return [int(amp * math.sin(2 * math.pi * freq * i / rate)) for i in range(int(seconds * rate))]
 
 
-def power(pcm, freq, rate=8000):
-    """Goertzel: the power of `freq` in pcm (a list of samples)."""
-    k = 2 * math.cos(2 * math.pi * freq / rate)
-    s1 = s2 = 0.0
-    for x in pcm:
-        s1, s2 = x + k * s1 - s2, s1
-    return s1 * s1 + s2 * s2 - k * s1 * s2
-
 
 def pcm_of(payload):
     raw = audioop.ulaw2lin(payload, 2)
@@ -119,7 +112,7 @@ def pcm_of(payload):
 
 
 def dominant(pcm, freqs):
-    powers = [power(pcm, f) for f in freqs]
+    powers = [tones.power(pcm, f) for f in freqs]
     best = max(range(len(freqs)), key=lambda i: powers[i])
     return freqs[best], powers[best] / (sum(powers) + 1e-9)
 
@@ -235,7 +228,7 @@ class Moh(unittest.TestCase):
         heard = rx.between(t0 + 0.3, t0 + 2.3)  # inside the 2.5 s of music
         self.assertGreaterEqual(len(heard), 90, "about 50 packets a second while on hold\n" + log)
         pcm = rx.pcm(t0 + 0.3, t0 + 2.3)
-        self.assertGreater(power(pcm, 1000), 100 * power(pcm, 400), log)
+        self.assertGreater(tones.power(pcm, 1000), 100 * tones.power(pcm, 400), log)
         # the arrival times have no hole: every period was played
         self.assertLess(rx.max_gap(t0 + 0.3, t0 + 2.3), 0.1, "gaps in the music")
         # after moh_stop() nothing more is played
@@ -314,7 +307,7 @@ class Moh(unittest.TestCase):
         rx.stop()
         self.assertGreaterEqual(len(rx.between(t0, t0 + 1.0)), 40, self.engine.read_log())
         pcm = rx.pcm(t0, t0 + 1.0)
-        self.assertGreater(sum(power(pcm, f) for f in STEP_FREQS), 100 * power(pcm, 2500))
+        self.assertGreater(sum(tones.power(pcm, f) for f in STEP_FREQS), 100 * tones.power(pcm, 2500))
         ua.bye()
 
     def test_hold_plays_moh(self):

@@ -29,7 +29,6 @@ Run: python3 tests/integration/test_record.py -v
 """
 import ctypes
 import json
-import math
 import os
 import re
 import shutil
@@ -42,6 +41,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import tones  # noqa: E402
 import sipua  # noqa: E402
 from cdr_support import read_jsonl, wait_for  # noqa: E402
 
@@ -106,14 +106,6 @@ return { contexts = { default = {
 } } }
 """
 
-
-def goertzel(samples, freq, rate=8000):
-    """Power of `freq` in `samples` (ints)."""
-    k = 2 * math.cos(2 * math.pi * freq / rate)
-    s1 = s2 = 0.0
-    for x in samples:
-        s1, s2 = x + k * s1 - s2, s1
-    return s1 * s1 + s2 * s2 - k * s1 * s2
 
 
 def energy(samples):
@@ -257,17 +249,17 @@ class Record(unittest.TestCase):
         finally:
             t.join(10)
         self.assertTrue(answered.get("ok"))
-        tones = [Tone(a, 440), Tone(b, 1000)]
-        for x in tones:
+        senders = [Tone(a, 440), Tone(b, 1000)]
+        for x in senders:
             x.start()
-        return a, tones
+        return a, senders
 
     def test_stereo_bridged_call(self):
-        a, tones = self.bridged_call("bridge")
+        a, senders = self.bridged_call("bridge")
         try:
             time.sleep(2.0)
             code, listing = self.engine.ctl("record", "list")
-            for x in tones:
+            for x in senders:
                 x.stop()
             a.bye()
         finally:
@@ -292,8 +284,8 @@ class Record(unittest.TestCase):
         # the middle second: both parties talk
         mid = len(left) // 2
         lw, rw = left[mid - 4000:mid + 4000], right[mid - 4000:mid + 4000]
-        self.assertGreater(goertzel(lw, 440), 50 * goertzel(lw, 1000), "left is the caller (440 Hz)")
-        self.assertGreater(goertzel(rw, 1000), 50 * goertzel(rw, 440), "right is the callee (1000 Hz)")
+        self.assertGreater(tones.power(lw, 440), 50 * tones.power(lw, 1000), "left is the caller (440 Hz)")
+        self.assertGreater(tones.power(rw, 1000), 50 * tones.power(rw, 440), "right is the callee (1000 Hz)")
 
     def invite_replacing(self, ua, replaced):
         """ua sends an INVITE with Replaces naming `replaced`'s dialog with us."""
@@ -326,45 +318,45 @@ class Record(unittest.TestCase):
 
     def test_follows_replaces(self):
         c = sipua.UA()
-        a, tones = self.bridged_call("rbridge")
+        a, senders = self.bridged_call("rbridge")
         try:
             time.sleep(1.5)
             self.invite_replacing(c, a)
-            tones[0].stop()
-            tones.append(Tone(c, 1700))
-            tones[-1].start()
+            senders[0].stop()
+            senders.append(Tone(c, 1700))
+            senders[-1].start()
             time.sleep(1.5)
             c.bye()
         finally:
-            for x in tones:
+            for x in senders:
                 x.stop()
             a.close()
             c.close()
         path, rec, left, right = self.recording_that_outlived_a()
         early, late = left[4000:10000], left[len(left) - 8000:len(left) - 2000]
-        self.assertGreater(goertzel(early, 440), 50 * goertzel(early, 1700), "A on the left first")
-        self.assertGreater(goertzel(late, 1700), 50 * goertzel(late, 440), "then C, who replaced A")
+        self.assertGreater(tones.power(early, 440), 50 * tones.power(early, 1700), "A on the left first")
+        self.assertGreater(tones.power(late, 1700), 50 * tones.power(late, 440), "then C, who replaced A")
         rlate = right[len(right) - 8000:len(right) - 2000]
-        self.assertGreater(goertzel(rlate, 1000), 50 * goertzel(rlate, 1700), "B stays on the right")
+        self.assertGreater(tones.power(rlate, 1000), 50 * tones.power(rlate, 1700), "B stays on the right")
 
     def test_follows_refer(self):
-        a, tones = self.bridged_call("rbridge")
+        a, senders = self.bridged_call("rbridge")
         try:
             time.sleep(1.5)
             a.request("REFER", a.uri, a.target, "", extra="Refer-To: <sip:referred@127.0.0.1:%d>\r\n"
                       "Referred-By: <sip:sipua@127.0.0.1>\r\n" % self.sip_port)
             self.assertTrue(self.engine.wait_log("referred done"), self.engine.read_log())
         finally:
-            for x in tones:
+            for x in senders:
                 x.stop()
             a.close()
         path, rec, left, right = self.recording_that_outlived_a()
         early_l, early_r = left[4000:10000], right[4000:10000]
         late_l, late_r = left[len(left) - 8000:len(left) - 2000], right[len(right) - 8000:len(right) - 2000]
-        self.assertGreater(goertzel(early_l, 440), 50 * goertzel(early_l, 1000), "A on the left first")
-        self.assertGreater(goertzel(early_r, 1000), 50 * goertzel(early_r, 440), "B on the right first")
-        self.assertGreater(goertzel(late_l, 1000), 50 * goertzel(late_l, 440), "then B, the channel, on the left")
-        self.assertGreater(goertzel(late_r, 600), 50 * goertzel(late_r, 440), "and what B hears on the right")
+        self.assertGreater(tones.power(early_l, 440), 50 * tones.power(early_l, 1000), "A on the left first")
+        self.assertGreater(tones.power(early_r, 1000), 50 * tones.power(early_r, 440), "B on the right first")
+        self.assertGreater(tones.power(late_l, 1000), 50 * tones.power(late_l, 440), "then B, the channel, on the left")
+        self.assertGreater(tones.power(late_r, 600), 50 * tones.power(late_r, 440), "and what B hears on the right")
         self.assertEqual(self.cdr(rec["call_id"])["recordings"], [path], "B, now the channel, lists the file")
 
     def test_pause_is_silence(self):
@@ -386,7 +378,7 @@ class Record(unittest.TestCase):
             self.assertEqual(max(abs(x) for x in ch[at:end]), 0, "the pause is silence in " + name)
             self.assertGreater(energy(ch[at - 2400:at - 800]), 1e5, "sound before the pause in " + name + log)
             self.assertGreater(energy(ch[end + 800:end + 2400]), 1e5, "sound after the pause in " + name)
-        self.assertGreater(goertzel(right[end + 800:end + 2400], 1000), 50 * goertzel(right[end + 800:end + 2400], 440))
+        self.assertGreater(tones.power(right[end + 800:end + 2400], 1000), 50 * tones.power(right[end + 800:end + 2400], 440))
 
     def test_survives_transfer(self):
         self.play_call("xfer", 440, 5)
@@ -396,9 +388,9 @@ class Record(unittest.TestCase):
         self.assertEqual(rec["status"], "ok")
         rate, (left, right) = SndFile.read(path)
         first, second = right[2000:6000], right[len(right) - 6000:len(right) - 2000]
-        self.assertGreater(goertzel(first, 600), 50 * goertzel(first, 1000), "before the transfer: 600 Hz")
-        self.assertGreater(goertzel(second, 1000), 50 * goertzel(second, 600), "after the transfer: 1000 Hz")
-        self.assertGreater(goertzel(left[len(left) - 6000:], 440), 1e9, "the caller is still on the left")
+        self.assertGreater(tones.power(first, 600), 50 * tones.power(first, 1000), "before the transfer: 600 Hz")
+        self.assertGreater(tones.power(second, 1000), 50 * tones.power(second, 600), "after the transfer: 1000 Hz")
+        self.assertGreater(tones.power(left[len(left) - 6000:], 440), 1e9, "the caller is still on the left")
 
     def test_opus_mono_console(self):
         result = {}
@@ -437,8 +429,8 @@ class Record(unittest.TestCase):
         rate, (mono,) = SndFile.read(path)
         seg = mono[int(0.1 * rate):int(0.5 * rate)]
         # both directions mixed: the caller's 440 and the played 1000
-        self.assertGreater(goertzel(seg, 440, rate), 1e8)
-        self.assertGreater(goertzel(seg, 1000, rate), 1e8)
+        self.assertGreater(tones.power(seg, 440, rate), 1e8)
+        self.assertGreater(tones.power(seg, 1000, rate), 1e8)
 
     def test_full_disk(self):
         p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", self.full], capture_output=True, text=True)
