@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 
 REPO = os.environ.get("TANDEM_SOURCE_DIR",
@@ -117,13 +118,35 @@ def end_engine(test, engine, work_dir=None):
     test.assertEqual(code, 0, log)
 
 
-def wait_cdr(test, cdrs, exten, engine, timeout=10):
-    """The first `call_end` event's record for `exten` in `cdrs` (a list an
-    event reader thread fills); fails `test` when none comes in time."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for c in list(cdrs):
-            if c.get("exten") == exten:
-                return c
-        time.sleep(0.05)
-    test.fail("no CDR for %s\n%s" % (exten, engine.read_log()))
+class CallEnds:
+    """`tandem ctl events call_end` on `engine`, read in the background: the
+    record of every call that ends, as the engine publishes it."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.cdrs = []
+        self.proc = subprocess.Popen([BIN, "ctl", "-s", engine.socket, "--json", "events", "call_end"],
+                                     stdout=subprocess.PIPE, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        time.sleep(0.3)  # the subscription is in place before the first call
+
+    def _read(self):
+        for line in self.proc.stdout:
+            ev = json.loads(line)
+            if ev.get("type") == "call_end":
+                self.cdrs.append(json.loads(ev["cdr"]))
+
+    def wait(self, test, exten, timeout=10):
+        """The first record for `exten`; fails `test` when none comes in time."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for c in list(self.cdrs):
+                if c.get("exten") == exten:
+                    return c
+            time.sleep(0.05)
+        test.fail("no CDR for %s\n%s" % (exten, self.engine.read_log()))
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.proc.stdout.close()

@@ -31,14 +31,11 @@ test drives it live over its ctrl_tcp socket.
 
 Run: python3 tests/integration/test_baresip.py -v   (needs baresip)
 """
-import json
 import os
 import re
 import struct
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
@@ -71,9 +68,8 @@ TALK_SECONDS = 2.5
 class Baresip(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-baresip-")
-        self.engine = self.events = None
+        self.engine = self.call_ends = None
         self.phones = []
-        self.cdrs = []
 
     def start_engine(self, sip="listen = 'sip:127.0.0.1:%(port)d'", env=None, modules=(), module_config="",
                      dialplan=DIALPLAN, **values):
@@ -93,23 +89,13 @@ class Baresip(unittest.TestCase):
             f.write(dialplan)
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua"), env=env).start()
         self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
-        self.events = subprocess.Popen([harness.BIN, "ctl", "-s", self.engine.socket, "--json", "events",
-                                        "call_end"], stdout=subprocess.PIPE, text=True)
-        threading.Thread(target=self._read_events, daemon=True).start()
-
-    def _read_events(self):
-        for line in self.events.stdout:
-            ev = json.loads(line)
-            if ev.get("type") == "call_end":
-                self.cdrs.append(json.loads(ev["cdr"]))
+        self.call_ends = harness.CallEnds(self.engine)
 
     def tearDown(self):
         for phone in self.phones:
             phone.stop()
-        if self.events:
-            self.events.terminate()
-            self.events.wait()
-            self.events.stdout.close()
+        if self.call_ends:
+            self.call_ends.close()
         harness.end_engine(self, self.engine, self.dir)
 
     def phone(self, user, freq, port=None, **options):
@@ -160,7 +146,7 @@ class Baresip(unittest.TestCase):
             self.assertLess(power, 0.05, "%d Hz is not in what was heard" % f)
 
     def cdr(self, exten, timeout=10):
-        return harness.wait_cdr(self, self.cdrs, exten, self.engine, timeout)
+        return self.call_ends.wait(self, exten, timeout)
 
     def test_register(self):
         self.start_engine()

@@ -29,9 +29,7 @@ encoding, ABI 1.2; the SIP channel knows nothing about it):
 
 Run: python3 tests/integration/test_sip_media.py -v
 """
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -75,28 +73,15 @@ class SipMedia(unittest.TestCase):
             f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
         self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
-        self.events = subprocess.Popen([harness.BIN, "ctl", "-s", self.engine.socket, "--json", "events",
-                                        "call_end"], stdout=subprocess.PIPE, text=True)
-        self.cdrs = []
-        self.reader = threading.Thread(target=self._read_events, daemon=True)
-        self.reader.start()
-        time.sleep(0.3)  # the subscription is in place before the first call
-
-    def _read_events(self):
-        for line in self.events.stdout:
-            ev = json.loads(line)
-            if ev.get("type") == "call_end":
-                self.cdrs.append(json.loads(ev["cdr"]))
+        self.call_ends = harness.CallEnds(self.engine)
 
     def tearDown(self):
-        self.events.terminate()
-        self.events.wait()
-        self.events.stdout.close()
+        self.call_ends.close()
         self.uas.close()
         harness.end_engine(self, self.engine, self.dir)
 
     def cdr(self, exten, timeout=10):
-        return harness.wait_cdr(self, self.cdrs, exten, self.engine, timeout)
+        return self.call_ends.wait(self, exten, timeout)
 
     def test_rtcp_reports_and_stats(self):
         ua = sipua.UA()
