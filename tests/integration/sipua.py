@@ -10,6 +10,7 @@ import random
 import re
 import socket
 import struct
+import threading
 import time
 
 NTP_EPOCH = 2208988800
@@ -272,3 +273,27 @@ def tone_ulaw(freq, n, rate=8000, amp=8000, start=0):
 
 def random_payload(n):
     return os.urandom(n)
+
+
+def bridged_call(caller, callee, exten, sip_port, timeout=10.0):
+    """`caller` calls `exten` at the engine on sip_port, whose dialplan dials
+    `callee`, which answers (from a thread: the engine's INVITE comes while
+    the caller waits). Returns once the callee has its ACK; AssertionError
+    when the callee got no INVITE."""
+    answered = threading.Event()
+
+    def answer():
+        invite, addr = callee.wait_request("INVITE", timeout)
+        callee.answer(invite, addr)
+        answered.set()
+
+    t = threading.Thread(target=answer, daemon=True)
+    t.start()
+    try:
+        caller.call(exten, sip_port, timeout)
+    finally:
+        t.join(timeout)
+    if not answered.is_set():
+        raise AssertionError("%s got no INVITE" % exten)
+    callee.wait_request("ACK", 5)
+

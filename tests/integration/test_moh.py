@@ -313,19 +313,7 @@ class Moh(unittest.TestCase):
     def test_hold_plays_moh(self):
         a, b = sipua.UA(), self.uas
         self.uas_list.append(a)
-        answered = threading.Event()
-
-        def answer_b():
-            invite, addr = b.wait_request("INVITE")
-            b.answer(invite, addr)
-            answered.set()
-
-        t = threading.Thread(target=answer_b)
-        t.start()
-        a.call("hold", self.sip_port)
-        t.join(10)
-        self.assertTrue(answered.is_set(), self.engine.read_log())
-        b.wait_request("ACK", 5)
+        sipua.bridged_call(a, b, "hold", self.sip_port)
         rx = Receiver(b)
         rx.start()
         stop = threading.Event()

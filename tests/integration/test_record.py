@@ -232,23 +232,11 @@ class Record(unittest.TestCase):
         """A (a new UA) calls exten, which dials B (self.uas) and bridges; both
         then send tones, A 440 Hz and B 1000 Hz. Returns (a, [tone_a, tone_b])."""
         a, b = sipua.UA(), self.uas
-        answered = {}
-
-        def answer_b():
-            invite, addr = b.wait_request("INVITE")
-            b.answer(invite, addr)
-            answered["ok"] = True
-
-        t = threading.Thread(target=answer_b)
-        t.start()
         try:
-            a.call(exten, self.sip_port)
+            sipua.bridged_call(a, b, exten, self.sip_port)
         except Exception:
             a.close()
             raise
-        finally:
-            t.join(10)
-        self.assertTrue(answered.get("ok"))
         senders = [Tone(a, 440), Tone(b, 1000)]
         for x in senders:
             x.start()

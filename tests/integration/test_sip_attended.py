@@ -21,7 +21,6 @@ Run: python3 tests/integration/test_sip_attended.py -v
 import os
 import re
 import tempfile
-import threading
 import time
 import unittest
 import urllib.parse
@@ -75,22 +74,6 @@ class SipAttendedTransfer(unittest.TestCase):
         self.uas.append(ua)
         return ua
 
-    def place(self, caller, exten, callee):
-        """caller calls exten, which dials callee (answered): A bridged with B."""
-        answered = {}
-
-        def answer():
-            invite, addr = callee.wait_request("INVITE")
-            callee.answer(invite, addr)
-            answered["addr"] = addr
-
-        t = threading.Thread(target=answer)
-        t.start()
-        caller.call(exten, self.sip_port)
-        t.join(10)
-        self.assertIn("addr", answered, self.engine.read_log())
-        callee.wait_request("ACK", 5)
-
     def refer(self, a, replaces_dialog_of):
         """A REFER on a's dialog naming `replaces_dialog_of`'s dialog; returns
         the sipfrags of the NOTIFYs (each answered 200) up to the final one."""
@@ -136,8 +119,8 @@ class SipAttendedTransfer(unittest.TestCase):
 
     def test_refer_with_replaces_joins_the_other_parties(self):
         a1, a2 = self.ua(), self.ua()
-        self.place(a1, "toB", self.b)
-        self.place(a2, "toC", self.c)
+        sipua.bridged_call(a1, self.b, "toB", self.sip_port)
+        sipua.bridged_call(a2, self.c, "toC", self.sip_port)
         self.assertTrue(self.engine.wait_log("sip: inbound call from sipua to toC"), self.engine.read_log())
         frags = self.refer(a2, replaces_dialog_of=a1)
         self.assertEqual(frags[0], "SIP/2.0 100 Trying")
@@ -179,7 +162,7 @@ class SipAttendedTransfer(unittest.TestCase):
     def test_refer_naming_an_unbridged_call_is_declined(self):
         a1, a2 = self.ua(), self.ua()
         a1.call("ivr", self.sip_port)  # answered, not bridged
-        self.place(a2, "toC", self.c)
+        sipua.bridged_call(a2, self.c, "toC", self.sip_port)
         self.assertTrue(self.engine.wait_log("sip: inbound call from sipua to toC"), self.engine.read_log())
         frags = self.refer(a2, replaces_dialog_of=a1)
         self.assertEqual(frags[-1], "SIP/2.0 603 Decline", self.engine.read_log())

@@ -32,7 +32,6 @@ Run: python3 tests/integration/test_sip_media.py -v
 import os
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
@@ -186,20 +185,8 @@ class SipMedia(unittest.TestCase):
     def test_relay_is_byte_identical(self):
         a = sipua.UA()
         b = self.uas
-        result = {}
-
-        def answer_b():
-            invite, addr = b.wait_request("INVITE")
-            b.answer(invite, addr)
-            result["b_answered"] = True
-
-        t = threading.Thread(target=answer_b)
-        t.start()
         try:
-            a.call("bridge", self.sip_port)
-            t.join(10)
-            self.assertTrue(result.get("b_answered"))
-            b.wait_request("ACK", 5)
+            sipua.bridged_call(a, b, "bridge", self.sip_port)
             sent_a, sent_b = [], []
             got_a, got_b = [], []
             start = time.time()
@@ -218,7 +205,6 @@ class SipMedia(unittest.TestCase):
             a.bye()
         finally:
             a.close()
-            t.join(5)
         log = self.engine.read_log()
         at_b = [p["payload"] for p in got_b if p and p["pt"] == 0]
         at_a = [p["payload"] for p in got_a if p and p["pt"] == 0]
