@@ -110,9 +110,12 @@ void MixMember::take_input(Leg &leg) {
             copy_audio(f, *slot);
         } else {
             if (!in_ || in_->from() != f.format || in_->to() != linear) {
+                if (in_missing_ == std::pair{f.format, linear})
+                    continue;
                 std::string error;
                 in_ = HeldTranslator::create(*worker_.engine().registry().snapshot(), f.format, linear, error);
                 if (!in_) {
+                    in_missing_ = {f.format, linear};
                     log::at(log::Level::warning, "core", leg.call_id, "mixer input of {}: {}", leg.id, error);
                     continue;
                 }
@@ -144,10 +147,15 @@ bool MixMember::deliver() {
             continue;
         }
         if (!out_ || out_->from() != f->format || out_->to() != leg_->format()) {
+            if (out_missing_ == std::pair{f->format, leg_->format()})
+                continue;
             std::string error;
             out_ = HeldTranslator::create(*worker_.engine().registry().snapshot(), f->format, leg_->format(), error);
-            if (!out_)
+            if (!out_) {
+                out_missing_ = {f->format, leg_->format()};
+                log::at(log::Level::warning, "core", leg_->call_id, "mixer output to {}: {}", leg_->id, error);
                 continue;
+            }
         }
         if (out_->get().translate(*f, *scratch_))
             leg_->write(*scratch_);

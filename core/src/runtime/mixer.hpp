@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace tandem {
@@ -53,6 +54,10 @@ private:
     Ref<Leg> leg_;
     std::shared_ptr<MixLink> link_;
     std::unique_ptr<HeldTranslator> in_, out_;
+    // The last conversion with no translator (from, to): not searched for
+    // again, and logged once, for every frame that would need it.
+    std::pair<media::FormatId, media::FormatId> in_missing_{media::kNoFormat, media::kNoFormat},
+        out_missing_{media::kNoFormat, media::kNoFormat};
     std::unique_ptr<media::Frame> scratch_ = std::make_unique<media::Frame>();
     MixEnd reason_ = MixEnd::none;
 };
