@@ -113,6 +113,27 @@ class Instance:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def sip_instance(directory, sip_fields="", modules=("sip",), module_config="", workers=2, rtp_ports=40, env=None):
+    """A make_instance for start_listening: directory/tandem.lua loading
+    `modules`, the sip module listening on a fresh port (the Instance's
+    sip_port) with RTP on `rtp_ports` ports from a fresh even one (its
+    rtp_range, inclusive) and `sip_fields` (Lua, after a comma) more;
+    `module_config` (Lua) goes beside sip's. The dialplan is the test's
+    directory/dialplan.lua."""
+    port = free_port()
+    rtp = min(free_port() & ~1, 64000)
+    path = os.path.join(directory, "tandem.lua")
+    with open(path, "w") as f:
+        f.write("return { modules = { %s }, workers = %d, shutdown_grace = 1,\n"
+                "  module_config = { %s sip = { listen = 'sip:127.0.0.1:%d',\n"
+                "    rtp_port_min = %d, rtp_port_max = %d%s } } }\n"
+                % (", ".join("'%s'" % m for m in modules), workers, module_config, port, rtp, rtp + rtp_ports - 1,
+                   ", " + sip_fields if sip_fields else ""))
+    engine = Instance(path, env=env)
+    engine.sip_port, engine.rtp_range = port, (rtp, rtp + rtp_ports - 1)
+    return engine
+
+
 # How a listener the engine could not bind shows in its log: the sip
 # module's own check ("... TCP port N: Address already in use") and
 # sofia-sip's transports (on stderr, which the log holds too) both print

@@ -157,17 +157,8 @@ class IvrOverSip(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="tandem-ivr-sip-")
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN)
-
-        def make_instance():
-            self.sip_port = harness.free_port()
-            rtp_base = harness.free_port() & ~1
-            with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-                f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                        "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                        "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
-                        % (self.sip_port, rtp_base, rtp_base + 19))
-            return harness.Instance(os.path.join(self.dir, "tandem.lua"))
-        self.engine = harness.start_listening(self, make_instance)
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(self.dir, rtp_ports=20))
+        self.sip_port = self.engine.sip_port
         self.sipp_proc = None
 
     def tearDown(self):

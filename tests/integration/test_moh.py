@@ -169,24 +169,16 @@ class Moh(unittest.TestCase):
             f.write(b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk")
         with open(os.path.join(d, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
-
-        def make_instance():
-            self.sip_port = harness.free_port()
-            rtp_base = min(harness.free_port() & ~1, 64000)
-            with open(os.path.join(d, "tandem.lua"), "w") as f:
-                f.write("""return { modules = { 'sip', 'moh' }, workers = 2, shutdown_grace = 1,
-  module_config = {
-    sip = { listen = 'sip:127.0.0.1:%d', rtp_port_min = %d, rtp_port_max = %d },
-    moh = { classes = {
+        moh = """moh = { classes = {
       { name = 'tone', files = { '%s/tone16k.wav' } },
       { name = 'steps', files = { '%s/steps.wav' } },
       { name = 'broken', files = { '%s/missing.wav', '%s/corrupt.wav' } },
       { name = 'mixed', files = { '%s/corrupt.wav', '%s/steps.wav' } },
     } },
-  } }
-""" % (self.sip_port, rtp_base, rtp_base + 39, d, d, d, d, d, d))
-            return harness.Instance(os.path.join(d, "tandem.lua"))
-        self.engine = harness.start_listening(self, make_instance)
+""" % (d, d, d, d, d, d)
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(
+            d, modules=("sip", "moh"), module_config=moh))
+        self.sip_port = self.engine.sip_port
         self.uas_list = [self.uas]
 
     def tearDown(self):

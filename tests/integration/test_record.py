@@ -170,17 +170,8 @@ class Record(unittest.TestCase):
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)).replace("@REC@", self.rec)
                     .replace("@FULL@", self.full))
-
-        def make_instance():
-            self.sip_port = harness.free_port()
-            rtp_base = min(harness.free_port() & ~1, 64000)
-            with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-                f.write("return { modules = { 'sip', 'record' }, workers = 2, shutdown_grace = 1,\n"
-                        "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                        "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
-                        % (self.sip_port, rtp_base, rtp_base + 39))
-            return harness.Instance(os.path.join(self.dir, "tandem.lua"))
-        self.engine = harness.start_listening(self, make_instance)
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(self.dir, modules=("sip", "record")))
+        self.sip_port = self.engine.sip_port
         self.records_dir = os.path.join(self.engine.tmp, "data", "records")
 
     def tearDown(self):

@@ -55,16 +55,8 @@ class SipAttendedTransfer(unittest.TestCase):
         self.uas = [self.b, self.c]
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN.replace("@B_PORT@", str(self.b.port)).replace("@C_PORT@", str(self.c.port)))
-
-        def make_instance():
-            self.sip_port = harness.free_port()
-            rtp_base = min(harness.free_port() & ~1, 64000)
-            with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-                f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                        "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                        "    rtp_port_min = %d, rtp_port_max = %d } } }\n" % (self.sip_port, rtp_base, rtp_base + 39))
-            return harness.Instance(os.path.join(self.dir, "tandem.lua"))
-        self.engine = harness.start_listening(self, make_instance)
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(self.dir))
+        self.sip_port = self.engine.sip_port
 
     def tearDown(self):
         for ua in self.uas:

@@ -63,17 +63,9 @@ class SipMedia(unittest.TestCase):
         self.uas = sipua.UA()
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
-
-        def make_instance():
-            self.sip_port = harness.free_port()
-            rtp_base = min(harness.free_port() & ~1, 64000)
-            with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-                f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
-                        "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                        "    rtp_port_min = %d, rtp_port_max = %d, rtcp_interval_ms = 1000 } } }\n"
-                        % (", ".join("'%s'" % m for m in self.MODULES), self.sip_port, rtp_base, rtp_base + 39))
-            return harness.Instance(os.path.join(self.dir, "tandem.lua"))
-        self.engine = harness.start_listening(self, make_instance)
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(
+            self.dir, "rtcp_interval_ms = 1000", modules=self.MODULES))
+        self.sip_port = self.engine.sip_port
         self.call_ends = harness.CallEnds(self.engine)
 
     def tearDown(self):
@@ -230,17 +222,8 @@ class SipDynamicCodec(unittest.TestCase):
             self.skipTest("tests/modules/testl16 is not built")
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN.replace("@UAS_PORT@", "1"))
-
-        def make_instance():
-            self.sip_port = harness.free_port()
-            rtp_base = min(harness.free_port() & ~1, 64000)
-            with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-                f.write("return { modules = { '%s', 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                        "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                        "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
-                        % (module, self.sip_port, rtp_base, rtp_base + 39))
-            return harness.Instance(os.path.join(self.dir, "tandem.lua"))
-        self.engine = harness.start_listening(self, make_instance)
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(self.dir, modules=(module, "sip")))
+        self.sip_port = self.engine.sip_port
 
     def tearDown(self):
         harness.end_engine(self, self.engine, self.dir)

@@ -45,18 +45,9 @@ class SipSrtp(unittest.TestCase):
             f.write("1001 password=srtp-test-1\n")
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN)
-
-        def make_instance():
-            self.sip_port = harness.free_port()
-            self.rtp_range = baresip.free_port_range(40)
-            with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-                f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                        "  module_config = { sip = { listen = 'sip:127.0.0.1:%d', %s\n"
-                        "    rtp_port_min = %d, rtp_port_max = %d, srtp = '%s' } } }\n"
-                        % (self.sip_port, "endpoints_file = 'endpoints'," if endpoints else "",
-                           self.rtp_range[0], self.rtp_range[1], srtp))
-            return harness.Instance(os.path.join(self.dir, "tandem.lua"))
-        self.engine = harness.start_listening(self, make_instance)
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(
+            self.dir, "srtp = '%s'%s" % (srtp, ", endpoints_file = 'endpoints'" if endpoints else "")))
+        self.sip_port, self.rtp_range = self.engine.sip_port, self.engine.rtp_range
 
     def tearDown(self):
         harness.end_engine(self, self.engine, self.dir)

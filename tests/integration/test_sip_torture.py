@@ -144,20 +144,11 @@ class TortureBase:
         if self.ENDPOINTS:
             with open(os.path.join(self.dir, "endpoints"), "w") as f:
                 f.write(self.ENDPOINTS)
-            endpoints = ", endpoints_file = 'endpoints'"
+            endpoints = "endpoints_file = 'endpoints'"
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN)
-
-        def make_instance():
-            self.port = harness.free_port()
-            rtp = harness.free_port() & ~1
-            with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-                f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                        "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                        "    rtp_port_min = %d, rtp_port_max = %d%s } } }\n"
-                        % (self.port, min(rtp, 60000), min(rtp, 60000) + 40, endpoints))
-            return harness.Instance(os.path.join(self.dir, "tandem.lua"))
-        self.engine = harness.start_listening(self, make_instance)
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(self.dir, endpoints))
+        self.port = self.engine.sip_port
         self.pings = 0
 
     def tearDown(self):
