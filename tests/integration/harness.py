@@ -75,12 +75,19 @@ class Instance:
             return f.read()
 
     def wait_log(self, text, timeout=10):
+        return self.wait_log_first(text, timeout=timeout) is not None
+
+    def wait_log_first(self, *texts, timeout=10):
+        """The first of `texts` (in that order) the log holds, once one does;
+        None after `timeout` seconds."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if text in self.read_log():
-                return True
+            log = self.read_log()
+            for text in texts:
+                if text in log:
+                    return text
             time.sleep(0.05)
-        return False
+        return None
 
     def signal(self, sig):
         self.proc.send_signal(sig)
@@ -104,6 +111,55 @@ class Instance:
         if self.proc:
             self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def sip_instance(directory, sip_fields="", modules=("sip",), module_config="", workers=2, rtp_ports=40, env=None):
+    """A make_instance for start_listening: directory/tandem.lua loading
+    `modules`, the sip module listening on a fresh port (the Instance's
+    sip_port) with RTP on `rtp_ports` ports from a fresh even one (its
+    rtp_range, inclusive) and `sip_fields` (Lua, after a comma) more;
+    `module_config` (Lua) goes beside sip's. The dialplan is the test's
+    directory/dialplan.lua."""
+    port = free_port()
+    rtp = min(free_port() & ~1, 64000)
+    path = os.path.join(directory, "tandem.lua")
+    with open(path, "w") as f:
+        f.write("return { modules = { %s }, workers = %d, shutdown_grace = 1,\n"
+                "  module_config = { %s sip = { listen = 'sip:127.0.0.1:%d',\n"
+                "    rtp_port_min = %d, rtp_port_max = %d%s } } }\n"
+                % (", ".join("'%s'" % m for m in modules), workers, module_config, port, rtp, rtp + rtp_ports - 1,
+                   ", " + sip_fields if sip_fields else ""))
+    engine = Instance(path, env=env)
+    engine.sip_port, engine.rtp_range = port, (rtp, rtp + rtp_ports - 1)
+    return engine
+
+
+# How a listener the engine could not bind shows in its log: the sip
+# module's own check ("... TCP port N: Address already in use") and
+# sofia-sip's transports (on stderr, which the log holds too) both print
+# strerror(EADDRINUSE).
+PORT_TAKEN = "Address already in use"
+
+
+def start_listening(test, make_instance, ready="sip: listening on", attempts=5):
+    """Starts the Instance `make_instance()` returns (it picks free ports and
+    writes the config for them) and waits for `ready` in its log; returns
+    the running Instance.
+
+    A port picked free can be taken by a test running in parallel before
+    the engine binds it. An engine that logs so is stopped and a fresh
+    make_instance(), with new ports, started instead, `attempts` times in
+    all. Any other failure to get ready fails `test` with the engine's log."""
+    for attempt in range(attempts):
+        engine = make_instance().start()
+        seen = engine.wait_log_first(ready, PORT_TAKEN)
+        if seen == ready:
+            return engine
+        log = engine.read_log()
+        engine.stop()
+        engine.cleanup()
+        if seen != PORT_TAKEN or attempt + 1 == attempts:
+            test.fail("the engine did not log %r (attempt %d):\n%s" % (ready, attempt + 1, log))
 
 
 def end_engine(test, engine, work_dir=None):

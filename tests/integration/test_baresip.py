@@ -75,20 +75,22 @@ class Baresip(unittest.TestCase):
                      dialplan=DIALPLAN, **values):
         """modules: loaded besides sip; module_config: more entries of
         module_config (Lua text, e.g. "codec_opus = { dtx = true },")."""
-        self.sip_port = harness.free_port()
-        self.rtp_range = baresip.free_port_range(40)
         with open(os.path.join(self.dir, "endpoints"), "w") as f:
             f.writelines("%s password=%s\n" % kv for kv in PASSWORDS.items())
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { %s sip = { %s, endpoints_file = 'endpoints',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
-                    % (", ".join("'%s'" % m for m in ("sip",) + tuple(modules)), module_config,
-                       sip % dict(values, port=self.sip_port), self.rtp_range[0], self.rtp_range[1]))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(dialplan)
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua"), env=env).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+
+        def make_instance():
+            self.sip_port = harness.free_port()
+            self.rtp_range = baresip.free_port_range(40)
+            with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+                f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
+                        "  module_config = { %s sip = { %s, endpoints_file = 'endpoints',\n"
+                        "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
+                        % (", ".join("'%s'" % m for m in ("sip",) + tuple(modules)), module_config,
+                           sip % dict(values, port=self.sip_port), self.rtp_range[0], self.rtp_range[1]))
+            return harness.Instance(os.path.join(self.dir, "tandem.lua"), env=env)
+        self.engine = harness.start_listening(self, make_instance)
         self.call_ends = harness.CallEnds(self.engine)
 
     def tearDown(self):

@@ -16,11 +16,9 @@ import harness  # noqa: E402
 class DemoEndToEnd(unittest.TestCase):
     def setUp(self):
         # The demo's SIP listener moves to a free port: tests never take 5060.
-        port = harness.free_port()
-        self.engine = harness.Instance(os.path.join(harness.REPO, "dialplans", "demo", "tandem.lua"),
-                                       ["--workers", "2"],
-                                       env={"TANDEM_DEMO_SIP_LISTEN": f"sip:127.0.0.1:{port}"})
-        self.engine.start()
+        self.engine = harness.start_listening(self, lambda: harness.Instance(
+            os.path.join(harness.REPO, "dialplans", "demo", "tandem.lua"), ["--workers", "2"],
+            env={"TANDEM_DEMO_SIP_LISTEN": f"sip:127.0.0.1:{harness.free_port()}"}))
 
     def tearDown(self):
         self.engine.cleanup()

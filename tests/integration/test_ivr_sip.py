@@ -155,17 +155,10 @@ SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 class IvrOverSip(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-ivr-sip-")
-        self.sip_port = harness.free_port()
-        rtp_base = harness.free_port() & ~1
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
-                    % (self.sip_port, rtp_base, rtp_base + 19))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN)
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(self.dir, rtp_ports=20))
+        self.sip_port = self.engine.sip_port
         self.sipp_proc = None
 
     def tearDown(self):

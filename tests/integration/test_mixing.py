@@ -161,17 +161,11 @@ class Party:
 class Mixing(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-mixing-")
-        self.sip_port = harness.free_port()
         self.agent = Party(AGENT)
-        rtp_base = min(harness.free_port() & ~1, 64000)
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 3, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n" % (self.sip_port, rtp_base, rtp_base + 39))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN.replace("@AGENT_PORT@", str(self.agent.ua.port)))
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(self.dir, workers=3))
+        self.sip_port = self.engine.sip_port
         self.parties = [self.agent]
         self.events = []  # custom events (conference, spy) as dicts
         self.watcher = subprocess.Popen([harness.BIN, "ctl", "-s", self.engine.socket, "--json", "events", "custom"],

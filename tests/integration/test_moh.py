@@ -158,9 +158,7 @@ class Receiver(threading.Thread):
 class Moh(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-moh-")
-        self.sip_port = harness.free_port()
         self.uas = sipua.UA()
-        rtp_base = min(harness.free_port() & ~1, 64000)
         d = self.dir
         write_wav(os.path.join(d, "tone16k.wav"), sine(1000, 1.0, 16000), 16000)
         steps = []
@@ -169,22 +167,18 @@ class Moh(unittest.TestCase):
         write_wav(os.path.join(d, "steps.wav"), steps, 8000)
         with open(os.path.join(d, "corrupt.wav"), "wb") as f:
             f.write(b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk")
-        with open(os.path.join(d, "tandem.lua"), "w") as f:
-            f.write("""return { modules = { 'sip', 'moh' }, workers = 2, shutdown_grace = 1,
-  module_config = {
-    sip = { listen = 'sip:127.0.0.1:%d', rtp_port_min = %d, rtp_port_max = %d },
-    moh = { classes = {
+        with open(os.path.join(d, "dialplan.lua"), "w") as f:
+            f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
+        moh = """moh = { classes = {
       { name = 'tone', files = { '%s/tone16k.wav' } },
       { name = 'steps', files = { '%s/steps.wav' } },
       { name = 'broken', files = { '%s/missing.wav', '%s/corrupt.wav' } },
       { name = 'mixed', files = { '%s/corrupt.wav', '%s/steps.wav' } },
     } },
-  } }
-""" % (self.sip_port, rtp_base, rtp_base + 39, d, d, d, d, d, d))
-        with open(os.path.join(d, "dialplan.lua"), "w") as f:
-            f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
-        self.engine = harness.Instance(os.path.join(d, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+""" % (d, d, d, d, d, d)
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(
+            d, modules=("sip", "moh"), module_config=moh))
+        self.sip_port = self.engine.sip_port
         self.uas_list = [self.uas]
 
     def tearDown(self):

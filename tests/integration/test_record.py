@@ -166,19 +166,12 @@ class Record(unittest.TestCase):
         self.rec = os.path.join(self.dir, "rec")
         self.full = os.path.join(self.dir, "full")
         os.makedirs(self.full)
-        self.sip_port = harness.free_port()
         self.uas = sipua.UA()
-        rtp_base = min(harness.free_port() & ~1, 64000)
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip', 'record' }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
-                    % (self.sip_port, rtp_base, rtp_base + 39))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)).replace("@REC@", self.rec)
                     .replace("@FULL@", self.full))
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(self.dir, modules=("sip", "record")))
+        self.sip_port = self.engine.sip_port
         self.records_dir = os.path.join(self.engine.tmp, "data", "records")
 
     def tearDown(self):

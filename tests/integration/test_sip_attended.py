@@ -51,18 +51,12 @@ return { contexts = { default = {
 class SipAttendedTransfer(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-attended-")
-        self.sip_port = harness.free_port()
         self.b, self.c = sipua.UA(), sipua.UA()
         self.uas = [self.b, self.c]
-        rtp_base = min(harness.free_port() & ~1, 64000)
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n" % (self.sip_port, rtp_base, rtp_base + 39))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN.replace("@B_PORT@", str(self.b.port)).replace("@C_PORT@", str(self.c.port)))
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(self.dir))
+        self.sip_port = self.engine.sip_port
 
     def tearDown(self):
         for ua in self.uas:

@@ -232,19 +232,21 @@ class SipCalls(unittest.TestCase):
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sip-")
-        self.sip_port = free_udp_port()
-        self.rtp_base = free_rtp_base()
-        self.uas_port = free_udp_port()  # where the dialplan's dial() tests call SIPp
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d, %s } } }\n"
-                    % (", ".join("'%s'" % m for m in self.modules),
-                       self.sip_port, self.rtp_base, self.rtp_base + 39, self.extra_sip_config))
-        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
-            f.write(self.dialplan.replace("@UAS_PORT@", str(self.uas_port)))
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+
+        def make_instance():
+            self.sip_port = harness.free_port()
+            self.rtp_base = free_rtp_base()
+            self.uas_port = free_udp_port()  # where the dialplan's dial() tests call SIPp
+            with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+                f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
+                        "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
+                        "    rtp_port_min = %d, rtp_port_max = %d, %s } } }\n"
+                        % (", ".join("'%s'" % m for m in self.modules),
+                           self.sip_port, self.rtp_base, self.rtp_base + 39, self.extra_sip_config))
+            with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
+                f.write(self.dialplan.replace("@UAS_PORT@", str(self.uas_port)))
+            return harness.Instance(os.path.join(self.dir, "tandem.lua"))
+        self.engine = harness.start_listening(self, make_instance)
         self.sipp_procs = []
 
     def tearDown(self):
@@ -688,21 +690,23 @@ class SipEndpoints(unittest.TestCase):
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sipreg-")
-        self.sip_port = free_udp_port()
-        self.rtp_base = free_rtp_base()
         with open(os.path.join(self.dir, "endpoints"), "w") as f:
             f.write("# test endpoints\n1001 password=secret1 context=internal\n"
                     "1002 password=secret2 context=internal\n1003 password=secret3\n")
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    endpoints_file = 'endpoints', auth_fail_limit = 5, auth_ban_seconds = 60,\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
-                    % (self.sip_port, self.rtp_base, self.rtp_base + 39))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(REG_DIALPLAN)
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+
+        def make_instance():
+            self.sip_port = harness.free_port()
+            self.rtp_base = free_rtp_base()
+            with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+                f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
+                        "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
+                        "    endpoints_file = 'endpoints', auth_fail_limit = 5, auth_ban_seconds = 60,\n"
+                        "    rtp_port_min = %d, rtp_port_max = %d } } }\n"
+                        % (self.sip_port, self.rtp_base, self.rtp_base + 39))
+            return harness.Instance(os.path.join(self.dir, "tandem.lua"))
+        self.engine = harness.start_listening(self, make_instance)
         self.assertIn("3 endpoint(s)", self.engine.read_log())
         self.sipp_procs = []
         self.reg = Registrar(self.sip_port)
@@ -849,25 +853,18 @@ class SipDemo(unittest.TestCase):
     sipp_story = SipCalls.sipp_story
 
     def start_demo(self):
-        old = os.environ.get("TANDEM_DEMO_SIP_LISTEN")
-        os.environ["TANDEM_DEMO_SIP_LISTEN"] = "sip:127.0.0.1:%d" % self.sip_port
-        try:
-            e = harness.Instance(os.path.join(harness.REPO, "dialplans", "demo", "tandem.lua"),
-                                 ["--workers", "2"])
-            e.args[e.args.index("--data-dir") + 1] = self.data  # kept across restarts
-            e.start()
-        finally:
-            if old is None:
-                del os.environ["TANDEM_DEMO_SIP_LISTEN"]
-            else:
-                os.environ["TANDEM_DEMO_SIP_LISTEN"] = old
-        self.assertTrue(e.wait_log("sip: listening on sip:127.0.0.1:%d" % self.sip_port), e.read_log())
-        return e
+        """The demo on a fresh self.sip_port, its data dir kept across restarts."""
+        def make_instance():
+            self.sip_port = harness.free_port()
+            e = harness.Instance(os.path.join(harness.REPO, "dialplans", "demo", "tandem.lua"), ["--workers", "2"],
+                                 env={"TANDEM_DEMO_SIP_LISTEN": "sip:127.0.0.1:%d" % self.sip_port})
+            e.args[e.args.index("--data-dir") + 1] = self.data
+            return e
+        return harness.start_listening(self, make_instance)
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sipdemo-")
         self.data = os.path.join(self.dir, "data")
-        self.sip_port = free_udp_port()
         self.sipp_procs = []
         self.engine = self.start_demo()
         self.reg = Registrar(self.sip_port)

@@ -60,18 +60,12 @@ class SipMedia(unittest.TestCase):
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sipmedia-")
-        self.sip_port = harness.free_port()
         self.uas = sipua.UA()
-        rtp_base = min(harness.free_port() & ~1, 64000)
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d, rtcp_interval_ms = 1000 } } }\n"
-                    % (", ".join("'%s'" % m for m in self.MODULES), self.sip_port, rtp_base, rtp_base + 39))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(
+            self.dir, "rtcp_interval_ms = 1000", modules=self.MODULES))
+        self.sip_port = self.engine.sip_port
         self.call_ends = harness.CallEnds(self.engine)
 
     def tearDown(self):
@@ -222,20 +216,14 @@ class SipMedia(unittest.TestCase):
 class SipDynamicCodec(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sipcodec-")
-        self.sip_port = harness.free_port()
-        rtp_base = min(harness.free_port() & ~1, 64000)
         module = os.path.join(os.environ.get("TANDEM_BUILD_DIR", os.path.join(harness.REPO, "build")),
                               "tests", "test-modules", "testl16.so")
         if not os.path.exists(module):
             self.skipTest("tests/modules/testl16 is not built")
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { '%s', 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d } } }\n" % (module, self.sip_port, rtp_base, rtp_base + 39))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN.replace("@UAS_PORT@", "1"))
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(self.dir, modules=(module, "sip")))
+        self.sip_port = self.engine.sip_port
 
     def tearDown(self):
         harness.end_engine(self, self.engine, self.dir)

@@ -78,6 +78,12 @@ return { contexts = {
 """
 
 
+def v4_and_v6(v4, v6, v6_keys=""):
+    """Profiles v4 on 127.0.0.1:v4 and v6 on [::1]:v6 (with `v6_keys` more)."""
+    return ("{ name = 'v4', listen = 'sip:127.0.0.1:%d' }, { name = 'v6', listen = 'sip:[::1]:%d'%s }"
+            % (v4, v6, v6_keys))
+
+
 def have_ipv6():
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
@@ -112,17 +118,25 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
         self.engine = None
         self.sipp_procs = []
 
-    def start(self, profiles, extra="", endpoints=None, expect_fail=False, env=None):
-        self.write_instance("rtp_port_min = %d, rtp_port_max = %d, profiles = { %s } %s"
-                            % (self.rtp_base, self.rtp_base + 39, profiles, extra), DIALPLAN, endpoints)
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua"), env=env).start()
-        if not expect_fail:
-            self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+    def start(self, profiles, ports=1, extra="", endpoints=None, expect_fail=False, env=None):
+        """profiles(*ports): the Lua profile list for `ports` listen ports,
+        picked free again on each start attempt; returns those ports."""
+        picked = []
+
+        def make_instance():
+            picked[:] = [harness.free_port() for _ in range(ports)]
+            return harness.Instance(self.write_instance(
+                "rtp_port_min = %d, rtp_port_max = %d, profiles = { %s } %s"
+                % (self.rtp_base, self.rtp_base + 39, profiles(*picked), extra), DIALPLAN, endpoints), env=env)
+        if expect_fail:
+            self.engine = make_instance().start()
+        else:
+            self.engine = harness.start_listening(self, make_instance)
+        return picked
 
     def test_profiles_have_their_contexts(self):
-        a, b = base.free_udp_port(), base.free_udp_port()
-        self.start("{ name = 'lan', listen = 'sip:127.0.0.1:%d' },"
-                   " { name = 'office', listen = 'sip:127.0.0.1:%d', context = 'office' }" % (a, b))
+        a, b = self.start(lambda a, b: "{ name = 'lan', listen = 'sip:127.0.0.1:%d' },"
+                          " { name = 'office', listen = 'sip:127.0.0.1:%d', context = 'office' }" % (a, b), ports=2)
         self.assertIn("sip: profile office listening on sip:127.0.0.1:%d, context office" % b,
                       self.engine.read_log())
         for port, ctx in ((a, "default"), (b, "office")):
@@ -135,10 +149,10 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
     @unittest.skipUnless(baresip.BARESIP and baresip.OPENSSL, "baresip or openssl missing")
     def test_tls_with_baresip(self):
         cert, key = baresip.make_cert(self.dir)
-        udp, tls = harness.free_port(), harness.free_port()
-        self.start("{ name = 'udp', listen = 'sip:127.0.0.1:%d' },"
-                   " { name = 'tls', listen = 'sips:127.0.0.1:%d', tls_cert = '%s', tls_key = '%s' }"
-                   % (udp, tls, cert, key), endpoints="1001 password=tlspw\n", env=harness.LSAN_SOFIA_TLS)
+        udp, tls = self.start(lambda udp, tls: "{ name = 'udp', listen = 'sip:127.0.0.1:%d' },"
+                              " { name = 'tls', listen = 'sips:127.0.0.1:%d', tls_cert = '%s', tls_key = '%s' }"
+                              % (udp, tls, cert, key), ports=2, endpoints="1001 password=tlspw\n",
+                              env=harness.LSAN_SOFIA_TLS)
         tone = os.path.join(self.dir, "tone.wav")
         baresip.write_tone_wav(tone, 440, 4)
         phone = baresip.Baresip(self.dir, "1001", "tlspw", tls, tone, transport="tls", cafile=cert)
@@ -170,10 +184,9 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
             for path in (ccert, ckey):
                 with open(path) as f:
                     out.write(f.read())
-        tls = harness.free_port()
-        self.start("{ name = 'tls', listen = 'sips:127.0.0.1:%d', tls_cert = '%s', tls_key = '%s', tls_ca = '%s',"
-                   " tls_verify_client = true }" % (tls, cert, key, ccert),
-                   endpoints="1001 password=pw1\n1002 password=pw2\n", env=harness.LSAN_SOFIA_TLS)
+        tls, = self.start(lambda tls: "{ name = 'tls', listen = 'sips:127.0.0.1:%d', tls_cert = '%s', tls_key = '%s',"
+                          " tls_ca = '%s', tls_verify_client = true }" % (tls, cert, key, ccert),
+                          endpoints="1001 password=pw1\n1002 password=pw2\n", env=harness.LSAN_SOFIA_TLS)
         tone = os.path.join(self.dir, "tone.wav")
         baresip.write_tone_wav(tone, 440, 1)
         with_cert = baresip.Baresip(self.dir, "1001", "pw1", tls, tone, transport="tls", cafile=cert,
@@ -191,23 +204,21 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
 
     def test_tls_verify_client_needs_a_ca(self):
         cert, key = baresip.make_cert(self.dir) if baresip.OPENSSL else ("cert.pem", "key.pem")
-        self.start("{ name = 'tls', listen = 'sips:127.0.0.1:%d', tls_cert = '%s', tls_key = '%s',"
-                   " tls_verify_client = true }" % (base.free_udp_port(), cert, key), expect_fail=True)
+        self.start(lambda port: "{ name = 'tls', listen = 'sips:127.0.0.1:%d', tls_cert = '%s', tls_key = '%s',"
+                   " tls_verify_client = true }" % (port, cert, key), expect_fail=True)
         self.assertTrue(self.engine.wait_log("module sip: load() failed"), self.engine.read_log())
         self.assertIn("tls_verify_client needs a sips: listen and tls_ca", self.engine.read_log())
 
     def test_tls_needs_a_certificate(self):
-        self.start("{ name = 'tls', listen = 'sips:127.0.0.1:%d' }" % base.free_udp_port(), expect_fail=True)
+        self.start(lambda port: "{ name = 'tls', listen = 'sips:127.0.0.1:%d' }" % port, expect_fail=True)
         self.assertTrue(self.engine.wait_log("module sip: load() failed"), self.engine.read_log())
         self.assertIn("profile tls listens on sips:127.0.0.1", self.engine.read_log())
         self.assertIn("tls_cert and tls_key needed", self.engine.read_log())
 
     @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
     def test_ipv6_profile(self):
-        v4, v6 = base.free_udp_port(), base.free_udp_port()
-        self.start("{ name = 'v4', listen = 'sip:127.0.0.1:%d' }, { name = 'v6', listen = 'sip:[::1]:%d' }"
-                   % (v4, v6), extra=", trunks = { { name = 'pbx6', host = '[::1]:9', context = 'from-pbx',"
-                   " allowed_ips = { '::1/128' } } }")
+        v4, v6 = self.start(v4_and_v6, ports=2, extra=", trunks = { { name = 'pbx6', host = '[::1]:9',"
+                            " context = 'from-pbx', allowed_ips = { '::1/128' } } }")
         p = self.sipp(["-sf", os.path.join(base.SCENARIOS, "uac_expect_bye.xml"), "-s", "service",
                        "[::1]:%d" % v6], "v6", ip="::1")
         code, story = self.wait_sipp(p, "v6")
@@ -220,9 +231,7 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
         return [(int(a), int(b)) for a, b in re.findall(r"RTP in (\d+), out (\d+)", self.engine.read_log())]
 
     def start_v6(self, extra="", v6_keys=""):
-        v6 = base.free_udp_port()
-        self.start("{ name = 'v4', listen = 'sip:127.0.0.1:%d' }, { name = 'v6', listen = 'sip:[::1]:%d'%s }"
-                   % (base.free_udp_port(), v6, v6_keys), extra=extra)
+        v4, v6 = self.start(lambda v4, v6: v4_and_v6(v4, v6, v6_keys), ports=2, extra=extra)
         return v6
 
     @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
@@ -261,9 +270,7 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
 
     @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
     def test_ipv6_endpoint_contact_gets_ipv6_media(self):
-        v4, v6 = base.free_udp_port(), base.free_udp_port()
-        self.start("{ name = 'v4', listen = 'sip:127.0.0.1:%d' }, { name = 'v6', listen = 'sip:[::1]:%d' }"
-                   % (v4, v6), endpoints="1002 password=secret2\n")
+        v4, v6 = self.start(v4_and_v6, ports=2, endpoints="1002 password=secret2\n")
         port = base.free_udp_port()
         reg = base.Registrar(v4)
         try:
@@ -294,7 +301,7 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
 
 
     def test_media_address_families(self):
-        self.start("{ name = 'odd', listen = 'sip:127.0.0.1:%d', rtp_ip6 = '127.0.0.1' }" % base.free_udp_port(),
+        self.start(lambda port: "{ name = 'odd', listen = 'sip:127.0.0.1:%d', rtp_ip6 = '127.0.0.1' }" % port,
                    expect_fail=True)
         self.assertTrue(self.engine.wait_log("module sip: load() failed"), self.engine.read_log())
         self.assertIn("sip: profile odd: rtp_ip must be a numeric IPv4 address (\"127.0.0.1\") and rtp_ip6 a "

@@ -41,20 +41,13 @@ return { contexts = { default = {
 class SipSrtp(unittest.TestCase):
     def start_engine(self, srtp, endpoints=True):
         self.dir = tempfile.mkdtemp(prefix="tandem-srtp-")
-        self.sip_port = harness.free_port()
-        self.rtp_range = baresip.free_port_range(40)
         with open(os.path.join(self.dir, "endpoints"), "w") as f:
             f.write("1001 password=srtp-test-1\n")
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d', %s\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d, srtp = '%s' } } }\n"
-                    % (self.sip_port, "endpoints_file = 'endpoints'," if endpoints else "",
-                       self.rtp_range[0], self.rtp_range[1], srtp))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN)
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(
+            self.dir, "srtp = '%s'%s" % (srtp, ", endpoints_file = 'endpoints'" if endpoints else "")))
+        self.sip_port, self.rtp_range = self.engine.sip_port, self.engine.rtp_range
 
     def tearDown(self):
         harness.end_engine(self, self.engine, self.dir)

@@ -140,22 +140,15 @@ class TortureBase:
         if not os.path.isdir(TORTURE):
             self.skipTest("the RFC 4475 corpus is not at " + TORTURE)
         self.dir = tempfile.mkdtemp(prefix="tandem-torture-")
-        self.port = harness.free_port()
         endpoints = ""
         if self.ENDPOINTS:
             with open(os.path.join(self.dir, "endpoints"), "w") as f:
                 f.write(self.ENDPOINTS)
-            endpoints = ", endpoints_file = 'endpoints'"
-        rtp = harness.free_port() & ~1
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d%s } } }\n"
-                    % (self.port, min(rtp, 60000), min(rtp, 60000) + 40, endpoints))
+            endpoints = "endpoints_file = 'endpoints'"
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN)
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        self.engine = harness.start_listening(self, lambda: harness.sip_instance(self.dir, endpoints))
+        self.port = self.engine.sip_port
         self.pings = 0
 
     def tearDown(self):

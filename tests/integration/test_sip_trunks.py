@@ -238,7 +238,6 @@ class Events:
 class SipEdge(SipTestMixin, unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sipedge-")
-        self.sip_port = free_udp_port()
         self.rtp_base = free_rtp_base(80)
         self.uas_port = free_udp_port()
         self.engine = None
@@ -249,11 +248,16 @@ class SipEdge(SipTestMixin, unittest.TestCase):
         """Starts the engine with `config` (Lua fields) added to module_config.sip."""
         if config and not config.startswith(","):
             config = ", " + config
-        self.write_instance("listen = 'sip:127.0.0.1:%d', rtp_port_min = %d, rtp_port_max = %d %s"
-                            % (self.sip_port, self.rtp_base, self.rtp_base + 79, config), DIALPLAN, endpoints, top)
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        if not expect_fail:
-            self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+
+        def make_instance():
+            self.sip_port = harness.free_port()
+            return harness.Instance(self.write_instance(
+                "listen = 'sip:127.0.0.1:%d', rtp_port_min = %d, rtp_port_max = %d %s"
+                % (self.sip_port, self.rtp_base, self.rtp_base + 79, config), DIALPLAN, endpoints, top))
+        if expect_fail:
+            self.engine = make_instance().start()
+        else:
+            self.engine = harness.start_listening(self, make_instance)
         self.events = Events(self.engine)
         time.sleep(0.1)  # the events stream is subscribed
 

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""harness.start_listening: a listen port another process takes between
+the test picking it and the engine binding it costs a retry on fresh
+ports, not a red test."""
+import os
+import socket
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+
+class StartListening(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-ports-")
+        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
+            f.write("return { contexts = { default = {} } }\n")
+        self.holders = []  # TCP listeners on the ports "a parallel test" took
+        self.engine = None
+
+    def tearDown(self):
+        for s in self.holders:
+            s.close()
+        harness.end_engine(self, self.engine, self.dir)
+
+    def make_instance(self, taken_first):
+        """An Instance on a fresh port, which for the first `taken_first`
+        calls something else starts listening on (TCP only) just before
+        the engine starts. self.ports: every port it picked."""
+        self.ports = []
+
+        def make():
+            port = harness.free_port()
+            if len(self.holders) < taken_first:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.bind(("127.0.0.1", port))
+                s.listen()
+                self.holders.append(s)
+            with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+                f.write("return { modules = { 'sip' }, shutdown_grace = 1,\n"
+                        "  module_config = { sip = { listen = 'sip:127.0.0.1:%d' } } }\n" % port)
+            self.ports.append(port)
+            return harness.Instance(os.path.join(self.dir, "tandem.lua"))
+        return make
+
+    def test_a_taken_port_is_retried_on_a_fresh_one(self):
+        self.engine = harness.start_listening(self, self.make_instance(taken_first=2))
+        self.assertEqual(len(self.ports), 3)
+        taken = [s.getsockname()[1] for s in self.holders]
+        self.assertEqual(self.ports[:2], taken)
+        self.assertNotIn(self.ports[2], taken)
+        log = self.engine.read_log()
+        self.assertIn("sip: listening on sip:127.0.0.1:%d" % self.ports[2], log)
+        # the engine really answers there, over TCP too
+        with socket.create_connection(("127.0.0.1", self.ports[2]), timeout=5):
+            pass
+
+    def test_gives_up_after_the_attempts(self):
+        with self.assertRaises(AssertionError) as failed:
+            harness.start_listening(self, self.make_instance(taken_first=2), attempts=2)
+        self.assertEqual(len(self.ports), 2)
+        self.assertIn("TCP port %d: Address already in use" % self.ports[1], str(failed.exception))
+        self.assertIn("attempt 2", str(failed.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
