@@ -2,7 +2,11 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <string>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 using tandem::Reactor;
@@ -96,4 +100,36 @@ TEST_CASE("two loops talk only by posting to each other", "[reactor]") {
     ta.join();
     tb.join();
     CHECK(hops == 101);
+}
+
+TEST_CASE("a handler may unwatch another ready descriptor and re-watch its own while it runs", "[reactor]") {
+    Reactor r;
+    // Both readable from the start: one epoll round returns both.
+    int fds[2] = {eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC), eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC)};
+    std::vector<std::string> calls;
+    std::thread loop([&] { r.run(); });
+    r.post([&] {
+        for (int i = 0; i < 2; ++i) {
+            int self = fds[i], other = fds[1 - i];
+            std::string name(1, static_cast<char>('a' + i));
+            r.watch_fd(self, EPOLLIN, [&r, &calls, self, other, name](uint32_t) {
+                calls.push_back(name);
+                r.unwatch_fd(other); // its event of this round must not run
+                r.watch_fd(self, EPOLLIN, [&r, &calls, self, name](uint32_t) {
+                    uint64_t v;
+                    CHECK(::read(self, &v, sizeof v) == sizeof v);
+                    calls.push_back(name + "2");
+                    r.unwatch_fd(self);
+                    r.stop();
+                });
+                calls.push_back(name + " still alive"); // the replaced handler's captures are intact
+            });
+        }
+    });
+    loop.join();
+    ::close(fds[0]);
+    ::close(fds[1]);
+    REQUIRE(calls.size() == 3);
+    CHECK(calls[1] == calls[0] + " still alive");
+    CHECK(calls[2] == calls[0] + "2");
 }

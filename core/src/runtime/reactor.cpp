@@ -32,18 +32,19 @@ Reactor::Reactor() {
     timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (timer_fd_ < 0)
         fail("timerfd_create");
-    for (int fd : {wake_fd_, timer_fd_}) {
+    for (auto [fd, tag] : {std::pair{wake_fd_, &wake_tag_}, std::pair{timer_fd_, &timer_tag_}}) {
         epoll_event ev{};
         ev.events = EPOLLIN;
-        ev.data.fd = fd;
+        ev.data.ptr = tag;
         if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0)
             fail("epoll_ctl");
     }
 }
 
 Reactor::~Reactor() {
-    for (auto &[fd, _] : tickers_)
-        ::close(fd);
+    for (auto &[fd, w] : watches_)
+        if (w->on_tick)
+            ::close(fd);
     ::close(timer_fd_);
     ::close(wake_fd_);
     ::close(epoll_fd_);
@@ -140,34 +141,49 @@ int Reactor::add_ticker(std::chrono::milliseconds period, std::function<void(uin
     spec.it_value = to_timespec(period);
     spec.it_interval = to_timespec(period);
     timerfd_settime(fd, 0, &spec, nullptr);
-    tickers_.emplace(fd, std::move(task));
+    auto &w = watches_[fd] = std::make_unique<Watch>(Watch{fd, nullptr, std::move(task)});
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.fd = fd;
+    ev.data.ptr = w.get();
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
     return fd;
 }
 
 void Reactor::remove_ticker(int id) {
-    if (tickers_.erase(id)) {
-        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, id, nullptr);
-        ::close(id);
-    }
+    auto it = watches_.find(id);
+    if (it == watches_.end() || !it->second->on_tick)
+        return;
+    retire(id);
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, id, nullptr);
+    ::close(id);
+}
+
+void Reactor::retire(int fd) {
+    auto it = watches_.find(fd);
+    it->second->live = false;
+    retired_.push_back(std::move(it->second));
+    watches_.erase(it);
 }
 
 void Reactor::watch_fd(int fd, uint32_t events, FdHandler handler) {
+    bool existing = watches_.count(fd) != 0;
+    if (existing)
+        retire(fd);
+    auto &w = watches_[fd] = std::make_unique<Watch>(Watch{fd, std::move(handler), nullptr});
     epoll_event ev{};
     ev.events = events;
-    ev.data.fd = fd;
-    bool existing = fd_handlers_.count(fd) != 0;
-    fd_handlers_[fd] = std::move(handler);
-    if (epoll_ctl(epoll_fd_, existing ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
+    ev.data.ptr = w.get();
+    if (epoll_ctl(epoll_fd_, existing ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0) {
+        watches_.erase(fd);
         fail("epoll_ctl(watch)");
+    }
 }
 
 void Reactor::unwatch_fd(int fd) {
-    if (fd_handlers_.erase(fd))
-        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    if (watches_.count(fd) == 0)
+        return;
+    retire(fd);
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
 void Reactor::run() {
@@ -181,21 +197,22 @@ void Reactor::run() {
             fail("epoll_wait");
         }
         for (int i = 0; i < n; ++i) {
-            int fd = events[i].data.fd;
-            if (fd == wake_fd_) {
+            void *tag = events[i].data.ptr;
+            if (tag == &wake_tag_) {
                 drain_mailbox();
-            } else if (fd == timer_fd_) {
+            } else if (tag == &timer_tag_) {
                 fire_timers();
-            } else if (auto t = tickers_.find(fd); t != tickers_.end()) {
+            } else if (auto *w = static_cast<Watch *>(tag); !w->live) {
+                continue; // unwatched earlier in this round
+            } else if (w->on_tick) {
                 uint64_t periods = 0;
-                if (::read(fd, &periods, sizeof periods) == sizeof periods && periods > 0)
-                    t->second(periods);
-            } else if (auto h = fd_handlers_.find(fd); h != fd_handlers_.end()) {
-                // Copy: the handler may unwatch (and so destroy) itself.
-                FdHandler handler = h->second;
-                handler(events[i].events);
+                if (::read(w->fd, &periods, sizeof periods) == sizeof periods && periods > 0)
+                    w->on_tick(periods);
+            } else {
+                w->on_ready(events[i].events);
             }
         }
+        retired_.clear();
     }
     {
         std::lock_guard lock(mailbox_mutex_);

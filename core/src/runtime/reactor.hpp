@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <queue>
 #include <thread>
@@ -40,7 +41,8 @@ public:
     int add_ticker(std::chrono::milliseconds period, std::function<void(uint64_t)> task);
     void remove_ticker(int id);
 
-    // Loop-only. Level-triggered epoll watch.
+    // Loop-only. Level-triggered epoll watch; a handler may unwatch or
+    // re-watch its own fd (or any other) while it runs.
     void watch_fd(int fd, uint32_t events, FdHandler handler);
     void unwatch_fd(int fd);
 
@@ -48,6 +50,17 @@ public:
     uint64_t tasks_run() const { return tasks_run_; }
 
 private:
+    // One watched descriptor, found through epoll's data.ptr (no lookup per
+    // event). An unwatched one is retired, not freed, until the dispatch
+    // round ends: events already returned for it are skipped, and a handler
+    // that unwatches itself is not destroyed while it runs.
+    struct Watch {
+        int fd;
+        FdHandler on_ready;                      // a descriptor
+        std::function<void(uint64_t)> on_tick;   // or a ticker's timerfd
+        bool live = true;
+    };
+    void retire(int fd);
     void drain_mailbox();
     void arm_timerfd();
     void fire_timers();
@@ -73,8 +86,10 @@ private:
     uint64_t next_timer_id_ = 1;
     Clock::time_point armed_for_{};
 
-    std::unordered_map<int, FdHandler> fd_handlers_;
-    std::unordered_map<int, std::function<void(uint64_t)>> tickers_;
+    std::unordered_map<int, std::unique_ptr<Watch>> watches_;
+    std::vector<std::unique_ptr<Watch>> retired_;
+    // epoll's data.ptr for the two descriptors the loop itself owns
+    char wake_tag_ = 0, timer_tag_ = 0;
     uint64_t tasks_run_ = 0;
 };
 
