@@ -186,6 +186,12 @@ struct sip_rtp {
     /* the jitter buffer (sip_config.jitter_buffer), drained by its worker's
      * 20 ms playout clock while the call is on that worker's playout list */
     tandem_jb *jb;             /* NULL when disabled or not yet needed */
+    /* relaying without the buffer (sip_relay.c): the next sequence number
+     * and timestamp expected from the far end, to pass gaps on as timing */
+    bool direct_started;
+    uint32_t direct_ssrc;
+    uint16_t direct_next_seq;
+    uint32_t direct_next_ts;
     bool in_playout;
     struct sip_call *playout_prev, *playout_next;
     uint64_t rtcp_timer;       /* 0 none */

@@ -310,6 +310,73 @@ static void buffer_audio(struct sip_call *call, const tandem_rtp_packet *p, uint
     playout_join(call, now);
 }
 
+/* --- native relay: no jitter buffer while the engine only forwards ---
+ *
+ * While the leg's audio goes straight to a bridge peer (ABI 1.4), the far
+ * end's own jitter buffer does the smoothing: each packet is pushed as it
+ * comes, and the timing a buffer would have kept is passed on instead, so
+ * the peer's RTP clock stays in step: missing sequence numbers become lost
+ * frames, a timestamp that jumps (silence suppression) an empty frame of
+ * that duration, and a late or repeated packet is dropped. */
+
+static bool relays_directly(const struct sip_call *call) {
+    return sip_host->abi_minor >= 4 &&
+           sip_host->struct_size >= offsetof(tandem_host, leg_relays_directly) + sizeof sip_host->leg_relays_directly &&
+           sip_host->leg_relays_directly(call->leg);
+}
+
+#define RELAY_MAX_LOST 25     /* frames (500 ms) marked as lost; a longer gap is a new talk spurt */
+#define RELAY_MAX_MISORDER 100 /* RFC 3550 A.1: further back is a restarted sequence, not a late packet */
+
+/* samples (at the codec's rate) of a packet's audio, and their RTP clock ticks */
+static uint32_t packet_samples(const struct sip_rtp *rtp, const tandem_rtp_packet *p) {
+    return is_g711(rtp) ? (uint32_t)p->payload_len : rtp->codec.codec_rate / 50;
+}
+
+static uint32_t rtp_ticks(const struct sip_rtp *rtp, uint32_t samples) {
+    const struct sip_media *c = &rtp->codec;
+    return c->codec_rate && c->rtp_rate != c->codec_rate ? (uint32_t)((uint64_t)samples * c->rtp_rate / c->codec_rate)
+                                                         : samples;
+}
+
+static void push_timing(struct sip_call *call, uint32_t samples, uint32_t flags) {
+    tandem_frame f;
+    memset(&f, 0, sizeof f);
+    f.struct_size = sizeof f;
+    f.kind = TANDEM_FRAME_AUDIO;
+    f.format = call->rtp.format;
+    f.samples = samples;
+    f.flags = flags;
+    sip_host->leg_push_frame(call->leg, &f);
+}
+
+static void relay_audio(struct sip_call *call, const tandem_rtp_packet *p) {
+    struct sip_rtp *rtp = &call->rtp;
+    if (rtp->jb) { /* buffered while the engine needed the audio: its few frames are dropped */
+        playout_leave(call);
+        free(rtp->jb);
+        rtp->jb = NULL;
+    }
+    uint32_t samples = packet_samples(rtp, p);
+    if (rtp->direct_started && p->ssrc == rtp->direct_ssrc) {
+        int16_t missing = (int16_t)(p->seq - rtp->direct_next_seq);
+        if (missing < 0 && missing > -RELAY_MAX_MISORDER) return; /* late or repeated: the stream has moved on */
+        if (missing > 0 && missing <= RELAY_MAX_LOST) {
+            for (int i = 0; i < missing; ++i) push_timing(call, samples, TANDEM_FRAME_LOST);
+        } else if (missing == 0) {
+            int32_t silent = (int32_t)(p->ts - rtp->direct_next_ts); /* RTP ticks nobody sent */
+            uint32_t ticks = rtp_ticks(rtp, samples);
+            if (silent > 0 && ticks && (uint32_t)silent <= ticks * RELAY_MAX_LOST * 10)
+                push_timing(call, (uint32_t)((uint64_t)silent * samples / ticks), 0);
+        }
+    }
+    rtp->direct_started = true;
+    rtp->direct_ssrc = p->ssrc;
+    rtp->direct_next_seq = (uint16_t)(p->seq + 1);
+    rtp->direct_next_ts = p->ts + rtp_ticks(rtp, samples);
+    push_audio(call, p->payload, p->payload_len);
+}
+
 static void rtp_dtmf(struct sip_call *call, const tandem_rtp_packet *p) {
     struct sip_rtp *rtp = &call->rtp;
     tandem_rtp_event ev;
@@ -340,7 +407,8 @@ static void rtp_packet(struct sip_call *call, const uint8_t *buf, size_t n,
     rtp->rx_packets++;
     tandem_rtp_session_received(&rtp->session, &p, now);
     if (p.pt == rtp->pt && p.payload_len > 0 && p.payload_len <= RTP_MAX_PAYLOAD) {
-        if (sip_cfg.jitter_buffer) buffer_audio(call, &p, now);
+        if (relays_directly(call)) relay_audio(call, &p);
+        else if (sip_cfg.jitter_buffer) buffer_audio(call, &p, now);
         else push_audio(call, p.payload, p.payload_len);
     } else if ((int)p.pt == rtp->dtmf_pt && rtp->dtmf_pt >= 0) {
         rtp_dtmf(call, &p);

@@ -30,7 +30,7 @@ def parse_rtp(data):
         return None
     b0, b1, seq, ts, ssrc = struct.unpack("!BBHII", data[:12])
     off = 12 + 4 * (b0 & 0x0F)
-    return {"pt": b1 & 0x7F, "seq": seq, "ts": ts, "ssrc": ssrc, "payload": data[off:]}
+    return {"pt": b1 & 0x7F, "marker": bool(b1 & 0x80), "seq": seq, "ts": ts, "ssrc": ssrc, "payload": data[off:]}
 
 
 def parse_rtcp(data):
@@ -219,8 +219,8 @@ class UA:
                    self.header(request, "Call-ID"), self.header(request, "CSeq")))
         self.sip.sendto(resp.encode(), addr)
 
-    def send_rtp(self, seq, ts, payload, pt=0):
-        self.rtp.sendto(rtp_packet(pt, seq, ts, self.ssrc, payload), self.remote_media)
+    def send_rtp(self, seq, ts, payload, pt=0, marker=False):
+        self.rtp.sendto(rtp_packet(pt, seq, ts, self.ssrc, payload, marker), self.remote_media)
 
     def send_rtcp(self, data):
         dest = self.remote_media if self.rtcp_mux else (self.remote_media[0], self.remote_media[1] + 1)

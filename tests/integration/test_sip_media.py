@@ -19,6 +19,13 @@ sockets), over real sockets on 127.0.0.1:
                       (a UAS), both PCMU: random payload bytes sent by A
                       arrive at B unchanged, and B's at A (no transcoding,
                       no concealment when nothing is lost).
+  test_relay_passes_timing_on  the same bridge relays each packet as it
+                      comes (no jitter buffer: B has it within a few ms,
+                      not after the buffer's 40 ms) and passes the sender's
+                      timing on: 3 lost packets leave a gap of 3 sequence
+                      numbers and 480 timestamp ticks at B, 100 ms of
+                      silence suppression a timestamp jump of 800 with the
+                      marker bit, a repeated and a late packet are dropped.
 
 SipDynamicCodec (tests/modules/testl16.c registers an L16 codec with its RTP
 encoding, ABI 1.2; the SIP channel knows nothing about it):
@@ -30,6 +37,7 @@ encoding, ABI 1.2; the SIP channel knows nothing about it):
 Run: python3 tests/integration/test_sip_media.py -v
 """
 import os
+import select
 import sys
 import tempfile
 import time
@@ -212,6 +220,48 @@ class SipMedia(unittest.TestCase):
                              "frames at %s are the sent ones, in order, none missing" % where)
             self.assertGreaterEqual(len(relayed), 95, log)
             self.assertLessEqual(len(got) - len(relayed), 6, "few concealed frames at %s" % where)
+
+    def test_relay_passes_timing_on(self):
+        a, b = sipua.UA(), self.uas
+        lost, silence_at, extra = {20, 21, 22}, 40, 800
+        sent, delays = [], []
+        try:
+            sipua.bridged_call(a, b, "bridge", self.sip_port)
+            start = time.time()
+            for n, seq in enumerate(list(range(60)) + [10, 5]):  # then a repeat and a late one
+                ts = 160 * seq + (extra if seq >= silence_at else 0)
+                if seq not in lost:
+                    payload = bytes([seq]) + sipua.random_payload(159)
+                    sent.append(payload)
+                    t0 = time.time()
+                    a.send_rtp(1000 + seq, ts, payload, marker=seq == silence_at)
+                    if select.select([b.rtp], [], [], 0.5)[0]:
+                        delays.append(time.time() - t0)
+                time.sleep(max(0, start + 0.02 * (n + 1) - time.time()))
+            time.sleep(0.3)
+            got = [sipua.parse_rtp(d) for d in b.drain(b.rtp)]
+            a.bye()
+        finally:
+            a.close()
+        log = self.engine.read_log()
+        # drain() above read what select() saw too: collect by payload
+        by_mark = {}
+        for p in got:
+            if p and p["pt"] == 0 and len(p["payload"]) == 160 and p["payload"] in sent:
+                self.assertNotIn(p["payload"][0], by_mark, "packet %d relayed twice" % p["payload"][0])
+                by_mark[p["payload"][0]] = p
+        self.assertGreaterEqual(len(delays), 50, log)
+        delays.sort()
+        self.assertLess(delays[len(delays) // 2], 0.015, "median relay delay %.1f ms" % (delays[len(delays) // 2] * 1000))
+        for before, after, seq_gap, ts_gap, marker in ((19, 23, 4, 640, False), (39, 40, 1, 160 + extra, True),
+                                                       (30, 31, 1, 160, False)):
+            self.assertIn(before, by_mark, log)
+            self.assertIn(after, by_mark, log)
+            x, y = by_mark[before], by_mark[after]
+            self.assertEqual((y["seq"] - x["seq"]) & 0xFFFF, seq_gap, "seq %d -> %d" % (before, after))
+            self.assertEqual((y["ts"] - x["ts"]) & 0xFFFFFFFF, ts_gap, "ts %d -> %d" % (before, after))
+            self.assertEqual(y["marker"], marker, "marker on %d" % after)
+
 
 class SipDynamicCodec(unittest.TestCase):
     def setUp(self):

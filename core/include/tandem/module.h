@@ -54,7 +54,7 @@ extern "C" {
 #endif
 
 #define TANDEM_ABI_MAJOR 1
-#define TANDEM_ABI_MINOR 3
+#define TANDEM_ABI_MINOR 4
 
 #if defined(__GNUC__)
 #define TANDEM_EXPORT __attribute__((visibility("default")))
@@ -705,6 +705,18 @@ struct tandem_host {
      * them to the codec's state_new_params. Setting another format with
      * leg_set_format forgets them. TANDEM_OK, or TANDEM_EGONE. */
     int (*leg_set_format_params)(tandem_leg *leg, const char *params);
+
+    /* --- added in ABI 1.4: native relay (media path) --- */
+
+    /* Worker-only, for channel drivers with a jitter buffer: true while a
+     * frame pushed on `leg` goes to its bridge peer at once and nothing in
+     * the engine needs it on the media tick (no tap, mixer or in-band DTMF
+     * detection). The far end has its own jitter buffer then: a driver may
+     * push frames as they arrive instead of buffering them, marking gaps
+     * with TANDEM_FRAME_LOST frames and silences with empty frames (len 0,
+     * samples > 0), so the peer's driver keeps the timing. Ask per packet:
+     * it changes when a recording, spy or conference starts or ends. */
+    bool (*leg_relays_directly)(const tandem_leg *leg);
 };
 
 /* ---------------------------------------------------------------------- */

@@ -598,6 +598,11 @@ int h_call_post(tandem_module *self, const char *call_id, void (*fn)(tandem_leg 
     return TANDEM_OK;
 }
 
+bool h_leg_relays_directly(const tandem_leg *l) {
+    const Leg *leg = Leg::from(l);
+    return leg->state() != LegState::hungup && leg->relays_directly();
+}
+
 const tandem_host kHost = {
     sizeof(tandem_host),
     TANDEM_ABI_MAJOR,
@@ -664,6 +669,7 @@ const tandem_host kHost = {
     h_leg_tap_remove,
     h_call_post,
     h_leg_set_format_params,
+    h_leg_relays_directly,
 };
 
 } // namespace

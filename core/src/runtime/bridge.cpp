@@ -65,6 +65,19 @@ void Bridge::forward_from(Leg &from) {
     }
 }
 
+bool Bridge::relay_now(Leg &from, const tandem_frame &frame, media::FormatId format) {
+    if (ended_)
+        return false;
+    Leg &to = peer_of(from);
+    if (to.stream) // `to` hears music instead
+        return true;
+    if (format != to.format() || to.tapped)
+        return false;
+    to.write_wire(frame);
+    ++frames_relayed_;
+    return true;
+}
+
 void Bridge::relay_dtmf(Leg &from, char digit, uint32_t duration_ms) {
     if (!ended_)
         peer_of(from).write_dtmf(digit, duration_ms);

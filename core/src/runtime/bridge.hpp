@@ -4,6 +4,7 @@
 // soon as it arrives. Lives on the legs' worker; ends when either leg leaves.
 #include "media/frame.hpp"
 #include "runtime/ref.hpp"
+#include "tandem/module.h"
 
 #include <cstdint>
 #include <functional>
@@ -24,6 +25,11 @@ public:
 
     // Media tick: forward what `from` received to its peer.
     void forward_from(Leg &from);
+    // A frame `from` received while it relays directly (Leg::relays_directly)
+    // and nothing waits in its inbox: sent to the peer as the driver gave it
+    // when the peer takes the same format untapped (true), else false and
+    // the caller queues it for forward_from.
+    bool relay_now(Leg &from, const tandem_frame &frame, media::FormatId format);
     void relay_dtmf(Leg &from, char digit, uint32_t duration_ms);
     // A leg hung up or was taken out: the bridge ends (once).
     void leg_gone(Leg &leg);

@@ -11,6 +11,7 @@
 #include "runtime/worker.hpp"
 
 #include <cstddef>
+#include <algorithm>
 #include <cstring>
 
 namespace tandem {
@@ -151,19 +152,26 @@ void Leg::push_frame(const tandem_frame &in) {
     if (in.kind != TANDEM_FRAME_AUDIO || in.len > media::kMaxFrameBytes)
         return;
     ++frames_in;
+    media::FormatId format = in.format ? media::find_format(in.format) : format_;
+    if (format == media::kNoFormat)
+        format = format_;
     bool was_empty = inbox_.empty();
+    if (was_empty && relays_directly() && bridge->relay_now(*this, in, format))
+        return;
     media::Frame &f = inbox_.push();
     f.kind = media::FrameKind::audio;
-    f.format = in.format ? media::find_format(in.format) : format_;
-    if (f.format == media::kNoFormat)
-        f.format = format_;
+    f.format = format;
     f.samples = in.samples;
     f.len = static_cast<uint32_t>(in.len);
     constexpr size_t kWithFlags = offsetof(tandem_frame, flags) + sizeof(in.flags);
     f.lost = in.struct_size >= kWithFlags && (in.flags & TANDEM_FRAME_LOST) != 0;
     if (in.len)
         std::memcpy(f.data, in.data, in.len);
-    if (was_empty)
+    // A plain bridge sends the frame on now: waiting for the media tick
+    // would only add up to a tick of delay and a pass over the leg.
+    if (relays_directly())
+        bridge->forward_from(*this);
+    else if (was_empty)
         worker.media_pending(*this);
 }
 
@@ -187,8 +195,12 @@ void Leg::receive_dtmf(char digit, uint32_t duration_ms, DtmfSource source) {
 }
 
 bool Leg::wants_inband_dtmf() const {
-    auto it = vars.find(std::string_view("dtmf_inband"));
-    return it != vars.end() && (it->second == "1" || it->second == "true" || it->second == "yes");
+    if (inband_checked_at_ != vars.changes()) {
+        auto it = vars.find(std::string_view("dtmf_inband"));
+        inband_wanted_ = it != vars.end() && (it->second == "1" || it->second == "true" || it->second == "yes");
+        inband_checked_at_ = vars.changes();
+    }
+    return inband_wanted_;
 }
 
 int Leg::write(const media::Frame &frame) {
@@ -211,6 +223,18 @@ int Leg::write(const media::Frame &frame) {
     out.digit = frame.digit;
     out.duration_ms = frame.duration_ms;
     out.flags = frame.lost ? TANDEM_FRAME_LOST : 0;
+    return driver_.desc->write_frame(driver_.desc->user, abi(), &out);
+}
+
+int Leg::write_wire(const tandem_frame &frame) {
+    if (state_ == LegState::hungup || driver_done_ || !driver_.desc)
+        return TANDEM_EGONE;
+    ++frames_out;
+    // The struct as this engine knows it (the sender may be an older module):
+    // the payload itself is not copied.
+    tandem_frame out{};
+    std::memcpy(&out, &frame, std::min<size_t>(frame.struct_size, sizeof out));
+    out.struct_size = sizeof out;
     return driver_.desc->write_frame(driver_.desc->user, abi(), &out);
 }
 

@@ -3,6 +3,7 @@
 // any thread; everything else belongs to the owning worker's thread.
 #include "media/frame.hpp"
 #include "modules/registry.hpp"
+#include "runtime/leg_vars.hpp"
 #include "runtime/ref.hpp"
 #include "tandem/module.h"
 
@@ -96,8 +97,15 @@ public:
     void receive_dtmf(char digit, uint32_t duration_ms, DtmfSource source);
     // True while the variable dtmf_inband asks for in-band detection.
     bool wants_inband_dtmf() const;
+    // True while the leg's audio can go to its bridge peer as it arrives,
+    // with nothing in the engine needing it on the media tick: no tap, no
+    // mixer, no in-band DTMF detection (the bridge translates if need be).
+    bool relays_directly() const { return bridge && !tapped && !mix && !wants_inband_dtmf(); }
     // Send a frame to the far end through the driver.
     int write(const media::Frame &frame);
+    // The same for an audio frame as another driver delivered it (a
+    // bridge's direct relay, same format, no tap on this leg): no copy.
+    int write_wire(const tandem_frame &frame);
     int write_dtmf(char digit, uint32_t duration_ms);
     int answer();
     int indicate(LegState state);
@@ -115,7 +123,7 @@ public:
     void set_format_params(std::optional<std::string> params) { format_params_ = std::move(params); }
     FrameQueue &inbox() { return inbox_; }
 
-    std::map<std::string, std::string, std::less<>> vars;
+    LegVars vars;
     std::string context, exten, caller_num, caller_name;
     uint64_t created_us = 0, answered_us = 0, ended_us = 0;
     bool ended_by_far_end = false; // the driver reported the hang-up (CDR hangup_side)
@@ -155,6 +163,8 @@ private:
     std::optional<std::string> format_params_;
     FrameQueue inbox_;
     bool driver_done_ = false;
+    mutable uint64_t inband_checked_at_ = UINT64_MAX; // vars.changes() when inband_wanted_ was read
+    mutable bool inband_wanted_ = false;
 };
 
 } // namespace tandem
