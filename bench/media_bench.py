@@ -8,10 +8,12 @@ Sets up CALLS bridged calls (each: a UA here calls the engine, the dialplan
 dials a UAS here and bridges; both legs PCMU), then sends 20 ms PCMU packets
 (172 bytes) on both legs of every call for SECONDS and reads the engine's
 CPU time (utime + stime from /proc/PID/stat) over that window. The engine
-relays each packet to the other leg: receive, jitter buffer, bridge, send.
-Then the same generator drives `udp_echo` with 2 x CALLS sockets (each
-packet goes back to its sender: one receive and one send, like a relayed
-packet), once reading with recvfrom until EAGAIN and once with recvmmsg.
+relays each packet to the other leg: receive, bridge, send (a plain bridge
+relays as packets come, without the jitter buffer; the far ends have
+theirs). Then the same generator drives `udp_echo` with 2 x CALLS sockets
+(each packet goes back to its sender: one receive and one send, like a
+relayed packet): reading with recvfrom until EAGAIN, with recvmmsg, and
+with recvmmsg on two threads (the engine runs two workers here).
 
 Prints one line per target: packets the target received, CPU µs, µs per
 packet, µs per call-second (a bridged call = 2 legs x 50 packets/s in).
@@ -85,7 +87,7 @@ def measure(pid, pairs, seconds):
 def bench_engine(calls, seconds, jitter_buffer):
     d = tempfile.mkdtemp(prefix="tandem-mediabench-")
     sip_port = harness.free_port()
-    rtp_base = 20000 + random.randrange(0, 20000) & ~1
+    rtp_base, _ = harness.free_rtp_range(4 * calls + 40)
     with open(os.path.join(d, "tandem.lua"), "w") as f:
         f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1, log = { level = 'warning' },\n"
                 "  module_config = { sip = { listen = 'sip:127.0.0.1:%d', rtp_port_min = %d,\n"
@@ -128,10 +130,10 @@ def bench_engine(calls, seconds, jitter_buffer):
     return sent, received, cpu
 
 
-def bench_echo(mode, legs, seconds):
+def bench_echo(mode, legs, seconds, threads):
     exe = os.path.join(os.environ["TANDEM_BUILD_DIR"], "bin", "udp_echo")
-    first = 40000 + random.randrange(0, 10000) & ~1
-    p = subprocess.Popen([exe, mode, str(first), str(legs)], stdout=subprocess.PIPE, text=True)
+    first, _ = harness.free_rtp_range(2 * legs)
+    p = subprocess.Popen([exe, mode, str(first), str(legs), str(threads)], stdout=subprocess.PIPE, text=True)
     try:
         assert p.stdout.readline().strip() == "ready"
         socks = []
@@ -163,8 +165,9 @@ def main():
     print("# %d bridged calls, %d packets/s into the target, %.0f s each" % (calls, calls * 100, seconds))
     report("tandem bridge (jitter buffer %s)" % ("on" if jb else "off"), calls, seconds,
            *bench_engine(calls, seconds, jb))
-    for mode in ("recvfrom", "recvmmsg"):
-        report("udp_echo %s, %d sockets" % (mode, 2 * calls), calls, seconds, *bench_echo(mode, 2 * calls, seconds))
+    for mode, threads in (("recvfrom", 1), ("recvmmsg", 1), ("recvmmsg", 2)):
+        report("udp_echo %s, %d sockets, %d thread%s" % (mode, 2 * calls, threads, "s" if threads > 1 else ""),
+               calls, seconds, *bench_echo(mode, 2 * calls, seconds, threads))
 
 
 if __name__ == "__main__":
