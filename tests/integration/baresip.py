@@ -46,9 +46,8 @@ MODULE_PATH = "/usr/lib/baresip/modules"
 
 
 def free_port_range(count):
-    """`count` consecutive ports starting at an even free one (RTP wants even)."""
-    base = min(harness.free_port() & ~1, 64000)
-    return base, base + count - 1
+    """`count` consecutive free ports starting at an even one (RTP wants even)."""
+    return harness.free_rtp_range(count)
 
 
 def make_cert(directory, ip="127.0.0.1"):

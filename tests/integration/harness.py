@@ -3,6 +3,7 @@ control socket, started and stopped by PID, so tests run in parallel and
 beside a running demo."""
 import json
 import os
+import random
 import socket
 import shutil
 import signal
@@ -35,6 +36,32 @@ def free_port(kind=socket.SOCK_DGRAM):
                 return port
             except OSError:
                 continue
+
+
+# RTP ranges come from below the kernel's ephemeral ports (32768 and up by
+# default), where no port-0 socket of a parallel test (SIPp, baresip, the
+# Python UAs) can land; only another test's RTP range can, and each is
+# drawn at random and checked.
+RTP_RANGE_FLOOR, RTP_RANGE_CEILING = 16384, 32000
+
+
+def free_rtp_range(count=40):
+    """An even port with `count` free UDP ports from it: (first, last)."""
+    for _ in range(100):
+        base = random.randrange(RTP_RANGE_FLOOR, RTP_RANGE_CEILING - count) & ~1
+        socks = []
+        try:
+            for p in range(base, base + count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base, base + count - 1
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no %d free UDP ports in %d-%d" % (count, RTP_RANGE_FLOOR, RTP_RANGE_CEILING))
 
 
 class Instance:
@@ -121,7 +148,7 @@ def sip_instance(directory, sip_fields="", modules=("sip",), module_config="", w
     `module_config` (Lua) goes beside sip's. The dialplan is the test's
     directory/dialplan.lua."""
     port = free_port()
-    rtp = min(free_port() & ~1, 64000)
+    rtp, _ = free_rtp_range(rtp_ports)
     path = os.path.join(directory, "tandem.lua")
     with open(path, "w") as f:
         f.write("return { modules = { %s }, workers = %d, shutdown_grace = 1,\n"

@@ -156,24 +156,8 @@ def free_udp_port():
 
 
 def free_rtp_base(count=40):
-    """An even port with `count` free ports after it (best effort)."""
-    for _ in range(50):
-        base = free_udp_port() & ~1
-        if base + count > 65000:
-            continue
-        socks = []
-        try:
-            for p in range(base, base + count, 2):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    return 30000
+    """An even port with `count` free ports from it."""
+    return harness.free_rtp_range(count)[0]
 
 
 def launch_sipp(test, args, name, port=None, calls=1, ip="127.0.0.1", media_ip="127.0.0.1", timeout=20):
