@@ -1,5 +1,6 @@
 #include "media/g711.hpp"
 #include "media/translator.hpp"
+#include "runtime/translation.hpp"
 
 #include "audio_test_util.hpp"
 
@@ -394,4 +395,21 @@ TEST_CASE("a lost frame is concealed by the codec that decodes it, copied as los
     lost_ulaw.lost = true;
     auto no_conceal = Translator::create(codecs, pcmu, in, nullptr);
     CHECK_FALSE(no_conceal->translate(lost_ulaw, out)); // G.711 has no conceal(): dropped
+}
+
+TEST_CASE("a translator slot searches a pair of formats with no path once, not per frame", "[translator]") {
+    tandem::Registry registry; // no codecs: only the identity path exists
+    tandem::TranslatorSlot slot;
+    FormatId pcmu = intern_format("PCMU"), g729 = intern_format("G729");
+    std::string error;
+    CHECK_FALSE(slot.get(registry, pcmu, g729, error));
+    CHECK(error == "no translation path from PCMU to G729");
+    error.clear();
+    CHECK_FALSE(slot.get(registry, pcmu, g729, error));
+    CHECK(error.empty()); // known missing: neither searched nor reported again
+    tandem::HeldTranslator *t = slot.get(registry, pcmu, pcmu, error);
+    REQUIRE(t);
+    CHECK(slot.get(registry, pcmu, pcmu, error) == t); // kept while the formats stay
+    CHECK_FALSE(slot.get(registry, pcmu, g729, error));
+    CHECK_FALSE(error.empty()); // the formats changed in between: searched again
 }

@@ -31,16 +31,12 @@ Leg &Bridge::peer_of(const Leg &leg) const { return &leg == a_.get() ? *b_ : *a_
 
 HeldTranslator *Bridge::translator_for(Leg &from, Leg &to) {
     auto &slot = &from == a_.get() ? a_to_b_ : b_to_a_;
-    if (!slot || slot->from() != from.format() || slot->to() != to.format()) {
-        std::string error;
-        slot = HeldTranslator::create(*worker_.engine().registry().snapshot(), from.format(), to.format(), error,
-                                      from.format_params(), to.format_params());
-        if (!slot) {
-            log::at(log::Level::warning, "core", from.call_id, "bridge {} -> {}: {}", from.id, to.id, error);
-            return nullptr;
-        }
-    }
-    return slot.get();
+    std::string error;
+    HeldTranslator *t = slot.get(worker_.engine().registry(), from.format(), to.format(), error, from.format_params(),
+                                 to.format_params());
+    if (!t && !error.empty())
+        log::at(log::Level::warning, "core", from.call_id, "bridge {} -> {}: {}", from.id, to.id, error);
+    return t;
 }
 
 void Bridge::forward_from(Leg &from) {

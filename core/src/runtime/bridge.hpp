@@ -4,6 +4,7 @@
 // soon as it arrives. Lives on the legs' worker; ends when either leg leaves.
 #include "media/frame.hpp"
 #include "runtime/ref.hpp"
+#include "runtime/translation.hpp"
 #include "tandem/module.h"
 
 #include <cstdint>
@@ -14,7 +15,6 @@ namespace tandem {
 
 class Leg;
 class Worker;
-class HeldTranslator;
 
 class Bridge {
 public:
@@ -53,7 +53,7 @@ private:
 
     Worker &worker_;
     Ref<Leg> a_, b_;
-    std::unique_ptr<HeldTranslator> a_to_b_, b_to_a_;
+    TranslatorSlot a_to_b_, b_to_a_;
     media::Frame scratch_;
     bool ended_ = false;
     uint64_t frames_relayed_ = 0;

@@ -109,18 +109,14 @@ void MixMember::take_input(Leg &leg) {
         if (f.format == linear) {
             copy_audio(f, *slot);
         } else {
-            if (!in_ || in_->from() != f.format || in_->to() != linear) {
-                if (in_missing_ == std::pair{f.format, linear})
-                    continue;
-                std::string error;
-                in_ = HeldTranslator::create(*worker_.engine().registry().snapshot(), f.format, linear, error);
-                if (!in_) {
-                    in_missing_ = {f.format, linear};
+            std::string error;
+            HeldTranslator *in = in_.get(worker_.engine().registry(), f.format, linear, error);
+            if (!in) {
+                if (!error.empty())
                     log::at(log::Level::warning, "core", leg.call_id, "mixer input of {}: {}", leg.id, error);
-                    continue;
-                }
+                continue;
             }
-            if (!in_->get().translate(f, *slot))
+            if (!in->get().translate(f, *slot))
                 continue;
         }
         link_->to_mixer.commit_push();
@@ -146,18 +142,14 @@ bool MixMember::deliver() {
             leg_->write(*f);
             continue;
         }
-        if (!out_ || out_->from() != f->format || out_->to() != leg_->format()) {
-            if (out_missing_ == std::pair{f->format, leg_->format()})
-                continue;
-            std::string error;
-            out_ = HeldTranslator::create(*worker_.engine().registry().snapshot(), f->format, leg_->format(), error);
-            if (!out_) {
-                out_missing_ = {f->format, leg_->format()};
+        std::string error;
+        HeldTranslator *out = out_.get(worker_.engine().registry(), f->format, leg_->format(), error);
+        if (!out) {
+            if (!error.empty())
                 log::at(log::Level::warning, "core", leg_->call_id, "mixer output to {}: {}", leg_->id, error);
-                continue;
-            }
+            continue;
         }
-        if (out_->get().translate(*f, *scratch_))
+        if (out->get().translate(*f, *scratch_))
             leg_->write(*scratch_);
     }
     return true;

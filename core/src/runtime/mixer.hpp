@@ -11,6 +11,7 @@
 // atomics, which each side checks on its own tick.
 #include "media/frame.hpp"
 #include "runtime/mix_link.hpp"
+#include "runtime/translation.hpp"
 #include "runtime/ref.hpp"
 
 #include <cstdint>
@@ -25,7 +26,6 @@ namespace tandem {
 
 class Bridge;
 class Engine;
-class HeldTranslator;
 class Leg;
 class Worker;
 
@@ -53,11 +53,9 @@ private:
     Worker &worker_;
     Ref<Leg> leg_;
     std::shared_ptr<MixLink> link_;
-    std::unique_ptr<HeldTranslator> in_, out_;
+    TranslatorSlot in_, out_;
     // The last conversion with no translator (from, to): not searched for
     // again, and logged once, for every frame that would need it.
-    std::pair<media::FormatId, media::FormatId> in_missing_{media::kNoFormat, media::kNoFormat},
-        out_missing_{media::kNoFormat, media::kNoFormat};
     std::unique_ptr<media::Frame> scratch_ = std::make_unique<media::Frame>();
     MixEnd reason_ = MixEnd::none;
 };

@@ -59,13 +59,14 @@ void TapSet::feed(Tap &tap, Direction &dir, const media::Frame &frame) {
         return;
     const media::Frame *pcm = &frame;
     if (frame.format != tap.pcm) {
-        if (!dir.to_pcm || dir.to_pcm->from() != frame.format) {
-            std::string error;
-            dir.to_pcm = HeldTranslator::create(*worker_.engine().registry().snapshot(), frame.format, tap.pcm, error);
-            if (!dir.to_pcm)
-                return;
+        std::string error;
+        HeldTranslator *to_pcm = dir.to_pcm.get(worker_.engine().registry(), frame.format, tap.pcm, error);
+        if (!to_pcm) {
+            if (!error.empty())
+                log::at(log::Level::warning, "core", "", "audio tap {}: {}", tap.id, error);
+            return;
         }
-        if (!dir.to_pcm->get().translate(frame, *scratch_))
+        if (!to_pcm->get().translate(frame, *scratch_))
             return;
         pcm = scratch_.get();
     }

@@ -8,6 +8,7 @@
 #include "media/frame.hpp"
 #include "modules/registry.hpp"
 #include "runtime/ref.hpp"
+#include "runtime/translation.hpp"
 #include "tandem/module.h"
 
 #include <array>
@@ -18,7 +19,6 @@
 namespace tandem {
 
 class Leg;
-class HeldTranslator;
 class Worker;
 
 class TapSet {
@@ -47,7 +47,7 @@ public:
 private:
     struct Direction {
         std::vector<int16_t> fifo; // samples waiting, oldest first
-        std::unique_ptr<HeldTranslator> to_pcm;
+        TranslatorSlot to_pcm;
     };
     struct Tap {
         uint64_t id = 0;

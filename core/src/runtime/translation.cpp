@@ -22,4 +22,15 @@ std::unique_ptr<HeldTranslator> HeldTranslator::create(const RegistrySnapshot &r
     return held;
 }
 
+HeldTranslator *TranslatorSlot::get(const Registry &registry, media::FormatId from, media::FormatId to,
+                                    std::string &error, const char *from_params, const char *to_params) {
+    if (held_ && held_->from() == from && held_->to() == to)
+        return held_.get();
+    if (missing_ == std::pair{from, to})
+        return nullptr;
+    held_ = HeldTranslator::create(*registry.snapshot(), from, to, error, from_params, to_params);
+    missing_ = held_ ? std::pair{media::kNoFormat, media::kNoFormat} : std::pair{from, to};
+    return held_.get();
+}
+
 } // namespace tandem
