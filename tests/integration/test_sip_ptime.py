@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""ptime other than 20 ms, and rtcp-mux holding one socket, against a peer
+that controls every packet (tests/integration/sipua.py), over real sockets
+on 127.0.0.1. Each case runs with the jitter buffer (PtimeJitterBuffer)
+and without it (PtimeNoJitterBuffer, which also sets the module's
+`ptime = 30`):
+
+  test_ptime30_echo   the caller offers a=ptime:30 and sends 3 s of a 1 kHz
+                      tone in 30 ms PCMU packets to the echo test: the answer
+                      says a=ptime:30; what comes back is 240-byte packets
+                      whose timestamps step by 240, about every 30 ms, as
+                      many samples as were sent (no drift), the tone intact
+                      (Goertzel) and the first 0.5 s byte for byte.
+  test_ptime10_echo   the same with 10 ms packets (80 bytes).
+  test_maxptime       an offer of a=ptime:60 a=maxptime:40: 60 ms packets
+                      are taken, 40 ms ones (320 bytes) sent and announced.
+  test_bridge_30_to_20  a ptime-30 caller bridged to a callee that answers
+                      a=ptime:20 (PtimeNoJitterBuffer: no a=ptime, so our
+                      `ptime = 30` applies): each hears the other's tone in
+                      packets of its own ptime, with the right count.
+  test_rtcp_mux_one_socket  with rtcp-mux agreed the engine holds the RTP
+                      port only (/proc/net/udp: the odd port is not bound)
+                      and its SR arrives on the RTP port; a re-INVITE
+                      without rtcp-mux binds the odd port again, and a call
+                      without rtcp-mux holds both.
+
+Run: python3 tests/integration/test_sip_ptime.py -v
+"""
+import os
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import sipua  # noqa: E402
+import tones  # noqa: E402
+
+DIALPLAN = """
+return { contexts = { default = {
+  ["echo"] = function(call)
+    call:answer()
+    call:echo()
+  end,
+  ["bridge"] = function(call)
+    call:answer()
+    local status, peer = call:dial("sip/peer@127.0.0.1:@UAS_PORT@")
+    if status == "answer" then call:bridge(peer) end
+    call:hangup()
+  end,
+} } }
+"""
+
+
+def bound_udp_ports():
+    """Local ports of every IPv4 UDP socket on this host."""
+    ports = set()
+    with open("/proc/net/udp") as f:
+        next(f)
+        for line in f:
+            ports.add(int(line.split()[1].split(":")[1], 16))
+    return ports
+
+
+def audio(packets):
+    """The PCMU packets of `packets` ((time, parsed) pairs), in arrival order."""
+    return [(t, p) for t, p in packets if p and p["pt"] == 0]
+
+
+class PtimeCases:
+    JITTER_BUFFER = True
+    MODULE_PTIME = 20
+    CALLEE_PTIME = 20  # what the bridged callee's answer says (None: nothing)
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-ptime-")
+        self.sip_port = harness.free_port()
+        self.uas = sipua.UA()
+        rtp_base = min(harness.free_port() & ~1, 64000)
+        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
+                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
+                    "    rtp_port_min = %d, rtp_port_max = %d, rtcp_interval_ms = 1000,\n"
+                    "    jitter_buffer = %s, ptime = %d } } }\n"
+                    % (self.sip_port, rtp_base, rtp_base + 39, "true" if self.JITTER_BUFFER else "false",
+                       self.MODULE_PTIME))
+        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
+            f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
+        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
+        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+
+    def tearDown(self):
+        self.uas.close()
+        harness.end_engine(self, self.engine, self.dir)
+
+    def check_stream(self, got, size, sent_samples, freq, where, sent_bytes=None):
+        """`got`: the (time, packet) PCMU packets one side received."""
+        log = self.engine.read_log()
+        self.assertGreater(len(got), 10, "%s: no audio\n%s" % (where, log))
+        sizes = [len(p["payload"]) for _, p in got]
+        self.assertEqual(sizes, [size] * len(got), "%s: every packet %d bytes" % (where, size))
+        steps = {(b["ts"] - a["ts"]) & 0xFFFFFFFF for (_, a), (_, b) in zip(got, got[1:])}
+        self.assertEqual(steps, {size}, "%s: timestamps step by the packet's samples" % where)
+        total = size * len(got)
+        self.assertLessEqual(abs(total - sent_samples), 640, "%s: %d samples for %d sent" % (where, total, sent_samples))
+        span, expected = got[-1][0] - got[0][0], (len(got) - 1) * size / 8000.0
+        self.assertLess(abs(span - expected), 0.25, "%s: packets every %d ms (%.2f s for %.2f)"
+                        % (where, size // 8, span, expected))
+        stream = b"".join(p["payload"] for _, p in got)
+        pcm = sipua.ulaw_decode(stream[4000:-4000])
+        for i in range(0, len(pcm) - 1600, 1600):
+            self.assertGreater(tones.relative_power(pcm[i:i + 1600], freq), 0.9,
+                               "%s: the %d Hz tone intact at sample %d" % (where, freq, 4000 + i))
+        if sent_bytes is not None:
+            self.assertEqual(stream[:4000], sent_bytes[:4000], "%s: the first 0.5 s byte for byte" % where)
+
+    def echo_case(self, ptime, size, maxptime=None, send_size=None):
+        send_size = send_size or size
+        ua = sipua.UA()
+        ua.ptime = ptime
+        if maxptime:
+            ua.extra_sdp = "a=maxptime:%d\r\n" % maxptime
+        n = 24000 // send_size  # 3 s
+        tone = sipua.tone_ulaw(1000, 24000)
+        try:
+            ok = ua.call("echo", self.sip_port)
+            self.assertIn("a=ptime:%d\r\n" % (size // 8), ok)
+            back = ua.paced_exchange([(i, 3000 + send_size * i, tone[send_size * i:send_size * (i + 1)], 0)
+                                      for i in range(n)], tail=0.5, interval=send_size / 8000.0, stamped=True)
+            ua.bye()
+        finally:
+            ua.close()
+        self.check_stream(audio(back), size, 24000, 1000, "echo", tone)
+
+    def test_ptime30_echo(self):
+        self.echo_case(30, 240)
+
+    def test_ptime10_echo(self):
+        self.echo_case(10, 80)
+
+    def test_maxptime(self):
+        self.echo_case(60, 320, maxptime=40, send_size=480)
+
+    def test_bridge_30_to_20(self):
+        a, b = sipua.UA(), self.uas
+        a.ptime = 30
+        b.ptime = self.CALLEE_PTIME
+        b_size = 8 * (self.CALLEE_PTIME or self.MODULE_PTIME)
+        invite = {}
+        orig_wait = b.wait_request
+
+        def wait_request(method, timeout=10.0):
+            msg, addr = orig_wait(method, timeout)
+            invite.setdefault(method, msg)
+            return msg, addr
+        b.wait_request = wait_request
+        tone_a, tone_b = sipua.tone_ulaw(1000, 24000), sipua.tone_ulaw(600, 24000)
+        got_a, got_b = [], []
+        try:
+            sipua.bridged_call(a, b, "bridge", self.sip_port)
+            self.assertIn("a=ptime:%d\r\n" % self.MODULE_PTIME, sipua.UA.body(invite["INVITE"]))
+            start = time.time()
+            for tick in range(350):  # 3 s on a 10 ms grid, then 0.5 s of what is left
+                ms = 10 * tick
+                if ms % 30 == 0 and tick < 300:
+                    i = ms // 30
+                    a.send_rtp(i, 240 * i, tone_a[240 * i:240 * (i + 1)])
+                if ms % (b_size // 8) == 0 and tick < 300:
+                    i = ms // (b_size // 8)
+                    b.send_rtp(7000 + i, b_size * i, tone_b[b_size * i:b_size * (i + 1)])
+                time.sleep(max(0, start + 0.01 * (tick + 1) - time.time()))
+                now = time.time()
+                got_a += [(now, sipua.parse_rtp(d)) for d in a.drain(a.rtp)]
+                got_b += [(now, sipua.parse_rtp(d)) for d in b.drain(b.rtp)]
+            a.bye()
+        finally:
+            a.close()
+        self.check_stream(audio(got_b), b_size, 24000, 1000, "callee")
+        self.check_stream(audio(got_a), 240, 24000, 600, "caller")
+
+    def test_rtcp_mux_one_socket(self):
+        ua = sipua.UA(rtcp_mux=True)
+        plain = sipua.UA()
+        try:
+            ok = ua.call("echo", self.sip_port)
+            self.assertIn("a=rtcp-mux", ok)
+            port = ua.remote_media[1]
+            kinds = []
+            for i in range(75):  # 1.5 s: an SR (rtcp_interval_ms = 1000) comes
+                ua.send_rtp(i, 160 * i, sipua.tone_ulaw(440, 160, start=160 * i))
+                time.sleep(0.02)
+                for d in ua.drain(ua.rtp):
+                    if len(d) > 1 and 192 <= d[1] <= 223:
+                        kinds += [k for k, _ in sipua.parse_rtcp(d)]
+            ports = bound_udp_ports()
+            self.assertIn(port, ports)
+            self.assertNotIn(port + 1, ports, "rtcp-mux: the odd port is not held")
+            self.assertIn(200, kinds, "our SR on the RTP port\n" + self.engine.read_log())
+            # a re-INVITE without rtcp-mux: RTCP gets its own port back
+            ua.rtcp_mux = False
+            ua.request("INVITE", ua.uri, ua.target, ua.sdp().replace("o=sipua 1 1", "o=sipua 1 2"))
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                msg, _ = ua.read_sip(deadline - time.time())
+                if sipua.UA.status(msg) >= 200 and "INVITE" in (sipua.UA.header(msg, "CSeq") or ""):
+                    break
+            self.assertEqual(sipua.UA.status(msg), 200, msg)
+            self.assertNotIn("a=rtcp-mux", msg)
+            ua.request("ACK", ua.uri, ua.target)
+            time.sleep(0.2)
+            self.assertIn(port + 1, bound_udp_ports(), "without rtcp-mux the odd port is bound again")
+            plain.call("echo", self.sip_port)
+            self.assertIn(plain.remote_media[1] + 1, bound_udp_ports(), "a call without rtcp-mux holds both")
+            plain.bye()
+            ua.bye()
+        finally:
+            ua.close()
+            plain.close()
+
+
+class PtimeJitterBuffer(PtimeCases, unittest.TestCase):
+    pass
+
+
+class PtimeNoJitterBuffer(PtimeCases, unittest.TestCase):
+    JITTER_BUFFER = False
+    MODULE_PTIME = 30
+    CALLEE_PTIME = None
+
+
+if __name__ == "__main__":
+    unittest.main()
