@@ -30,7 +30,7 @@ def parse_rtp(data):
         return None
     b0, b1, seq, ts, ssrc = struct.unpack("!BBHII", data[:12])
     off = 12 + 4 * (b0 & 0x0F)
-    return {"pt": b1 & 0x7F, "seq": seq, "ts": ts, "ssrc": ssrc, "payload": data[off:]}
+    return {"pt": b1 & 0x7F, "marker": bool(b1 & 0x80), "seq": seq, "ts": ts, "ssrc": ssrc, "payload": data[off:]}
 
 
 def parse_rtcp(data):

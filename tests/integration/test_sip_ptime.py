@@ -18,6 +18,12 @@ and without it (PtimeNoJitterBuffer, which also sets the module's
                       a=ptime:20 (PtimeNoJitterBuffer: no a=ptime, so our
                       `ptime = 30` applies): each hears the other's tone in
                       packets of its own ptime, with the right count.
+  test_dtmf_between_30ms_packets  the callee sends an RFC 4733 "5" of 100 ms
+                      mid-stream; the ptime-30 caller gets the audio before
+                      it ending exactly at the event's timestamp (the waiting
+                      part flushed as a shorter packet), event updates 20 ms
+                      (160 units) apart, three end packets, then audio again
+                      in 240-byte packets with the marker bit, after the event.
   test_rtcp_mux_one_socket  with rtcp-mux agreed the engine holds the RTP
                       port only (/proc/net/udp: the odd port is not bound)
                       and its SR arrives on the RTP port; a re-INVITE
@@ -27,6 +33,7 @@ and without it (PtimeNoJitterBuffer, which also sets the module's
 Run: python3 tests/integration/test_sip_ptime.py -v
 """
 import os
+import struct
 import sys
 import tempfile
 import time
@@ -178,6 +185,55 @@ class PtimeCases:
             a.close()
         self.check_stream(audio(got_b), b_size, 24000, 1000, "callee")
         self.check_stream(audio(got_a), 240, 24000, 600, "caller")
+
+    def test_dtmf_between_30ms_packets(self):
+        a, b = sipua.UA(), self.uas
+        a.ptime = 30
+        b.ptime = 20
+        got = []
+        try:
+            sipua.bridged_call(a, b, "bridge", self.sip_port)
+            start = time.time()
+            tone = sipua.tone_ulaw(600, 16000)
+            for i in range(100):  # 2 s of 20 ms packets, a 100 ms "5" from 1 s
+                b.send_rtp(7000 + i, 160 * i, tone[160 * i:160 * (i + 1)])
+                if 50 <= i < 55:
+                    dur = 160 * (i - 49)
+                    b.send_rtp(8000 + i, 160 * 50, struct.pack("!BBH", 5, 10, dur), pt=101)
+                elif i == 55:
+                    for _ in range(3):
+                        b.send_rtp(8000 + i, 160 * 50, struct.pack("!BBH", 5, 0x80 | 10, 800), pt=101)
+                time.sleep(max(0, start + 0.02 * (i + 1) - time.time()))
+                got += [sipua.parse_rtp(d) for d in a.drain(a.rtp)]
+            time.sleep(0.3)
+            got += [sipua.parse_rtp(d) for d in a.drain(a.rtp)]
+            a.bye()
+        finally:
+            a.close()
+        log = self.engine.read_log()
+        events = [p for p in got if p and p["pt"] == 101]
+        self.assertGreaterEqual(len(events), 5, "the digit reaches the caller as RFC 4733\n" + log)
+        first = got.index(events[0])
+        ets = events[0]["ts"]
+        self.assertTrue(events[0]["marker"])
+        self.assertEqual({p["ts"] for p in events}, {ets}, "one event, one timestamp")
+        durations = [struct.unpack("!BBH", p["payload"][:4])[2] for p in events]
+        ends = [p for p in events if p["payload"][1] & 0x80]
+        self.assertEqual(len(ends), 3, "three end packets")
+        updates = durations[:len(durations) - 3]
+        self.assertEqual(updates, [160 * (k + 1) for k in range(len(updates))], "an update every 20 ms")
+        before = [p for p in got[:first] if p and p["pt"] == 0]
+        after = [p for p in got[first:] if p and p["pt"] == 0]
+        self.assertTrue(before and after, log)
+        last = before[-1]
+        self.assertEqual((last["ts"] + len(last["payload"])) & 0xFFFFFFFF, ets,
+                         "the audio before the event ends where it starts")
+        self.assertTrue(all(len(p["payload"]) == 240 for p in before[:-1]))
+        self.assertTrue(after[0]["marker"], "audio after the event starts a talk spurt")
+        self.assertGreaterEqual((after[0]["ts"] - ets) & 0xFFFFFFFF, durations[-1], "audio resumes after the event")
+        self.assertTrue(all(len(p["payload"]) == 240 for p in after[:-1]))
+        steps = {(q["ts"] - p["ts"]) & 0xFFFFFFFF for p, q in zip(after, after[1:])}
+        self.assertEqual(steps, {240})
 
     def test_rtcp_mux_one_socket(self):
         ua = sipua.UA(rtcp_mux=True)
