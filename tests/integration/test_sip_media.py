@@ -55,23 +55,30 @@ return { contexts = { default = {
 """
 
 
+def start_engine(test, modules=("sip",), sip_extra=""):
+    """The engine with DIALPLAN (its "bridge" dials test.uas, a UA made
+    here) on free ports: sets test.dir, sip_port, uas and engine.
+    `sip_extra`: more keys of the sip module's config (Lua, ", " first)."""
+    test.dir = tempfile.mkdtemp(prefix="tandem-sipmedia-")
+    test.sip_port = harness.free_port()
+    test.uas = sipua.UA()
+    rtp_base = min(harness.free_port() & ~1, 64000)
+    with open(os.path.join(test.dir, "tandem.lua"), "w") as f:
+        f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
+                "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
+                "    rtp_port_min = %d, rtp_port_max = %d, rtcp_interval_ms = 1000%s } } }\n"
+                % (", ".join("'%s'" % m for m in modules), test.sip_port, rtp_base, rtp_base + 39, sip_extra))
+    with open(os.path.join(test.dir, "dialplan.lua"), "w") as f:
+        f.write(DIALPLAN.replace("@UAS_PORT@", str(test.uas.port)))
+    test.engine = harness.Instance(os.path.join(test.dir, "tandem.lua")).start()
+    test.assertTrue(test.engine.wait_log("sip: listening on"), test.engine.read_log())
+
+
 class SipMedia(unittest.TestCase):
     MODULES = ("sip",)  # a subclass loads more (test_codecs.py: codec_opus)
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="tandem-sipmedia-")
-        self.sip_port = harness.free_port()
-        self.uas = sipua.UA()
-        rtp_base = min(harness.free_port() & ~1, 64000)
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d, rtcp_interval_ms = 1000 } } }\n"
-                    % (", ".join("'%s'" % m for m in self.MODULES), self.sip_port, rtp_base, rtp_base + 39))
-        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
-            f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        start_engine(self, self.MODULES)
         self.call_ends = harness.CallEnds(self.engine)
 
     def tearDown(self):

@@ -35,29 +35,14 @@ Run: python3 tests/integration/test_sip_ptime.py -v
 import os
 import struct
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import sipua  # noqa: E402
+import test_sip_media  # noqa: E402  (its engine: "echo" and "bridge" to self.uas)
 import tones  # noqa: E402
-
-DIALPLAN = """
-return { contexts = { default = {
-  ["echo"] = function(call)
-    call:answer()
-    call:echo()
-  end,
-  ["bridge"] = function(call)
-    call:answer()
-    local status, peer = call:dial("sip/peer@127.0.0.1:@UAS_PORT@")
-    if status == "answer" then call:bridge(peer) end
-    call:hangup()
-  end,
-} } }
-"""
 
 
 def bound_udp_ports():
@@ -81,21 +66,8 @@ class PtimeCases:
     CALLEE_PTIME = 20  # what the bridged callee's answer says (None: nothing)
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="tandem-ptime-")
-        self.sip_port = harness.free_port()
-        self.uas = sipua.UA()
-        rtp_base = min(harness.free_port() & ~1, 64000)
-        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
-            f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1,\n"
-                    "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                    "    rtp_port_min = %d, rtp_port_max = %d, rtcp_interval_ms = 1000,\n"
-                    "    jitter_buffer = %s, ptime = %d } } }\n"
-                    % (self.sip_port, rtp_base, rtp_base + 39, "true" if self.JITTER_BUFFER else "false",
-                       self.MODULE_PTIME))
-        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
-            f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
-        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
-        self.assertTrue(self.engine.wait_log("sip: listening on"), self.engine.read_log())
+        test_sip_media.start_engine(self, sip_extra=", jitter_buffer = %s, ptime = %d"
+                                    % ("true" if self.JITTER_BUFFER else "false", self.MODULE_PTIME))
 
     def tearDown(self):
         self.uas.close()

@@ -52,37 +52,28 @@ void check_stream(const std::vector<Chunk> &got, size_t size, uint32_t ts0) {
 
 } // namespace
 
-TEST_CASE("20 ms frames become 30 ms packets with 240-unit timestamp steps", "[ptime]") {
-    auto got = recut(160, 240, 9, 1000); // 180 ms in
-    REQUIRE(got.size() == 6);
-    check_stream(got, 240, 1000);
-}
-
-TEST_CASE("20 ms frames become 10, 40 and 60 ms packets", "[ptime]") {
-    auto ten = recut(160, 80, 5, 0);
-    REQUIRE(ten.size() == 10);
-    check_stream(ten, 80, 0);
-    auto forty = recut(160, 320, 6, 0);
-    REQUIRE(forty.size() == 3);
-    check_stream(forty, 320, 0);
-    auto sixty = recut(160, 480, 6, 0);
-    REQUIRE(sixty.size() == 2);
-    check_stream(sixty, 480, 0);
-}
-
-TEST_CASE("30 ms and 10 ms packets become 20 ms frames", "[ptime]") {
-    auto from30 = recut(240, 160, 10, 0);
-    REQUIRE(from30.size() == 15);
-    check_stream(from30, 160, 0);
-    auto from10 = recut(80, 160, 10, 0);
-    REQUIRE(from10.size() == 5);
-    check_stream(from10, 160, 0);
-}
-
-TEST_CASE("the timestamp wraps inside a chunk without a splice", "[ptime]") {
-    auto got = recut(160, 240, 6, 0xFFFFFF00u);
-    REQUIRE(got.size() == 4);
-    check_stream(got, 240, 0xFFFFFF00u);
+TEST_CASE("frames and packets of 10 to 60 ms are cut into each other, timestamps following", "[ptime]") {
+    struct Case {
+        size_t in, out;
+        int count;
+        size_t chunks;
+        uint32_t ts0;
+    };
+    const Case cases[] = {
+        {160, 240, 9, 6, 1000},        // 20 ms frames into 30 ms packets
+        {160, 80, 5, 10, 0},           // ... into 10 ms packets
+        {160, 320, 6, 3, 0},           // ... into 40 ms packets
+        {160, 480, 6, 2, 0},           // ... into 60 ms packets
+        {240, 160, 10, 15, 0},         // 30 ms packets into 20 ms frames
+        {80, 160, 10, 5, 0},           // 10 ms packets into 20 ms frames
+        {160, 240, 6, 4, 0xFFFFFF00u}, // across the timestamp wrap, no splice
+    };
+    for (const auto &c : cases) {
+        INFO(c.in << " -> " << c.out << " from " << c.ts0);
+        auto got = recut(c.in, c.out, c.count, c.ts0);
+        REQUIRE(got.size() == c.chunks);
+        check_stream(got, c.out, c.ts0);
+    }
 }
 
 TEST_CASE("a gap or a flush hands on what waits as a short chunk", "[ptime]") {
