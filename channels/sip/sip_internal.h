@@ -409,13 +409,15 @@ void sip_rtp_push_audio(struct sip_call *call, const uint8_t *data, size_t len);
  * be cut anywhere (PCMU, PCMA, G722): only such packets are split and
  * aggregated; others stay one 20 ms frame a packet. */
 bool sip_ptime_splittable(const struct sip_media *c);
-/* The ptime we send for the far end's SDP `m`: its a=ptime (else our
- * `ptime` key) within its a=maxptime, a multiple of 10 in 10..60; 20 for a
- * codec that cannot be aggregated. */
-int sip_ptime_choose(const struct sip_media *m);
+/* The ptime we offer: the call's trunk's `ptime`, else the module's. */
+int sip_ptime_own(const struct sip_call *call);
+/* The ptime we send for the far end's SDP `m`: its a=ptime (else `own`)
+ * within its a=maxptime, a multiple of 10 in 10..60; 20 for a codec that
+ * cannot be aggregated. */
+int sip_ptime_choose(const struct sip_media *m, int own);
 /* After a new SDP (sip_rtp_set_remote, before the payload type changes):
  * sends what waits, then sets up aggregation for `m`. */
-void sip_ptime_set_remote(struct sip_rtp *rtp, const struct sip_media *m);
+void sip_ptime_set_remote(struct sip_call *call, const struct sip_media *m);
 /* An engine frame of `len` bytes starting at the current timestamp, for
  * aggregation; false when frames go out one a packet. */
 bool sip_ptime_write(struct sip_rtp *rtp, const uint8_t *data, size_t len);

@@ -86,7 +86,7 @@ static void detach(struct sip_call *call) {
 int sip_local_sdp(struct sip_call *call, int pt, int dtmf_pt, char *buf, size_t cap) {
     bool offer = pt < 0;
     /* an offer proposes our ptime; an answer states the one we send */
-    int ptime = offer || !call->rtp.tx_ptime ? sip_cfg.ptime : call->rtp.tx_ptime;
+    int ptime = offer || !call->rtp.tx_ptime ? sip_ptime_own(call) : call->rtp.tx_ptime;
     struct sip_sdp_local l = {call->rtp.local_ip, call->rtp.port, pt, dtmf_pt, call->rtp.session.ssrc,
                               offer || call->rtp.rtcp_mux, ptime, false, NULL, &call->rtp.codec};
     char crypto[256];

@@ -7,6 +7,7 @@
  * without it, here. Other codecs (Opus) cannot be joined byte-wise: they
  * stay one 20 ms frame a packet. Worker only. */
 #include "sip_internal.h"
+#include "sip_trunk.h"
 
 #include <stdlib.h>
 #include <strings.h>
@@ -18,9 +19,13 @@ bool sip_ptime_splittable(const struct sip_media *c) {
     return strcasecmp(c->encoding, "G722") == 0 && c->rtp_rate == 8000 && c->channels <= 1;
 }
 
-int sip_ptime_choose(const struct sip_media *m) {
+int sip_ptime_own(const struct sip_call *call) {
+    return call->trunk && call->trunk->ptime ? call->trunk->ptime : sip_cfg.ptime;
+}
+
+int sip_ptime_choose(const struct sip_media *m, int own) {
     if (!sip_ptime_splittable(m)) return 20;
-    int ms = m->ptime ? m->ptime : sip_cfg.ptime;
+    int ms = m->ptime ? m->ptime : own;
     if (m->maxptime && ms > m->maxptime) ms = m->maxptime;
     ms -= ms % 10;
     return ms < 10 ? 10 : ms > 60 ? 60 : ms;
@@ -34,10 +39,11 @@ void sip_ptime_flush(struct sip_rtp *rtp) {
     if (rtp->tx_chunk) tandem_rechunk_flush(rtp->tx_chunk, send_chunk, rtp);
 }
 
-void sip_ptime_set_remote(struct sip_rtp *rtp, const struct sip_media *m) {
+void sip_ptime_set_remote(struct sip_call *call, const struct sip_media *m) {
+    struct sip_rtp *rtp = &call->rtp;
     sip_ptime_flush(rtp); /* under the payload type it was cut for */
     if (rtp->rx_chunk && m->pt != rtp->pt) rtp->rx_chunk->len = 0; /* a codec change: the rest is useless */
-    rtp->tx_ptime = sip_ptime_choose(m);
+    rtp->tx_ptime = sip_ptime_choose(m, sip_ptime_own(call));
     if (rtp->tx_ptime == 20) {
         free(rtp->tx_chunk);
         rtp->tx_chunk = NULL;

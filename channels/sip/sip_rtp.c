@@ -144,7 +144,7 @@ static void rtcp_socket_follow(struct sip_rtp *rtp) {
 
 void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m) {
     if (!m->valid) return;
-    sip_ptime_set_remote(rtp, m);
+    sip_ptime_set_remote(call_of(rtp), m);
     /* the sockets keep the family they were opened in: an address of the
      * other one (a re-INVITE moving the far end) cannot be sent to */
     bool reachable = (m->remote.sa.sa_family == AF_INET6) == sip_ip_is_v6(rtp->local_ip);

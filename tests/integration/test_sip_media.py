@@ -51,6 +51,12 @@ return { contexts = { default = {
     if status == "answer" then call:bridge(peer) end
     call:hangup()
   end,
+  ["trunk"] = function(call) -- through a trunk "prov" the config may have
+    call:answer()
+    local status, peer = call:dial("sip/prov/peer")
+    if status == "answer" then call:bridge(peer) end
+    call:hangup()
+  end,
 } } }
 """
 
@@ -58,7 +64,8 @@ return { contexts = { default = {
 def start_engine(test, modules=("sip",), sip_extra=""):
     """The engine with DIALPLAN (its "bridge" dials test.uas, a UA made
     here) on free ports: sets test.dir, sip_port, uas and engine.
-    `sip_extra`: more keys of the sip module's config (Lua, ", " first)."""
+    `sip_extra`: more keys of the sip module's config (Lua, ", " first;
+    @UAS_PORT@ is test.uas's SIP port)."""
     test.dir = tempfile.mkdtemp(prefix="tandem-sipmedia-")
     test.sip_port = harness.free_port()
     test.uas = sipua.UA()
@@ -67,7 +74,8 @@ def start_engine(test, modules=("sip",), sip_extra=""):
         f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
                 "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
                 "    rtp_port_min = %d, rtp_port_max = %d, rtcp_interval_ms = 1000%s } } }\n"
-                % (", ".join("'%s'" % m for m in modules), test.sip_port, rtp_base, rtp_base + 39, sip_extra))
+                % (", ".join("'%s'" % m for m in modules), test.sip_port, rtp_base, rtp_base + 39,
+                   sip_extra.replace("@UAS_PORT@", str(test.uas.port))))
     with open(os.path.join(test.dir, "dialplan.lua"), "w") as f:
         f.write(DIALPLAN.replace("@UAS_PORT@", str(test.uas.port)))
     test.engine = harness.Instance(os.path.join(test.dir, "tandem.lua")).start()

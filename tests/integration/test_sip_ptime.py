@@ -24,6 +24,9 @@ and without it (PtimeNoJitterBuffer, which also sets the module's
                       part flushed as a shorter packet), event updates 20 ms
                       (160 units) apart, three end packets, then audio again
                       in 240-byte packets with the marker bit, after the event.
+  PtimeTrunk.test_trunk_ptime  a trunk with ptime = 30: a call out through
+                      it offers a=ptime:30 and, the provider's answer naming
+                      none, sends it 240-byte packets of a 20 ms caller.
   test_rtcp_mux_one_socket  with rtcp-mux agreed the engine holds the RTP
                       port only (/proc/net/udp: the odd port is not bound)
                       and its SR arrives on the RTP port; a re-INVITE
@@ -60,6 +63,41 @@ def audio(packets):
     return [(t, p) for t, p in packets if p and p["pt"] == 0]
 
 
+def check_stream(test, got, size, sent_samples, freq, where, sent_bytes=None):
+    """`got`: the (time, packet) PCMU packets one side received."""
+    log = test.engine.read_log()
+    test.assertGreater(len(got), 10, "%s: no audio\n%s" % (where, log))
+    sizes = [len(p["payload"]) for _, p in got]
+    test.assertEqual(sizes, [size] * len(got), "%s: every packet %d bytes" % (where, size))
+    steps = {(b["ts"] - a["ts"]) & 0xFFFFFFFF for (_, a), (_, b) in zip(got, got[1:])}
+    test.assertEqual(steps, {size}, "%s: timestamps step by the packet's samples" % where)
+    total = size * len(got)
+    test.assertLessEqual(abs(total - sent_samples), 640, "%s: %d samples for %d sent" % (where, total, sent_samples))
+    span, expected = got[-1][0] - got[0][0], (len(got) - 1) * size / 8000.0
+    test.assertLess(abs(span - expected), 0.25, "%s: packets every %d ms (%.2f s for %.2f)"
+                    % (where, size // 8, span, expected))
+    stream = b"".join(p["payload"] for _, p in got)
+    pcm = sipua.ulaw_decode(stream[4000:-4000])
+    for i in range(0, len(pcm) - 1600, 1600):
+        test.assertGreater(tones.relative_power(pcm[i:i + 1600], freq), 0.9,
+                           "%s: the %d Hz tone intact at sample %d" % (where, freq, 4000 + i))
+    if sent_bytes is not None:
+        test.assertEqual(stream[:4000], sent_bytes[:4000], "%s: the first 0.5 s byte for byte" % where)
+
+
+def keep_requests(ua):
+    """The first request of each method `ua` waits for, as they come."""
+    first = {}
+    wait = ua.wait_request
+
+    def keeping(method, timeout=10.0):
+        msg, addr = wait(method, timeout)
+        first.setdefault(method, msg)
+        return msg, addr
+    ua.wait_request = keeping
+    return first
+
+
 class PtimeCases:
     JITTER_BUFFER = True
     MODULE_PTIME = 20
@@ -72,27 +110,6 @@ class PtimeCases:
     def tearDown(self):
         self.uas.close()
         harness.end_engine(self, self.engine, self.dir)
-
-    def check_stream(self, got, size, sent_samples, freq, where, sent_bytes=None):
-        """`got`: the (time, packet) PCMU packets one side received."""
-        log = self.engine.read_log()
-        self.assertGreater(len(got), 10, "%s: no audio\n%s" % (where, log))
-        sizes = [len(p["payload"]) for _, p in got]
-        self.assertEqual(sizes, [size] * len(got), "%s: every packet %d bytes" % (where, size))
-        steps = {(b["ts"] - a["ts"]) & 0xFFFFFFFF for (_, a), (_, b) in zip(got, got[1:])}
-        self.assertEqual(steps, {size}, "%s: timestamps step by the packet's samples" % where)
-        total = size * len(got)
-        self.assertLessEqual(abs(total - sent_samples), 640, "%s: %d samples for %d sent" % (where, total, sent_samples))
-        span, expected = got[-1][0] - got[0][0], (len(got) - 1) * size / 8000.0
-        self.assertLess(abs(span - expected), 0.25, "%s: packets every %d ms (%.2f s for %.2f)"
-                        % (where, size // 8, span, expected))
-        stream = b"".join(p["payload"] for _, p in got)
-        pcm = sipua.ulaw_decode(stream[4000:-4000])
-        for i in range(0, len(pcm) - 1600, 1600):
-            self.assertGreater(tones.relative_power(pcm[i:i + 1600], freq), 0.9,
-                               "%s: the %d Hz tone intact at sample %d" % (where, freq, 4000 + i))
-        if sent_bytes is not None:
-            self.assertEqual(stream[:4000], sent_bytes[:4000], "%s: the first 0.5 s byte for byte" % where)
 
     def echo_case(self, ptime, size, maxptime=None, send_size=None):
         send_size = send_size or size
@@ -110,7 +127,7 @@ class PtimeCases:
             ua.bye()
         finally:
             ua.close()
-        self.check_stream(audio(back), size, 24000, 1000, "echo", tone)
+        check_stream(self, audio(back), size, 24000, 1000, "echo", tone)
 
     def test_ptime30_echo(self):
         self.echo_case(30, 240)
@@ -126,14 +143,7 @@ class PtimeCases:
         a.ptime = 30
         b.ptime = self.CALLEE_PTIME
         b_size = 8 * (self.CALLEE_PTIME or self.MODULE_PTIME)
-        invite = {}
-        orig_wait = b.wait_request
-
-        def wait_request(method, timeout=10.0):
-            msg, addr = orig_wait(method, timeout)
-            invite.setdefault(method, msg)
-            return msg, addr
-        b.wait_request = wait_request
+        invite = keep_requests(b)
         tone_a, tone_b = sipua.tone_ulaw(1000, 24000), sipua.tone_ulaw(600, 24000)
         got_a, got_b = [], []
         try:
@@ -155,8 +165,8 @@ class PtimeCases:
             a.bye()
         finally:
             a.close()
-        self.check_stream(audio(got_b), b_size, 24000, 1000, "callee")
-        self.check_stream(audio(got_a), 240, 24000, 600, "caller")
+        check_stream(self, audio(got_b), b_size, 24000, 1000, "callee")
+        check_stream(self, audio(got_a), 240, 24000, 600, "caller")
 
     def test_dtmf_between_30ms_packets(self):
         a, b = sipua.UA(), self.uas
@@ -245,6 +255,39 @@ class PtimeCases:
         finally:
             ua.close()
             plain.close()
+
+
+class PtimeTrunk(unittest.TestCase):
+    """A trunk's own `ptime`: what calls out through it offer and send."""
+
+    def setUp(self):
+        test_sip_media.start_engine(self, sip_extra=", trunks = { { name = 'prov', host = '127.0.0.1:@UAS_PORT@',"
+                                    " ptime = 30, allowed_ips = '127.0.0.1' } }")
+
+    def tearDown(self):
+        self.uas.close()
+        harness.end_engine(self, self.engine, self.dir)
+
+    def test_trunk_ptime(self):
+        a, b = sipua.UA(), self.uas
+        b.ptime = None  # the provider names none: the trunk's ptime is sent
+        invite = keep_requests(b)
+        tone = sipua.tone_ulaw(1000, 16000)
+        got = []
+        try:
+            sipua.bridged_call(a, b, "trunk", self.sip_port)
+            self.assertIn("a=ptime:30\r\n", sipua.UA.body(invite["INVITE"]))
+            start = time.time()
+            for i in range(125):  # 2 s of 20 ms packets from the caller, then 0.5 s
+                if i < 100:
+                    a.send_rtp(i, 160 * i, tone[160 * i:160 * (i + 1)])
+                time.sleep(max(0, start + 0.02 * (i + 1) - time.time()))
+                now = time.time()
+                got += [(now, sipua.parse_rtp(d)) for d in b.drain(b.rtp)]
+            a.bye()
+        finally:
+            a.close()
+        check_stream(self, audio(got), 240, 16000, 1000, "provider")
 
 
 class PtimeJitterBuffer(PtimeCases, unittest.TestCase):
