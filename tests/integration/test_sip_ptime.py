@@ -10,7 +10,8 @@ and without it (PtimeNoJitterBuffer, which also sets the module's
                       says a=ptime:30; what comes back is 240-byte packets
                       whose timestamps step by 240, about every 30 ms, as
                       many samples as were sent (no drift), the tone intact
-                      (Goertzel) and the first 0.5 s byte for byte.
+                      (Goertzel) and the first 0.5 s byte for byte; the
+                      engine's SRs count 240 payload octets a packet.
   test_ptime10_echo   the same with 10 ms packets (80 bytes).
   test_maxptime       an offer of a=ptime:60 a=maxptime:40: 60 ms packets
                       are taken, 40 ms ones (320 bytes) sent and announced.
@@ -124,10 +125,17 @@ class PtimeCases:
             self.assertIn("a=ptime:%d\r\n" % (size // 8), ok)
             back = ua.paced_exchange([(i, 3000 + send_size * i, tone[send_size * i:send_size * (i + 1)], 0)
                                       for i in range(n)], tail=0.5, interval=send_size / 8000.0, stamped=True)
+            reports = [info for d in ua.drain(ua.rtcp) for kind, info in sipua.parse_rtcp(d) if kind == 200]
             ua.bye()
         finally:
             ua.close()
         check_stream(self, audio(back), size, 24000, 1000, "echo", tone)
+        # rtcp_interval_ms = 1000: reports during the 3 s, each counting
+        # the packets it had sent, every one `size` octets of payload
+        self.assertGreaterEqual(len(reports), 2, self.engine.read_log())
+        for sr in reports:
+            self.assertGreater(sr["packets"], 0)
+            self.assertEqual(sr["octets"], size * sr["packets"], "SR counts packets of %d bytes" % size)
 
     def test_ptime30_echo(self):
         self.echo_case(30, 240)
