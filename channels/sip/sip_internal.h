@@ -396,8 +396,6 @@ void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m);
 int sip_rtp_write(struct sip_call *call, const tandem_frame *frame);
 /* Worker: the media clock runs on for a frame we do not send (held). */
 void sip_rtp_skip(struct sip_call *call, const tandem_frame *frame);
-/* Worker: tell the engine the leg's codec (rtp.format, when known) and,
- * with ABI 1.3, the far end's a=fmtp for it (host->leg_set_format_params). */
 /* sip_rtp.c for sip_ptime.c: one audio packet of `len` payload bytes with
  * timestamp `ts` to the far end; `data` as a 20 ms-or-shorter frame to the
  * engine. */
@@ -428,6 +426,8 @@ void sip_ptime_flush(struct sip_rtp *rtp);
 void sip_ptime_receive(struct sip_call *call, uint32_t ts, const uint8_t *data, size_t len);
 void sip_ptime_close(struct sip_rtp *rtp);
 
+/* Worker: tell the engine the leg's codec (rtp.format, when known) and,
+ * with ABI 1.3, the far end's a=fmtp for it (host->leg_set_format_params). */
 void sip_rtp_announce_codec(struct sip_call *call, tandem_leg *leg);
 /* The leg's media statistics as variables (rtp_codec, rtp_rx_packets,
  * rtp_tx_packets, rtcp_jitter_ms, rtcp_loss_pct, rtcp_rtt_ms; unknown ones

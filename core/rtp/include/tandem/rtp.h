@@ -205,14 +205,14 @@ double tandem_rtp_session_rtt_ms(const tandem_rtp_session *s);
  *
  * It holds whole packets ("frames") ordered by sequence number and releases
  * one per playout tick (or, with tandem_jb_push_split, the frames packets
- * are cut into, ordered by timestamp). Its depth follows the measured jitter between
- * `min_frames` and `max_frames`; a packet that arrives after its turn is
- * dropped (late); a missing frame whose turn comes while later ones wait is
- * concealed (G.711: the previous frame repeated, fading out; other formats:
- * the caller is told to let the decoder conceal). When the buffer runs dry
- * it conceals a few frames, then re-buffers to the target depth; when it
- * holds more than it should (a sender clocked faster than us, or jitter
- * that went down) it drops the oldest frame. */
+ * are cut into, ordered by timestamp). Its depth follows the measured
+ * jitter between `min_frames` and `max_frames`; a packet that arrives
+ * after its turn is dropped (late); a missing frame whose turn comes while
+ * later ones wait is concealed (G.711: the previous frame repeated, fading
+ * out; other formats: the caller is told to let the decoder conceal). When
+ * the buffer runs dry it conceals a few frames, then re-buffers to the
+ * target depth; when it holds more than it should (a sender clocked faster
+ * than us, or jitter that went down) it drops the oldest frame. */
 
 #define TANDEM_JB_SLOTS 32        /* frames the buffer can hold (640 ms at 20 ms) */
 #define TANDEM_JB_MAX_FRAME 320   /* bytes per frame: 20 ms of G.711 at 16 kHz */
