@@ -43,6 +43,7 @@ struct sip_config {
     bool jitter_buffer;     /* buffer and conceal received audio */
     int jb_min_ms, jb_max_ms;
     int rtcp_interval_ms;   /* the mean report interval (randomised +-50%) */
+    int ptime;              /* ms of audio per packet we offer and send by default (10-60) */
     enum sip_srtp_policy { SIP_SRTP_OFF, SIP_SRTP_OPTIONAL, SIP_SRTP_MANDATORY } srtp;
 };
 extern struct sip_config sip_cfg;
@@ -134,6 +135,7 @@ struct sip_media {
     char remote_fmtp[256];     /* the far end's a=fmtp for it ("" none) */
     int dtmf_pt;               /* telephone-event payload type, -1 none */
     bool rtcp_mux;             /* a=rtcp-mux (RFC 5761) */
+    int ptime, maxptime;       /* a=ptime, a=maxptime in ms (0 none) */
     union sip_addr rtcp;       /* where its RTCP goes: a=rtcp, else port + 1 */
     bool savp;                 /* m= ... RTP/SAVP */
     tandem_crypto_attr crypto; /* the first a=crypto we support; suite NONE: none */
@@ -173,6 +175,12 @@ struct sip_rtp {
     const char *format;        /* the codec's format name (points at codec.codec), NULL none */
     struct sip_media codec;    /* the negotiated codec (codec..fmtp fields) */
     bool marker;               /* next audio packet starts a talk spurt */
+    /* ptime (sip_ptime.c): the ms of audio in each packet we send, and
+     * the engine frames waiting to fill one (NULL when each frame is a
+     * packet); without a jitter buffer, received packets cut into 20 ms
+     * frames (NULL until a packet of another duration comes) */
+    int tx_ptime;
+    struct tandem_rechunk *tx_chunk, *rx_chunk;
     /* SSRC, sequence number, media clock (session.ts: the timestamp of the
      * next packet we send), receive statistics and RTCP state. Kept for
      * the life of the call, whatever the SDP changes (continuity). */
@@ -360,6 +368,7 @@ struct sip_sdp_local {
     int pt, dtmf_pt;      /* as sip_sdp_build */
     uint32_t session_id;
     bool rtcp_mux;        /* offer or accept a=rtcp-mux */
+    int ptime;            /* a=ptime: the ms per packet we send (0: 20) */
     bool savp;            /* RTP/SAVP instead of RTP/AVP */
     const char *crypto;   /* a=crypto lines (with CRLF) or NULL */
     const struct sip_media *codec; /* an answer's codec beyond G.711 (rtpmap, fmtp), or NULL */
@@ -393,6 +402,36 @@ void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m);
 int sip_rtp_write(struct sip_call *call, const tandem_frame *frame);
 /* Worker: the media clock runs on for a frame we do not send (held). */
 void sip_rtp_skip(struct sip_call *call, const tandem_frame *frame);
+/* sip_rtp.c for sip_ptime.c: one audio packet of `len` payload bytes with
+ * timestamp `ts` to the far end; `data` as a 20 ms-or-shorter frame to the
+ * engine. */
+void sip_rtp_send_audio(struct sip_rtp *rtp, uint32_t ts, const uint8_t *data, size_t len);
+void sip_rtp_push_audio(struct sip_call *call, const uint8_t *data, size_t len);
+
+/* --- ptime (sip_ptime.c); worker only --- */
+/* Whether the codec's payload is one byte per RTP timestamp unit and may
+ * be cut anywhere (PCMU, PCMA, G722): only such packets are split and
+ * aggregated; others stay one 20 ms frame a packet. */
+bool sip_ptime_splittable(const struct sip_media *c);
+/* The ptime we offer: the call's trunk's `ptime`, else the module's. */
+int sip_ptime_own(const struct sip_call *call);
+/* The ptime we send for the far end's SDP `m`: its a=ptime (else `own`)
+ * within its a=maxptime, a multiple of 10 in 10..60; 20 for a codec that
+ * cannot be aggregated. */
+int sip_ptime_choose(const struct sip_media *m, int own);
+/* After a new SDP (sip_rtp_set_remote, before the payload type changes):
+ * sends what waits, then sets up aggregation for `m`. */
+void sip_ptime_set_remote(struct sip_call *call, const struct sip_media *m);
+/* An engine frame of `len` bytes starting at the current timestamp, for
+ * aggregation; false when frames go out one a packet. */
+bool sip_ptime_write(struct sip_rtp *rtp, const uint8_t *data, size_t len);
+/* Sends what waits as a shorter packet (a DTMF event, a gap follows). */
+void sip_ptime_flush(struct sip_rtp *rtp);
+/* Without a jitter buffer: a received packet to the engine as 20 ms frames
+ * (any remainder waits for the next packet). */
+void sip_ptime_receive(struct sip_call *call, uint32_t ts, const uint8_t *data, size_t len);
+void sip_ptime_close(struct sip_rtp *rtp);
+
 /* Worker: tell the engine the leg's codec (rtp.format, when known) and,
  * with ABI 1.3, the far end's a=fmtp for it (host->leg_set_format_params). */
 void sip_rtp_announce_codec(struct sip_call *call, tandem_leg *leg);

@@ -58,6 +58,11 @@ int sip_media_config(void) {
                       "rtcp_interval_ms (500-60000) are required");
         return -1;
     }
+    sip_cfg.ptime = sip_cfg_int("ptime", 20, 10, 60);
+    if (sip_cfg.ptime < 0 || sip_cfg.ptime % 10) {
+        sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: ptime must be 10, 20, 30, 40, 50 or 60");
+        return -1;
+    }
     const char *srtp = sip_host->config_get(sip_self, "srtp");
     if (!srtp || !*srtp || strcmp(srtp, "optional") == 0) sip_cfg.srtp = SIP_SRTP_OPTIONAL;
     else if (strcmp(srtp, "mandatory") == 0) sip_cfg.srtp = SIP_SRTP_MANDATORY;

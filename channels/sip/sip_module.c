@@ -85,8 +85,10 @@ static void detach(struct sip_call *call) {
  * was taken (sip_srtp_start), with the offer's transport. */
 int sip_local_sdp(struct sip_call *call, int pt, int dtmf_pt, char *buf, size_t cap) {
     bool offer = pt < 0;
+    /* an offer proposes our ptime; an answer states the one we send */
+    int ptime = offer || !call->rtp.tx_ptime ? sip_ptime_own(call) : call->rtp.tx_ptime;
     struct sip_sdp_local l = {call->rtp.local_ip, call->rtp.port, pt, dtmf_pt, call->rtp.session.ssrc,
-                              offer || call->rtp.rtcp_mux, false, NULL, &call->rtp.codec};
+                              offer || call->rtp.rtcp_mux, ptime, false, NULL, &call->rtp.codec};
     char crypto[256];
     if ((offer && sip_cfg.srtp == SIP_SRTP_MANDATORY) || (!offer && sip_srtp_active(&call->rtp))) {
         if (sip_srtp_local_key(&call->rtp) != 0 || sip_srtp_sdp_lines(&call->rtp, offer, crypto, sizeof crypto) < 0)

@@ -1,7 +1,7 @@
 /*
  * RTP for one leg, entirely on the leg's worker: the SIP adapter around
  * Tandem's RTP stack (<tandem/rtp.h>). It owns the sockets (RTP on an even
- * port, RTCP on the next one unless rtcp-mux), watches them with
+ * port, RTCP on the next one until rtcp-mux is agreed), watches them with
  * host->fd_watch, turns packets into the leg's frames and frames into
  * packets, and runs two timers: the 20 ms playout clock of the jitter
  * buffer and the RTCP report interval. No lock: only the owning worker
@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +77,8 @@ int sip_rtp_open(struct sip_rtp *rtp, const char *ip) {
         return -1;
     }
     /* an even port for RTP and the odd one above it for RTCP (RFC 3550
-     * 11); both are held even when rtcp-mux makes the second unnecessary,
-     * so a later re-INVITE without rtcp-mux still finds it */
+     * 11); the second is closed once rtcp-mux is agreed (the offer or
+     * answer is not known yet) */
     for (int i = 0; i < slots; ++i) {
         int port = lo + 2 * (int)(atomic_fetch_add(&next_port, 1) % (unsigned)slots);
         sip_addr_set_port(&a, (uint16_t)port);
@@ -109,8 +110,41 @@ int sip_rtp_open(struct sip_rtp *rtp, const char *ip) {
     return -1;
 }
 
+static void rtcp_readable(int fd, uint32_t events, void *arg);
+
+/* A struct sip_rtp only ever lives in its struct sip_call. */
+static struct sip_call *call_of(struct sip_rtp *rtp) {
+    return (struct sip_call *)(void *)((char *)rtp - offsetof(struct sip_call, rtp));
+}
+
+/* Both sides agreed on rtcp-mux (we offer it and accept it whenever
+ * offered): the odd port's socket goes, so a call holds one descriptor.
+ * A later SDP without rtcp-mux takes the odd port back; if another
+ * program took it meanwhile, our reports leave from the RTP socket and
+ * what the far end sends to port + 1 is lost (logged). */
+static void rtcp_socket_follow(struct sip_rtp *rtp) {
+    if (rtp->rtcp_mux && rtp->rtcp_fd >= 0) {
+        if (rtp->rtcp_watched) sip_host->fd_unwatch(sip_self, rtp->rtcp_fd);
+        rtp->rtcp_watched = false;
+        close(rtp->rtcp_fd);
+        rtp->rtcp_fd = -1;
+    } else if (!rtp->rtcp_mux && rtp->rtcp_fd < 0 && rtp->fd >= 0) {
+        union sip_addr a;
+        if (sip_addr_parse(rtp->local_ip, (uint16_t)(rtp->port + 1), &a) == 0) rtp->rtcp_fd = bound_socket(&a);
+        if (rtp->rtcp_fd < 0) {
+            sip_host->log(sip_self, TANDEM_LOG_WARNING, NULL,
+                          "sip: rtcp-mux dropped but port %d is taken (%s): RTCP leaves from port %d", rtp->port + 1,
+                          strerror(errno), rtp->port);
+        } else if (rtp->watched &&
+                   sip_host->fd_watch(sip_self, rtp->rtcp_fd, EPOLLIN, rtcp_readable, call_of(rtp)) == TANDEM_OK) {
+            rtp->rtcp_watched = true;
+        }
+    }
+}
+
 void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m) {
     if (!m->valid) return;
+    sip_ptime_set_remote(call_of(rtp), m);
     /* the sockets keep the family they were opened in: an address of the
      * other one (a re-INVITE moving the far end) cannot be sent to */
     bool reachable = (m->remote.sa.sa_family == AF_INET6) == sip_ip_is_v6(rtp->local_ip);
@@ -126,6 +160,7 @@ void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m) {
     }
     rtp->have_remote = rtp->have_remote || reachable;
     rtp->rtcp_mux = m->rtcp_mux;
+    rtcp_socket_follow(rtp);
     if (rtp->jb && rtp->format && strcmp(rtp->format, m->codec) != 0) {
         free(rtp->jb); /* a codec change: the buffered frames are useless */
         rtp->jb = NULL;
@@ -154,16 +189,16 @@ static void latch(struct sip_rtp *rtp, const union sip_addr *from, uint32_t ssrc
     rtp->latched_ssrc = ssrc;
 }
 
-static bool is_g711(const struct sip_rtp *rtp) { return rtp->pt == 0 || rtp->pt == 8; }
-
-static void push_audio(struct sip_call *call, const uint8_t *data, size_t len) {
+void sip_rtp_push_audio(struct sip_call *call, const uint8_t *data, size_t len) {
+    const struct sip_media *c = &call->rtp.codec;
     tandem_frame f;
     memset(&f, 0, sizeof f);
     f.struct_size = sizeof f;
     f.kind = TANDEM_FRAME_AUDIO;
     f.format = call->rtp.format;
-    /* G.711: one byte per sample; other codecs: one 20 ms frame a packet */
-    f.samples = is_g711(&call->rtp) ? (uint32_t)len : call->rtp.codec.codec_rate / 50;
+    /* G.711, G.722: one byte per timestamp unit; other codecs: one 20 ms frame a packet */
+    f.samples = sip_ptime_splittable(c) && c->rtp_rate ? (uint32_t)((uint64_t)len * c->codec_rate / c->rtp_rate)
+                                                       : c->codec_rate / 50;
     f.data = data;
     f.len = len;
     sip_host->leg_push_frame(call->leg, &f);
@@ -246,11 +281,27 @@ static void playout_leave(struct sip_call *call) {
 static void play_one(struct sip_call *call) {
     struct sip_rtp *rtp = &call->rtp;
     if (!rtp->in_playout || !rtp->jb || !call->leg) return;
-    uint8_t out[TANDEM_JB_MAX_FRAME];
-    size_t len = 0;
-    tandem_jb_result r = tandem_jb_pop(rtp->jb, out, sizeof out, &len);
-    if ((r == TANDEM_JB_FRAME || r == TANDEM_JB_CONCEALED) && len > 0) push_audio(call, out, len);
-    else if (r == TANDEM_JB_LOST) push_lost(call);
+    /* a buffer of 10 ms frames (packets of 10, 30, 50 ms) plays two a tick */
+    uint32_t pops = rtp->jb->frame_ms < FRAME_MS ? FRAME_MS / rtp->jb->frame_ms : 1;
+    uint8_t out[2 * TANDEM_JB_MAX_FRAME];
+    size_t have = 0;
+    for (uint32_t i = 0; i < pops && i < 2; ++i) {
+        size_t len = 0;
+        tandem_jb_result r = tandem_jb_pop(rtp->jb, out + have, TANDEM_JB_MAX_FRAME, &len);
+        if (r == TANDEM_JB_LOST && have == 0) { /* codecs the buffer cannot conceal (G.722 here) */
+            push_lost(call);
+            return;
+        }
+        if (r == TANDEM_JB_FRAME || r == TANDEM_JB_CONCEALED) have += len;
+    }
+    /* the buffer gave up half way (its concealment had faded out): G.711
+     * silence makes up the frame, so the engine always gets 20 ms */
+    size_t frame = FRAME_MS * tandem_jb_frame_bytes(rtp->jb) / rtp->jb->frame_ms;
+    if (have > 0 && have < frame && rtp->jb->codec != TANDEM_JB_OPAQUE) {
+        memset(out + have, rtp->jb->codec == TANDEM_JB_PCMU ? 0xFF : 0xD5, frame - have);
+        have = frame;
+    }
+    if (have > 0) sip_rtp_push_audio(call, out, have);
 }
 
 static void playout_tick(void *arg) {
@@ -293,18 +344,34 @@ static void playout_tick(void *arg) {
 
 static void buffer_audio(struct sip_call *call, const tandem_rtp_packet *p, uint64_t now) {
     struct sip_rtp *rtp = &call->rtp;
+    /* G.711/G.722 packets are cut into frames of 20 ms, or of 10 ms when
+     * their duration is an odd multiple of 10 ms; a packet that is not
+     * whole 10 ms plays as it comes */
+    bool split = sip_ptime_splittable(&rtp->codec);
+    uint32_t ten_ms = (rtp->codec.rtp_rate ? rtp->codec.rtp_rate : 8000) / 100;
+    if (split && p->payload_len % ten_ms) {
+        sip_rtp_push_audio(call, p->payload, p->payload_len);
+        return;
+    }
+    uint32_t frame_ms = split && p->payload_len % (2 * ten_ms) ? FRAME_MS / 2 : FRAME_MS;
+    if (rtp->jb && split && p->payload_len % tandem_jb_frame_bytes(rtp->jb)) {
+        free(rtp->jb); /* the far end's ptime changed to one the frames do not divide */
+        rtp->jb = NULL;
+    }
     if (!rtp->jb) {
         rtp->jb = malloc(sizeof *rtp->jb);
         if (!rtp->jb) {
-            push_audio(call, p->payload, p->payload_len);
+            sip_rtp_push_audio(call, p->payload, p->payload_len);
             return;
         }
         tandem_jb_codec kind = rtp->pt == 8 ? TANDEM_JB_PCMA : rtp->pt == 0 ? TANDEM_JB_PCMU : TANDEM_JB_OPAQUE;
-        tandem_jb_init(rtp->jb, kind, rtp->codec.rtp_rate ? rtp->codec.rtp_rate : 8000, FRAME_MS,
+        tandem_jb_init(rtp->jb, kind, rtp->codec.rtp_rate ? rtp->codec.rtp_rate : 8000, frame_ms,
                        (uint32_t)sip_cfg.jb_min_ms, (uint32_t)sip_cfg.jb_max_ms);
     }
-    if (tandem_jb_push(rtp->jb, p->seq, p->ts, p->payload, p->payload_len, now) < 0) {
-        push_audio(call, p->payload, p->payload_len); /* too big to buffer: as it comes */
+    int rc = split ? tandem_jb_push_split(rtp->jb, p->ts, p->payload, p->payload_len, now)
+                   : tandem_jb_push(rtp->jb, p->seq, p->ts, p->payload, p->payload_len, now);
+    if (rc < 0) {
+        sip_rtp_push_audio(call, p->payload, p->payload_len); /* too big to buffer: as it comes */
         return;
     }
     playout_join(call, now);
@@ -328,15 +395,18 @@ static bool relays_directly(const struct sip_call *call) {
 #define RELAY_MAX_LOST 25     /* frames (500 ms) marked as lost; a longer gap is a new talk spurt */
 #define RELAY_MAX_MISORDER 100 /* RFC 3550 A.1: further back is a restarted sequence, not a late packet */
 
-/* samples (at the codec's rate) of a packet's audio, and their RTP clock ticks */
-static uint32_t packet_samples(const struct sip_rtp *rtp, const tandem_rtp_packet *p) {
-    return is_g711(rtp) ? (uint32_t)p->payload_len : rtp->codec.codec_rate / 50;
+/* a packet's duration in RTP clock ticks (G.711, G.722: its bytes; other
+ * codecs: one 20 ms frame), and RTP ticks in samples at the codec's rate */
+static uint32_t packet_ticks(const struct sip_rtp *rtp, const tandem_rtp_packet *p) {
+    const struct sip_media *c = &rtp->codec;
+    return sip_ptime_splittable(c) ? (uint32_t)p->payload_len : (c->rtp_rate ? c->rtp_rate : 8000) / 50;
 }
 
-static uint32_t rtp_ticks(const struct sip_rtp *rtp, uint32_t samples) {
+static uint32_t ticks_to_samples(const struct sip_rtp *rtp, uint32_t ticks) {
     const struct sip_media *c = &rtp->codec;
-    return c->codec_rate && c->rtp_rate != c->codec_rate ? (uint32_t)((uint64_t)samples * c->rtp_rate / c->codec_rate)
-                                                         : samples;
+    return c->codec_rate && c->rtp_rate && c->rtp_rate != c->codec_rate
+               ? (uint32_t)((uint64_t)ticks * c->codec_rate / c->rtp_rate)
+               : ticks;
 }
 
 static void push_timing(struct sip_call *call, uint32_t samples, uint32_t flags) {
@@ -357,24 +427,23 @@ static void relay_audio(struct sip_call *call, const tandem_rtp_packet *p) {
         free(rtp->jb);
         rtp->jb = NULL;
     }
-    uint32_t samples = packet_samples(rtp, p);
+    uint32_t ticks = packet_ticks(rtp, p);
     if (rtp->direct_started && p->ssrc == rtp->direct_ssrc) {
         int16_t missing = (int16_t)(p->seq - rtp->direct_next_seq);
         if (missing < 0 && missing > -RELAY_MAX_MISORDER) return; /* late or repeated: the stream has moved on */
         if (missing > 0 && missing <= RELAY_MAX_LOST) {
-            for (int i = 0; i < missing; ++i) push_timing(call, samples, TANDEM_FRAME_LOST);
+            for (int i = 0; i < missing; ++i) push_timing(call, ticks_to_samples(rtp, ticks), TANDEM_FRAME_LOST);
         } else if (missing == 0) {
             int32_t silent = (int32_t)(p->ts - rtp->direct_next_ts); /* RTP ticks nobody sent */
-            uint32_t ticks = rtp_ticks(rtp, samples);
-            if (silent > 0 && ticks && (uint32_t)silent <= ticks * RELAY_MAX_LOST * 10)
-                push_timing(call, (uint32_t)((uint64_t)silent * samples / ticks), 0);
+            if (silent > 0 && (uint32_t)silent <= ticks * RELAY_MAX_LOST * 10)
+                push_timing(call, ticks_to_samples(rtp, (uint32_t)silent), 0);
         }
     }
     rtp->direct_started = true;
     rtp->direct_ssrc = p->ssrc;
     rtp->direct_next_seq = (uint16_t)(p->seq + 1);
-    rtp->direct_next_ts = p->ts + rtp_ticks(rtp, samples);
-    push_audio(call, p->payload, p->payload_len);
+    rtp->direct_next_ts = p->ts + ticks;
+    sip_rtp_push_audio(call, p->payload, p->payload_len); /* any ptime: the peer's channel re-cuts it */
 }
 
 static void rtp_dtmf(struct sip_call *call, const tandem_rtp_packet *p) {
@@ -409,7 +478,7 @@ static void rtp_packet(struct sip_call *call, const uint8_t *buf, size_t n,
     if (p.pt == rtp->pt && p.payload_len > 0 && p.payload_len <= RTP_MAX_PAYLOAD) {
         if (relays_directly(call)) relay_audio(call, &p);
         else if (sip_cfg.jitter_buffer) buffer_audio(call, &p, now);
-        else push_audio(call, p.payload, p.payload_len);
+        else sip_ptime_receive(call, p.ts, p.payload, p.payload_len);
     } else if ((int)p.pt == rtp->dtmf_pt && rtp->dtmf_pt >= 0) {
         rtp_dtmf(call, &p);
     }
@@ -562,6 +631,7 @@ static void dtmf_next(struct sip_call *call) {
         d->count--;
         int ev = tandem_rtp_digit_event(digit);
         if (ev < 0) continue;
+        sip_ptime_flush(&call->rtp); /* the audio before the event, as a shorter packet */
         d->active = true;
         d->ts = call->rtp.session.ts;
         d->elapsed = 160;
@@ -622,11 +692,13 @@ int sip_rtp_write(struct sip_call *call, const tandem_frame *frame) {
     if (frame->format && strcmp(frame->format, rtp->format) != 0) return TANDEM_EINVAL;
     if (frame->struct_size >= offsetof(tandem_frame, flags) + sizeof frame->flags &&
         (frame->flags & TANDEM_FRAME_LOST)) { /* relayed loss: the far end sees one too */
+        sip_ptime_flush(rtp);
         sip_rtp_skip(call, frame);
         rtp->session.seq++;
         return TANDEM_OK;
     }
     if (frame->len == 0 && frame->samples > 0) { /* the encoder's DTX: send nothing, keep the clock */
+        sip_ptime_flush(rtp);
         sip_rtp_skip(call, frame);
         rtp->marker = true; /* the next packet starts a talk spurt */
         return TANDEM_OK;
@@ -635,13 +707,19 @@ int sip_rtp_write(struct sip_call *call, const tandem_frame *frame) {
     if (rtp->dtmf.active) { /* the event replaces the audio; keep the clock */
         return TANDEM_OK;
     }
-    uint8_t pkt[PKT_ROOM(RTP_MAX_PAYLOAD)];
-    tandem_rtp_session_header(&rtp->session, pkt, (uint8_t)rtp->pt, rtp->marker, rtp->session.ts);
-    rtp->marker = false;
-    memcpy(pkt + TANDEM_RTP_HEADER_SIZE, frame->data, frame->len);
-    send_packet(rtp, pkt, TANDEM_RTP_HEADER_SIZE + frame->len);
+    if (!sip_ptime_write(rtp, frame->data, frame->len))
+        sip_rtp_send_audio(rtp, rtp->session.ts, frame->data, frame->len);
     sip_rtp_skip(call, frame);
     return TANDEM_OK;
+}
+
+void sip_rtp_send_audio(struct sip_rtp *rtp, uint32_t ts, const uint8_t *data, size_t len) {
+    uint8_t pkt[PKT_ROOM(RTP_MAX_PAYLOAD)];
+    if (len > RTP_MAX_PAYLOAD) return;
+    tandem_rtp_session_header(&rtp->session, pkt, (uint8_t)rtp->pt, rtp->marker, ts);
+    rtp->marker = false;
+    memcpy(pkt + TANDEM_RTP_HEADER_SIZE, data, len);
+    send_packet(rtp, pkt, TANDEM_RTP_HEADER_SIZE + len);
 }
 
 void sip_rtp_skip(struct sip_call *call, const tandem_frame *frame) {
@@ -718,5 +796,6 @@ void sip_rtp_close(struct sip_call *call) {
     }
     free(rtp->jb);
     rtp->jb = NULL;
+    sip_ptime_close(rtp);
     sip_srtp_stop(rtp);
 }

@@ -201,6 +201,15 @@ static void rtcp_attribute(const sdp_attribute_t *a, union sip_addr *rtcp) {
     sip_addr_set_port(rtcp, (uint16_t)port);
 }
 
+/* a=ptime / a=maxptime: whole milliseconds (RFC 4566 allows a fraction,
+ * which we round down); 0 when absent or out of 1..1000. */
+static int attribute_ms(const sdp_attribute_t *a) {
+    if (!a || !a->a_value) return 0;
+    char *end;
+    unsigned long v = strtoul(a->a_value, &end, 10);
+    return end != a->a_value && v >= 1 && v <= 1000 ? (int)v : 0;
+}
+
 /* The c= of a stream as a transport address: IN IP4 or IN IP6. */
 static int connection_addr(const sdp_connection_t *c, unsigned long port, union sip_addr *out) {
     if (!c || !c->c_address || port > 65535) return -1;
@@ -246,6 +255,8 @@ int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
         sdp_connection_t *c = m->m_connections ? m->m_connections : s->sdp_connection;
         if (connection_addr(c, m->m_port, &out->remote) == 0) {
             out->rtcp_mux = sdp_attribute_find(m->m_attributes, "rtcp-mux") != NULL;
+            out->ptime = attribute_ms(sdp_attribute_find(m->m_attributes, "ptime"));
+            out->maxptime = attribute_ms(sdp_attribute_find(m->m_attributes, "maxptime"));
             out->rtcp = out->remote;
             sip_addr_set_port(&out->rtcp, (uint16_t)(m->m_port + 1));
             rtcp_attribute(sdp_attribute_find(m->m_attributes, "rtcp"), &out->rtcp);
@@ -269,7 +280,7 @@ int sip_sdp_parse(const char *body, size_t len, struct sip_media *out) {
 
 int sip_sdp_build(char *buf, size_t cap, const char *ip, int port, int pt, int dtmf_pt,
                   uint32_t session_id) {
-    struct sip_sdp_local l = {ip, port, pt, dtmf_pt, session_id, false, false, NULL, NULL};
+    struct sip_sdp_local l = {ip, port, pt, dtmf_pt, session_id, false, 0, false, NULL, NULL};
     return sip_sdp_build_local(buf, cap, &l);
 }
 
@@ -334,8 +345,8 @@ int sip_sdp_build_local(char *buf, size_t cap, const struct sip_sdp_local *l) {
     const char *type = sip_sdp_addrtype(l->ip);
     int n = snprintf(buf, cap,
                      "v=0\r\no=tandem %u %u IN %s %s\r\ns=tandem\r\nc=IN %s %s\r\nt=0 0\r\n"
-                     "m=audio %d RTP/%s %s\r\n%sa=ptime:20\r\n%s%sa=sendrecv\r\n",
+                     "m=audio %d RTP/%s %s\r\n%sa=ptime:%d\r\n%s%sa=sendrecv\r\n",
                      l->session_id, l->session_id, type, l->ip, type, l->ip, l->port, l->savp ? "SAVP" : "AVP", fmts,
-                     maps, l->rtcp_mux ? "a=rtcp-mux\r\n" : "", l->crypto ? l->crypto : "");
+                     maps, l->ptime > 0 ? l->ptime : 20, l->rtcp_mux ? "a=rtcp-mux\r\n" : "", l->crypto ? l->crypto : "");
     return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }

@@ -114,13 +114,17 @@ static int load_one(int i, struct sip_trunk *t) {
               cfg_str(i, "context", t->context, sizeof t->context, false) &&
               cfg_num(i, "expires", 600, 60, 86400, &t->expires) &&
               cfg_num(i, "register_retry", 30, 1, 3600, &t->register_retry) &&
-              cfg_num(i, "qualify", 0, 0, 3600, &t->qualify) &&
+              cfg_num(i, "qualify", 0, 0, 3600, &t->qualify) && cfg_num(i, "ptime", 0, 0, 60, &t->ptime) &&
               cfg_num(i, "max_calls", 0, 0, 1000000, &t->limit.max_calls) &&
               cfg_num(i, "cps", 0, 0, 100000, &t->limit.cps);
     if (!ok) return -1;
     if (!valid_name(t->name)) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: trunks[%d].name '%s' must be letters, digits, -_.+",
                       i, t->name);
+        return -1;
+    }
+    if (t->ptime % 10) {
+        sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: trunk %s: ptime must be 10, 20, 30, 40, 50 or 60", t->name);
         return -1;
     }
     if (!valid_caller_rules(t->caller_id)) {

@@ -30,6 +30,7 @@ struct sip_trunk {
     int expires;           /* asked for in REGISTER */
     int register_retry;    /* first retry after a failure, doubled up to 300 s */
     int qualify;           /* OPTIONS every N s, 0 off */
+    int ptime;             /* ms per packet offered on calls out (0: the module's) */
     struct sip_acl allowed; /* sources whose INVITEs are this trunk's */
     struct sip_limit limit;
 

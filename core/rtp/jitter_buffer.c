@@ -8,7 +8,8 @@
  *  - an underrun is bridged by concealment *without* consuming a sequence
  *    number (the late packet still plays), which also absorbs a sender
  *    whose clock is slower than ours; a sender that is faster fills the
- *    buffer beyond target + 2 and loses its oldest frame;
+ *    buffer beyond target + 2 (+ the frames of a packet beyond its
+ *    first) and loses its oldest frame;
  *  - G.711 concealment repeats the last good frame with a falling gain and
  *    goes silent after 100 ms: simple, cheap, and far less audible than a
  *    gap, which is what an unconcealed loss is. */
@@ -32,6 +33,7 @@ void tandem_jb_init(tandem_jb *jb, tandem_jb_codec codec, uint32_t clock_rate, u
     if (jb->max_frames > TANDEM_JB_SLOTS - 2) jb->max_frames = TANDEM_JB_SLOTS - 2;
     if (jb->max_frames < jb->min_frames) jb->max_frames = jb->min_frames;
     jb->target_frames = jb->min_frames;
+    jb->packet_frames = 1;
 }
 
 static void set_target(tandem_jb *jb, uint32_t frames) {
@@ -51,7 +53,8 @@ static void measure(tandem_jb *jb, uint32_t ts, uint64_t now_us) {
     jb->last_arrival_us = now_us;
     jb->last_ts = ts;
     double frame_us = jb->frame_ms * 1000.0;
-    set_target(jb, 1 + (uint32_t)((3 * jb->jitter_us + frame_us - 1) / frame_us));
+    /* a whole packet must fit in before its first frame plays */
+    set_target(jb, jb->packet_frames + (uint32_t)((3 * jb->jitter_us + frame_us - 1) / frame_us));
 }
 
 static void clear(tandem_jb *jb) {
@@ -60,9 +63,8 @@ static void clear(tandem_jb *jb) {
     jb->playing = false;
 }
 
-int tandem_jb_push(tandem_jb *jb, uint16_t seq, uint32_t ts, const uint8_t *data, size_t len,
-                   uint64_t now_us) {
-    if (len > TANDEM_JB_MAX_FRAME || (len && !data)) return -1;
+/* One frame into its slot: 0 stored, 1 late or a duplicate. */
+static int store(tandem_jb *jb, uint16_t seq, const uint8_t *data, size_t len) {
     jb->stats.pushed++;
     uint32_t ext;
     if (!jb->have_seq) {
@@ -102,9 +104,51 @@ int tandem_jb_push(tandem_jb *jb, uint16_t seq, uint32_t ts, const uint8_t *data
     slot->len = (uint16_t)len;
     if (len) memcpy(slot->data, data, len);
     if ((int32_t)(ext - jb->highest_seq) > 0) jb->highest_seq = ext;
+    return 0;
+}
+
+int tandem_jb_push(tandem_jb *jb, uint16_t seq, uint32_t ts, const uint8_t *data, size_t len,
+                   uint64_t now_us) {
+    if (len > TANDEM_JB_MAX_FRAME || (len && !data)) return -1;
+    int rc = store(jb, seq, data, len);
+    if (rc == 0) measure(jb, ts, now_us);
+    return rc;
+}
+
+/* The frames of a packet are numbered by their timestamps, counted from a
+ * reference that follows the newest packet: sequence numbers say nothing
+ * about how many frames a packet holds, and the difference of two
+ * timestamps survives their wrap. A timestamp off the frame grid (a sender
+ * that resumed after silence at an odd offset) takes the nearest frame and
+ * becomes the new grid. */
+int tandem_jb_push_split(tandem_jb *jb, uint32_t ts, const uint8_t *data, size_t len, uint64_t now_us) {
+    uint32_t frame = tandem_jb_frame_bytes(jb);
+    if (!data || frame == 0 || frame > TANDEM_JB_MAX_FRAME || len == 0 || len % frame ||
+        len / frame > TANDEM_JB_SLOTS / 2)
+        return -1;
+    if (!jb->have_split_ref) {
+        jb->have_split_ref = true;
+        jb->split_ts = ts;
+        jb->split_seq = 0;
+    }
+    int32_t d = (int32_t)(ts - jb->split_ts);
+    int32_t half = (int32_t)frame / 2;
+    int32_t k = d >= 0 ? (d + half) / (int32_t)frame : -((-d + half) / (int32_t)frame);
+    uint16_t seq = (uint16_t)(jb->split_seq + (uint16_t)k);
+    if (d > 0) {
+        jb->split_ts = ts;
+        jb->split_seq = seq;
+    }
+    jb->packet_frames = (uint32_t)(len / frame);
+    bool stored = false;
+    for (uint32_t i = 0; i < jb->packet_frames; ++i)
+        stored |= store(jb, (uint16_t)(seq + i), data + (size_t)i * frame, frame) == 0;
+    if (!stored) return 1;
     measure(jb, ts, now_us);
     return 0;
 }
+
+uint32_t tandem_jb_frame_bytes(const tandem_jb *jb) { return jb->frame_ms * jb->clock_rate / 1000; }
 
 static tandem_jb_slot *slot_at(tandem_jb *jb, uint32_t ext) {
     tandem_jb_slot *s = &jb->slots[ext % TANDEM_JB_SLOTS];
@@ -139,8 +183,10 @@ tandem_jb_result tandem_jb_pop(tandem_jb *jb, uint8_t *out, size_t cap, size_t *
         while (!slot_at(jb, jb->next_seq)) jb->next_seq++; /* count > 0: terminates */
         jb->playing = true;
     }
-    /* too deep: skip the oldest frame (a hole first, if there is one) */
-    if ((uint32_t)jb->count > jb->target_frames + 2) {
+    /* too deep: skip the oldest frame (a hole first, if there is one); a
+     * packet of several frames lands all at once, so the slack grows by
+     * its size beyond the first frame */
+    if ((uint32_t)jb->count > jb->target_frames + 1 + jb->packet_frames) {
         tandem_jb_slot *old = slot_at(jb, jb->next_seq);
         if (old) {
             old->used = false;

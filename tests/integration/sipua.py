@@ -88,6 +88,7 @@ class UA:
         self.sdp_proto = "RTP/AVP"
         self.codecs = "0 101"
         self.extra_sdp = ""
+        self.ptime = 20  # a=ptime of our SDP (None: no such line)
 
     @staticmethod
     def _rtp_pair():
@@ -116,7 +117,9 @@ class UA:
         codecs = codecs or self.codecs
         lines = ["v=0", "o=sipua 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
                  "m=audio %d %s %s" % (self.rtp_port, self.sdp_proto, codecs), "a=rtpmap:0 PCMU/8000",
-                 "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16", "a=ptime:20", "a=sendrecv"]
+                 "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16", "a=sendrecv"]
+        if self.ptime:
+            lines.insert(-1, "a=ptime:%d" % self.ptime)
         if self.rtcp_mux:
             lines.append("a=rtcp-mux")
         return "\r\n".join(lines) + "\r\n" + self.extra_sdp
@@ -226,18 +229,26 @@ class UA:
         dest = self.remote_media if self.rtcp_mux else (self.remote_media[0], self.remote_media[1] + 1)
         (self.rtp if self.rtcp_mux else self.rtcp).sendto(data, dest)
 
-    def paced_exchange(self, packets, tail=0.3):
-        """Sends `packets` ([(seq, ts, payload, pt)]) one per 20 ms, as a
+    def paced_exchange(self, packets, tail=0.3, interval=0.02, stamped=False):
+        """Sends `packets` ([(seq, ts, payload, pt)]) one per `interval` s, as a
         phone would, and returns every RTP packet that came back (parsed),
-        waiting `tail` seconds after the last for stragglers."""
+        waiting `tail` seconds after the last for stragglers; `stamped`: as
+        (arrival time, packet) pairs."""
         back = []
         start = time.time()
+
+        def take():
+            now = time.time()
+            return [(now, parse_rtp(d)) if stamped else parse_rtp(d) for d in self.drain(self.rtp)]
         for n, (seq, ts, payload, pt) in enumerate(packets):
             self.send_rtp(seq, ts, payload, pt)
-            time.sleep(max(0, start + 0.02 * (n + 1) - time.time()))
-            back += [parse_rtp(d) for d in self.drain(self.rtp)]
-        time.sleep(tail)
-        return back + [parse_rtp(d) for d in self.drain(self.rtp)]
+            time.sleep(max(0, start + interval * (n + 1) - time.time()))
+            back += take()
+        end = time.time() + tail
+        while time.time() < end:  # on a grid, so that stamps stay true
+            time.sleep(0.01)
+            back += take()
+        return back
 
     def drain(self, sock):
         """Every datagram waiting on `sock`, without blocking."""
@@ -269,6 +280,16 @@ def tone_ulaw(freq, n, rate=8000, amp=8000, start=0):
         mant = (v >> (exp + 3)) & 0x0F
         out.append(~(sign | (exp << 4) | mant) & 0xFF)
     return bytes(out)
+
+
+def ulaw_decode(data):
+    """mu-law bytes to linear samples (the standard algorithm)."""
+    out = []
+    for b in data:
+        b = ~b & 0xFF
+        v = (((b & 0x0F) << 3) + 0x84) << ((b >> 4) & 0x07)
+        out.append(0x84 - v if b & 0x80 else v - 0x84)
+    return out
 
 
 def random_payload(n):

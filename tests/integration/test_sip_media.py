@@ -59,21 +59,35 @@ return { contexts = { default = {
     if status == "answer" then call:bridge(peer) end
     call:hangup()
   end,
+  ["trunk"] = function(call) -- through a trunk "prov" the config may have
+    call:answer()
+    local status, peer = call:dial("sip/prov/peer")
+    if status == "answer" then call:bridge(peer) end
+    call:hangup()
+  end,
 } } }
 """
+
+
+def start_engine(test, modules=("sip",), sip_extra=""):
+    """The engine with DIALPLAN (its "bridge" dials test.uas, a UA made
+    here) on free ports: sets test.dir, sip_port, uas and engine.
+    `sip_extra`: more keys of the sip module's config (Lua, ", " first;
+    @UAS_PORT@ is test.uas's SIP port)."""
+    test.dir = tempfile.mkdtemp(prefix="tandem-sipmedia-")
+    test.uas = sipua.UA()
+    with open(os.path.join(test.dir, "dialplan.lua"), "w") as f:
+        f.write(DIALPLAN.replace("@UAS_PORT@", str(test.uas.port)))
+    test.engine = harness.start_listening(test, lambda: harness.sip_instance(
+        test.dir, "rtcp_interval_ms = 1000" + sip_extra.replace("@UAS_PORT@", str(test.uas.port)), modules=modules))
+    test.sip_port = test.engine.sip_port
 
 
 class SipMedia(unittest.TestCase):
     MODULES = ("sip",)  # a subclass loads more (test_codecs.py: codec_opus)
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="tandem-sipmedia-")
-        self.uas = sipua.UA()
-        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
-            f.write(DIALPLAN.replace("@UAS_PORT@", str(self.uas.port)))
-        self.engine = harness.start_listening(self, lambda: harness.sip_instance(
-            self.dir, "rtcp_interval_ms = 1000", modules=self.MODULES))
-        self.sip_port = self.engine.sip_port
+        start_engine(self, self.MODULES)
         self.call_ends = harness.CallEnds(self.engine)
 
     def tearDown(self):

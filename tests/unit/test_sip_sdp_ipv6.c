@@ -1,6 +1,7 @@
 /* The SIP channel's SDP in both address families (channels/sip/sip_sdp.c,
  * sip_addr.c): what an IPv6 peer says is read as IPv6, what we say names
- * our family, and an address of the wrong type is not taken. C, because the
+ * our family, and an address of the wrong type is not taken; and a=ptime /
+ * a=maxptime both ways. C, because the
  * channel's internal header is C11. Exit status: the number of failures. */
 #include "sip_internal.h"
 
@@ -83,6 +84,24 @@ static void addr_helpers(void) {
     CHECK(sip_addr_parse("example.org", 5, &a) != 0);
 }
 
+static void ptime_attributes(void) {
+    struct sip_media m;
+    CHECK(parse("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+                "m=audio 4000 RTP/AVP 0\r\na=ptime:30\r\na=maxptime:40\r\n", &m) == 0);
+    CHECK(m.ptime == 30 && m.maxptime == 40);
+    CHECK(parse("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+                "m=audio 4000 RTP/AVP 0\r\na=ptime:20.5\r\na=maxptime:x\r\n", &m) == 0);
+    CHECK(m.ptime == 20 && m.maxptime == 0); /* a fraction rounded down, junk ignored */
+    CHECK(parse("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+                "m=audio 4000 RTP/AVP 0\r\n", &m) == 0);
+    CHECK(m.ptime == 0 && m.maxptime == 0);
+    char buf[2048];
+    struct sip_sdp_local l = {"192.0.2.1", 10000, 0, -1, 5, true, 30, false, NULL, NULL};
+    CHECK(sip_sdp_build_local(buf, sizeof buf, &l) > 0 && strstr(buf, "\r\na=ptime:30\r\n"));
+    CHECK(strstr(buf, "\r\na=rtcp-mux\r\n"));
+    CHECK(sip_sdp_build(buf, sizeof buf, "192.0.2.1", 10000, 0, -1, 5) > 0 && strstr(buf, "\r\na=ptime:20\r\n"));
+}
+
 int main(void) {
     ipv6_offer();
     ipv6_rtcp_attribute();
@@ -90,6 +109,7 @@ int main(void) {
     ipv4_unchanged();
     ipv6_build();
     addr_helpers();
+    ptime_attributes();
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
     else printf("sip sdp ipv6: all checks passed\n");
     return failures;

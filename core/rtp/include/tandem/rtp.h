@@ -204,14 +204,15 @@ double tandem_rtp_session_rtt_ms(const tandem_rtp_session *s);
 /* Adaptive jitter buffer (one per received stream).
  *
  * It holds whole packets ("frames") ordered by sequence number and releases
- * one per playout tick. Its depth follows the measured jitter between
- * `min_frames` and `max_frames`; a packet that arrives after its turn is
- * dropped (late); a missing frame whose turn comes while later ones wait is
- * concealed (G.711: the previous frame repeated, fading out; other formats:
- * the caller is told to let the decoder conceal). When the buffer runs dry
- * it conceals a few frames, then re-buffers to the target depth; when it
- * holds more than it should (a sender clocked faster than us, or jitter
- * that went down) it drops the oldest frame. */
+ * one per playout tick (or, with tandem_jb_push_split, the frames packets
+ * are cut into, ordered by timestamp). Its depth follows the measured
+ * jitter between `min_frames` and `max_frames`; a packet that arrives
+ * after its turn is dropped (late); a missing frame whose turn comes while
+ * later ones wait is concealed (G.711: the previous frame repeated, fading
+ * out; other formats: the caller is told to let the decoder conceal). When
+ * the buffer runs dry it conceals a few frames, then re-buffers to the
+ * target depth; when it holds more than it should (a sender clocked faster
+ * than us, or jitter that went down) it drops the oldest frame. */
 
 #define TANDEM_JB_SLOTS 32        /* frames the buffer can hold (640 ms at 20 ms) */
 #define TANDEM_JB_MAX_FRAME 320   /* bytes per frame: 20 ms of G.711 at 16 kHz */
@@ -241,6 +242,7 @@ typedef struct tandem_jb {
     uint32_t frame_ms;      /* playout tick, normally 20 */
     uint32_t clock_rate;
     uint32_t min_frames, max_frames, target_frames;
+    uint32_t packet_frames; /* frames in the last packet (tandem_jb_push_split), else 1 */
     bool playing;           /* false: buffering up to target_frames */
     uint32_t next_seq;      /* extended sequence number of the next frame to play */
     bool have_seq;
@@ -251,6 +253,10 @@ typedef struct tandem_jb {
     uint64_t last_arrival_us;
     uint32_t last_ts;
     double jitter_us;
+    /* tandem_jb_push_split: the frame number of timestamp split_ts */
+    bool have_split_ref;
+    uint32_t split_ts;
+    uint16_t split_seq;
     uint32_t underrun_concealed; /* concealed in a row with an empty buffer */
     uint32_t concealed_run;      /* consecutive concealed frames (fade) */
     uint16_t last_len;
@@ -267,6 +273,18 @@ void tandem_jb_init(tandem_jb *jb, tandem_jb_codec codec, uint32_t clock_rate, u
  * late frames and duplicates are counted and dropped (1); stored: 0. */
 int tandem_jb_push(tandem_jb *jb, uint16_t seq, uint32_t ts, const uint8_t *data, size_t len,
                    uint64_t now_us);
+/* A packet of a codec whose payload is one byte per RTP timestamp unit
+ * (G.711, G.722) and may be cut anywhere, holding a whole number of the
+ * buffer's frames (10, 20, 30 ... ms at a 10 ms frame): each frame is
+ * buffered on its own, numbered by its timestamp, so packets of any such
+ * duration play one frame per tick at the sender's rate. The depth target
+ * then holds a whole packet plus the jitter allowance. Use either this or
+ * tandem_jb_push for one buffer, not both. -1 when len is not a whole
+ * number of frames (at most TANDEM_JB_SLOTS / 2); 1 all late or
+ * duplicates; 0 stored. */
+int tandem_jb_push_split(tandem_jb *jb, uint32_t ts, const uint8_t *data, size_t len, uint64_t now_us);
+/* Bytes (= timestamp units) of one frame of the buffer, for push_split. */
+uint32_t tandem_jb_frame_bytes(const tandem_jb *jb);
 /* One playout tick: writes the frame to play into `out` (cap bytes, at
  * least TANDEM_JB_MAX_FRAME) and its length into *len. */
 tandem_jb_result tandem_jb_pop(tandem_jb *jb, uint8_t *out, size_t cap, size_t *len);
@@ -278,6 +296,31 @@ const uint8_t *tandem_jb_peek(const tandem_jb *jb, size_t *len);
 /* Current depth in frames and the jitter it measures, in ms. */
 int tandem_jb_depth(const tandem_jb *jb);
 double tandem_jb_jitter_ms(const tandem_jb *jb);
+
+/* ---------------------------------------------------------------------- */
+/* Re-cutting a payload of one byte per RTP timestamp unit (G.711, G.722)
+ * into chunks of `size` bytes: engine frames into packets of the far end's
+ * ptime, or received packets into 20 ms frames. Bytes are passed on in
+ * order; what does not fill a chunk waits for the next push. A push whose
+ * timestamp does not continue what waits (a loss, a pause) first hands
+ * that on as a short chunk; so does flush (before a DTMF event, a codec
+ * change). `out` gets each chunk with the timestamp of its first byte. */
+
+#define TANDEM_RECHUNK_MAX 480 /* bytes: 60 ms at 8000 units a second */
+
+typedef void (*tandem_rechunk_out)(void *arg, uint32_t ts, const uint8_t *data, size_t len);
+
+typedef struct tandem_rechunk {
+    size_t size; /* bytes per chunk, at most TANDEM_RECHUNK_MAX */
+    size_t len;  /* bytes waiting in buf */
+    uint32_t ts; /* timestamp of buf[0] */
+    uint8_t buf[TANDEM_RECHUNK_MAX];
+} tandem_rechunk;
+
+void tandem_rechunk_init(tandem_rechunk *r, size_t size);
+void tandem_rechunk_push(tandem_rechunk *r, uint32_t ts, const uint8_t *data, size_t len, tandem_rechunk_out out,
+                         void *arg);
+void tandem_rechunk_flush(tandem_rechunk *r, tandem_rechunk_out out, void *arg);
 
 /* ---------------------------------------------------------------------- */
 /* SDES crypto attribute (RFC 4568): "a=crypto:TAG SUITE inline:KEY[|...]". */
