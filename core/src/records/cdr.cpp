@@ -4,11 +4,12 @@
 
 #include "lua/lua_worker.hpp"
 #include "media/formats.hpp"
+#include "records/json_writer.hpp"
 #include "records/quality.hpp"
 #include "runtime/call.hpp"
 #include "runtime/ids.hpp"
 
-#include <ctime>
+#include <cmath>
 #include <fmt/format.h>
 #include <random>
 #include <sys/stat.h>
@@ -24,11 +25,6 @@ const std::string *var(const Leg &leg, std::string_view name) {
     return it == leg.vars.end() || it->second.empty() ? nullptr : &it->second;
 }
 
-json var_or_null(const Leg &leg, std::string_view name) {
-    const std::string *v = var(leg, name);
-    return v ? json(*v) : json();
-}
-
 std::optional<double> number_var(const Leg &leg, std::string_view name) {
     const std::string *v = var(leg, name);
     if (!v)
@@ -38,37 +34,122 @@ std::optional<double> number_var(const Leg &leg, std::string_view name) {
     return end && *end == '\0' ? std::optional<double>(d) : std::nullopt;
 }
 
-json number_or_null(std::optional<double> v) { return v ? json(*v) : json(); }
+// A variable's value, or null when unset or empty.
+void var_field(JsonWriter &w, std::string_view key, const Leg &leg, std::string_view name) {
+    if (const std::string *v = var(leg, name))
+        w.field(key, *v);
+    else
+        w.key(key).null();
+}
 
-std::string driver_of(const Leg &leg) { return leg.name.substr(0, leg.name.find('/')); }
+void put_digits(char *&p, uint64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10)
+        p[i] = static_cast<char>('0' + v % 10);
+    p += width;
+}
+
+// The calendar date of a day number counted from 1970-01-01 (proleptic
+// Gregorian; days are whole 400-year eras of 146097 days).
+void civil_date(uint64_t days, uint64_t &year, unsigned &month, unsigned &day) {
+    days += 719468; // from 0000-03-01: leap days fall at the end of a year
+    uint64_t era = days / 146097;
+    auto doe = static_cast<unsigned>(days - era * 146097);                 // day of era
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; // year of era
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // day of (March-based) year
+    unsigned mp = (5 * doy + 2) / 153;                                     // March = 0
+    day = doy - (153 * mp + 2) / 5 + 1;
+    month = mp < 10 ? mp + 3 : mp - 9;
+    year = era * 400 + yoe + (month <= 2 ? 1 : 0);
+}
+
+// Computed here rather than with gmtime_r, which takes glibc's time zone
+// lock: this runs several times per CDR on every worker.
+std::string_view format_iso_time(uint64_t us, char (&buf)[32]) {
+    uint64_t secs = us / 1000000;
+    uint64_t year;
+    unsigned month, day;
+    civil_date(secs / 86400, year, month, day);
+    uint64_t sod = secs % 86400;
+    char *p = buf;
+    put_digits(p, year, 4);
+    *p++ = '-';
+    put_digits(p, month, 2);
+    *p++ = '-';
+    put_digits(p, day, 2);
+    *p++ = 'T';
+    put_digits(p, sod / 3600, 2);
+    *p++ = ':';
+    put_digits(p, sod / 60 % 60, 2);
+    *p++ = ':';
+    put_digits(p, sod % 60, 2);
+    *p++ = '.';
+    put_digits(p, us % 1000000, 6);
+    *p++ = 'Z';
+    return std::string_view(buf, static_cast<size_t>(p - buf));
+}
+
+// A time as ISO 8601, or null for 0 (never happened).
+void time_field(JsonWriter &w, std::string_view key, uint64_t us) {
+    char buf[32];
+    if (us)
+        w.field(key, format_iso_time(us, buf));
+    else
+        w.key(key).null();
+}
+
+std::string_view driver_of(const Leg &leg) {
+    std::string_view name = leg.name;
+    return name.substr(0, name.find('/'));
+}
 
 // Whole seconds, rounded up: a call answered for 0.2 s bills one second.
 uint64_t ceil_seconds(uint64_t us) { return (us + 999999) / 1000000; }
 
-json leg_quality(const Leg &leg) {
+// What RTCP said about a leg, and the quality estimated from it (r_factor
+// to one decimal, MOS to two: what the records promise).
+struct LegQuality {
+    std::optional<double> jitter_ms, loss_pct, rtt_ms, rx_packets, tx_packets, r_factor, mos;
+};
+
+LegQuality leg_quality(const Leg &leg) {
     QualityInputs in{number_var(leg, "rtcp_jitter_ms"), number_var(leg, "rtcp_loss_pct"),
                      number_var(leg, "rtcp_rtt_ms")};
-    json q = {{"jitter_ms", number_or_null(in.jitter_ms)},
-              {"loss_pct", number_or_null(in.loss_pct)},
-              {"rtt_ms", number_or_null(in.rtt_ms)},
-              {"rx_packets", number_or_null(number_var(leg, "rtp_rx_packets"))},
-              {"tx_packets", number_or_null(number_var(leg, "rtp_tx_packets"))}};
-    auto est = estimate_quality(in);
-    q["r_factor"] = est ? json(std::round(est->r_factor * 10) / 10) : json();
-    q["mos"] = est ? json(std::round(est->mos * 100) / 100) : json();
+    LegQuality q{in.jitter_ms, in.loss_pct, in.rtt_ms, number_var(leg, "rtp_rx_packets"),
+                 number_var(leg, "rtp_tx_packets"), std::nullopt, std::nullopt};
+    if (auto est = estimate_quality(in)) {
+        q.r_factor = std::round(est->r_factor * 10) / 10;
+        q.mos = std::round(est->mos * 100) / 100;
+    }
     return q;
 }
 
-std::vector<std::string> comma_list(const std::string &list) {
-    std::vector<std::string> out;
-    for (size_t pos = 0; pos <= list.size();) {
-        size_t comma = list.find(',', pos);
-        std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+void write_quality(JsonWriter &w, const LegQuality &q) {
+    w.begin_object()
+        .field("jitter_ms", q.jitter_ms)
+        .field("loss_pct", q.loss_pct)
+        .field("rtt_ms", q.rtt_ms)
+        .field("rx_packets", q.rx_packets)
+        .field("tx_packets", q.tx_packets)
+        .field("r_factor", q.r_factor)
+        .field("mos", q.mos)
+        .end_object();
+}
+
+// Calls f(item) for each non-empty item of a comma-separated list.
+template <typename F> void for_each_listed(std::string_view list, F &&f) {
+    while (!list.empty()) {
+        size_t comma = list.find(',');
+        std::string_view item = list.substr(0, comma);
         if (!item.empty())
-            out.push_back(std::move(item));
-        pos = comma == std::string::npos ? list.size() + 1 : comma + 1;
+            f(item);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     }
-    return out;
+}
+
+bool listed(std::string_view list, std::string_view item) {
+    bool found = false;
+    for_each_listed(list, [&](std::string_view i) { found = found || i == item; });
+    return found;
 }
 
 const char *disposition(const Leg &channel) {
@@ -109,12 +190,52 @@ const Leg *routed_leg(const Call &call) {
     return last;
 }
 
-json sip_code(const Call &call, const Leg *routed) {
+void sip_code_field(JsonWriter &w, const Call &call, const Leg *routed) {
+    w.key("sip_code");
     for (const Leg *leg : std::initializer_list<const Leg *>{call.channel.get(), routed})
         if (leg)
-            if (auto code = number_var(*leg, "sip_status"))
-                return static_cast<int>(*code);
-    return json();
+            if (auto code = number_var(*leg, "sip_status")) {
+                w.value(static_cast<int>(*code));
+                return;
+            }
+    w.null();
+}
+
+std::string leg_codec(const Leg &leg) {
+    const std::string *v = var(leg, "rtp_codec");
+    return v ? *v : media::format_name(leg.format());
+}
+
+void write_leg(JsonWriter &w, const Leg &leg, const LegQuality &q, const std::string &codec) {
+    w.begin_object()
+        .field("id", leg.id)
+        .field("name", leg.name)
+        .field("driver", driver_of(leg))
+        .field("direction", leg.direction == Direction::inbound ? "inbound" : "outbound")
+        .field("caller_num", leg.caller_num);
+    time_field(w, "start_time", leg.created_us);
+    time_field(w, "answer_time", leg.answered_us);
+    time_field(w, "end_time", leg.ended_us);
+    w.field("cause", leg.cause())
+        .field("cause_name", cause_name(leg.cause()))
+        .field("sip_code", number_var(leg, "sip_status"))
+        .field("ended_by_far_end", leg.ended_by_far_end)
+        .field("codec", codec);
+    write_quality(w.key("quality"), q);
+    w.field("frames_in", leg.frames_in).field("frames_out", leg.frames_out).end_object();
+}
+
+// The fields a call's start journal entry and its CDR share.
+void write_call_identity(JsonWriter &w, const Call &call, const RecordsConfig &config) {
+    const Leg &ch = *call.channel;
+    w.field("call_id", call.id).field("linked_id", call.linked_id).field("tenant", config.tenant);
+    var_field(w, "accountcode", ch, "accountcode");
+    w.field("caller_num", call.received_caller_num)
+        .field("caller_name", ch.caller_name)
+        .field("called_num", call.received_exten)
+        .field("context", ch.context)
+        .field("source", ch.name)
+        .field("source_driver", driver_of(ch));
 }
 
 } // namespace
@@ -130,114 +251,106 @@ std::string new_record_id() {
                        lo & 0xFFFFFFFFFFFFull);
 }
 
-json iso_time(uint64_t us) {
-    if (!us)
-        return json();
-    time_t secs = static_cast<time_t>(us / 1000000);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec, us % 1000000);
+std::string iso_time(uint64_t us) {
+    char buf[32];
+    return std::string(format_iso_time(us, buf));
 }
 
-json call_start_entry(const Call &call, const RecordsConfig &config) {
-    const Leg &ch = *call.channel;
-    return {{"call_id", call.id},
-            {"linked_id", call.linked_id},
-            {"tenant", config.tenant},
-            {"accountcode", var_or_null(ch, "accountcode")},
-            {"caller_num", call.received_caller_num},
-            {"caller_name", ch.caller_name},
-            {"called_num", call.received_exten},
-            {"context", ch.context},
-            {"source", ch.name},
-            {"source_driver", driver_of(ch)},
-            {"start_us", call.started_us}};
+std::string call_start_entry(const Call &call, const RecordsConfig &config) {
+    std::string out;
+    out.reserve(512);
+    JsonWriter w(out);
+    w.begin_object();
+    write_call_identity(w, call, config);
+    w.field("start_us", call.started_us).end_object();
+    return out;
 }
 
-json build_cdr(const Call &call, const RecordsConfig &config, const std::string &record_id) {
+std::string build_cdr(const Call &call, const RecordsConfig &config, const std::string &record_id, uint64_t end_us) {
     const Leg &ch = *call.channel;
     const Leg *routed = routed_leg(call);
-    uint64_t end_us = ids::now_us();
     uint64_t answer_us = ch.answered_us;
     uint64_t duration_us = end_us - call.started_us;
     uint64_t billsec_us = answer_us ? end_us - answer_us : 0;
 
-    json legs = json::array();
-    json worst; // the leg with the lowest MOS speaks for the call
+    std::vector<LegQuality> quality;
+    std::vector<std::string> codecs;
+    quality.reserve(call.legs.size());
+    codecs.reserve(call.legs.size());
+    const LegQuality *worst = nullptr; // the leg with the lowest MOS speaks for the call
     for (auto &leg : call.legs) {
-        json q = leg_quality(*leg);
-        if (!q["mos"].is_null() && (worst.is_null() || q["mos"].get<double>() < worst["mos"].get<double>()))
-            worst = q;
-        legs.push_back({{"id", leg->id},
-                        {"name", leg->name},
-                        {"driver", driver_of(*leg)},
-                        {"direction", leg->direction == Direction::inbound ? "inbound" : "outbound"},
-                        {"caller_num", leg->caller_num},
-                        {"start_time", iso_time(leg->created_us)},
-                        {"answer_time", iso_time(leg->answered_us)},
-                        {"end_time", iso_time(leg->ended_us)},
-                        {"cause", leg->cause()},
-                        {"cause_name", cause_name(leg->cause())},
-                        {"sip_code", number_or_null(number_var(*leg, "sip_status"))},
-                        {"ended_by_far_end", leg->ended_by_far_end},
-                        {"codec", var(*leg, "rtp_codec") ? json(*var(*leg, "rtp_codec"))
-                                                         : json(media::format_name(leg->format()))},
-                        {"quality", q},
-                        {"frames_in", leg->frames_in},
-                        {"frames_out", leg->frames_out}});
+        quality.push_back(leg_quality(*leg));
+        codecs.push_back(leg_codec(*leg));
     }
-    json variables = json::object();
+    for (auto &q : quality)
+        if (q.mos && (!worst || *q.mos < *worst->mos))
+            worst = &q;
+    LegQuality none;
+    const LegQuality &call_quality = worst ? *worst : none;
+
+    std::string out;
+    out.reserve(1536 + 768 * call.legs.size());
+    JsonWriter w(out);
+    w.begin_object().field("kind", "cdr").field("id", record_id);
+    write_call_identity(w, call, config);
+    if (routed)
+        w.field("routed_caller_num", routed->caller_num)
+            .field("routed_called", std::string_view(routed->name).substr(routed->name.find('/') + 1))
+            .field("destination", routed->name);
+    else
+        w.key("routed_caller_num").null().field("routed_called", ch.exten).key("destination").null();
+    time_field(w, "start_time", call.started_us);
+    time_field(w, "answer_time", answer_us);
+    time_field(w, "end_time", end_us);
+    w.field("start_us", call.started_us)
+        .field("answer_us", answer_us)
+        .field("end_us", end_us)
+        .field("duration_us", duration_us)
+        .field("billsec_us", billsec_us)
+        .field("duration", ceil_seconds(duration_us))
+        .field("billsec", ceil_seconds(billsec_us))
+        .field("disposition", disposition(ch))
+        .field("cause", ch.cause())
+        .field("cause_name", cause_name(ch.cause()));
+    sip_code_field(w, call, routed);
+    w.field("hangup_side", hangup_side(call));
+    w.field("codec", codecs.front()); // the channel's: legs start with it
+    w.field("jitter_ms", call_quality.jitter_ms)
+        .field("loss_pct", call_quality.loss_pct)
+        .field("rtt_ms", call_quality.rtt_ms)
+        .field("r_factor", call_quality.r_factor)
+        .field("mos", call_quality.mos);
+    var_field(w, "queue", ch, "queue");
+    var_field(w, "agent", ch, "agent");
+    w.key("recordings").begin_array();
+    if (const std::string *files = var(ch, "recording_file"))
+        for_each_listed(*files, [&](std::string_view f) { w.value(f); });
+    w.end_array();
+    w.key("variables").begin_object();
     for (auto &name : config.variables)
         if (const std::string *v = var(ch, name))
-            variables[name] = *v;
-    json recordings = json::array();
-    if (const std::string *files = var(ch, "recording_file"))
-        for (auto &f : comma_list(*files))
-            recordings.push_back(f);
-    json cdr = call_start_entry(call, config);
-    cdr.erase("start_us");
-    cdr.update({{"kind", "cdr"},
-                {"id", record_id},
-                {"routed_caller_num", routed ? json(routed->caller_num) : json()},
-                {"routed_called", routed ? json(routed->name.substr(routed->name.find('/') + 1)) : json(ch.exten)},
-                {"destination", routed ? json(routed->name) : json()},
-                {"start_time", iso_time(call.started_us)},
-                {"answer_time", iso_time(answer_us)},
-                {"end_time", iso_time(end_us)},
-                {"start_us", call.started_us},
-                {"answer_us", answer_us},
-                {"end_us", end_us},
-                {"duration_us", duration_us},
-                {"billsec_us", billsec_us},
-                {"duration", ceil_seconds(duration_us)},
-                {"billsec", ceil_seconds(billsec_us)},
-                {"disposition", disposition(ch)},
-                {"cause", ch.cause()},
-                {"cause_name", cause_name(ch.cause())},
-                {"sip_code", sip_code(call, routed)},
-                {"hangup_side", hangup_side(call)},
-                {"codec", legs[0]["codec"]},
-                {"jitter_ms", worst.is_null() ? json() : worst["jitter_ms"]},
-                {"loss_pct", worst.is_null() ? json() : worst["loss_pct"]},
-                {"rtt_ms", worst.is_null() ? json() : worst["rtt_ms"]},
-                {"r_factor", worst.is_null() ? json() : worst["r_factor"]},
-                {"mos", worst.is_null() ? json() : worst["mos"]},
-                {"queue", var_or_null(ch, "queue")},
-                {"agent", var_or_null(ch, "agent")},
-                {"recordings", recordings},
-                {"variables", variables},
-                {"internal", driver_of(ch) == "local"},
-                {"legs", legs}});
+            w.field(name, *v);
+    w.end_object();
+    w.field("internal", driver_of(ch) == "local");
+    w.key("legs").begin_array();
+    for (size_t i = 0; i < call.legs.size(); ++i)
+        write_leg(w, *call.legs[i], quality[i], codecs[i]);
+    w.end_array();
     if (call.script && !call.script->last_error.empty())
-        cdr["dialplan_error"] = call.script->last_error;
-    return cdr;
+        w.field("dialplan_error", call.script->last_error);
+    w.end_object();
+    return out;
 }
 
-json call_answer_entry(const Call &call) { return {{"answer_us", call.channel->answered_us}}; }
+std::string call_answer_entry(const Call &call) {
+    std::string out;
+    JsonWriter(out).begin_object().field("answer_us", call.channel->answered_us).end_object();
+    return out;
+}
 
 json build_interrupted_cdr(const json &start, const std::string &record_id, uint64_t last_alive_us,
                            uint64_t answer_us) {
+    auto time_or_null = [](uint64_t us) { return us ? json(iso_time(us)) : json(); };
     json cdr = start;
     uint64_t start_us = start.value("start_us", uint64_t(0));
     uint64_t end_us = std::max(last_alive_us, start_us);
@@ -245,9 +358,9 @@ json build_interrupted_cdr(const json &start, const std::string &record_id, uint
     uint64_t billsec_us = answer_us ? end_us - answer_us : 0;
     cdr.update({{"kind", "cdr"},
                 {"id", record_id},
-                {"start_time", iso_time(start_us)},
-                {"answer_time", iso_time(answer_us)},
-                {"end_time", iso_time(end_us)},
+                {"start_time", time_or_null(start_us)},
+                {"answer_time", time_or_null(answer_us)},
+                {"end_time", time_or_null(end_us)},
                 {"answer_us", answer_us},
                 {"end_us", end_us},
                 {"duration_us", end_us - start_us},
@@ -265,24 +378,36 @@ json build_interrupted_cdr(const json &start, const std::string &record_id, uint
     return cdr;
 }
 
-std::vector<json> recording_records(const json &cdr, const std::string &described) {
-    std::vector<json> out;
-    std::vector<std::string> skip = comma_list(described);
-    for (auto &file : cdr["recordings"]) {
+std::vector<RecordingRecord> recording_records(const Call &call, const RecordsConfig &config, uint64_t end_us,
+                                               const std::string &described) {
+    std::vector<RecordingRecord> out;
+    const Leg &ch = *call.channel;
+    const std::string *files = var(ch, "recording_file");
+    if (!files)
+        return out;
+    for_each_listed(*files, [&](std::string_view file) {
+        if (listed(described, file))
+            return;
+        std::string path(file);
         struct stat st {};
-        std::string path = file.get<std::string>();
-        if (std::find(skip.begin(), skip.end(), path) != skip.end())
-            continue;
-        out.push_back({{"kind", "recording"},
-                       {"id", new_record_id()},
-                       {"call_id", cdr["call_id"]},
-                       {"linked_id", cdr["linked_id"]},
-                       {"tenant", cdr["tenant"]},
-                       {"file", path},
-                       {"start_time", cdr["answer_time"].is_null() ? cdr["start_time"] : cdr["answer_time"]},
-                       {"end_time", cdr["end_time"]},
-                       {"bytes", ::stat(path.c_str(), &st) == 0 ? json(st.st_size) : json()}});
-    }
+        RecordingRecord r{new_record_id(), {}};
+        JsonWriter w(r.json);
+        w.begin_object()
+            .field("kind", "recording")
+            .field("id", r.id)
+            .field("call_id", call.id)
+            .field("linked_id", call.linked_id)
+            .field("tenant", config.tenant)
+            .field("file", path);
+        time_field(w, "start_time", ch.answered_us ? ch.answered_us : call.started_us);
+        time_field(w, "end_time", end_us);
+        if (::stat(path.c_str(), &st) == 0)
+            w.field("bytes", static_cast<int64_t>(st.st_size));
+        else
+            w.key("bytes").null();
+        w.end_object();
+        out.push_back(std::move(r));
+    });
     return out;
 }
 

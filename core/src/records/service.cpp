@@ -84,9 +84,10 @@ void Service::record_interrupted(const SpoolRecovery &recovery) {
         uint64_t answer_us = 0;
         if (auto a = recovery.unfinished_answers.find(start.call_id); a != recovery.unfinished_answers.end())
             answer_us = json::parse(a->second.json, nullptr, false).value("answer_us", uint64_t(0));
-        json cdr = build_interrupted_cdr(entry, new_record_id(), recovery.last_alive_us, answer_us);
+        std::string id = new_record_id();
+        json cdr = build_interrupted_cdr(entry, id, recovery.last_alive_us, answer_us);
         log::warning("records", "call {} was cut by the engine stopping; recorded as interrupted", start.call_id);
-        append("cdr", cdr["id"], start.call_id, cdr);
+        append("cdr", id, start.call_id, cdr.dump(-1, ' ', false, json::error_handler_t::replace));
     }
 }
 
@@ -150,9 +151,9 @@ bool Service::admit(std::string &error) {
     return false;
 }
 
-void Service::append(const std::string &kind, const std::string &id, const std::string &call_id, const json &j) {
+void Service::append(const std::string &kind, const std::string &id, const std::string &call_id, std::string text) {
     std::string error;
-    if (!spool_.append({kind, id, call_id, j.dump(-1, ' ', false, json::error_handler_t::replace)}, error))
+    if (!spool_.append({kind, id, call_id, std::move(text)}, error))
         log::error("records", "{} {} of call {} not yet on disk (held in memory, retried): {}", kind, id, call_id,
                    error);
 }
@@ -165,13 +166,17 @@ void Service::call_answered(const Call &call) {
     append("call_answer", new_record_id(), call.id, call_answer_entry(call));
 }
 
-json Service::call_ended(const Call &call) {
-    json cdr = build_cdr(call, engine_.config().records, new_record_id());
+std::string Service::call_ended(const Call &call) {
+    const RecordsConfig &config = engine_.config().records;
+    uint64_t end_us = ids::now_us();
+    std::string id = new_record_id();
+    std::string cdr = build_cdr(call, config, id, end_us);
     // Recording metadata first: the CDR closes the call's journal entry.
     auto described = call.channel->vars.find(std::string_view("recording_emitted"));
-    for (auto &rec : recording_records(cdr, described == call.channel->vars.end() ? "" : described->second))
-        append("recording", rec["id"], "", rec);
-    append("cdr", cdr["id"], call.id, cdr);
+    for (auto &rec :
+         recording_records(call, config, end_us, described == call.channel->vars.end() ? "" : described->second))
+        append("recording", rec.id, "", std::move(rec.json));
+    append("cdr", id, call.id, cdr);
     return cdr;
 }
 

@@ -39,10 +39,10 @@ public:
     // cannot be written and records.on_spool_error is "refuse".
     bool admit(std::string &error);
     // Worker thread: journal a call's start / its channel's answer / write its
-    // record. call_ended returns the CDR.
+    // record. call_ended returns the CDR (JSON text).
     void call_started(const Call &call);
     void call_answered(const Call &call);
-    nlohmann::json call_ended(const Call &call);
+    std::string call_ended(const Call &call);
     // Any thread: a record of another kind ("queue_log", ...); `json` must be
     // an object. Its "id" is filled in when absent. False when not spooled.
     bool emit(const std::string &kind, nlohmann::json record, std::string &error);
@@ -51,7 +51,7 @@ public:
     nlohmann::json status() const;
 
 private:
-    void append(const std::string &kind, const std::string &id, const std::string &call_id, const nlohmann::json &j);
+    void append(const std::string &kind, const std::string &id, const std::string &call_id, std::string text);
     void record_interrupted(const SpoolRecovery &recovery);
     void ensure_shipper(const std::string &sink_name);
     void housekeeping_loop();

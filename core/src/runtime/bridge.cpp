@@ -18,8 +18,9 @@ Bridge::Bridge(Worker &worker, Leg &a, Leg &b) : worker_(worker), a_(&a), b_(&b)
     // meets an agent).
     worker_.streams().stop(a);
     worker_.streams().stop(b);
-    worker_.engine().events().publish(
-        make_event(EventType::bridge, a.call_id, a.id, a.linked_id).with("peer", b.id).with("peer_name", b.name));
+    if (worker_.engine().events().wants(EventType::bridge))
+        worker_.engine().events().publish(
+            make_event(EventType::bridge, a.call_id, a.id, a.linked_id).with("peer", b.id).with("peer_name", b.name));
 }
 
 Bridge::~Bridge() {
@@ -97,9 +98,10 @@ void Bridge::end(Leg *gone) {
     for (Leg *leg : {a_.get(), b_.get()})
         if (leg->stream_for_hold)
             worker_.streams().stop(*leg);
-    worker_.engine().events().publish(make_event(EventType::unbridge, a_->call_id, a_->id, a_->linked_id)
-                                          .with("peer", b_->id)
-                                          .with("frames", std::to_string(frames_relayed_)));
+    if (worker_.engine().events().wants(EventType::unbridge))
+        worker_.engine().events().publish(make_event(EventType::unbridge, a_->call_id, a_->id, a_->linked_id)
+                                              .with("peer", b_->id)
+                                              .with("frames", std::to_string(frames_relayed_)));
     if (on_end) {
         auto cb = std::move(on_end);
         cb(*this, gone);

@@ -11,6 +11,7 @@
 #include "media/g711.hpp"
 #include "media/prompt_loader.hpp"
 #include "media/prompts.hpp"
+#include "records/json_writer.hpp"
 #include "records/service.hpp"
 #include "runtime/call.hpp"
 #include "runtime/ids.hpp"
@@ -247,11 +248,12 @@ Ref<Leg> Engine::new_inbound_leg(tandem_module *module, const std::string &drive
         auto call = std::make_unique<Call>(w, leg->call_id, leg->linked_id, leg);
         Call &c = w.add_call(std::move(call));
         w.engine().records().call_started(c);
-        w.engine().events().publish(make_event(EventType::call_start, c.id, leg->id, c.linked_id)
-                                        .with("channel", leg->name)
-                                        .with("exten", leg->exten)
-                                        .with("context", leg->context)
-                                        .with("caller_num", leg->caller_num));
+        if (w.engine().events().wants(EventType::call_start))
+            w.engine().events().publish(make_event(EventType::call_start, c.id, leg->id, c.linked_id)
+                                            .with("channel", leg->name)
+                                            .with("exten", leg->exten)
+                                            .with("context", leg->context)
+                                            .with("caller_num", leg->caller_num));
         if (leg->state() == LegState::hungup) {
             c.script_done = true;
             c.maybe_finish();
@@ -388,18 +390,22 @@ bool Engine::reload(std::vector<std::string> &errors) {
 
 void Engine::call_ended(Call &call) {
     Leg &ch = *call.channel;
-    nlohmann::json cdr = records_->call_ended(call);
-    // Live observers also see every channel variable and where the dialplan
-    // left the call; the stored record keeps only records.variables.
-    cdr["vars"] = ch.vars;
-    cdr["exten"] = ch.exten;
-    cdr["channel"] = ch.name;
+    std::string cdr = records_->call_ended(call);
     log::at(log::Level::info, "core", call.id, "call ended: {} ({}), {} legs", cause_name(ch.cause()), ch.cause(),
             call.legs.size());
+    if (!events_.wants(EventType::call_end))
+        return;
+    // Live observers also see every channel variable and where the dialplan
+    // left the call; the stored record keeps only records.variables.
+    records::JsonWriter w(cdr);
+    w.reopen_object().key("vars").begin_object();
+    for (auto &[name, value] : ch.vars)
+        w.field(name, value);
+    w.end_object().field("exten", ch.exten).field("channel", ch.name).end_object();
     events_.publish(make_event(EventType::call_end, call.id, ch.id, call.linked_id)
                         .with("cause", std::to_string(ch.cause()))
                         .with("cause_name", cause_name(ch.cause()))
-                        .with("cdr", cdr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+                        .with("cdr", std::move(cdr)));
 }
 
 uint32_t Engine::codec_rate(media::FormatId format) {

@@ -40,6 +40,7 @@ Event make_event(EventType type, std::string call_id, std::string leg_id, std::s
     e.call_id = std::move(call_id);
     e.leg_id = std::move(leg_id);
     e.linked_id = std::move(linked_id);
+    e.fields.reserve(4); // what most types carry: one allocation, not three
     return e;
 }
 
@@ -86,7 +87,9 @@ EventBus::Outbox &EventBus::local_outbox() {
     auto box = std::make_shared<Outbox>();
     {
         std::lock_guard lock(outboxes_mutex_);
-        outboxes_.push_back(box);
+        auto list = std::make_shared<Outboxes>(*outboxes_);
+        list->push_back(box);
+        outboxes_ = std::move(list);
     }
     std::erase_if(mine, [](auto &entry) { return entry.second.use_count() == 1; }); // dead buses
     mine.emplace_back(id_, box);
@@ -94,12 +97,21 @@ EventBus::Outbox &EventBus::local_outbox() {
 }
 
 void EventBus::publish(Event event) {
+    if (!wants(event.type))
+        return;
     Outbox &box = local_outbox();
     {
         std::lock_guard lock(box.mutex);
         box.events.push_back(std::move(event));
     }
     published_.fetch_add(1, std::memory_order_release);
+    if (box.defer_wake)
+        box.wake_owed = true;
+    else
+        wake();
+}
+
+void EventBus::wake() {
     if (!wake_pending_.exchange(true)) {
         uint64_t one = 1;
         ssize_t rc = ::write(wake_fd_, &one, sizeof one);
@@ -107,27 +119,49 @@ void EventBus::publish(Event event) {
     }
 }
 
+void EventBus::defer_wakes_on_this_thread() { local_outbox().defer_wake = true; }
+
+void EventBus::send_owed_wake() {
+    Outbox &box = local_outbox();
+    if (box.wake_owed) {
+        box.wake_owed = false;
+        wake();
+    }
+}
+
 uint64_t EventBus::subscribe(uint64_t type_mask, Handler handler) {
     std::lock_guard lock(subscribers_mutex_);
     uint64_t id = next_subscriber_++;
-    subscribers_.push_back({id, type_mask, std::move(handler)});
+    auto subs = std::make_shared<Subscribers>(*subscribers_);
+    subs->push_back({id, type_mask, std::move(handler)});
+    set_subscribers_locked(std::move(subs));
     return id;
 }
 
 void EventBus::unsubscribe(uint64_t id) {
     std::lock_guard lock(subscribers_mutex_);
-    std::erase_if(subscribers_, [id](const Subscriber &s) { return s.id == id; });
+    auto subs = std::make_shared<Subscribers>(*subscribers_);
+    std::erase_if(*subs, [id](const Subscriber &s) { return s.id == id; });
+    set_subscribers_locked(std::move(subs));
+}
+
+void EventBus::set_subscribers_locked(std::shared_ptr<const Subscribers> subs) {
+    uint64_t mask = 0;
+    for (auto &s : *subs)
+        mask |= s.mask;
+    subscribers_ = std::move(subs);
+    wanted_.store(mask, std::memory_order_release);
 }
 
 bool EventBus::drain_once() {
-    std::vector<std::shared_ptr<Outbox>> boxes;
+    std::shared_ptr<const Outboxes> boxes;
     {
         std::lock_guard lock(outboxes_mutex_);
         boxes = outboxes_;
     }
     bool any = false;
     std::vector<Event> batch;
-    for (auto &box : boxes) {
+    for (auto &box : *boxes) {
         {
             std::lock_guard lock(box->mutex);
             batch.swap(box->events);
@@ -135,19 +169,24 @@ bool EventBus::drain_once() {
         if (batch.empty())
             continue;
         any = true;
-        std::vector<Subscriber> subs;
+        std::shared_ptr<const Subscribers> subs;
         {
             std::lock_guard lock(subscribers_mutex_);
             subs = subscribers_;
         }
         for (auto &event : batch) {
             uint64_t bit = uint64_t(1) << static_cast<uint32_t>(event.type);
-            for (auto &s : subs)
+            for (auto &s : *subs)
                 if (s.mask & bit)
                     s.handler(event);
         }
         delivered_.fetch_add(batch.size(), std::memory_order_release);
         batch.clear();
+        // Hand the emptied vector back, capacity and all, so the publisher
+        // does not grow a new one for its next events.
+        std::lock_guard lock(box->mutex);
+        if (box->events.empty())
+            batch.swap(box->events);
     }
     if (any) {
         std::lock_guard lock(flush_mutex_);
@@ -170,6 +209,7 @@ void EventBus::dispatch_loop() {
 }
 
 void EventBus::flush() {
+    send_owed_wake(); // this thread's own events are among those waited for
     uint64_t target = published_.load(std::memory_order_acquire);
     if (!running_.load()) {
         while (drain_once()) {

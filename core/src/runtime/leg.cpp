@@ -90,9 +90,10 @@ bool Leg::set_state(LegState next) {
     if (next == LegState::up)
         answered_us = ids::now_us();
     log::at(log::Level::debug, "core", call_id, "leg {} is {}", id, leg_state_name(next));
-    worker.engine().events().publish(make_event(EventType::leg_state, call_id, id, linked_id)
-                                         .with("state", leg_state_name(next))
-                                         .with("name", name));
+    if (worker.engine().events().wants(EventType::leg_state))
+        worker.engine().events().publish(make_event(EventType::leg_state, call_id, id, linked_id)
+                                             .with("state", leg_state_name(next))
+                                             .with("name", name));
     if (on_state)
         on_state(*this, next);
     return true;
@@ -111,11 +112,12 @@ void Leg::enter_hungup(int cause) {
     inband_dtmf.reset();
     inbox_.clear();
     log::at(log::Level::info, "core", call_id, "leg {} ({}) hung up: {} ({})", id, name, cause_name(cause), cause);
-    worker.engine().events().publish(make_event(EventType::leg_state, call_id, id, linked_id)
-                                         .with("state", "hungup")
-                                         .with("name", name)
-                                         .with("cause", std::to_string(cause))
-                                         .with("cause_name", cause_name(cause)));
+    if (worker.engine().events().wants(EventType::leg_state))
+        worker.engine().events().publish(make_event(EventType::leg_state, call_id, id, linked_id)
+                                             .with("state", "hungup")
+                                             .with("name", name)
+                                             .with("cause", std::to_string(cause))
+                                             .with("cause_name", cause_name(cause)));
     if (tapped)
         worker.taps().leg_gone(*this);
     if (bridge)

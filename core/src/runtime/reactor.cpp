@@ -213,12 +213,16 @@ void Reactor::run() {
             }
         }
         retired_.clear();
+        if (round_end_)
+            round_end_();
     }
     {
         std::lock_guard lock(mailbox_mutex_);
         accepting_.store(false);
     }
     drain_mailbox();
+    if (round_end_)
+        round_end_();
 }
 
 } // namespace tandem

@@ -46,6 +46,10 @@ public:
     void watch_fd(int fd, uint32_t events, FdHandler handler);
     void unwatch_fd(int fd);
 
+    // Loop-only. Runs after each round of ready events has been handled,
+    // and once more as run() returns: where work batched during a round
+    // (the event bus's wake-up) is sent.
+    void on_round_end(Task task) { round_end_ = std::move(task); }
     // Loop-only statistics.
     uint64_t tasks_run() const { return tasks_run_; }
 
@@ -91,6 +95,7 @@ private:
     // epoll's data.ptr for the two descriptors the loop itself owns
     char wake_tag_ = 0, timer_tag_ = 0;
     uint64_t tasks_run_ = 0;
+    Task round_end_;
 };
 
 } // namespace tandem

@@ -33,6 +33,11 @@ void Worker::start() {
     thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), ("tandem-w" + std::to_string(index_)).c_str());
         ticker_ = reactor_.add_ticker(std::chrono::milliseconds(media::kPtimeMs), [this](uint64_t periods) { media_tick(periods); });
+        // A call's events come in bursts within one round (start, state,
+        // answer; hang-up, end): one wake-up of the event thread per round.
+        EventBus &events = engine_.events();
+        events.defer_wakes_on_this_thread();
+        reactor_.on_round_end([&events] { events.send_owed_wake(); });
         reactor_.run();
     });
 }
