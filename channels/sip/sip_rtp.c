@@ -490,22 +490,41 @@ static void rtcp_packet(struct sip_call *call, const uint8_t *buf, size_t n, uin
 }
 
 /* Drain up to RTP_BATCH datagrams with one recvmmsg (one system call per
- * readiness event instead of one per packet plus the EAGAIN). */
-static void drain(struct sip_call *call, int fd, bool rtcp_socket) {
+ * readiness event instead of one per packet plus the EAGAIN). The buffers
+ * and headers are the worker thread's, set up once: only the address
+ * lengths recvmmsg overwrote are reset for the next call (the reactor runs
+ * one handler at a time, so drain is never re-entered on a thread). */
+struct rx_batch {
+    bool ready;
+    int used; /* entries the last recvmmsg filled */
     uint8_t bufs[RTP_BATCH][RTP_BUF];
     union sip_addr from[RTP_BATCH]; /* the socket's family: IPv4 or IPv6 */
     struct iovec iov[RTP_BATCH];
     struct mmsghdr msgs[RTP_BATCH];
-    memset(msgs, 0, sizeof msgs);
-    for (int i = 0; i < RTP_BATCH; ++i) {
-        iov[i].iov_base = bufs[i];
-        iov[i].iov_len = RTP_BUF;
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_name = &from[i];
+};
+static _Thread_local struct rx_batch rx;
+
+static void drain(struct sip_call *call, int fd, bool rtcp_socket) {
+    uint8_t (*bufs)[RTP_BUF] = rx.bufs;
+    union sip_addr *from = rx.from;
+    struct mmsghdr *msgs = rx.msgs;
+    if (!rx.ready) {
+        for (int i = 0; i < RTP_BATCH; ++i) {
+            rx.iov[i].iov_base = rx.bufs[i];
+            rx.iov[i].iov_len = RTP_BUF;
+            msgs[i].msg_hdr.msg_iov = &rx.iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_name = &rx.from[i];
+        }
+        rx.used = RTP_BATCH;
+        rx.ready = true;
+    }
+    for (int i = 0; i < rx.used; ++i) {
         msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+        msgs[i].msg_hdr.msg_flags = 0;
     }
     int got = recvmmsg(fd, msgs, RTP_BATCH, MSG_DONTWAIT, NULL);
+    rx.used = got > 0 ? got : 0;
     if (got <= 0) return; /* EAGAIN, or an ICMP error surfaced: nothing to read */
     uint64_t now = mono_us();
     for (int i = 0; i < got && call->leg; ++i) {

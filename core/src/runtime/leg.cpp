@@ -72,8 +72,8 @@ void FrameQueue::pop() {
 
 Leg::Leg(Worker &w, std::string leg_id, std::string cid, std::string lid, Direction dir,
          Registered<tandem_channel_driver> driver, ModuleUse use)
-    : id(std::move(leg_id)), call_id(std::move(cid)), linked_id(std::move(lid)), direction(dir), worker(w),
-      driver_(std::move(driver)), use_(std::move(use)) {
+    : driver_(std::move(driver)), id(std::move(leg_id)), call_id(std::move(cid)), linked_id(std::move(lid)),
+      direction(dir), worker(w), use_(std::move(use)) {
     created_us = ids::now_us();
 }
 

@@ -67,6 +67,28 @@ public:
         Registered<tandem_channel_driver> driver, ModuleUse use);
     ~Leg() override;
 
+private:
+    // --- what a relayed packet reads on both legs, first and together:
+    // spread over the object, each field cost a cache miss per packet ---
+    LegState state_ = LegState::down;
+    bool driver_done_ = false;
+    mutable bool inband_wanted_ = false;
+    media::FormatId format_ = media::kSlin8;
+    mutable uint64_t inband_checked_at_ = UINT64_MAX; // vars.changes() when inband_wanted_ was read
+    Registered<tandem_channel_driver> driver_;
+    FrameQueue inbox_;
+
+public:
+    Bridge *bridge = nullptr; // set while bridged
+    MixMember *mix = nullptr; // set while in a conference or a spied bridge (runtime/mixer.hpp)
+    bool tapped = false;      // an audio tap watches it (runtime/taps.hpp)
+    bool stream_for_hold = false;
+    // Music on hold: a shared stream the leg hears (runtime/stream_playout.hpp)
+    // while no player plays; for_hold: because its bridge peer holds the call.
+    std::shared_ptr<media::SharedStream> stream;
+    uint64_t frames_in = 0, frames_out = 0; // audio frames, for CDRs and tests
+    LegVars vars;
+
     // --- identity (any thread) ---
     const std::string id;
     const std::string call_id;
@@ -123,27 +145,18 @@ public:
     void set_format_params(std::optional<std::string> params) { format_params_ = std::move(params); }
     FrameQueue &inbox() { return inbox_; }
 
-    LegVars vars;
     std::string context, exten, caller_num, caller_name;
     uint64_t created_us = 0, answered_us = 0, ended_us = 0;
     bool ended_by_far_end = false; // the driver reported the hang-up (CDR hangup_side)
     void *pvt = nullptr;
 
     Call *call = nullptr;     // the call this leg belongs to
-    Bridge *bridge = nullptr; // set while bridged
-    MixMember *mix = nullptr; // set while in a conference or a spied bridge (runtime/mixer.hpp)
     std::unique_ptr<media::Player> player;
     std::unique_ptr<HeldTranslator> to_wire; // slin -> format for the player
     std::string dtmf_buffer;                      // digits nobody consumed yet
     std::unique_ptr<media::DtmfDetector> inband_dtmf; // while wants_inband_dtmf()
     std::unique_ptr<HeldTranslator> inband_to_slin8;  // received format -> detector input
     bool echo = false;                            // media tick sends received audio back
-    // Music on hold: a shared stream the leg hears (runtime/stream_playout.hpp)
-    // while no player plays; for_hold: because its bridge peer holds the call.
-    std::shared_ptr<media::SharedStream> stream;
-    bool stream_for_hold = false;
-    bool tapped = false;                          // an audio tap watches it (runtime/taps.hpp)
-    uint64_t frames_in = 0, frames_out = 0;       // audio frames, for CDRs and tests
     // Observer of state changes and DTMF (the owning call).
     std::function<void(Leg &, LegState)> on_state;
     std::function<void(Leg &, char)> on_dtmf;
@@ -155,16 +168,10 @@ public:
 private:
     void enter_hungup(int cause);
 
-    Registered<tandem_channel_driver> driver_;
     ModuleUse use_;
-    LegState state_ = LegState::down;
     int cause_ = 0;
-    media::FormatId format_ = media::kSlin8;
     std::optional<std::string> format_params_;
-    FrameQueue inbox_;
-    bool driver_done_ = false;
-    mutable uint64_t inband_checked_at_ = UINT64_MAX; // vars.changes() when inband_wanted_ was read
-    mutable bool inband_wanted_ = false;
+
 };
 
 } // namespace tandem
