@@ -163,7 +163,7 @@ def main():
     seconds = float(args[1]) if len(args) > 1 else 10
     jb = "--no-jitter-buffer" not in sys.argv
     print("# %d bridged calls, %d packets/s into the target, %.0f s each" % (calls, calls * 100, seconds))
-    report("tandem bridge (jitter buffer %s)" % ("on" if jb else "off"), calls, seconds,
+    report("tandem bridge (jitter buffer %s)" % ("on, unused by a plain relay" if jb else "off"), calls, seconds,
            *bench_engine(calls, seconds, jb))
     for mode, threads in (("recvfrom", 1), ("recvmmsg", 1), ("recvmmsg", 2)):
         report("udp_echo %s, %d sockets, %d thread%s" % (mode, 2 * calls, threads, "s" if threads > 1 else ""),
