@@ -33,6 +33,7 @@ Run: python3 tests/integration/test_moh.py -v
 import math
 import os
 import shutil
+import socket
 import struct
 import sys
 import tempfile
@@ -117,23 +118,35 @@ def dominant(pcm, freqs):
     return freqs[best], powers[best] / (sum(powers) + 1e-9)
 
 
+# Linux's value; Python's socket module does not name it
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
 class Receiver(threading.Thread):
-    """Collects (arrival time, payload) of the RTP a UA receives."""
+    """Collects (arrival time, payload) of the RTP a UA receives. The time
+    is the kernel's (SO_TIMESTAMPNS), not when this thread got to read the
+    packet: a gap measured here is the engine's, not Python's scheduling."""
 
     def __init__(self, ua):
         super().__init__(daemon=True)
         self.ua, self.packets, self.running = ua, [], True
         self.ua.rtp.settimeout(0.1)
+        self.ua.rtp.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
 
     def run(self):
         while self.running:
             try:
-                data = self.ua.rtp.recv(4096)
+                data, ancillary, _, _ = self.ua.rtp.recvmsg(4096, socket.CMSG_SPACE(16))
             except (OSError, TimeoutError):
                 continue
+            arrived = time.time()
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
+                    sec, nsec = struct.unpack("qq", value[:16])
+                    arrived = sec + nsec / 1e9
             p = sipua.parse_rtp(data)
             if p and p["pt"] == 0:
-                self.packets.append((time.time(), p["payload"]))
+                self.packets.append((arrived, p["payload"]))
 
     def stop(self):
         self.running = False
