@@ -27,7 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (!m.valid || m.dtmf_pt > 127 || sip_addr_len(&m.remote) == 0 ||
          m.rtcp.sa.sa_family != m.remote.sa.sa_family || /* RTCP goes where our socket can send */
          !((m.pt == 0 && strcmp(m.codec, "PCMU") == 0) || (m.pt == 8 && strcmp(m.codec, "PCMA") == 0) ||
-           (m.pt == 9 && strcmp(m.codec, "G722") == 0 && m.rtp_rate == 8000 && m.codec_rate == 16000) ||
+           /* G.722: its static type, or a dynamic one an rtpmap gives it */
+           ((m.pt == 9 || (m.pt >= 96 && m.pt <= 127)) && strcmp(m.codec, "G722") == 0 && m.rtp_rate == 8000 &&
+            m.codec_rate == 16000) ||
            (m.pt >= 96 && m.pt <= 127 && strcmp(m.codec, "opus") == 0 && m.rtp_rate == 48000)) ||
          memchr(m.remote_fmtp, '\0', sizeof m.remote_fmtp) == NULL))
         __builtin_trap();
