@@ -10,8 +10,8 @@
 #include "runtime/taps.hpp"
 #include "runtime/worker.hpp"
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 namespace tandem {
@@ -157,8 +157,8 @@ void Leg::push_frame(const tandem_frame &in) {
     media::FormatId format = in.format ? media::find_format(in.format) : format_;
     if (format == media::kNoFormat)
         format = format_;
-    bool was_empty = inbox_.empty();
-    if (was_empty && relays_directly() && bridge->relay_now(*this, in, format))
+    bool was_empty = inbox_.empty(), direct = relays_directly();
+    if (was_empty && direct && bridge->relay_now(*this, in, format))
         return;
     media::Frame &f = inbox_.push();
     f.kind = media::FrameKind::audio;
@@ -171,7 +171,7 @@ void Leg::push_frame(const tandem_frame &in) {
         std::memcpy(f.data, in.data, in.len);
     // A plain bridge sends the frame on now: waiting for the media tick
     // would only add up to a tick of delay and a pass over the leg.
-    if (relays_directly())
+    if (direct)
         bridge->forward_from(*this);
     else if (was_empty)
         worker.media_pending(*this);
