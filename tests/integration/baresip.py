@@ -84,15 +84,30 @@ class Baresip:
         os.makedirs(self.rec, exist_ok=True)
         self.log_path = os.path.join(self.dir, "baresip.log")
         self.rtp_ports = rtp_ports or free_port_range(20)
-        self.sip_port = harness.free_port()
-        self.ctrl_port = harness.free_port()
         self.proc = self.ctrl = None
         self.events = []
         self._buf = b""
+        self.source_wav, self.codecs, self.extra_config = source_wav, codecs, list(config)
+        self.cafile, self.certificate = cafile, certificate
+        self._write_config()
+        aor = "<sip:%s@127.0.0.1:%d%s>" % (user, registrar_port, ";transport=" + transport if transport else "")
+        params = ";auth_pass=%s;regint=60;audio_codecs=%s" % (password, codecs)
+        if mediaenc:
+            params += ";mediaenc=" + mediaenc
+        if answer:
+            params += ";answermode=auto"
+        with open(os.path.join(self.dir, "accounts"), "w") as f:
+            f.write(aor + params + "\n")
+
+    def _write_config(self):
+        """Picks fresh listener ports and writes `config` for them. baresip
+        listens on sip_port for UDP and TCP and on sip_port + 1 for TLS."""
+        self.sip_port = harness.free_ports(2)
+        self.ctrl_port = harness.free_port()
         lines = ["poll_method epoll",
                  "sip_listen 127.0.0.1:%d" % self.sip_port,
                  "module_path " + MODULE_PATH,
-                 "audio_source aufile," + source_wav,
+                 "audio_source aufile," + self.source_wav,
                  "audio_player aufile,/dev/null",  # no sound card: sndfile records what is heard
                  "audio_alert aufile,/dev/null",
                  "audio_srate 8000",
@@ -107,25 +122,17 @@ class Baresip:
         # codecs: the account's audio_codecs ("opus/48000/2", "G722"...), whose
         # modules load before the account; config: more lines ("opus_dtx yes")
         at = lines.index("module g711.so") + 1
-        wideband = [m for m in ("opus", "g722") if m in codecs.lower()]
+        wideband = [m for m in ("opus", "g722") if m in self.codecs.lower()]
         lines[at:at] = ["module %s.so" % m for m in wideband]
         if wideband:  # the 8 kHz mono WAVs stay source and recording; baresip resamples
             lines += ["ausrc_srate 8000", "auplay_srate 8000", "ausrc_channels 1", "auplay_channels 1"]
-        lines += list(config)
-        if cafile:
-            lines.append("sip_cafile " + cafile)
-        if certificate:  # the client's own: certificate and key in one PEM
-            lines.append("sip_certificate " + certificate)
+        lines += self.extra_config
+        if self.cafile:
+            lines.append("sip_cafile " + self.cafile)
+        if self.certificate:  # the client's own: certificate and key in one PEM
+            lines.append("sip_certificate " + self.certificate)
         with open(os.path.join(self.dir, "config"), "w") as f:
             f.write("\n".join(lines) + "\n")
-        aor = "<sip:%s@127.0.0.1:%d%s>" % (user, registrar_port, ";transport=" + transport if transport else "")
-        params = ";auth_pass=%s;regint=60;audio_codecs=%s" % (password, codecs)
-        if mediaenc:
-            params += ";mediaenc=" + mediaenc
-        if answer:
-            params += ";answermode=auto"
-        with open(os.path.join(self.dir, "accounts"), "w") as f:
-            f.write(aor + params + "\n")
 
     def _spawn(self, extra_args, trace):
         self.log = open(self.log_path, "w")
@@ -133,30 +140,46 @@ class Baresip:
                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
                                      cwd=self.dir)
 
-    def run(self, commands=(), seconds=5, trace=False):
+    def _lost_port_race(self):
+        """True when baresip exited because a port picked free was taken
+        by a parallel test before it bound it; the config then has new ports."""
+        if self.proc.poll() is None or harness.PORT_TAKEN not in self.read_log():
+            return False
+        self.stop()
+        self._write_config()
+        return True
+
+    def run(self, commands=(), seconds=5, trace=False, attempts=5):
         """Executes menu `commands` (e.g. "/dial 600") at start and quits
         after `seconds`. Returns the exit code."""
         args = ["-t", str(seconds)]
         for c in commands:
             args += ["-e", c]
-        self._spawn(args, trace)
-        try:
-            return self.proc.wait(seconds + 15)
-        finally:
-            self.stop()
-
-    def start(self, trace=False, timeout=10):
-        """Runs baresip until stop(), with its ctrl_tcp socket connected."""
-        self._spawn([], trace)
-        deadline = time.time() + timeout
-        while True:
+        for attempt in range(attempts):
+            self._spawn(args, trace)
             try:
-                self.ctrl = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=1)
-                return self
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("baresip's ctrl_tcp did not open\n" + self.read_log())
-                time.sleep(0.05)
+                self.proc.wait(seconds + 15)
+                if attempt + 1 < attempts and self._lost_port_race():
+                    continue
+                return self.proc.returncode
+            finally:
+                self.stop()
+
+    def start(self, trace=False, timeout=10, attempts=5):
+        """Runs baresip until stop(), with its ctrl_tcp socket connected."""
+        for attempt in range(attempts):
+            self._spawn([], trace)
+            deadline = time.time() + timeout
+            while True:
+                try:
+                    self.ctrl = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=1)
+                    return self
+                except OSError:
+                    if attempt + 1 < attempts and self._lost_port_race():
+                        break
+                    if self.proc.poll() is not None or time.time() > deadline:
+                        raise RuntimeError("baresip's ctrl_tcp did not open\n" + self.read_log())
+                    time.sleep(0.05)
 
     def _read_message(self, deadline):
         """The next netstring-framed JSON message from ctrl_tcp, or None at the deadline."""

@@ -23,25 +23,41 @@ LSAN_SOFIA_TLS = {"LSAN_OPTIONS": ":".join(filter(None, [os.environ.get("LSAN_OP
     REPO, "tests", "sip", "lsan-sofia-tls.supp")]))}
 
 
-def free_port(kind=socket.SOCK_DGRAM):
+# Listener ports (SIP, control, PostgreSQL) and RTP ranges come from below
+# the kernel's ephemeral ports (32768 and up by default), where no port-0
+# socket or outgoing connection of a parallel test (SIPp, baresip, the
+# Python UAs) can land; only another test's pick can, and each is drawn at
+# random and checked.
+LISTEN_FLOOR, LISTEN_CEILING = 10000, 16384
+
+
+def free_ports(count=1):
+    """The first of `count` consecutive ports that nothing on loopback uses
+    right now, for UDP and TCP both (baresip's TLS listener is its SIP
+    port + 1)."""
+    for _ in range(200):
+        base = random.randrange(LISTEN_FLOOR, LISTEN_CEILING - count)
+        socks = []
+        try:
+            for p in range(base, base + count):
+                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                    s = socket.socket(socket.AF_INET, kind)
+                    socks.append(s)
+                    s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no %d free ports in %d-%d" % (count, LISTEN_FLOOR, LISTEN_CEILING))
+
+
+def free_port():
     """A port nothing on loopback uses right now (UDP and TCP both free)."""
-    while True:
-        with socket.socket(socket.AF_INET, kind) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        other = socket.SOCK_STREAM if kind == socket.SOCK_DGRAM else socket.SOCK_DGRAM
-        with socket.socket(socket.AF_INET, other) as t:
-            try:
-                t.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
+    return free_ports(1)
 
 
-# RTP ranges come from below the kernel's ephemeral ports (32768 and up by
-# default), where no port-0 socket of a parallel test (SIPp, baresip, the
-# Python UAs) can land; only another test's RTP range can, and each is
-# drawn at random and checked.
 RTP_RANGE_FLOOR, RTP_RANGE_CEILING = 16384, 32000
 
 

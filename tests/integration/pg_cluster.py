@@ -13,7 +13,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -39,7 +38,7 @@ class PgCluster:
         self.dir = tempfile.mkdtemp(prefix="tandem-pg-")
         self.data = os.path.join(self.dir, "data")
         self.log = os.path.join(self.dir, "postgres.log")
-        self.port = harness.free_port(socket.SOCK_STREAM)
+        self.port = harness.free_port()
         self.as_user = []
         if os.geteuid() == 0:
             pw = pwd.getpwnam("postgres")

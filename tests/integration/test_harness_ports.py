@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""harness.start_listening: a listen port another process takes between
-the test picking it and the engine binding it costs a retry on fresh
-ports, not a red test."""
+"""A listen port another process takes between the test picking it and
+the server binding it costs a retry on fresh ports, not a red test: for
+the engine (harness.start_listening) and for baresip (Baresip.start)."""
 import os
+import shutil
 import socket
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import baresip  # noqa: E402
 import harness  # noqa: E402
 
 
@@ -63,6 +65,44 @@ class StartListening(unittest.TestCase):
         self.assertEqual(len(self.ports), 2)
         self.assertIn("TCP port %d: Address already in use" % self.ports[1], str(failed.exception))
         self.assertIn("attempt 2", str(failed.exception))
+
+
+class PortsBelowEphemeral(unittest.TestCase):
+    def test_listener_ports_are_not_ephemeral(self):
+        # an outgoing connection or port-0 socket of a parallel test takes
+        # an ephemeral port, so a picked listener port must not be one
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+        for _ in range(50):
+            port = harness.free_ports(2)
+            self.assertLess(port + 1, low)
+            self.assertGreaterEqual(port, harness.LISTEN_FLOOR)
+
+
+@unittest.skipUnless(baresip.BARESIP, "baresip is not installed")
+class BaresipStart(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-ports-")
+        self.holder = None
+
+    def tearDown(self):
+        if self.holder:
+            self.holder.close()
+        self.phone.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_a_taken_tls_port_is_retried_on_fresh_ports(self):
+        tone = os.path.join(self.dir, "tone.wav")
+        baresip.write_tone_wav(tone, 440, 1)
+        self.phone = baresip.Baresip(self.dir, "1001", "pw", harness.free_port(), tone)
+        first = self.phone.sip_port
+        # the TLS listener (SIP port + 1) is what lost the race in CI
+        self.holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.holder.bind(("127.0.0.1", first + 1))
+        self.holder.listen()
+        self.phone.start()
+        self.assertNotEqual(self.phone.sip_port, first)
+        self.assertIsNotNone(self.phone.command("reginfo"))
 
 
 if __name__ == "__main__":

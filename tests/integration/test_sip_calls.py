@@ -147,14 +147,6 @@ return { contexts = { default = {
 """
 
 
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def free_rtp_base(count=40):
     """An even port with `count` free ports from it."""
     return harness.free_rtp_range(count)[0]
@@ -177,7 +169,7 @@ def launch_sipp(test, args, name, port=None, calls=1, ip="127.0.0.1", media_ip="
                 break
             media = free_rtp_base(4 * calls)
         test._media_bases = used + [media]
-        cmd = [SIPP, *args, "-i", ip, "-p", str(port or free_udp_port()), "-mi", media_ip,
+        cmd = [SIPP, *args, "-i", ip, "-p", str(port or harness.free_port()), "-mi", media_ip,
                "-mp", str(media), "-m", str(calls), "-timeout", str(timeout), "-timeout_error",
                "-nostdin", "-trace_err", "-error_file", os.path.join(test.dir, name + ".err"),
                "-trace_msg", "-message_file", os.path.join(test.dir, name + ".msg")]
@@ -220,7 +212,7 @@ class SipCalls(unittest.TestCase):
         def make_instance():
             self.sip_port = harness.free_port()
             self.rtp_base = free_rtp_base()
-            self.uas_port = free_udp_port()  # where the dialplan's dial() tests call SIPp
+            self.uas_port = harness.free_port()  # where the dialplan's dial() tests call SIPp
             with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
                 f.write("return { modules = { %s }, workers = 2, shutdown_grace = 1,\n"
                         "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
@@ -779,7 +771,7 @@ class SipEndpoints(unittest.TestCase):
         return story
 
     def test_dial_registered_endpoint(self):
-        uas_port = free_udp_port()
+        uas_port = harness.free_port()
         s, d = self.reg.register("1002", "secret2", "sip:1002@127.0.0.1:%d" % uas_port, 120)
         self.assertEqual(s, 200, d)
         story = self.call_1002_from_1001(uas_port)
@@ -791,7 +783,7 @@ class SipEndpoints(unittest.TestCase):
         # A contact registered for an hour is dialled at once after a restart
         # (the snapshot in DATA/sip-registrations); one unregistered before
         # the stop is not restored.
-        uas_port = free_udp_port()
+        uas_port = harness.free_port()
         s, d = self.reg.register("1002", "secret2", "sip:1002@127.0.0.1:%d" % uas_port, 3600)
         self.assertEqual(s, 200, d)
         for expires in (3600, 0):
@@ -899,7 +891,7 @@ class SipDemo(unittest.TestCase):
 
     def test_endpoint_calls_endpoint_and_601(self):
         pw = self.passwords()
-        uas_port = free_udp_port()
+        uas_port = harness.free_port()
         s, d = self.reg.register("1002", pw["1002"], "sip:1002@127.0.0.1:%d" % uas_port, 120)
         self.assertEqual(s, 200, d)
         uas = self.sipp(["-sn", "uas"], "uas", port=uas_port)

@@ -252,7 +252,7 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
     @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
     def test_ipv6_media_outbound(self):
         self.start_v6()
-        port = base.free_udp_port()
+        port = harness.free_port()
         p = self.sipp(["-sn", "uas", "-rtp_echo"], "out6", port=port, ip="::1", media_ip="::1")
         time.sleep(0.3)  # let SIPp bind
         rc, out = self.engine.ctl("originate", "sip/service@[::1]:%d" % port, "outcall", "default")
@@ -271,7 +271,7 @@ class SipProfiles(SipTestMixin, unittest.TestCase):
     @unittest.skipUnless(have_ipv6(), "no ::1 on this machine")
     def test_ipv6_endpoint_contact_gets_ipv6_media(self):
         v4, v6 = self.start(v4_and_v6, ports=2, endpoints="1002 password=secret2\n")
-        port = base.free_udp_port()
+        port = harness.free_port()
         reg = base.Registrar(v4)
         try:
             s, d = reg.register("1002", "secret2", "sip:1002@[::1]:%d" % port, 3600)

@@ -73,7 +73,7 @@ import test_sip_calls as base  # noqa: E402  (as a module: its test classes must
 from sip_testing import SipTestMixin  # noqa: E402
 
 SCENARIOS, SIPP, Registrar = base.SCENARIOS, base.SIPP, base.Registrar
-free_rtp_base, free_udp_port = base.free_rtp_base, base.free_udp_port
+free_rtp_base = base.free_rtp_base
 
 DIALPLAN = """
 return { contexts = {
@@ -239,7 +239,7 @@ class SipEdge(SipTestMixin, unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tandem-sipedge-")
         self.rtp_base = free_rtp_base(80)
-        self.uas_port = free_udp_port()
+        self.uas_port = harness.free_port()
         self.engine = None
         self.events = None
         self.sipp_procs = []
@@ -610,7 +610,7 @@ class SipEdge(SipTestMixin, unittest.TestCase):
         reg = Registrar(self.sip_port)
         try:
             for i, scen in enumerate(scenarios):
-                port = free_udp_port()
+                port = harness.free_port()
                 args = ["-sn", "uas"] if scen == "uas" else ["-sf", os.path.join(SCENARIOS, scen)]
                 phones.append(self.sipp(args, "phone%d" % i, port=port))
                 status, data = reg.register("1002", "pw2", "sip:1002@127.0.0.1:%d" % port)
