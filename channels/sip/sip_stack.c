@@ -412,7 +412,6 @@ static void incoming_invite(nua_t *in, void *profile, nua_handle_t *nh, struct s
     call->contact = sip_profile_contact(profile);
     call->profile = profile; /* its media addresses */
     sip_headers_inbound(in, call, sip, ep != NULL);
-    nua_respond(nh, SIP_100_TRYING, TAG_END());
     call->nh = nh; /* sip_call_new's reference is the SIP side's */
     nua_handle_bind(nh, call);
     live_add(call);
