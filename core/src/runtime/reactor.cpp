@@ -51,13 +51,23 @@ Reactor::~Reactor() {
 }
 
 bool Reactor::post(Task task) {
+    // The loop's own thread drains before it sleeps again: a call started
+    // by a task of this round costs no eventfd write, read and extra wake.
+    // Once in that drain, what it posts waits for the next round, so a task
+    // that keeps re-posting itself cannot starve the sockets.
+    bool to_self = in_loop_thread() && !round_closing_;
     {
         std::lock_guard lock(mailbox_mutex_);
         if (!accepting_.load(std::memory_order_relaxed))
             return false;
         mailbox_.push_back(std::move(task));
-        // A non-empty mailbox has a wake-up pending already: drain_mailbox()
-        // reads the eventfd before it takes the mailbox, so it will see this.
+        if (to_self) {
+            posted_to_self_ = true;
+            return true;
+        }
+        // A non-empty mailbox has a wake-up pending already (or the loop
+        // thread's own drain at the end of this round): drain_mailbox()
+        // takes the mailbox after it reads the eventfd, so it will see this.
         if (mailbox_.size() > 1)
             return true;
     }
@@ -75,9 +85,9 @@ void Reactor::stop() {
     (void)rc;
 }
 
-void Reactor::drain_mailbox() {
-    uint64_t count;
-    while (::read(wake_fd_, &count, sizeof count) > 0) {
+void Reactor::drain_mailbox(bool signalled) {
+    uint64_t count; // one read takes the whole eventfd counter
+    if (signalled && ::read(wake_fd_, &count, sizeof count) < 0) {
     }
     {
         std::lock_guard lock(mailbox_mutex_);
@@ -114,8 +124,8 @@ void Reactor::arm_timerfd() {
 }
 
 void Reactor::fire_timers() {
-    uint64_t expirations;
-    while (::read(timer_fd_, &expirations, sizeof expirations) > 0) {
+    uint64_t expirations; // one read takes the whole count
+    if (::read(timer_fd_, &expirations, sizeof expirations) < 0) {
     }
     armed_for_ = {};
     auto now = Clock::now();
@@ -199,7 +209,7 @@ void Reactor::run() {
         for (int i = 0; i < n; ++i) {
             void *tag = events[i].data.ptr;
             if (tag == &wake_tag_) {
-                drain_mailbox();
+                drain_mailbox(true);
             } else if (tag == &timer_tag_) {
                 fire_timers();
             } else if (auto *w = static_cast<Watch *>(tag); !w->live) {
@@ -212,15 +222,23 @@ void Reactor::run() {
                 w->on_ready(events[i].events);
             }
         }
+        // From here to the end of the round, posts to self go through the
+        // eventfd: the loop may sleep next.
+        round_closing_ = true;
+        if (posted_to_self_) {
+            posted_to_self_ = false;
+            drain_mailbox(false);
+        }
         retired_.clear();
         if (round_end_)
             round_end_();
+        round_closing_ = false;
     }
     {
         std::lock_guard lock(mailbox_mutex_);
         accepting_.store(false);
     }
-    drain_mailbox();
+    drain_mailbox(true);
     if (round_end_)
         round_end_();
 }

@@ -29,7 +29,9 @@ public:
     void run();
     // Any thread. Pending posted tasks still run before run() returns.
     void stop();
-    // Any thread. False (task dropped) once the loop has stopped.
+    // Any thread. False (task dropped) once the loop has stopped. A task
+    // posted from the loop's own thread runs at the end of the current
+    // round (no eventfd round trip); one it posts in turn, in the next.
     bool post(Task task);
     bool in_loop_thread() const { return std::this_thread::get_id() == owner_.load(); }
 
@@ -65,7 +67,7 @@ private:
         bool live = true;
     };
     void retire(int fd);
-    void drain_mailbox();
+    void drain_mailbox(bool signalled);
     void arm_timerfd();
     void fire_timers();
 
@@ -79,6 +81,10 @@ private:
     std::mutex mailbox_mutex_;
     std::vector<Task> mailbox_;
     std::vector<Task> draining_;
+    // Loop-only: the loop thread posted to itself this round (no eventfd
+    // was written for it); the round's end (that drain, round_end_) is on.
+    bool posted_to_self_ = false;
+    bool round_closing_ = false;
 
     struct TimerEntry {
         Clock::time_point deadline;
