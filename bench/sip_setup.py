@@ -120,11 +120,11 @@ def start_floor(one_thread):
 
 def start_tandem(work):
     port = harness.free_port()
-    rtp = 20000 + (port % 20000) & ~1
+    rtp = 16384 + (port % 4000) & ~1  # below the ephemeral ports
     with open(os.path.join(work, "tandem.lua"), "w") as f:
         f.write("return { modules = { 'sip' }, workers = 2, log = { level = 'warning' },\n"
                 "  module_config = { sip = { listen = 'sip:127.0.0.1:%d',\n"
-                "    rtp_port_min = %d, rtp_port_max = %d } } }\n" % (port, rtp, rtp + 4000))
+                "    rtp_port_min = %d, rtp_port_max = %d } } }\n" % (port, rtp, rtp + 10000))
     with open(os.path.join(work, "dialplan.lua"), "w") as f:
         f.write(DIALPLAN)
     engine = harness.Instance(os.path.join(work, "tandem.lua")).start()

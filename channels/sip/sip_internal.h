@@ -44,6 +44,8 @@ struct sip_config {
     int jb_min_ms, jb_max_ms;
     int rtcp_interval_ms;   /* the mean report interval (randomised +-50%) */
     int ptime;              /* ms of audio per packet we offer and send by default (10-60) */
+    int rtp_socket_reuse_ms;  /* a call's sockets rest this long before another takes them, 0 never */
+    int rtp_socket_pool;      /* at most this many pairs kept */
     enum sip_srtp_policy { SIP_SRTP_OFF, SIP_SRTP_OPTIONAL, SIP_SRTP_MANDATORY } srtp;
 };
 extern struct sip_config sip_cfg;
@@ -171,6 +173,11 @@ struct sip_rtp {
     bool rtcp_mux;             /* RTCP shares the RTP socket (RFC 5761) */
     bool latched;              /* remote learnt from received media */
     uint32_t latched_ssrc;
+    /* sockets taken from the pool (sip_rtp_pool.h): the previous call's
+     * stream, whose late packets are dropped, not latched to */
+    bool stale_active;
+    uint32_t stale_ssrc;
+    union sip_addr stale_from;
     int pt, dtmf_pt;           /* negotiated payload types */
     const char *format;        /* the codec's format name (points at codec.codec), NULL none */
     struct sip_media codec;    /* the negotiated codec (codec..fmtp fields) */

@@ -63,6 +63,13 @@ int sip_media_config(void) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: ptime must be 10, 20, 30, 40, 50 or 60");
         return -1;
     }
+    sip_cfg.rtp_socket_reuse_ms = sip_cfg_int("rtp_socket_reuse_ms", 500, 0, 60000);
+    sip_cfg.rtp_socket_pool = sip_cfg_int("rtp_socket_pool", 2048, 0, 65536);
+    if (sip_cfg.rtp_socket_reuse_ms < 0 || sip_cfg.rtp_socket_pool < 0) {
+        sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL,
+                      "sip: rtp_socket_reuse_ms (0-60000) and rtp_socket_pool (0-65536) are required");
+        return -1;
+    }
     const char *srtp = sip_host->config_get(sip_self, "srtp");
     if (!srtp || !*srtp || strcmp(srtp, "optional") == 0) sip_cfg.srtp = SIP_SRTP_OPTIONAL;
     else if (strcmp(srtp, "mandatory") == 0) sip_cfg.srtp = SIP_SRTP_MANDATORY;

@@ -5,6 +5,7 @@
  * lock; the SIP thread (sip_stack.c) reaches it only through host->post().
  */
 #include "sip_internal.h"
+#include "sip_rtp_pool.h"
 #include "sip_profile.h"
 #include "sip_trunk.h"
 
@@ -424,6 +425,7 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
                   "sip: rtp_port_min/rtp_port_max must be ports 1024-65535 with min < max");
         return TANDEM_EINVAL;
     }
+    sip_rtp_pool_configure(sip_cfg.rtp_socket_reuse_ms, sip_cfg.rtp_socket_pool);
     /* Keep sofia-sip mapped once loaded: its library destructor deletes a
      * pthread key it may not own (with ASan: the sanitizer's, which breaks
      * every thread started afterwards), so the module being unloaded after
@@ -463,6 +465,7 @@ fail:
 static void sip_unload(tandem_module *module) {
     (void)module;
     sip_stack_stop();
+    sip_rtp_pool_clear();
     sip_nat_free();
     sip_profiles_free();
     sip_trunks_free();

@@ -8,6 +8,7 @@
  * touches a struct sip_rtp.
  */
 #include "sip_internal.h"
+#include "sip_rtp_pool.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,6 +64,47 @@ static int bound_socket(const union sip_addr *a) {
     return -1;
 }
 
+/* A fresh pair: an even port for RTP and the odd one above it for RTCP
+ * (RFC 3550 11), the next free one from a cursor that goes round the
+ * range. 0, or -1 with errno (EADDRINUSE: every port is taken). */
+static int bind_pair(union sip_addr *a, int lo, int slots, struct sip_rtp_pair *out) {
+    for (int i = 0; i < slots; ++i) {
+        int port = lo + 2 * (int)(atomic_fetch_add(&next_port, 1) % (unsigned)slots);
+        sip_addr_set_port(a, (uint16_t)port);
+        int fd = bound_socket(a);
+        if (fd < 0) {
+            if (errno != EADDRINUSE) return -1;
+            continue;
+        }
+        sip_addr_set_port(a, (uint16_t)(port + 1));
+        int rfd = bound_socket(a);
+        if (rfd < 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            if (errno != EADDRINUSE) return -1;
+            continue;
+        }
+        *out = (struct sip_rtp_pair){.fd = fd, .rtcp_fd = rfd, .port = port};
+        return 0;
+    }
+    errno = EADDRINUSE;
+    return -1;
+}
+
+/* A pair from the pool; its RTCP socket, if rtcp-mux had closed it, is
+ * bound again (the pair is dropped if that port went meanwhile). */
+static bool pooled_pair(union sip_addr *a, const char *ip, int lo, int hi, bool any_age,
+                        struct sip_rtp_pair *out) {
+    while (sip_rtp_pool_take(ip, lo, hi, any_age, out)) {
+        if (out->rtcp_fd >= 0) return true;
+        sip_addr_set_port(a, (uint16_t)(out->port + 1));
+        if ((out->rtcp_fd = bound_socket(a)) >= 0) return true;
+        close(out->fd);
+    }
+    return false;
+}
+
 int sip_rtp_open(struct sip_rtp *rtp, const char *ip) {
     memset(rtp, 0, sizeof *rtp);
     rtp->fd = -1;
@@ -76,38 +118,27 @@ int sip_rtp_open(struct sip_rtp *rtp, const char *ip) {
         errno = EINVAL;
         return -1;
     }
-    /* an even port for RTP and the odd one above it for RTCP (RFC 3550
-     * 11); the second is closed once rtcp-mux is agreed (the offer or
-     * answer is not known yet) */
-    for (int i = 0; i < slots; ++i) {
-        int port = lo + 2 * (int)(atomic_fetch_add(&next_port, 1) % (unsigned)slots);
-        sip_addr_set_port(&a, (uint16_t)port);
-        int fd = bound_socket(&a);
-        if (fd < 0) {
-            if (errno != EADDRINUSE) return -1;
-            continue;
-        }
-        sip_addr_set_port(&a, (uint16_t)(port + 1));
-        int rfd = bound_socket(&a);
-        if (rfd < 0) {
-            int e = errno;
-            close(fd);
+    /* both sockets exist until the offer and answer agree on rtcp-mux */
+    struct sip_rtp_pair pair;
+    if (!pooled_pair(&a, ip, lo, hi, false, &pair) && bind_pair(&a, lo, slots, &pair) != 0) {
+        int e = errno; /* with every port taken, the longest-resting kept pair will do */
+        if (e != EADDRINUSE || !pooled_pair(&a, ip, lo, hi, true, &pair)) {
             errno = e;
-            if (errno != EADDRINUSE) return -1;
-            continue;
+            return -1;
         }
-        rtp->fd = fd;
-        rtp->rtcp_fd = rfd;
-        rtp->port = port;
-        snprintf(rtp->local_ip, sizeof rtp->local_ip, "%s", ip);
-        uint8_t rnd[12];
-        random_bytes(rnd, sizeof rnd);
-        tandem_rtp_session_init(&rtp->session, rnd, 8000);
-        rtp->marker = true;
-        return 0;
     }
-    errno = EADDRINUSE;
-    return -1;
+    rtp->fd = pair.fd;
+    rtp->rtcp_fd = pair.rtcp_fd;
+    rtp->port = pair.port;
+    rtp->stale_active = pair.have_last;
+    rtp->stale_from = pair.last;
+    rtp->stale_ssrc = pair.last_ssrc;
+    snprintf(rtp->local_ip, sizeof rtp->local_ip, "%s", ip);
+    uint8_t rnd[12];
+    random_bytes(rnd, sizeof rnd);
+    tandem_rtp_session_init(&rtp->session, rnd, 8000);
+    rtp->marker = true;
+    return 0;
 }
 
 static void rtcp_readable(int fd, uint32_t events, void *arg);
@@ -472,6 +503,8 @@ static void rtp_packet(struct sip_call *call, const uint8_t *buf, size_t n,
     tandem_rtp_packet p;
     if (tandem_rtp_parse(buf, n, &p) != 0) return;
     if (p.pt != rtp->pt && (int)p.pt != rtp->dtmf_pt) return; /* not negotiated: ignore, don't latch */
+    if (rtp->stale_active && p.ssrc == rtp->stale_ssrc && sip_addr_same(from, &rtp->stale_from))
+        return; /* the previous call's stream on these pooled sockets, late */
     latch(rtp, from, p.ssrc);
     rtp->rx_packets++;
     tandem_rtp_session_received(&rtp->session, &p, now);
@@ -801,18 +834,21 @@ void sip_rtp_close(struct sip_call *call) {
         rtcp_send(rtp, pkt, tandem_rtcp_session_bye(&rtp->session, pkt, RTCP_MAX, mono_us(), ntp_now(),
                                                      rtp->local_ip));
     }
+    if (rtp->watched) sip_host->fd_unwatch(sip_self, rtp->fd);
+    if (rtp->rtcp_watched) sip_host->fd_unwatch(sip_self, rtp->rtcp_fd);
+    rtp->watched = rtp->rtcp_watched = false;
     if (rtp->fd >= 0) {
-        if (rtp->watched) sip_host->fd_unwatch(sip_self, rtp->fd);
-        rtp->watched = false;
-        close(rtp->fd);
-        rtp->fd = -1;
-    }
-    if (rtp->rtcp_fd >= 0) {
-        if (rtp->rtcp_watched) sip_host->fd_unwatch(sip_self, rtp->rtcp_fd);
-        rtp->rtcp_watched = false;
+        struct sip_rtp_pair kept = {.fd = rtp->fd, .rtcp_fd = rtp->rtcp_fd, .port = rtp->port,
+                                    .have_last = rtp->latched, .last = rtp->remote,
+                                    .last_ssrc = rtp->latched_ssrc};
+        if (!sip_rtp_pool_put(rtp->local_ip, &kept)) {
+            close(rtp->fd);
+            if (rtp->rtcp_fd >= 0) close(rtp->rtcp_fd);
+        }
+    } else if (rtp->rtcp_fd >= 0) {
         close(rtp->rtcp_fd);
-        rtp->rtcp_fd = -1;
     }
+    rtp->fd = rtp->rtcp_fd = -1;
     free(rtp->jb);
     rtp->jb = NULL;
     sip_ptime_close(rtp);
