@@ -4,6 +4,7 @@
 #include "engine_fixture.hpp"
 #include "records/cdr.hpp"
 #include "records/quality.hpp"
+#include "runtime/ids.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -11,6 +12,8 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <fstream>
+#include <regex>
+#include <set>
 #include <nlohmann/json.hpp>
 
 using nlohmann::json;
@@ -168,4 +171,21 @@ return { contexts = { test = {
     CHECK(recordings[0]["end_time"] == live["end_time"]);
     CHECK(recordings[0]["bytes"].is_null());
     CHECK(recordings[0]["id"] != live["id"]);
+}
+
+TEST_CASE("record ids are distinct UUIDv7s that start with the time they were made") {
+    const std::regex shape("[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+    uint64_t before_ms = tandem::ids::now_us() / 1000;
+    std::set<std::string> seen;
+    for (int i = 0; i < 1000; ++i) {
+        std::string id = tandem::records::new_record_id();
+        REQUIRE(std::regex_match(id, shape));
+        seen.insert(id);
+    }
+    uint64_t after_ms = tandem::ids::now_us() / 1000;
+    CHECK(seen.size() == 1000);
+    std::string first = *seen.begin();
+    uint64_t ms = std::stoull(first.substr(0, 8) + first.substr(9, 4), nullptr, 16);
+    CHECK(ms >= before_ms);
+    CHECK(ms <= after_ms);
 }

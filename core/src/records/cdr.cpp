@@ -247,8 +247,19 @@ std::string new_record_id() {
     // 48-bit ms timestamp, version 7, 12 random bits, variant 10, 62 random bits.
     uint64_t hi = (ms << 16) | 0x7000 | (a & 0x0FFF);
     uint64_t lo = (b & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
-    return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF, lo >> 48,
-                       lo & 0xFFFFFFFFFFFFull);
+    // 8-4-4-4-12 hex digits; three ids a call, so no format parser
+    std::string id(36, '-');
+    static constexpr char kHex[] = "0123456789abcdef";
+    auto put = [&](size_t at, uint64_t v, int digits) {
+        for (int i = digits - 1; i >= 0; --i, v >>= 4)
+            id[at + static_cast<size_t>(i)] = kHex[v & 0xF];
+    };
+    put(0, hi >> 32, 8);
+    put(9, (hi >> 16) & 0xFFFF, 4);
+    put(14, hi & 0xFFFF, 4);
+    put(19, lo >> 48, 4);
+    put(24, lo & 0xFFFFFFFFFFFFull, 12);
+    return id;
 }
 
 std::string iso_time(uint64_t us) {
