@@ -331,6 +331,12 @@ void sip_fork_cancel(struct sip_call *call); /* the engine hung up while forking
  * it (e.g. the console reading registrations). -1 when the stack is gone
  * (fn is not called). */
 int sip_stack_run_sync(void (*fn)(void *arg), void *arg);
+/* The SIP thread's loop does not busy-wait for sofia's sub-millisecond
+ * timers (sip_pace.c). SIP thread only. */
+struct su_root_s;
+int sip_pace_start(struct su_root_s *root); /* 0 or -1 */
+void sip_pace_stop(struct su_root_s *root);
+void sip_pace_worked(void); /* a callback of ours handled something this iteration */
 /* Any thread: queue a command for the SIP thread. Takes a reference to
  * `call` and copies `sdp` (may be NULL). Returns 0, or -1 when the stack is
  * gone (the command is dropped). */

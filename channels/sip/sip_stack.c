@@ -314,6 +314,7 @@ static void stop_timeout(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
 
 static int on_wake(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg) {
     (void)magic; (void)w; (void)arg;
+    sip_pace_worked();
     uint64_t n;
     if (read(wake_fd, &n, sizeof n) < 0) { /* EAGAIN: another wake-up drained it */ }
     pthread_mutex_lock(&q_lock);
@@ -482,6 +483,7 @@ static void nua_event(nua_event_t event, int status, char const *phrase, nua_t *
                       nua_magic_t *magic, nua_handle_t *nh, nua_hmagic_t *hmagic,
                       sip_t const *sip, tagi_t tags[]) {
     struct sip_call *call = hmagic;
+    sip_pace_worked();
     if (refuse_malformed(n, event, nh, call, sip)) return;
     if (sip_dialog_event(n, event, status, nh, call, sip, tags)) return; /* in-dialog requests */
     switch (event) {
@@ -599,7 +601,12 @@ static void *sip_main(void *arg) {
      * each request and event crosses a socketpair between the two: ~8
      * context switches and a third of the SIP thread's CPU per call. */
     if (root) su_root_threading(root, 0);
+    if (root && sip_pace_start(root) != 0) {
+        su_root_destroy(root);
+        root = NULL;
+    }
     if (root && precheck_listen() != 0) {
+        sip_pace_stop(root);
         su_root_destroy(root);
         root = NULL;
         su_deinit();
@@ -617,7 +624,10 @@ static void *sip_main(void *arg) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: cannot start the SIP stack on %s",
                       sip_cfg.listen);
         if (reg >= 0) su_root_deregister(root, reg);
-        if (root) su_root_destroy(root);
+        if (root) {
+            sip_pace_stop(root);
+            su_root_destroy(root);
+        }
         root = NULL;
         su_deinit();
         set_start(-1);
@@ -635,6 +645,7 @@ static void *sip_main(void *arg) {
     sip_profiles_destroy_more();
     nua_destroy(nua);
     nua = NULL;
+    sip_pace_stop(root);
     su_root_deregister(root, reg);
     su_root_destroy(root);
     root = NULL;
