@@ -178,7 +178,9 @@ class CdrSpoolTest(unittest.TestCase):
         self.assertNotIn("recorded as interrupted", third.read_log())
 
     def full_spool_run(self, mode):
-        """Fills a 1 MB tmpfs under the spool, then checks `mode`."""
+        """Fills a 1 MB tmpfs under the spool (a segment is 64 KB, allocated
+        whole when opened: the spool fails when it needs the next one), then
+        checks `mode`."""
         mnt = tempfile.mkdtemp(prefix="tandem-spool-tmpfs-")
         self.dirs.append(mnt)
         p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt], capture_output=True, text=True)
@@ -192,24 +194,30 @@ class CdrSpoolTest(unittest.TestCase):
             self.assertTrue(ok, call_id)
             before.append(call_id)
         cs.wait_for("the first records", lambda: len(e.records()) >= 40)
-        # Fill the disk to the last byte.
+        # Fill the disk to the last byte, and keep it full: the spool
+        # allocates segments whole and frees the ones its sink has shipped,
+        # so space it gives back is taken again at once.
         filler = os.path.join(mnt, "filler")
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            while os.write(fd, b"\0" * 4096) > 0:
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+        def fill():
+            try:
+                while os.write(fd, b"\0" * 4096) > 0:
+                    pass
+            except OSError:
                 pass
-        except OSError:
-            pass
-        os.close(fd)
+        fill()
         refused = None
         admitted = []
-        for i in range(50):
+        for i in range(100):
             ok, text = cs.originate(e.socket, "answer", hold_ms="1")
             if not ok:
                 refused = text
                 break
             admitted.append(text)
             time.sleep(0.02)
+            fill()
+        os.close(fd)
         return e, filler, before, admitted, refused
 
     def test_full_spool_disk_refuses_new_calls_and_loses_nothing(self):

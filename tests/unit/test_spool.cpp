@@ -141,7 +141,41 @@ TEST_CASE("segments rotate at the configured size and are released behind every 
     CHECK(rest.back().id == "r599");
 }
 
-TEST_CASE("a torn or corrupt tail is cut off on open and the records before it stay") {
+TEST_CASE("segments are allocated whole, read up to their records, and cut to them when closed") {
+    TempDir dir;
+    SpoolOptions opts{dir.path().string(), 5, 1000, 4096};
+    SpoolRecord big = rec("big");
+    big.json = R"({"pad":")" + std::string(10000, 'x') + R"("})"; // larger than a segment
+    {
+        Spool spool;
+        SpoolRecovery recovery;
+        std::string error;
+        REQUIRE(spool.open(opts, recovery, error));
+        spool.start();
+        REQUIRE(spool.append(rec("small"), error));
+        spool.wait_durable_beyond({spool.durable().segment, kSegmentMagic.size()}, std::chrono::seconds(5));
+        std::string open_seg = segment_path(opts.dir, spool.durable().segment);
+        CHECK(file_bytes(open_seg).size() == 4096); // allocated whole: the rest is zeros
+        REQUIRE(read_all(spool).size() == 1);       // and not read as records
+        REQUIRE(spool.append(big, error));
+        REQUIRE(spool.append(rec("after"), error));
+        spool.stop();
+        auto all = read_all(spool);
+        REQUIRE(all.size() == 3);
+        CHECK(all[1].json == big.json);
+        CHECK(all[2].id == "after");
+    }
+    auto segments = list_segments(opts.dir);
+    CHECK(segments.size() == 3);
+    for (uint64_t seg : segments) {
+        std::string bytes = file_bytes(segment_path(opts.dir, seg));
+        std::string why;
+        INFO("segment " << seg);
+        CHECK(scan_segment(bytes, [](SpoolRecord &&) {}, why) == bytes.size()); // records to the last byte
+    }
+}
+
+TEST_CASE("a torn, corrupt or unwritten tail is cut off on open and the records before it stay") {
     TempDir dir;
     SpoolOptions opts{dir.path().string(), 5, 1000, 1u << 20};
     std::string seg;
@@ -157,6 +191,7 @@ TEST_CASE("a torn or corrupt tail is cut off on open and the records before it s
         seg = segment_path(opts.dir, spool.durable().segment);
     }
     std::string good = file_bytes(seg);
+    bool damage = true; // logged and counted; the allocated rest of a segment is not
     SECTION("torn: half a frame at the end") {
         std::string frame;
         encode_frame(rec("half"), frame);
@@ -168,15 +203,22 @@ TEST_CASE("a torn or corrupt tail is cut off on open and the records before it s
         frame[frame.size() - 3] ^= 1;
         std::ofstream(seg, std::ios::binary | std::ios::app) << frame;
     }
-    SECTION("zeros: a file system that extended the file but never wrote it") {
+    SECTION("zeros: the allocated rest of a segment the engine never closed (a crash)") {
         std::ofstream(seg, std::ios::binary | std::ios::app) << std::string(64, '\0');
+        damage = false;
+    }
+    SECTION("zeros after half a frame: a copy cut short") {
+        std::string frame;
+        encode_frame(rec("half"), frame);
+        std::ofstream(seg, std::ios::binary | std::ios::app) << frame.substr(0, frame.size() / 2)
+                                                             << std::string(64, '\0');
     }
     Spool spool;
     SpoolRecovery recovery;
     std::string error;
     REQUIRE(spool.open(opts, recovery, error));
     CHECK(recovery.records == 10);
-    CHECK(recovery.truncated_bytes > 0);
+    CHECK((recovery.truncated_bytes > 0) == damage);
     CHECK(file_bytes(seg) == good);
     CHECK(read_all(spool).size() == 10);
 }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,20 +20,11 @@ namespace {
 
 std::string errno_text(const std::string &what) { return what + ": " + std::strerror(errno); }
 
-bool write_all(int fd, const char *data, size_t size) {
-    while (size > 0) {
-        ssize_t n = ::write(fd, data, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = ENOSPC;
-            return false;
-        }
-        data += n;
-        size -= static_cast<size_t>(n);
-    }
-    return true;
+// A segment is allocated whole when it is opened, so the rest of an open
+// (or crashed) segment reads as zeros: a frame length of 0, which no frame
+// has, marks where its records end.
+bool at_preallocated_end(std::string_view rest) {
+    return rest.size() >= 4 && rest[0] == 0 && rest[1] == 0 && rest[2] == 0 && rest[3] == 0;
 }
 
 bool read_file(const std::string &path, std::string &out) {
@@ -125,7 +117,12 @@ SpoolPos SegmentReader::read(SpoolPos from, SpoolPos limit, size_t max, std::vec
             return from;
         std::string_view view(buf.data(), static_cast<size_t>(n));
         size_t used = 0;
+        bool segment_done = false;
         while (got < max && used < view.size()) {
+            if (at_preallocated_end(view.substr(used))) {
+                segment_done = true; // a closed segment not yet cut to its records
+                break;
+            }
             SpoolRecord r;
             size_t size = 0;
             FrameStatus s = decode_frame(view.substr(used), r, size);
@@ -161,19 +158,31 @@ SpoolPos SegmentReader::read(SpoolPos from, SpoolPos limit, size_t max, std::vec
             ++got;
             used += size;
         }
-        from.offset += used;
+        from.offset = segment_done ? end : from.offset + used;
     }
     return from;
 }
 
 // ---------------------------------------------------------------------------
 
+// The segment being appended to: allocated whole and mapped, so that an
+// append is a copy into the page cache (which a SIGKILL does not lose) and
+// not a write() system call; the commit thread's fdatasync makes it durable.
 struct Spool::File {
     int fd = -1;
     uint64_t number = 0;
+    char *map = nullptr;
+    size_t size = 0;   // allocated and mapped
+    uint64_t used = 0; // written: the segment is cut to this when closed
     ~File() {
-        if (fd >= 0)
+        if (map)
+            ::munmap(map, size);
+        if (fd >= 0) {
+            if (::ftruncate(fd, static_cast<off_t>(used)) != 0) {
+                // the rest stays allocated zeros, which readers and recovery skip
+            }
             ::close(fd);
+        }
     }
 };
 
@@ -207,6 +216,12 @@ bool Spool::scan_and_open(SpoolRecovery &recovery, std::string &error) {
     std::map<std::string, SpoolRecord> starts, answers;
     uint64_t last = 0;
     auto segments = list_segments(options_.dir);
+    if (!segments.empty()) {
+        // before cutting the last segment's allocated rest changes it
+        struct stat st {};
+        if (::stat(segment_path(options_.dir, segments.back()).c_str(), &st) == 0)
+            recovery.last_alive_us = uint64_t(st.st_mtim.tv_sec) * 1000000 + uint64_t(st.st_mtim.tv_nsec) / 1000;
+    }
     std::string data;
     for (uint64_t seg : segments) {
         std::string path = segment_path(options_.dir, seg);
@@ -227,9 +242,13 @@ bool Spool::scan_and_open(SpoolRecovery &recovery, std::string &error) {
             }
         }, why);
         if (pos < data.size()) {
-            log::warning("records", "spool {}: {} at offset {}; truncating {} bytes", path, why, pos,
-                         data.size() - pos);
-            recovery.truncated_bytes += data.size() - pos;
+            bool allocated_rest = std::all_of(data.begin() + static_cast<std::ptrdiff_t>(pos), data.end(),
+                                              [](char c) { return c == 0; });
+            if (!allocated_rest) {
+                log::warning("records", "spool {}: {} at offset {}; truncating {} bytes", path, why, pos,
+                             data.size() - pos);
+                recovery.truncated_bytes += data.size() - pos;
+            }
             if (::truncate(path.c_str(), static_cast<off_t>(pos)) != 0) {
                 error = errno_text("cannot truncate " + path);
                 return false;
@@ -243,11 +262,6 @@ bool Spool::scan_and_open(SpoolRecovery &recovery, std::string &error) {
         if (auto a = answers.find(call_id); a != answers.end())
             recovery.unfinished_answers[call_id] = a->second;
     }
-    if (!segments.empty()) {
-        struct stat st {};
-        if (::stat(segment_path(options_.dir, last).c_str(), &st) == 0)
-            recovery.last_alive_us = uint64_t(st.st_mtim.tv_sec) * 1000000 + uint64_t(st.st_mtim.tv_nsec) / 1000;
-    }
     std::string alive;
     if (read_file(options_.dir + "/alive", alive) && !alive.empty())
         recovery.last_alive_us = std::max<uint64_t>(recovery.last_alive_us, std::strtoull(alive.c_str(), nullptr, 10));
@@ -255,20 +269,36 @@ bool Spool::scan_and_open(SpoolRecovery &recovery, std::string &error) {
     std::lock_guard lock(mutex_);
     first_ = {segments.empty() ? last + 1 : segments.front(), kSegmentMagic.size()};
     next_segment_ = last + 1;
-    return open_segment_locked(last + 1, error);
+    return open_segment_locked(last + 1, 0, error);
 }
 
-bool Spool::open_segment_locked(uint64_t number, std::string &error) {
+bool Spool::open_segment_locked(uint64_t number, size_t frame_bytes, std::string &error) {
     std::string path = segment_path(options_.dir, number);
     auto f = std::make_shared<File>();
     f->number = number;
-    f->fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    f->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (f->fd < 0) {
         error = errno_text("cannot create " + path);
         return false;
     }
-    if (!write_all(f->fd, kSegmentMagic.data(), kSegmentMagic.size()) || ::fdatasync(f->fd) != 0) {
+    // All of it now: a full disk shows here, never as a fault in a copy.
+    size_t size = std::max<size_t>(options_.segment_bytes, kSegmentMagic.size() + frame_bytes);
+    int rc = ::posix_fallocate(f->fd, 0, static_cast<off_t>(size));
+    void *map = rc == 0 ? ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0) : MAP_FAILED;
+    if (rc != 0 || map == MAP_FAILED) {
+        errno = rc != 0 ? rc : errno;
+        error = errno_text("cannot allocate " + path);
+        f.reset();
+        ::unlink(path.c_str());
+        return false;
+    }
+    f->map = static_cast<char *>(map);
+    f->size = size;
+    std::memcpy(f->map, kSegmentMagic.data(), kSegmentMagic.size());
+    f->used = kSegmentMagic.size();
+    if (::fdatasync(f->fd) != 0) {
         error = errno_text("cannot write " + path);
+        f.reset();
         ::unlink(path.c_str());
         return false;
     }
@@ -336,37 +366,25 @@ void Spool::track_locked(const SpoolRecord &r) {
 }
 
 bool Spool::write_locked(const std::string &frame, std::string &error) {
-    if (file_ && written_.offset + frame.size() > options_.segment_bytes && written_.offset > kSegmentMagic.size()) {
-        // Rotate: the full segment becomes durable and read-only.
-        std::string err;
-        if (::fdatasync(file_->fd) != 0)
-            err = errno_text("fdatasync of the spool failed");
-        if (!err.empty() || !open_segment_locked(file_->number + 1, err)) {
+    if (!file_ || file_->used + frame.size() > file_->size) {
+        // Rotate: the full segment becomes durable and read-only (and is cut
+        // to its records when the last reference to it goes).
+        std::string why;
+        if (file_ && ::fdatasync(file_->fd) != 0)
+            why = errno_text("fdatasync of the spool failed");
+        else
+            open_segment_locked(file_ ? file_->number + 1 : next_segment_, frame.size(), why);
+        if (!why.empty()) {
+            if (healthy_)
+                log::error("records", "spool write failed: {}", why);
             healthy_ = false;
-            error = error_ = err;
+            error = error_ = why;
             return false;
         }
     }
-    if (!file_) {
-        std::string err;
-        if (!open_segment_locked(next_segment_, err)) {
-            healthy_ = false;
-            error = error_ = err;
-            return false;
-        }
-    }
-    if (!write_all(file_->fd, frame.data(), frame.size())) {
-        std::string why = errno_text("cannot write " + segment_path(options_.dir, file_->number));
-        // Leave no partial frame behind: the next write must start clean.
-        if (::ftruncate(file_->fd, static_cast<off_t>(written_.offset)) != 0)
-            why += "; and cannot truncate the partial record";
-        if (healthy_)
-            log::error("records", "spool write failed: {}", why);
-        healthy_ = false;
-        error = error_ = why;
-        return false;
-    }
-    written_.offset += frame.size();
+    std::memcpy(file_->map + file_->used, frame.data(), frame.size());
+    file_->used += frame.size();
+    written_.offset = file_->used;
     return true;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The durable record spool: append-only segment files in the instance's
-// spool directory. Calls append on their worker thread (a write(), never an
+// spool directory. Calls append on their worker thread (a copy into the
+// segment, allocated and mapped when it is opened: no system call, never an
 // fsync); a commit thread makes appended records durable in groups (every
 // commit_interval_ms or commit_records, whichever first). Sinks only ever
 // read durable records, so "acknowledged" = on disk = visible to a sink.
@@ -106,7 +107,9 @@ public:
 private:
     bool scan_and_open(SpoolRecovery &recovery, std::string &error);
     bool write_locked(const std::string &frame, std::string &error);
-    bool open_segment_locked(uint64_t number, std::string &error);
+    // Creates segment `number`, allocated whole (segment_bytes, or more for
+    // one frame of `frame_bytes`) and mapped; makes it file_.
+    bool open_segment_locked(uint64_t number, size_t frame_bytes, std::string &error);
     void track_locked(const SpoolRecord &r);
     void commit_loop();
     bool commit_once();
