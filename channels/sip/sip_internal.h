@@ -174,10 +174,12 @@ struct sip_rtp {
     bool latched;              /* remote learnt from received media */
     uint32_t latched_ssrc;
     /* sockets taken from the pool (sip_rtp_pool.h): the previous call's
-     * stream, whose late packets are dropped, not latched to */
+     * stream, whose late packets are dropped, not latched to, until
+     * stale_until_us (or for good once the new SDP names that address) */
     bool stale_active;
     uint32_t stale_ssrc;
     union sip_addr stale_from;
+    uint64_t stale_until_us;
     int pt, dtmf_pt;           /* negotiated payload types */
     const char *format;        /* the codec's format name (points at codec.codec), NULL none */
     struct sip_media codec;    /* the negotiated codec (codec..fmtp fields) */

@@ -51,6 +51,10 @@ static uint64_t ntp_now(void) {
     return tandem_ntp_from_unix_us((uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u);
 }
 
+/* How long after a pooled pair's call ended its old stream is told apart
+ * from the new call's (sip_rtp_pool.h). */
+#define STALE_WINDOW_MS 2000u
+
 static int bound_socket(const union sip_addr *a) {
     int fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
@@ -130,9 +134,13 @@ int sip_rtp_open(struct sip_rtp *rtp, const char *ip) {
     rtp->fd = pair.fd;
     rtp->rtcp_fd = pair.rtcp_fd;
     rtp->port = pair.port;
-    rtp->stale_active = pair.have_last;
+    /* late packets of the old stream come within a moment of its end; a
+     * far end that reuses its port and SSRC for a new call is heard again
+     * after that at the latest */
+    rtp->stale_active = pair.have_last && pair.rested_ms < STALE_WINDOW_MS;
     rtp->stale_from = pair.last;
     rtp->stale_ssrc = pair.last_ssrc;
+    rtp->stale_until_us = mono_us() + (STALE_WINDOW_MS - pair.rested_ms) * 1000u;
     snprintf(rtp->local_ip, sizeof rtp->local_ip, "%s", ip);
     uint8_t rnd[12];
     random_bytes(rnd, sizeof rnd);
@@ -182,6 +190,8 @@ void sip_rtp_set_remote(struct sip_rtp *rtp, const struct sip_media *m) {
     if (reachable && (!rtp->have_remote || !sip_addr_same(&rtp->sdp_remote, &m->remote))) {
         /* a new destination: send there until media comes back from it */
         rtp->sdp_remote = m->remote;
+        if (rtp->stale_active && sip_addr_same(&m->remote, &rtp->stale_from))
+            rtp->stale_active = false; /* the same far end again: its stream is this call's */
         rtp->remote = m->remote;
         rtp->rtcp_remote = m->rtcp_mux ? m->remote : m->rtcp;
         rtp->latched = false;
@@ -503,8 +513,10 @@ static void rtp_packet(struct sip_call *call, const uint8_t *buf, size_t n,
     tandem_rtp_packet p;
     if (tandem_rtp_parse(buf, n, &p) != 0) return;
     if (p.pt != rtp->pt && (int)p.pt != rtp->dtmf_pt) return; /* not negotiated: ignore, don't latch */
-    if (rtp->stale_active && p.ssrc == rtp->stale_ssrc && sip_addr_same(from, &rtp->stale_from))
-        return; /* the previous call's stream on these pooled sockets, late */
+    if (rtp->stale_active && p.ssrc == rtp->stale_ssrc && sip_addr_same(from, &rtp->stale_from)) {
+        if (now < rtp->stale_until_us) return; /* the previous call's stream on these pooled sockets, late */
+        rtp->stale_active = false;
+    }
     latch(rtp, from, p.ssrc);
     rtp->rx_packets++;
     tandem_rtp_session_received(&rtp->session, &p, now);

@@ -117,6 +117,7 @@ bool sip_rtp_pool_take(const char *ip, int lo, int hi, bool any_age, struct sip_
             unlink_locked(before, p);
         } else if (strcmp(p->ip, ip) == 0) {
             *out = p->pair;
+            out->rested_ms = now - p->since_ms;
             unlink_locked(before, p);
             found = true;
         } else {

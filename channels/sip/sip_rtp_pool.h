@@ -23,6 +23,7 @@ struct sip_rtp_pair {
     bool have_last;         /* the old stream: packets from `last` with `last_ssrc` are stale */
     union sip_addr last;
     uint32_t last_ssrc;
+    uint64_t rested_ms;     /* (take) how long the pair rested */
 };
 
 /* load(): reuse after `reuse_ms` (0: no pool, every pair is closed), at

@@ -33,9 +33,8 @@ SipSocketReuse (rtp_socket_reuse_ms = 300):
                       meanwhile is thrown away, and its late packets (its
                       address, its SSRC) during the new call are neither
                       echoed nor latched to, while the new caller's are
-                      echoed; the same address with a new SSRC (a phone on
-                      a fixed RTP port calling again) is a new stream and
-                      is echoed.
+                      echoed; a phone on the old fixed RTP port calling
+                      again (its SDP names that address) is echoed at once.
 
 SipDynamicCodec (tests/modules/testl16.c registers an L16 codec with its RTP
 encoding, ABI 1.2; the SIP channel knows nothing about it):
