@@ -381,6 +381,7 @@ static void apply_remote(struct sip_call *call, const struct dlg_ev *ev) {
     struct sip_rtp *rtp = &call->rtp;
     call->dlg.remote_dir = ev->dir;
     call->dlg.remote_zero = ev->zero;
+    rtp->tx_held = ev->zero || ev->dir == SIP_SENDONLY || ev->dir == SIP_INACTIVE;
     /* a copy: rtp->format points into rtp->codec, which the new SDP overwrites */
     char old_buf[sizeof rtp->codec.codec];
     snprintf(old_buf, sizeof old_buf, "%s", rtp->format ? rtp->format : "");
@@ -536,9 +537,7 @@ bool sip_dialog_write(struct sip_call *call, const tandem_frame *frame) {
     /* the far end put us on hold: it does not want our audio. The media
      * clock runs on, and the first packet after the hold starts a talk
      * spurt (marker), as after silence suppression. */
-    if (frame->kind != TANDEM_FRAME_AUDIO ||
-        !(call->dlg.remote_zero || call->dlg.remote_dir == SIP_SENDONLY || call->dlg.remote_dir == SIP_INACTIVE))
-        return false;
+    if (frame->kind != TANDEM_FRAME_AUDIO || !call->rtp.tx_held) return false;
     sip_rtp_skip(call, frame);
     call->rtp.marker = true;
     return true;

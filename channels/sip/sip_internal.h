@@ -170,6 +170,7 @@ struct sip_rtp {
     union sip_addr rtcp_remote;
     union sip_addr sdp_remote; /* what the far end's SDP said */
     bool have_remote;
+    bool tx_held;              /* the far end's SDP holds us (sendonly, inactive, c=0.0.0.0): send no audio */
     bool rtcp_mux;             /* RTCP shares the RTP socket (RFC 5761) */
     bool latched;              /* remote learnt from received media */
     uint32_t latched_ssrc;

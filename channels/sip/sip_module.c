@@ -347,7 +347,9 @@ static int sip_write_frame(void *user, tandem_leg *leg, const tandem_frame *fram
     (void)user;
     struct sip_call *call = sip_host->leg_pvt(leg);
     if (!call) return TANDEM_EGONE;
-    if (sip_dialog_write(call, frame)) return TANDEM_OK; /* INFO DTMF, or on hold */
+    /* audio not on hold, the path of every relayed packet, touches only the RTP state */
+    if ((frame->kind != TANDEM_FRAME_AUDIO || call->rtp.tx_held) && sip_dialog_write(call, frame))
+        return TANDEM_OK; /* INFO DTMF, or on hold */
     return sip_rtp_write(call, frame);
 }
 
