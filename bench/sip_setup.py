@@ -20,7 +20,11 @@ the calls. A run is clean when SIPp counts no failed call, no
 retransmission, and achieved a rate (SIPp's calls over its own elapsed
 time) within 1% of the one offered.
 
-  python3 bench/sip_setup.py [--calls 4000] [--rate 200]
+  python3 bench/sip_setup.py [--calls 4000] [--rate 200] [--rounds N]
+          --rounds: the three servers N times in turn (this machine's speed
+          drifts by a tenth within minutes); a last line gives each
+          server's median and Tandem's median ratio to each floor, the
+          ratios taken within a round
   python3 bench/sip_setup.py --find-max [--seconds 10]   each server from
           250 calls/s up in steps of 250, each step SECONDS of calls, until
           a run is not clean; reports the highest clean rate
@@ -173,6 +177,7 @@ def main():
     ap.add_argument("--rate", type=int, default=200)
     ap.add_argument("--find-max", action="store_true", help="search each server's highest clean rate")
     ap.add_argument("--seconds", type=int, default=10, help="with --find-max: how long each step runs")
+    ap.add_argument("--rounds", type=int, default=1, help="run the servers this many times in turn; report medians")
     args = ap.parse_args()
     if not shutil.which("sipp"):
         sys.exit("sipp (package sip-tester) is not installed")
@@ -185,14 +190,25 @@ def main():
         print("| server | calls | rate (calls/s) | failed | retransmissions | achieved (calls/s) | CPU (s) "
               "| CPU per call (µs) | clean |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-        for name, start in SERVERS:
-            server, port = start(work)
-            try:
-                proc = server.proc if isinstance(server, harness.Instance) else server
-                clean, _ = measure(name, proc, port, args.calls, args.rate, work, threads=name == "tandem")
-                unclean += not clean
-            finally:
-                stop(server)
+        costs = {name: [] for name, _ in SERVERS}
+        for _ in range(args.rounds):
+            for name, start in SERVERS:
+                server, port = start(work)
+                try:
+                    proc = server.proc if isinstance(server, harness.Instance) else server
+                    clean, cost = measure(name, proc, port, args.calls, args.rate, work, threads=name == "tandem")
+                    unclean += not clean
+                    costs[name].append(cost)
+                finally:
+                    stop(server)
+        if args.rounds > 1:
+            median = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
+            tandem = costs["tandem"]
+            ratios = ["%.2f× %s" % (median([t / f for t, f in zip(tandem, costs[name])]), name)
+                      for name, _ in SERVERS if name != "tandem"]
+            print("| medians of %d rounds: %s; tandem / floor within a round: %s | | | | | | | | |"
+                  % (args.rounds, ", ".join("%s %.1f µs" % (n, median(v)) for n, v in costs.items()),
+                     ", ".join(ratios)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if unclean else 0
