@@ -427,7 +427,6 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
                   "sip: rtp_port_min/rtp_port_max must be ports 1024-65535 with min < max");
         return TANDEM_EINVAL;
     }
-    sip_rtp_pool_configure(sip_cfg.rtp_socket_reuse_ms, sip_cfg.rtp_socket_pool);
     /* Keep sofia-sip mapped once loaded: its library destructor deletes a
      * pthread key it may not own (with ASan: the sanitizer's, which breaks
      * every thread started afterwards), so the module being unloaded after
@@ -450,6 +449,7 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
     if (rc == TANDEM_OK) rc = host->register_channel(module, &sip_join_driver);
     if (rc == TANDEM_OK) rc = sip_endpoints_register_command();
     if (rc == TANDEM_OK) rc = sip_trunks_register_command();
+    if (rc == TANDEM_OK) sip_rtp_pool_configure(sip_cfg.rtp_socket_reuse_ms, sip_cfg.rtp_socket_pool);
     if (rc == TANDEM_OK && sip_stack_start() != 0) rc = TANDEM_ERROR; /* it logged why */
     if (rc != TANDEM_OK) goto fail;
     host->log(module, TANDEM_LOG_INFO, NULL, "sip: listening on %s, context %s, RTP %s%s%s:%d-%d",
@@ -457,6 +457,7 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
               sip_cfg.rtp_ip6, sip_cfg.rtp_port_min, sip_cfg.rtp_port_max);
     return TANDEM_OK;
 fail:
+    sip_rtp_pool_clear();
     sip_nat_free();
     sip_profiles_free();
     sip_trunks_free();
