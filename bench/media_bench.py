@@ -2,7 +2,12 @@
 """Media path cost: engine CPU per relayed packet in bridged SIP calls, beside
 a bare UDP echo (bench/udp_echo.c) carrying the same packets in the same run.
 
-  python3 bench/media_bench.py [CALLS] [SECONDS] [--no-jitter-buffer]
+  python3 bench/media_bench.py [CALLS] [SECONDS] [--no-jitter-buffer] [--rounds=N]
+
+With --rounds=N the engine's calls stay up and each of its N windows is
+followed by the three echoes, so that a drift in the machine's speed lands
+on both sides of each round's ratio; a last line gives the ratios and
+their medians.
 
 Sets up CALLS bridged calls (each: a UA here calls the engine, the dialplan
 dials a UAS here and bridges; both legs PCMU), then sends 20 ms PCMU packets
@@ -84,7 +89,9 @@ def measure(pid, pairs, seconds):
     return sent, received, cpu_us(pid) - c0
 
 
-def bench_engine(calls, seconds, jitter_buffer):
+def bench_engine(calls, seconds, jitter_buffer, between=None, rounds=1):
+    """The engine's windows; with `rounds`, `between()` runs after each one
+    while the calls stay up (idle). Returns [(sent, received, cpu)]."""
     d = tempfile.mkdtemp(prefix="tandem-mediabench-")
     sip_port = harness.free_port()
     rtp_base, _ = harness.free_rtp_range(4 * calls + 40)
@@ -118,7 +125,11 @@ def bench_engine(calls, seconds, jitter_buffer):
             uacs.append(a)
             uass.append(b)
         pairs = [(a.rtp, a.remote_media) for a in uacs] + [(b.rtp, b.remote_media) for b in uass]
-        sent, received, cpu = measure(engine.proc.pid, pairs, seconds)
+        windows = []
+        for _ in range(rounds):
+            windows.append(measure(engine.proc.pid, pairs, seconds))
+            if between:
+                between()
         for a in uacs:
             a.bye()
     finally:
@@ -127,7 +138,7 @@ def bench_engine(calls, seconds, jitter_buffer):
         engine.stop()
         engine.cleanup()
         shutil.rmtree(d, ignore_errors=True)
-    return sent, received, cpu
+    return windows
 
 
 def bench_echo(mode, legs, seconds, threads):
@@ -157,17 +168,47 @@ def report(name, calls, seconds, sent, received, cpu):
           % (name, sent, received, cpu, per_packet, per_call_second))
 
 
+ECHOES = (("recvfrom", 1), ("recvmmsg", 1), ("recvmmsg", 2))
+
+
+def echo_name(mode, threads, calls):
+    return "udp_echo %s, %d sockets, %d thread%s" % (mode, 2 * calls, threads, "s" if threads > 1 else "")
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     calls = int(args[0]) if args else 50
     seconds = float(args[1]) if len(args) > 1 else 10
     jb = "--no-jitter-buffer" not in sys.argv
+    rounds = next((int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--rounds=")), 1)
     print("# %d bridged calls, %d packets/s into the target, %.0f s each" % (calls, calls * 100, seconds))
-    report("tandem bridge (jitter buffer %s)" % ("on, unused by a plain relay" if jb else "off"), calls, seconds,
-           *bench_engine(calls, seconds, jb))
-    for mode, threads in (("recvfrom", 1), ("recvmmsg", 1), ("recvmmsg", 2)):
-        report("udp_echo %s, %d sockets, %d thread%s" % (mode, 2 * calls, threads, "s" if threads > 1 else ""),
-               calls, seconds, *bench_echo(mode, 2 * calls, seconds, threads))
+    engine_name = "tandem bridge (jitter buffer %s)" % ("on, unused by a plain relay" if jb else "off")
+    if rounds == 1:
+        report(engine_name, calls, seconds, *bench_engine(calls, seconds, jb)[0])
+        for mode, threads in ECHOES:
+            report(echo_name(mode, threads, calls), calls, seconds, *bench_echo(mode, 2 * calls, seconds, threads))
+        return
+    # Rounds: each engine window is followed by the echoes (the engine's
+    # calls stay up, idle), so a drift in the machine's speed lands on both
+    # sides of a round's ratio.
+    echoes = []
+
+    def run_echoes():
+        echoes.append([bench_echo(mode, 2 * calls, seconds, threads) for mode, threads in ECHOES])
+    windows = bench_engine(calls, seconds, jb, run_echoes, rounds)
+    ratios_two, ratios_best = [], []
+    for r, (window, echo) in enumerate(zip(windows, echoes), 1):
+        print("## round %d" % r)
+        report(engine_name, calls, seconds, *window)
+        for (mode, threads), result in zip(ECHOES, echo):
+            report(echo_name(mode, threads, calls), calls, seconds, *result)
+        per_packet = lambda res: res[2] / res[0]  # noqa: E731
+        ratios_two.append(per_packet(window) / per_packet(echo[2]))
+        ratios_best.append(per_packet(window) / min(per_packet(e) for e in echo))
+    median = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
+    print("# tandem / 2-thread echo per round: %s (median %.2f×); / best echo: %s (median %.2f×)"
+          % (", ".join("%.2f×" % x for x in ratios_two), median(ratios_two),
+             ", ".join("%.2f×" % x for x in ratios_best), median(ratios_best)))
 
 
 if __name__ == "__main__":
