@@ -31,16 +31,17 @@ LSAN_SOFIA_TLS = {"LSAN_OPTIONS": ":".join(filter(None, [os.environ.get("LSAN_OP
 LISTEN_FLOOR, LISTEN_CEILING = 10000, 16384
 
 
-def free_ports(count=1):
-    """The first of `count` consecutive ports that nothing on loopback uses
-    right now, for UDP and TCP both (baresip's TLS listener is its SIP
-    port + 1)."""
+def _free_run(floor, ceiling, count, kinds, even=False):
+    """The first of `count` consecutive ports in [floor, ceiling) that
+    nothing on loopback uses right now for each socket kind in `kinds`,
+    drawn at random (an even one when `even`)."""
     for _ in range(200):
-        base = random.randrange(LISTEN_FLOOR, LISTEN_CEILING - count)
+        base = random.randrange(floor, ceiling - count)
+        base &= ~1 if even else ~0
         socks = []
         try:
             for p in range(base, base + count):
-                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                for kind in kinds:
                     s = socket.socket(socket.AF_INET, kind)
                     socks.append(s)
                     s.bind(("127.0.0.1", p))
@@ -50,7 +51,13 @@ def free_ports(count=1):
         finally:
             for s in socks:
                 s.close()
-    raise RuntimeError("no %d free ports in %d-%d" % (count, LISTEN_FLOOR, LISTEN_CEILING))
+    raise RuntimeError("no %d free ports in %d-%d" % (count, floor, ceiling))
+
+
+def free_ports(count=1):
+    """The first of `count` consecutive ports free for UDP and TCP both
+    (baresip's TLS listener is its SIP port + 1)."""
+    return _free_run(LISTEN_FLOOR, LISTEN_CEILING, count, (socket.SOCK_DGRAM, socket.SOCK_STREAM))
 
 
 def free_port():
@@ -63,21 +70,8 @@ RTP_RANGE_FLOOR, RTP_RANGE_CEILING = 16384, 32000
 
 def free_rtp_range(count=40):
     """An even port with `count` free UDP ports from it: (first, last)."""
-    for _ in range(100):
-        base = random.randrange(RTP_RANGE_FLOOR, RTP_RANGE_CEILING - count) & ~1
-        socks = []
-        try:
-            for p in range(base, base + count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
-            return base, base + count - 1
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no %d free UDP ports in %d-%d" % (count, RTP_RANGE_FLOOR, RTP_RANGE_CEILING))
+    base = _free_run(RTP_RANGE_FLOOR, RTP_RANGE_CEILING, count, (socket.SOCK_DGRAM,), even=True)
+    return base, base + count - 1
 
 
 class Instance:
