@@ -9,11 +9,11 @@
  * SIP message: a sixth of its time.
  *
  * The su_root's prepoll hook runs at the start of every iteration. An
- * iteration that handled nothing of ours and began within SPIN_NS of the
- * previous one is that spin; the thread then sleeps PAUSE_NS. The cost is
- * latency only: a timer fires up to PAUSE_NS late (SIP's timers are
+ * iteration that handled nothing of ours and began within SPIN_US of the
+ * previous one is that spin; the thread then sleeps PAUSE_US. The cost is
+ * latency only: a timer fires up to PAUSE_US late (SIP's timers are
  * hundreds of milliseconds), and a message or a worker's command waits up
- * to PAUSE_NS in its socket or queue (and is then handled in a batch with
+ * to PAUSE_US in its socket or queue (and is then handled in a batch with
  * whatever else came).
  */
 #include "sip_internal.h"
@@ -22,31 +22,25 @@
 
 #include <time.h>
 
-#define SPIN_NS 50000u   /* iterations closer than this, with no work, are a spin */
-#define PAUSE_NS 200000u /* how long one pause lasts */
+#define SPIN_US 50u   /* iterations closer than this, with no work, are a spin */
+#define PAUSE_US 200u /* how long one pause lasts */
 
-static uint64_t last_iteration_ns;
+static uint64_t last_iteration_us;
 static bool worked; /* since the last iteration began */
-
-static uint64_t mono_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 void sip_pace_worked(void) { worked = true; }
 
 static void before_poll(su_prepoll_magic_t *magic, su_root_t *root) {
     (void)magic;
     (void)root;
-    uint64_t now = mono_ns();
-    if (!worked && now - last_iteration_ns < SPIN_NS) {
-        struct timespec pause = {0, PAUSE_NS};
+    uint64_t now = sip_mono_us();
+    if (!worked && now - last_iteration_us < SPIN_US) {
+        struct timespec pause = {0, PAUSE_US * 1000};
         nanosleep(&pause, NULL);
-        now = mono_ns();
+        now = sip_mono_us();
     }
     worked = false;
-    last_iteration_ns = now;
+    last_iteration_us = now;
 }
 
 int sip_pace_start(struct su_root_s *root) { return su_root_add_prepoll(root, before_poll, NULL); }

@@ -39,7 +39,7 @@ static void random_bytes(void *out, size_t n) {
         for (size_t i = 0; i < n; ++i) ((uint8_t *)out)[i] = (uint8_t)rand();
 }
 
-static uint64_t mono_us(void) {
+uint64_t sip_mono_us(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
@@ -140,7 +140,7 @@ int sip_rtp_open(struct sip_rtp *rtp, const char *ip) {
     rtp->stale_active = pair.have_last && pair.rested_ms < STALE_WINDOW_MS;
     rtp->stale_from = pair.last;
     rtp->stale_ssrc = pair.last_ssrc;
-    rtp->stale_until_us = mono_us() + (STALE_WINDOW_MS - pair.rested_ms) * 1000u;
+    rtp->stale_until_us = sip_mono_us() + (STALE_WINDOW_MS - pair.rested_ms) * 1000u;
     snprintf(rtp->local_ip, sizeof rtp->local_ip, "%s", ip);
     uint8_t rnd[12];
     random_bytes(rnd, sizeof rnd);
@@ -355,7 +355,7 @@ static void playout_tick(void *arg) {
     if (n > playout.batch_cap) {
         struct sip_call **b = realloc(playout.batch, n * sizeof *b);
         if (!b) {
-            playout_arm(mono_us());
+            playout_arm(sip_mono_us());
             return;
         }
         playout.batch = b;
@@ -366,7 +366,7 @@ static void playout_tick(void *arg) {
         sip_call_ref(c);
         playout.batch[n++] = c;
     }
-    uint64_t now = mono_us();
+    uint64_t now = sip_mono_us();
     uint64_t due = (now - playout.start_us) / (FRAME_MS * 1000u);
     if (due > playout.ticks + 5) playout.ticks = due - 5;
     playout.in_tick = true;
@@ -571,7 +571,7 @@ static void drain(struct sip_call *call, int fd, bool rtcp_socket) {
     int got = recvmmsg(fd, msgs, RTP_BATCH, MSG_DONTWAIT, NULL);
     rx.used = got > 0 ? got : 0;
     if (got <= 0) return; /* EAGAIN, or an ICMP error surfaced: nothing to read */
-    uint64_t now = mono_us();
+    uint64_t now = sip_mono_us();
     for (int i = 0; i < got && call->leg; ++i) {
         if (msgs[i].msg_hdr.msg_namelen != sip_addr_len(&from[i])) continue;
         size_t n = msgs[i].msg_len;
@@ -613,7 +613,7 @@ static void rtcp_tick(void *arg) {
         /* report only once there is a stream to report on or from */
         if (rtp->have_remote && (rtp->session.tx_packets_total || rtp->session.rx.started)) {
             uint8_t pkt[RTCP_ROOM];
-            rtcp_send(rtp, pkt, tandem_rtcp_session_report(&rtp->session, pkt, RTCP_MAX, mono_us(),
+            rtcp_send(rtp, pkt, tandem_rtcp_session_report(&rtp->session, pkt, RTCP_MAX, sip_mono_us(),
                                                            ntp_now(), rtp->local_ip));
         }
         rtcp_arm(call, (uint32_t)sip_cfg.rtcp_interval_ms);
@@ -843,7 +843,7 @@ void sip_rtp_close(struct sip_call *call) {
     if (rtp->fd >= 0 && rtp->have_remote &&
         (rtp->session.tx_packets_total || rtp->session.rx.started)) {
         uint8_t pkt[RTCP_ROOM]; /* RFC 3550 6.6: a BYE, in a compound packet with our last report */
-        rtcp_send(rtp, pkt, tandem_rtcp_session_bye(&rtp->session, pkt, RTCP_MAX, mono_us(), ntp_now(),
+        rtcp_send(rtp, pkt, tandem_rtcp_session_bye(&rtp->session, pkt, RTCP_MAX, sip_mono_us(), ntp_now(),
                                                      rtp->local_ip));
     }
     if (rtp->watched) sip_host->fd_unwatch(sip_self, rtp->fd);

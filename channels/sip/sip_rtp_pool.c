@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 struct parked {
@@ -21,12 +20,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct parked *oldest, *newest, *spare; /* spare: unused nodes */
 static struct parked *nodes;
 static int reuse_ms, capacity;
-
-static uint64_t now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
-}
 
 static void close_pair(const struct sip_rtp_pair *p) {
     close(p->fd);
@@ -85,7 +78,7 @@ bool sip_rtp_pool_put(const char *ip, const struct sip_rtp_pair *pair) {
         spare = p->newer;
         p->newer = NULL;
         p->pair = *pair;
-        p->since_ms = now_ms();
+        p->since_ms = sip_mono_us() / 1000u;
         snprintf(p->ip, sizeof p->ip, "%s", ip);
         if (newest) newest->newer = p; else oldest = p;
         newest = p;
@@ -104,7 +97,7 @@ static void unlink_locked(struct parked *before, struct parked *p) {
 
 bool sip_rtp_pool_take(const char *ip, int lo, int hi, bool any_age, struct sip_rtp_pair *out) {
     bool found = false;
-    uint64_t now = now_ms();
+    uint64_t now = sip_mono_us() / 1000u;
     pthread_mutex_lock(&lock);
     /* Oldest first; the few pairs of another address (a profile's own
      * media IP) or outside a reloaded range are stepped over. */
