@@ -201,7 +201,8 @@ def start_listening(test, make_instance, ready="sip: listening on", attempts=5):
 
 def end_engine(test, engine, work_dir=None):
     """A test's tearDown: stops `engine` (SIGTERM), removes its files and
-    `work_dir`, and fails `test` with the engine's log unless it exited 0."""
+    `work_dir`, and fails `test` with the engine's log unless it exited 0.
+    Returns that log, for a test with more to check in it."""
     code = engine.stop() if engine else 0
     log = engine.read_log() if engine else ""
     if engine:
@@ -209,6 +210,7 @@ def end_engine(test, engine, work_dir=None):
     if work_dir:
         shutil.rmtree(work_dir, ignore_errors=True)
     test.assertEqual(code, 0, log)
+    return log
 
 
 class CallEnds:

@@ -3,7 +3,6 @@ the test's directory, and a tearDown that stops SIPp and the engine (whose
 exit code must be 0)."""
 import os
 
-import harness
 import test_sip_calls as base
 
 
@@ -11,6 +10,7 @@ class SipTestMixin:
     """Needs self.dir, self.engine (or None) and self.sipp_procs."""
     wait_sipp = base.SipCalls.wait_sipp
     sipp_story = base.SipCalls.sipp_story
+    tearDown = base.SipCalls.tearDown
 
     def sipp(self, args, name, port=None, calls=1, ip="127.0.0.1", media_ip="127.0.0.1"):
         """SIPp in the background for `calls` calls, traced into self.dir/NAME.msg/.err."""
@@ -30,10 +30,3 @@ class SipTestMixin:
             f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1, %s\n"
                     "  module_config = { sip = { %s } } }\n" % (top, sip_fields))
         return path
-
-    def tearDown(self):
-        for p in self.sipp_procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        harness.end_engine(self, self.engine, self.dir)

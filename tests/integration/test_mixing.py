@@ -43,7 +43,6 @@ Run: python3 tests/integration/test_mixing.py -v
 import math
 import os
 import json
-import shutil
 import subprocess
 import struct
 import sys
@@ -205,11 +204,7 @@ class Mixing(unittest.TestCase):
         self.watcher.stdout.close()
         for p in self.parties:
             p.ua.close()
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     def caller(self, freq, exten, alaw=False):
         p = Party(freq, alaw)

@@ -32,7 +32,6 @@ Run: python3 tests/integration/test_moh.py -v
 """
 import math
 import os
-import shutil
 import socket
 import struct
 import sys
@@ -197,11 +196,7 @@ class Moh(unittest.TestCase):
     def tearDown(self):
         for ua in self.uas_list:
             ua.close()
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        harness.end_engine(self, self.engine, self.dir)
 
     def caller(self, exten):
         ua = sipua.UA()

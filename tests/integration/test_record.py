@@ -176,12 +176,7 @@ class Record(unittest.TestCase):
 
     def tearDown(self):
         self.uas.close()
-        code = self.engine.stop()
-        log = self.engine.read_log()
-        self.engine.cleanup()
-        subprocess.run(["umount", "-l", self.full], capture_output=True)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.assertEqual(code, 0, log)
+        log = harness.end_engine(self, self.engine, self.dir)
         unexpected = [l for l in log.splitlines() if " error " in l and "failed, recording stopped" not in l]
         self.assertEqual(unexpected, [], "no error lines but the full disk's")
 
@@ -417,6 +412,10 @@ class Record(unittest.TestCase):
         p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", self.full], capture_output=True, text=True)
         if p.returncode != 0:
             self.skipTest("cannot mount a tmpfs here (%s): the full-disk test needs root" % p.stderr.strip())
+        # after tearDown (cleanups run last first): the tmpfs goes, then what
+        # tearDown's rmtree could not remove while it was mounted
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", self.full], capture_output=True)
         events = subprocess.Popen([harness.BIN, "ctl", "-s", self.engine.socket, "--json", "events", "custom"],
                                   stdout=subprocess.PIPE, text=True)
         seen = []
