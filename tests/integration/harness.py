@@ -215,10 +215,10 @@ def end_engine(test, engine, work_dir=None):
 
 class CallEnds:
     """`tandem ctl events call_end` on `engine`, read in the background: the
-    record of every call that ends, as the engine publishes it."""
+    record of every call that ends, as the engine publishes it, for `test`."""
 
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, test, engine):
+        self.test, self.engine = test, engine
         self.cdrs = []
         self.proc = subprocess.Popen([BIN, "ctl", "-s", engine.socket, "--json", "events", "call_end"],
                                      stdout=subprocess.PIPE, text=True)
@@ -231,15 +231,15 @@ class CallEnds:
             if ev.get("type") == "call_end":
                 self.cdrs.append(json.loads(ev["cdr"]))
 
-    def wait(self, test, exten, timeout=10):
-        """The first record for `exten`; fails `test` when none comes in time."""
+    def wait(self, exten, timeout=10):
+        """The first record for `exten`; fails the test when none comes in time."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             for c in list(self.cdrs):
                 if c.get("exten") == exten:
                     return c
             time.sleep(0.05)
-        test.fail("no CDR for %s\n%s" % (exten, self.engine.read_log()))
+        self.test.fail("no CDR for %s\n%s" % (exten, self.engine.read_log()))
 
     def close(self):
         self.proc.terminate()

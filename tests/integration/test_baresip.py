@@ -91,7 +91,7 @@ class Baresip(unittest.TestCase):
                            sip % dict(values, port=self.sip_port), self.rtp_range[0], self.rtp_range[1]))
             return harness.Instance(os.path.join(self.dir, "tandem.lua"), env=env)
         self.engine = harness.start_listening(self, make_instance)
-        self.call_ends = harness.CallEnds(self.engine)
+        self.call_ends = harness.CallEnds(self, self.engine)
 
     def tearDown(self):
         for phone in self.phones:
@@ -147,9 +147,6 @@ class Baresip(unittest.TestCase):
         for f, power in zip(others, theirs):
             self.assertLess(power, 0.05, "%d Hz is not in what was heard" % f)
 
-    def cdr(self, exten, timeout=10):
-        return self.call_ends.wait(self, exten, timeout)
-
     def test_register(self):
         self.start_engine()
         phone = self.phone("1001", 1000)
@@ -178,7 +175,7 @@ class Baresip(unittest.TestCase):
         phone = self.phone("1001", 1000)
         self.talk(phone, "600")
         self.assertHears(phone, 1000, (600, 1400))
-        v = self.cdr("600")["vars"]
+        v = self.call_ends.wait("600")["vars"]
         self.assertEqual(v.get("rtp_codec"), "PCMU", v)
         self.assertGreater(int(v["rtp_rx_packets"]), 50 * TALK_SECONDS * 0.8, v)
         self.assertGreater(int(v["rtp_tx_packets"]), 50 * TALK_SECONDS * 0.8, v)
@@ -190,7 +187,7 @@ class Baresip(unittest.TestCase):
         self.talk(caller, "1002", callee)
         self.assertHears(caller, 1400, (600, 1000))
         self.assertHears(callee, 600, (1400, 1000))
-        self.assertEqual(self.cdr("1002")["vars"].get("sip_status"), "200")
+        self.assertEqual(self.call_ends.wait("1002")["vars"].get("sip_status"), "200")
 
     def test_dtmf_read(self):
         self.start_engine()
@@ -242,7 +239,7 @@ class Baresip(unittest.TestCase):
         self.assertIn("SRTP is Enabled", phone.read_log(), story)
         self.assertRegex(self.engine.read_log(), r"sip: 1001 registered sip:1001[^ ]*;transport=tls")
         self.assertHears(phone, 1000, (600, 1400))
-        v = self.cdr("600")["vars"]
+        v = self.call_ends.wait("600")["vars"]
         self.assertGreater(int(v["rtp_rx_packets"]), 50 * TALK_SECONDS * 0.8, "authenticated SRTP in\n" + story)
         self.assertGreater(int(v["rtp_tx_packets"]), 50 * TALK_SECONDS * 0.8, story)
         if cap is None:

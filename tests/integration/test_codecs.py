@@ -136,8 +136,8 @@ class Codecs(test_baresip.Baresip):
         self.assertGreater(snr, SNR_FLOOR_DB, "%d Hz at %.1f dB\n%s" % (freq, snr, story))
 
     def leg(self, exten, direction):
-        legs = [l for l in self.cdr(exten)["legs"] if l["direction"] == direction]
-        self.assertEqual(len(legs), 1, self.cdr(exten))
+        legs = [l for l in self.call_ends.wait(exten)["legs"] if l["direction"] == direction]
+        self.assertEqual(len(legs), 1, self.call_ends.wait(exten))
         return legs[0]
 
     def test_opus_to_g711(self):

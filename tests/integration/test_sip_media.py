@@ -97,15 +97,12 @@ class SipMedia(unittest.TestCase):
 
     def setUp(self):
         start_engine(self, self.MODULES)
-        self.call_ends = harness.CallEnds(self.engine)
+        self.call_ends = harness.CallEnds(self, self.engine)
 
     def tearDown(self):
         self.call_ends.close()
         self.uas.close()
         harness.end_engine(self, self.engine, self.dir)
-
-    def cdr(self, exten, timeout=10):
-        return self.call_ends.wait(self, exten, timeout)
 
     def test_rtcp_reports_and_stats(self):
         ua = sipua.UA()
@@ -161,7 +158,7 @@ class SipMedia(unittest.TestCase):
         self.assertEqual(block["lsr"], (sr_sent[1] >> 16) & 0xFFFFFFFF)
         self.assertTrue(any(k == 203 for d in after_bye for k, _ in sipua.parse_rtcp(d)),
                         "an RTCP BYE when the call ends\n" + log)
-        v = self.cdr("echo")["vars"]
+        v = self.call_ends.wait("echo")["vars"]
         self.assertEqual(v.get("rtp_codec"), "PCMU", v)
         self.assertEqual(int(v["rtp_rx_packets"]), sent, v)
         self.assertGreater(int(v["rtp_tx_packets"]), 100, v)
