@@ -41,51 +41,54 @@ say() {
     silence 1 0.01 0.5% reverse silence 1 0.01 0.5% reverse gain -n -3
 }
 
+# counting LANG WORD...: LANG/numbers/0, 1, 2, ... say the words in turn
+counting() {
+  lang=$1; shift
+  n=0
+  for word in "$@"; do say "$lang" "$lang/numbers/$n" "$word"; n=$((n + 1)); done
+}
+
+# named LANG DIR NAME:TEXT...: DIR/NAME says TEXT (the voice is LANG's)
+named() {
+  lang=$1 dir=$2; shift 2
+  for pair in "$@"; do say "$lang" "$dir/${pair%%:*}" "${pair#*:}"; done
+}
+
 # --- English ---------------------------------------------------------------
-set -- zero one two three four five six seven eight nine ten eleven twelve \
+counting en zero one two three four five six seven eight nine ten eleven twelve \
   thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty
-n=0
-for word in "$@"; do say en "en/numbers/$n" "$word"; n=$((n + 1)); done
-for pair in 30:thirty 40:forty 50:fifty 60:sixty 70:seventy 80:eighty 90:ninety; do
-  say en "en/numbers/${pair%%:*}" "${pair#*:}"
-done
-say en en/numbers/hundred "hundred"
-say en en/numbers/thousand "thousand"
-say en en/numbers/star "star"
-say en en/numbers/hash "pound"
-for unit in hour hours minute minutes second seconds call calls; do say en "en/units/$unit" "$unit"; done
-say en en/please-hold "Please hold."
-say en en/you-are-caller-number "You are caller number"
-say en en/estimated-wait-time-is "The estimated wait time is"
-say en en/invalid-option "That is not a valid option."
-say en en/goodbye "Goodbye."
-say en en/thank-you-for-calling "Thank you for calling."
-say en en/menu-sales-support "For sales, press 1. For support, press 2."
+named en en/numbers 30:thirty 40:forty 50:fifty 60:sixty 70:seventy 80:eighty 90:ninety \
+  hundred:hundred thousand:thousand star:star hash:pound
+named en en/units hour:hour hours:hours minute:minute minutes:minutes second:second seconds:seconds \
+  call:call calls:calls
+named en en \
+  "please-hold:Please hold." \
+  "you-are-caller-number:You are caller number" \
+  "estimated-wait-time-is:The estimated wait time is" \
+  "invalid-option:That is not a valid option." \
+  "goodbye:Goodbye." \
+  "thank-you-for-calling:Thank you for calling." \
+  "menu-sales-support:For sales, press 1. For support, press 2."
 
 # --- Russian ---------------------------------------------------------------
-set -- ноль один два три четыре пять шесть семь восемь девять десять \
+counting ru ноль один два три четыре пять шесть семь восемь девять десять \
   одиннадцать двенадцать тринадцать четырнадцать пятнадцать шестнадцать \
   семнадцать восемнадцать девятнадцать двадцать
-n=0
-for word in "$@"; do say ru "ru/numbers/$n" "$word"; n=$((n + 1)); done
-for pair in 30:тридцать 40:сорок 50:пятьдесят 60:шестьдесят 70:семьдесят 80:восемьдесят \
-            90:девяносто 100:сто 200:двести 300:триста 400:четыреста 500:пятьсот \
-            600:шестьсот 700:семьсот 800:восемьсот 900:девятьсот \
-            1f:одна 2f:две 1n:одно thousand-1:тысяча thousand-2:тысячи thousand-5:тысяч \
-            star:звёздочка hash:решётка; do
-  say ru "ru/numbers/${pair%%:*}" "${pair#*:}"
-done
-for pair in hour-1:час hour-2:часа hour-5:часов minute-1:минута minute-2:минуты minute-5:минут \
-            second-1:секунда second-2:секунды second-5:секунд \
-            call-1:звонок call-2:звонка call-5:звонков; do
-  say ru "ru/units/${pair%%:*}" "${pair#*:}"
-done
-say ru ru/please-hold "Пожалуйста, оставайтесь на линии."
-say ru ru/you-are-caller-number "Ваш номер в очереди"
-say ru ru/estimated-wait-time-is "Примерное время ожидания"
-say ru ru/invalid-option "Неверный выбор."
-say ru ru/goodbye "До свидания."
-say ru ru/thank-you-for-calling "Спасибо за звонок."
-say ru ru/menu-sales-support "Для связи с отделом продаж нажмите 1. Для технической поддержки нажмите 2."
+named ru ru/numbers 30:тридцать 40:сорок 50:пятьдесят 60:шестьдесят 70:семьдесят 80:восемьдесят \
+  90:девяносто 100:сто 200:двести 300:триста 400:четыреста 500:пятьсот \
+  600:шестьсот 700:семьсот 800:восемьсот 900:девятьсот \
+  1f:одна 2f:две 1n:одно thousand-1:тысяча thousand-2:тысячи thousand-5:тысяч \
+  star:звёздочка hash:решётка
+named ru ru/units hour-1:час hour-2:часа hour-5:часов minute-1:минута minute-2:минуты minute-5:минут \
+  second-1:секунда second-2:секунды second-5:секунд \
+  call-1:звонок call-2:звонка call-5:звонков
+named ru ru \
+  "please-hold:Пожалуйста, оставайтесь на линии." \
+  "you-are-caller-number:Ваш номер в очереди" \
+  "estimated-wait-time-is:Примерное время ожидания" \
+  "invalid-option:Неверный выбор." \
+  "goodbye:До свидания." \
+  "thank-you-for-calling:Спасибо за звонок." \
+  "menu-sales-support:Для связи с отделом продаж нажмите 1. Для технической поддержки нажмите 2."
 
 echo "make-prompts: $(find "$OUT" -name '*.wav' | wc -l) prompts in $OUT ($(du -sh "$OUT" | cut -f1))"
