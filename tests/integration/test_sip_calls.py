@@ -439,30 +439,33 @@ class SipCalls(unittest.TestCase):
         p = self.sipp(["-sf", scenario] if scenario else ["-sn", "uas"], name)
         return p, int(p.args[p.args.index("-p") + 1])  # the port self.sipp() chose
 
-    def test_originate_to_uas(self):
-        p, port = self.uas("uas")
+    def originate_to_uas(self, name, scenario, exten, expect, dest="sip/service@127.0.0.1:{port}"):
+        """A SIPp UAS `name` running SCENARIO (in tests/sip unless a full
+        path; SIPp's built-in uas when None) and, once it is bound, `tandem
+        ctl originate DEST EXTEN default` to it ({port}: the UAS's); SIPp
+        must pass and each of `expect` ({port} again) show in the engine's
+        log. Returns SIPp's story."""
+        p, port = self.uas(name, scenario and os.path.join(SCENARIOS, scenario))
         time.sleep(0.3)  # let SIPp bind
-        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "outcall", "default")
+        rc, out = self.engine.ctl("originate", dest.format(port=port), exten, "default")
         self.assertEqual(rc, 0, out)
-        code, story = self.wait_sipp(p, "uas")
+        code, story = self.wait_sipp(p, name)
         self.assertEqual(code, 0, story)
-        e = self.engine
-        self.assertTrue(e.wait_log("sip: sip:service@127.0.0.1:%d answered (PCMU)" % port), story)
-        self.assertTrue(e.wait_log("outbound leg answered, sip_status=200"), story)
-        self.assertTrue(e.wait_log("sip: engine hangs up (cause 16)"), story)
-        self.assertTrue(e.wait_log("call ended"), story)
+        for text in expect:
+            self.assertTrue(self.engine.wait_log(text.format(port=port)), story)
+        return story
+
+    def test_originate_to_uas(self):
+        self.originate_to_uas("uas", None, "outcall", ("sip: sip:service@127.0.0.1:{port} answered (PCMU)",
+                                                       "outbound leg answered, sip_status=200",
+                                                       "sip: engine hangs up (cause 16)", "call ended"))
 
     def test_originate_busy(self):
         scen = os.path.join(self.dir, "uas_busy.xml")
         with open(scen, "w") as f:
             f.write(UAS_BUSY)
-        p, port = self.uas("uasbusy", scen)
-        time.sleep(0.3)
-        rc, out = self.engine.ctl("originate", "sip/sip:service@127.0.0.1:%d" % port, "outcall")
-        self.assertEqual(rc, 0, out)
-        code, story = self.wait_sipp(p, "uasbusy")
-        self.assertEqual(code, 0, story)
-        self.assertTrue(self.engine.wait_log("far end hung up (SIP 486, cause 17)"), story)
+        self.originate_to_uas("uasbusy", scen, "outcall", ("far end hung up (SIP 486, cause 17)",),
+                              dest="sip/sip:service@127.0.0.1:{port}")
 
 
     def test_originate_cancel(self):
@@ -486,13 +489,7 @@ class SipCalls(unittest.TestCase):
         scen = os.path.join(self.dir, "uas_480.xml")
         with open(scen, "w") as f:
             f.write(UAS_BUSY.replace("486 Busy Here", "480 Temporarily Unavailable"))
-        p, port = self.uas("uas480", scen)
-        time.sleep(0.3)
-        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "outcall")
-        self.assertEqual(rc, 0, out)
-        code, story = self.wait_sipp(p, "uas480")
-        self.assertEqual(code, 0, story)
-        self.assertTrue(self.engine.wait_log("far end hung up (SIP 480, cause 18)"), story)
+        self.originate_to_uas("uas480", scen, "outcall", ("far end hung up (SIP 480, cause 18)",))
 
     def dial_with_from_check(self, exten, from_regexp):
         """An inbound SIPp call to `exten`, whose dialplan dials the SIPp UAS

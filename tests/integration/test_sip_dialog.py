@@ -358,16 +358,8 @@ class SipDialog(base.SipCalls):
     def test_hold_by_called_party(self):
         # Tandem as UAC: the SIPp UAS it called holds and resumes by re-INVITE;
         # SIPp checks our answers' directions.
-        uas, port = self.uas("uas", os.path.join(base.SCENARIOS, "uas_hold.xml"))
-        time.sleep(0.3)
-        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, "timer", "default")
-        self.assertEqual(rc, 0, out)
-        code, story = self.wait_sipp(uas, "uas")
-        self.assertEqual(code, 0, story)
-        e = self.engine
-        self.assertTrue(e.wait_log("sip: far end holds the call (sendonly)"), story)
-        self.assertTrue(e.wait_log("sip: far end resumes the call (sendrecv)"), story)
-        self.assertTrue(e.wait_log("call ended"), story)
+        self.originate_to_uas("uas", "uas_hold.xml", "timer", ("sip: far end holds the call (sendonly)",
+                                                              "sip: far end resumes the call (sendrecv)", "call ended"))
 
     def dialog_of(self, name):
         """(Call-ID, caller's tag, called party's tag) of the answered dialog
@@ -537,32 +529,15 @@ class SipDialog(base.SipCalls):
     def test_dialplan_holds(self):
         # leg:sip_hold(true/false): re-INVITE sendonly then sendrecv to the
         # SIPp UAS (which checks them); each returns 200.
-        story = self.originate_to_uas("uas_held.xml", "holdout")
-        e = self.engine
-        self.assertTrue(e.wait_log("sip_hold(true): 200"), story)
-        self.assertTrue(e.wait_log("sip_hold(false): 200"), story)
-        self.assertTrue(e.wait_log("call ended"), story)
+        self.originate_to_uas("uas", "uas_held.xml", "holdout",
+                              ("sip_hold(true): 200", "sip_hold(false): 200", "call ended"))
 
     def test_dialplan_sends_refer(self):
         # leg:sip_refer(): REFER to the far end, the script waits for the
         # final NOTIFY (after a 180 one) and gets its status; a target with
         # a space is a Lua error.
-        story = self.originate_to_uas("uas_refer_in.xml", "referout")
-        e = self.engine
-        self.assertTrue(e.wait_log("sip_refer bad target: false"), story)
-        self.assertTrue(e.wait_log("sip_refer returned 200"), story)
-        self.assertTrue(e.wait_log("call ended"), story)
-
-    def originate_to_uas(self, scenario, exten):
-        """`tandem ctl originate`s a call to a SIPp UAS running tests/sip/SCENARIO
-        that runs EXTEN on our side; returns SIPp's story once it passed."""
-        uas, port = self.uas("uas", os.path.join(base.SCENARIOS, scenario))
-        time.sleep(0.3)
-        rc, out = self.engine.ctl("originate", "sip/service@127.0.0.1:%d" % port, exten, "default")
-        self.assertEqual(rc, 0, out)
-        code, story = self.wait_sipp(uas, "uas")
-        self.assertEqual(code, 0, story)
-        return story
+        self.originate_to_uas("uas", "uas_refer_in.xml", "referout",
+                              ("sip_refer bad target: false", "sip_refer returned 200", "call ended"))
 
     def uas(self, name, scenario=None, extra=()):
         """SIPp as the called party on the port the dialplan dials."""
