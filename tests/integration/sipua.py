@@ -318,3 +318,24 @@ def bridged_call(caller, callee, exten, sip_port, timeout=10.0):
         raise AssertionError("%s got no INVITE" % exten)
     callee.wait_request("ACK", 5)
 
+
+
+def paced_two_way(a, b, payloads_a, payloads_b, seq_a, seq_b, tail=0.4):
+    """`a` and `b`, in one call, each send their PCMU payloads, one per 20 ms
+    and both at once, as two talking phones would (sequence numbers from
+    seq_a and seq_b, timestamps from 0). Returns what each received, parsed
+    ([at a], [at b]), waiting `tail` seconds after the last for stragglers."""
+    got_a, got_b = [], []
+
+    def take():
+        got_a.extend(parse_rtp(d) for d in a.drain(a.rtp))
+        got_b.extend(parse_rtp(d) for d in b.drain(b.rtp))
+    start = time.time()
+    for i, (pa, pb) in enumerate(zip(payloads_a, payloads_b)):
+        a.send_rtp(seq_a + i, 160 * i, pa)
+        b.send_rtp(seq_b + i, 160 * i, pb)
+        time.sleep(max(0, start + 0.02 * (i + 1) - time.time()))
+        take()
+    time.sleep(tail)
+    take()
+    return got_a, got_b

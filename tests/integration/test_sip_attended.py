@@ -129,17 +129,7 @@ class SipAttendedTransfer(unittest.TestCase):
         # B and C hear each other: every frame one sends reaches the other.
         sent_b = [sipua.random_payload(160) for _ in range(60)]
         sent_c = [sipua.random_payload(160) for _ in range(60)]
-        got_b, got_c = [], []
-        start = time.time()
-        for i in range(60):
-            self.b.send_rtp(100 + i, 160 * i, sent_b[i])
-            self.c.send_rtp(900 + i, 160 * i, sent_c[i])
-            time.sleep(max(0, start + 0.02 * (i + 1) - time.time()))
-            got_b += [sipua.parse_rtp(d) for d in self.b.drain(self.b.rtp)]
-            got_c += [sipua.parse_rtp(d) for d in self.c.drain(self.c.rtp)]
-        time.sleep(0.4)
-        got_b += [sipua.parse_rtp(d) for d in self.b.drain(self.b.rtp)]
-        got_c += [sipua.parse_rtp(d) for d in self.c.drain(self.c.rtp)]
+        got_b, got_c = sipua.paced_two_way(self.b, self.c, sent_b, sent_c, 100, 900)
         at_c = {p["payload"] for p in got_c if p and p["pt"] == 0}
         at_b = {p["payload"] for p in got_b if p and p["pt"] == 0}
         self.assertGreaterEqual(sum(x in at_c for x in sent_b), 55, "B's audio at C\n" + self.engine.read_log())
