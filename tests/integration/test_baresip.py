@@ -191,10 +191,7 @@ class Baresip(unittest.TestCase):
 
     def test_dtmf_read(self):
         self.start_engine()
-        try:
-            cap = loopback_capture.Capture()
-        except PermissionError:
-            cap = None
+        cap = loopback_capture.capture_if_allowed()
         try:
             phone = self.phone("1001", 1000)
             self.assertTrue(phone.command("dial", "700")["ok"], self.story(phone))
@@ -224,10 +221,7 @@ class Baresip(unittest.TestCase):
         self.start_engine("profiles = { { name = 'tls', listen = 'sips:127.0.0.1:%(port)d', tls_cert = '%(cert)s',"
                           " tls_key = '%(key)s' } }, srtp = 'mandatory'", env=harness.LSAN_SOFIA_TLS,
                           cert=cert, key=key)
-        try:
-            cap = loopback_capture.Capture()
-        except PermissionError:
-            cap = None
+        cap = loopback_capture.capture_if_allowed()
         try:
             phone = self.phone("1001", 1000, transport="tls", cafile=cert, mediaenc="srtp-mand")
             self.talk(phone, "600")

@@ -161,10 +161,7 @@ class Codecs(test_baresip.Baresip):
         Returns the engine's offer to 1002, the outbound leg's CDR entry and
         the Opus payloads the engine sent 1002 (None without a capture)."""
         self.start_engine(modules=(OPUS,), module_config=module_config)
-        try:
-            cap = loopback_capture.Capture()
-        except PermissionError:
-            cap = None
+        cap = loopback_capture.capture_if_allowed()
         try:
             callee = self.phone("1002", 1400, answer=True, codecs=OPUS_PHONE, config=callee_config)
             caller = self.phone("1001", caller_freq)

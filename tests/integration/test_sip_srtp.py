@@ -60,10 +60,7 @@ class SipSrtp(unittest.TestCase):
         bs_rtp = baresip.free_port_range(20)
         phone = baresip.Baresip(self.dir, "1001", "srtp-test-1", self.sip_port, tone, mediaenc="srtp-mand",
                                 rtp_ports=bs_rtp)
-        try:
-            cap = loopback_capture.Capture()
-        except PermissionError:
-            cap = None
+        cap = loopback_capture.capture_if_allowed()
         try:
             phone.run(["/dial 600"], 6)
         finally:
