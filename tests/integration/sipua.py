@@ -229,6 +229,18 @@ class UA:
         dest = self.remote_media if self.rtcp_mux else (self.remote_media[0], self.remote_media[1] + 1)
         (self.rtp if self.rtcp_mux else self.rtcp).sendto(data, dest)
 
+    def muxed_rtcp_kinds(self, count):
+        """Sends `count` 20 ms tone packets, one per 20 ms, and returns the
+        packet types of the RTCP that came back on the RTP port (rtcp-mux)."""
+        kinds = []
+        for i in range(count):
+            self.send_rtp(i, 160 * i, tone_ulaw(440, 160, start=160 * i))
+            time.sleep(0.02)
+            for d in self.drain(self.rtp):
+                if len(d) > 1 and 192 <= d[1] <= 223:
+                    kinds += [k for k, _ in parse_rtcp(d)]
+        return kinds
+
     def paced_exchange(self, packets, tail=0.3, interval=0.02, stamped=False):
         """Sends `packets` ([(seq, ts, payload, pt)]) one per `interval` s, as a
         phone would, and returns every RTP packet that came back (parsed),

@@ -172,13 +172,7 @@ class SipMedia(unittest.TestCase):
         try:
             ok = ua.call("echo", self.sip_port)
             self.assertIn("a=rtcp-mux", ok)
-            kinds = []
-            for i in range(100):
-                ua.send_rtp(i, 160 * i, sipua.tone_ulaw(440, 160, start=160 * i))
-                time.sleep(0.02)
-                for d in ua.drain(ua.rtp):
-                    if len(d) > 1 and 192 <= d[1] <= 223:
-                        kinds += [k for k, _ in sipua.parse_rtcp(d)]
+            kinds = ua.muxed_rtcp_kinds(100)
             self.assertEqual(ua.drain(ua.rtcp), [], "nothing on port + 1 with rtcp-mux")
             ua.bye()
         finally:

@@ -232,13 +232,7 @@ class PtimeCases:
             ok = ua.call("echo", self.sip_port)
             self.assertIn("a=rtcp-mux", ok)
             port = ua.remote_media[1]
-            kinds = []
-            for i in range(75):  # 1.5 s: an SR (rtcp_interval_ms = 1000) comes
-                ua.send_rtp(i, 160 * i, sipua.tone_ulaw(440, 160, start=160 * i))
-                time.sleep(0.02)
-                for d in ua.drain(ua.rtp):
-                    if len(d) > 1 and 192 <= d[1] <= 223:
-                        kinds += [k for k, _ in sipua.parse_rtcp(d)]
+            kinds = ua.muxed_rtcp_kinds(75)  # 1.5 s: an SR (rtcp_interval_ms = 1000) comes
             ports = bound_udp_ports()
             self.assertIn(port, ports)
             self.assertNotIn(port + 1, ports, "rtcp-mux: the odd port is not held")
