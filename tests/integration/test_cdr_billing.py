@@ -100,9 +100,7 @@ class CdrBilling(base.SipCalls):
         return bill
 
     def test_dialplan_transfer_is_one_record(self):
-        p = self.uac("reception", "uac_expect_bye.xml")
-        code, story = self.wait_sipp(p, "reception")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("reception", "uac_expect_bye.xml")
         rows = self.records_of()
         time.sleep(0.3)  # nothing else may follow
         rows = self.records_of()
@@ -113,9 +111,7 @@ class CdrBilling(base.SipCalls):
         self.assertEqual(bill["hangup_side"], "system")
 
     def test_queue_handoff_counts_once(self):
-        p = self.uac("sales", "uac_expect_bye.xml")
-        code, story = self.wait_sipp(p, "sales")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("sales", "uac_expect_bye.xml")
         rows = self.records_of(count=2)
         customer = self.assert_bills_once(rows, 1_400_000)  # queue wait + talk
         agent = next(r for r in rows if r["internal"])

@@ -261,6 +261,13 @@ class SipCalls(unittest.TestCase):
         args = ["-sf", os.path.join(SCENARIOS, scenario)] if scenario else ["-sn", "uac"]
         return self.sipp([*args, "-s", exten, *extra, target], exten)
 
+    def uac_call(self, exten, scenario=None, extra=()):
+        """self.uac()'s call, which must pass; returns SIPp's story."""
+        p = self.uac(exten, scenario, extra)
+        code, story = self.wait_sipp(p, exten)
+        self.assertEqual(code, 0, story)
+        return story
+
     def rx_packets(self):
         m = re.findall(r"RTP in (\d+), out (\d+)", self.engine.read_log())
         return [(int(a), int(b)) for a, b in m]
@@ -268,42 +275,32 @@ class SipCalls(unittest.TestCase):
     # --- inbound ---
 
     def test_caller_hangs_up(self):
-        p = self.uac("service", extra=("-d", "1500"))
-        code, story = self.wait_sipp(p, "service")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("service", extra=("-d", "1500"))
         e = self.engine
         self.assertTrue(e.wait_log("sip: inbound call from sipp to service@default, PCMU"), story)
         self.assertTrue(e.wait_log("sip: far end hung up (SIP 0, cause 16)"), story)
         self.assertTrue(e.wait_log("call ended"), story)
 
     def test_engine_hangs_up(self):
-        p = self.uac("hangup", "uac_expect_bye.xml")
-        code, story = self.wait_sipp(p, "hangup")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("hangup", "uac_expect_bye.xml")
         self.assertTrue(self.engine.wait_log("sip: engine hangs up (cause 16)"), story)
         self.assertIn("BYE sip:", story)
 
     def test_early_media(self):
         # progress() -> 183 with SDP, and the tone flows before the 200.
-        p = self.uac("early", "uac_expect_bye.xml")
-        code, story = self.wait_sipp(p, "early")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("early", "uac_expect_bye.xml")
         self.assertIn("SIP/2.0 183 Session Progress", story)
         self.assertTrue(self.engine.wait_log("RTP in"), story)
         (_rx, tx), = self.rx_packets()
         self.assertGreater(tx, 10, story)  # ~25 packets of early tone
 
     def test_cancel(self):
-        p = self.uac("ringing", "uac_cancel.xml")
-        code, story = self.wait_sipp(p, "ringing")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("ringing", "uac_cancel.xml")
         self.assertTrue(self.engine.wait_log("sip: far end hung up (SIP 487, cause 16)"), story)
         self.assertTrue(self.engine.wait_log("call ended"), story)
 
     def test_busy(self):
-        p = self.uac("busy", "uac_busy.xml")
-        code, story = self.wait_sipp(p, "busy")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("busy", "uac_busy.xml")
         self.assertIn("SIP/2.0 486 Busy Here", story)
         self.assertTrue(self.engine.wait_log("answering Busy Here"), story)
 
@@ -312,9 +309,7 @@ class SipCalls(unittest.TestCase):
         scen = os.path.join(self.dir, "uac_noanswer.xml")
         with open(os.path.join(SCENARIOS, "uac_busy.xml")) as src, open(scen, "w") as f:
             f.write(src.read().replace('<recv response="486"/>', '<recv response="480"/>'))
-        p = self.uac("noanswer", scen)
-        code, story = self.wait_sipp(p, "noanswer")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("noanswer", scen)
         self.assertIn("SIP/2.0 180 Ringing", story)
 
     def test_no_common_codec(self):
@@ -334,18 +329,14 @@ class SipCalls(unittest.TestCase):
     def test_rtp_echo(self):
         # SIPp echoes whatever RTP reaches its media port: our 2 s tone must
         # come back to our socket, so both directions of RTP work.
-        p = self.uac("echo", extra=("-d", "2500", "-rtp_echo"))
-        code, story = self.wait_sipp(p, "echo")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("echo", extra=("-d", "2500", "-rtp_echo"))
         self.assertTrue(self.engine.wait_log("RTP in"), story)
         (rx, tx), = self.rx_packets()
         self.assertGreater(tx, 50, story)   # ~100 packets for 2 s of tone
         self.assertGreater(rx, 25, story)   # most of them echoed back
 
     def test_rtp_pcap_in(self):
-        p = self.uac("service", "uac_pcap.xml")
-        code, story = self.wait_sipp(p, "service")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("service", "uac_pcap.xml")
         self.assertTrue(self.engine.wait_log("sip: inbound call from sipp to service@default, PCMA"), story)
         self.assertTrue(self.engine.wait_log("RTP in"), story)
         (rx, _tx), = self.rx_packets()
@@ -354,9 +345,7 @@ class SipCalls(unittest.TestCase):
     def test_dtmf_in(self):
         # One key press, sent as RFC 2833 with the usual three end packets:
         # exactly one digit reaches the dialplan (max = 2 would take a second).
-        p = self.uac("dtmfin", "uac_dtmf.xml")
-        code, story = self.wait_sipp(p, "dtmfin")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("dtmfin", "uac_dtmf.xml")
         self.assertTrue(self.engine.wait_log("dtmf in: 1\n", timeout=8), story)
 
     def test_dtmf_echo(self):
@@ -369,9 +358,7 @@ class SipCalls(unittest.TestCase):
         scen = os.path.join(self.dir, "te.xml")
         with open(scen, "w") as f:
             f.write(text)
-        p = self.uac("dtmfecho", scen, extra=("-rtp_echo",))
-        code, story = self.wait_sipp(p, "dtmfecho")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("dtmfecho", scen, extra=("-rtp_echo",))
         self.assertTrue(self.engine.wait_log("dtmf echoed: 4#7", timeout=8), story)
 
     def test_junk_is_ignored(self):
@@ -409,9 +396,7 @@ class SipCalls(unittest.TestCase):
         self.engine.ctl("hangup", re.search(r"\[([0-9a-f]+-\d+)\] sip: inbound", self.engine.read_log()).group(1))
         code, story = self.wait_sipp(p, "service")
         self.assertEqual(code, 0, story)
-        p = self.uac("hangup", "uac_expect_bye.xml")
-        code, story = self.wait_sipp(p, "hangup")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("hangup", "uac_expect_bye.xml")
 
     def test_shutdown_with_call_up(self):
         # SIGTERM while a call is up: after the grace period the engine hangs
@@ -428,9 +413,7 @@ class SipCalls(unittest.TestCase):
         e = self.engine
         self.assertEqual(e.ctl("module", "unload", "sip")[0], 0, e.read_log())
         self.assertEqual(e.ctl("module", "load", "sip")[0], 0, e.read_log())
-        p = self.uac("hangup", "uac_expect_bye.xml")
-        code, story = self.wait_sipp(p, "hangup")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("hangup", "uac_expect_bye.xml")
 
     # --- outbound ---
 

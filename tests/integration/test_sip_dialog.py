@@ -204,9 +204,7 @@ class SipDialog(base.SipCalls):
     def test_hold_unhold_codec_change(self):
         sink = RtpSink()
         try:
-            p = self.uac("hold", "uac_hold.xml", extra=("-key", "rtpport", str(sink.port)))
-            code, story = self.wait_sipp(p, "hold")
-            self.assertEqual(code, 0, story)
+            story = self.uac_call("hold", "uac_hold.xml", extra=("-key", "rtpport", str(sink.port)))
         finally:
             sink.close()
         a = self.answers("hold")
@@ -245,9 +243,7 @@ class SipDialog(base.SipCalls):
         self.assertEqual({p[3] for p in pk}, {pk[0][3]})       # one SSRC for the whole call
 
     def test_info_dtmf(self):
-        p = self.uac("infodtmf", "uac_info_dtmf.xml")
-        code, story = self.wait_sipp(p, "infodtmf")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("infodtmf", "uac_info_dtmf.xml")
         self.assertTrue(self.engine.wait_log("info dtmf in: 5#\n"), story)
         self.assertIn("SIP/2.0 415", story)
         self.assertRegex(story, r"INFO sip:[^\n]*\n(.*\n)*?Content-Type: application/dtmf-relay")
@@ -263,18 +259,14 @@ class SipDialog(base.SipCalls):
         scen = os.path.join(self.dir, "infoauto.xml")
         with open(scen, "w") as f:
             f.write(text)
-        p = self.uac("infoauto", scen)
-        code, story = self.wait_sipp(p, "infoauto")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("infoauto", scen)
         self.assertIn("Signal=7", story)
 
     def test_headers_to_dialplan_and_out(self):
         uas, port = self.uas("uas")
         self.assertEqual(port, self.uas_port)
         time.sleep(0.3)
-        p = self.uac("headers", "uac_headers.xml")
-        code, story = self.wait_sipp(p, "headers")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("headers", "uac_headers.xml")
         code, uas_story = self.wait_sipp(uas, "uas")
         self.assertEqual(code, 0, uas_story)
         self.assertTrue(self.engine.wait_log(
@@ -322,9 +314,7 @@ class SipDialog(base.SipCalls):
         # Below min_se: 422 with Min-SE: 2; 3 s with the caller as refresher
         # is accepted, and without a refresh the engine ends the call.
         start = time.monotonic()
-        p = self.uac("timer", "uac_session_timer.xml")
-        code, story = self.wait_sipp(p, "timer")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("timer", "uac_session_timer.xml")
         self.assertLess(time.monotonic() - start, 8, story)
         self.assertTrue(self.engine.wait_log("sip: the session expired"), story)
         self.assertTrue(self.engine.wait_log("sip: far end hung up (SIP 408, cause 102)"), story)
@@ -335,9 +325,7 @@ class SipDialog(base.SipCalls):
         # The caller makes us the refresher (4 s): an UPDATE within ~2 s
         # keeps the call up until the caller's BYE.
         start = time.monotonic()
-        p = self.uac("timer", "uac_session_refresh.xml")
-        code, story = self.wait_sipp(p, "timer")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("timer", "uac_session_refresh.xml")
         self.assertLess(time.monotonic() - start, 8, story)
         self.assertTrue(self.engine.wait_log("sip: far end hung up (SIP 0, cause 16)"), story)
         self.assertNotIn("the session expired", self.engine.read_log())
@@ -345,9 +333,7 @@ class SipDialog(base.SipCalls):
     def test_late_offer(self):
         # INVITE without SDP: our 200 offers, the ACK answers PCMA, and our
         # tone goes there (SIPp echoes it back to us).
-        p = self.uac("late", "uac_late_offer.xml", extra=("-rtp_echo",))
-        code, story = self.wait_sipp(p, "late")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("late", "uac_late_offer.xml", extra=("-rtp_echo",))
         e = self.engine
         self.assertTrue(e.wait_log("sip: codec from the answer: PCMA"), story)
         self.assertTrue(e.wait_log("RTP in"), story)
@@ -483,9 +469,7 @@ class SipDialog(base.SipCalls):
                                   "481 Call/Transaction Does Not Exist")):
             refer_to = "held@127.0.0.1?Replaces=" + urllib.parse.quote(replaces, safe="")
             log = os.path.join(self.dir, "timer.log")
-            p = self.uac("timer", scen, extra=("-key", "refer_to", refer_to, "-trace_logs", "-log_file", log))
-            code, story = self.wait_sipp(p, "timer")
-            self.assertEqual(code, 0, story)
+            story = self.uac_call("timer", scen, extra=("-key", "refer_to", refer_to, "-trace_logs", "-log_file", log))
             with open(log) as f:
                 self.assertIn("final sipfrag: SIP/2.0 " + status, f.read())
             os.unlink(log)
@@ -515,9 +499,7 @@ class SipDialog(base.SipCalls):
         try:
             uas, _ = self.uas("uas", os.path.join(base.SCENARIOS, "uas_held.xml"))
             time.sleep(0.3)
-            a = self.uac("agent", scen, extra=("-key", "rtpport", str(sink.port)))
-            code, story = self.wait_sipp(a, "agent")
-            self.assertEqual(code, 0, story)
+            story = self.uac_call("agent", scen, extra=("-key", "rtpport", str(sink.port)))
             code, uas_story = self.wait_sipp(uas, "uas")
             self.assertEqual(code, 0, uas_story)
         finally:
@@ -550,9 +532,7 @@ class SipUntrusted(base.SipCalls):
     dialplan = DIALPLAN
 
     def test_pai_ignored_from_untrusted(self):
-        p = self.uac("headers", "uac_headers.xml")
-        code, story = self.wait_sipp(p, "headers")
-        self.assertEqual(code, 0, story)
+        story = self.uac_call("headers", "uac_headers.xml")
         self.assertTrue(self.engine.wait_log("headers: ticket=4711 crm=customer=42;queue=sales "
                                              "caller=sipp/sipp redirected_from=5000"), story)
 
