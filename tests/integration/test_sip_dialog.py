@@ -392,21 +392,26 @@ class SipDialog(base.SipCalls):
     def test_refer_by_caller(self):
         # The caller (the call's channel) REFERs: the dialled party becomes
         # the channel and runs "target"; the caller gets NOTIFY 200 and BYE.
-        uas, port = self.uas("uas")
-        time.sleep(0.3)
-        p = self.uac("agent", "uac_refer.xml", extra=("-key", "refer_to", "target", "-trace_logs",
-                                                      "-log_file", os.path.join(self.dir, "agent.log")))
-        code, story = self.wait_sipp(p, "agent")
-        self.assertEqual(code, 0, story)
-        code, uas_story = self.wait_sipp(uas, "uas")
-        self.assertEqual(code, 0, uas_story)
-        with open(os.path.join(self.dir, "agent.log")) as f:
-            self.assertIn("final sipfrag: SIP/2.0 200 OK after SIP/2.0 100 Trying", f.read())
+        story, notes = self.caller_refers("uac_refer.xml", "target")
+        self.assertIn("final sipfrag: SIP/2.0 200 OK after SIP/2.0 100 Trying", notes)
         e = self.engine
-        self.assertTrue(e.wait_log("transfer target reached: channel sip/service@127.0.0.1:%d caller" % port),
+        self.assertTrue(e.wait_log("transfer target reached: channel sip/service@127.0.0.1:%d caller" % self.uas_port),
                         story)
         self.assertTrue(e.wait_log("call ended"), story)
         self.assertNotIn("the script went on", e.read_log())
+
+    def caller_refers(self, scenario, refer_to):
+        """A SIPp UAS where "agent" dials, then a SIPp caller of "agent" that
+        runs SCENARIO (REFER to `refer_to`); both must pass. Returns the
+        caller's story and its log (what its scenario wrote down)."""
+        uas, _ = self.uas("uas")
+        time.sleep(0.3)
+        log = os.path.join(self.dir, "agent.log")
+        story = self.uac_call("agent", scenario, extra=("-key", "refer_to", refer_to, "-trace_logs", "-log_file", log))
+        code, uas_story = self.wait_sipp(uas, "uas")
+        self.assertEqual(code, 0, uas_story)
+        with open(log) as f:
+            return story, f.read()
 
     def refer_then_bye_scenario(self, name):
         """uac_refer.xml whose caller hangs up itself after the final NOTIFY
@@ -438,17 +443,8 @@ class SipDialog(base.SipCalls):
     def test_refer_to_unknown_extension(self):
         # A REFER to an extension the dialplan lacks: NOTIFY 404, nothing
         # changes; the caller then hangs up itself and the bridge ends.
-        scen = self.refer_then_bye_scenario("refer404")
-        uas, _ = self.uas("uas")
-        time.sleep(0.3)
-        p = self.uac("agent", scen, extra=("-key", "refer_to", "nosuch@127.0.0.1", "-trace_logs",
-                                           "-log_file", os.path.join(self.dir, "agent.log")))
-        code, story = self.wait_sipp(p, "agent")
-        self.assertEqual(code, 0, story)
-        code, uas_story = self.wait_sipp(uas, "uas")
-        self.assertEqual(code, 0, uas_story)
-        with open(os.path.join(self.dir, "agent.log")) as f:
-            self.assertIn("final sipfrag: SIP/2.0 404 Not Found", f.read())
+        story, notes = self.caller_refers(self.refer_then_bye_scenario("refer404"), "nosuch@127.0.0.1")
+        self.assertIn("final sipfrag: SIP/2.0 404 Not Found", notes)
         e = self.engine
         self.assertTrue(e.wait_log("sip: REFER to nosuch: no such extension or party"), story)
         self.assertTrue(e.wait_log("call ended"), story)
