@@ -3,6 +3,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -133,6 +134,36 @@ TEST_CASE("a handler may unwatch another ready descriptor and re-watch its own w
     REQUIRE(calls.size() == 3);
     CHECK(calls[1] == calls[0] + " still alive");
     CHECK(calls[2] == calls[0] + "2");
+}
+
+TEST_CASE("a raw (module) handler gets its fd and argument, and its hold ends with the watch", "[reactor]") {
+    Reactor r;
+    int fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct Seen {
+        Reactor *r;
+        int fd = -1;
+        uint32_t events = 0;
+    } seen{&r};
+    auto hold = std::make_shared<int>(0);
+    std::weak_ptr<int> held = hold;
+    std::thread loop([&] { r.run(); });
+    r.post([&] {
+        r.watch_fd(
+            fd, EPOLLIN,
+            [](int ready, uint32_t events, void *arg) {
+                auto *s = static_cast<Seen *>(arg);
+                s->fd = ready;
+                s->events = events;
+                s->r->unwatch_fd(ready);
+                s->r->stop();
+            },
+            &seen, std::move(hold));
+    });
+    loop.join();
+    ::close(fd);
+    CHECK(seen.fd == fd);
+    CHECK((seen.events & EPOLLIN) != 0);
+    CHECK(held.expired()); // a module's use count goes with its unwatched descriptor
 }
 
 TEST_CASE("a task the loop posts to itself runs before the round ends, without a wake-up", "[reactor]") {

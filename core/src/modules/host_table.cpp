@@ -388,9 +388,9 @@ int h_fd_watch(tandem_module *self, int fd, uint32_t events, void (*fn)(int, uin
     ModuleUse use = ModuleUse::acquire(self);
     if (!use)
         return TANDEM_EBUSY;
-    auto shared_use = std::make_shared<ModuleUse>(std::move(use)); // held while watched
+    auto held = std::make_shared<ModuleUse>(std::move(use)); // while watched
     try {
-        w->reactor().watch_fd(fd, events, [fd, fn, arg, shared_use](uint32_t ev) { fn(fd, ev, arg); });
+        w->reactor().watch_fd(fd, events, fn, arg, std::move(held));
     } catch (const std::exception &e) { // epoll refused the fd: no exception may reach the module
         log::warning(self ? self->name : "module", "fd_watch({}): {}", fd, e.what());
         return TANDEM_EINVAL;

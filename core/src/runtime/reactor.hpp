@@ -18,6 +18,9 @@ class Reactor {
 public:
     using Task = std::function<void()>;
     using FdHandler = std::function<void(uint32_t events)>;
+    // A module's handler as the C ABI's fd_watch gives it: called directly,
+    // with no std::function (and its heap closure) in between per event.
+    using RawFdHandler = void (*)(int fd, uint32_t events, void *arg);
     using Clock = std::chrono::steady_clock;
 
     Reactor();
@@ -46,6 +49,9 @@ public:
     // Loop-only. Level-triggered epoll watch; a handler may unwatch or
     // re-watch its own fd (or any other) while it runs.
     void watch_fd(int fd, uint32_t events, FdHandler handler);
+    // The same for a raw handler; `hold` is kept as long as the watch (a
+    // module's use count).
+    void watch_fd(int fd, uint32_t events, RawFdHandler fn, void *arg, std::shared_ptr<void> hold);
     void unwatch_fd(int fd);
 
     // Loop-only. Runs after each round of ready events has been handled,
@@ -60,13 +66,18 @@ private:
     // event). An unwatched one is retired, not freed, until the dispatch
     // round ends: events already returned for it are skipped, and a handler
     // that unwatches itself is not destroyed while it runs.
+    // What an event needs comes first: one cache line for a raw handler.
     struct Watch {
         int fd;
-        FdHandler on_ready;                      // a descriptor
-        std::function<void(uint64_t)> on_tick;   // or a ticker's timerfd
         bool live = true;
+        RawFdHandler raw = nullptr;              // a module's descriptor
+        void *raw_arg = nullptr;
+        FdHandler on_ready;                      // or the engine's own
+        std::function<void(uint64_t)> on_tick;   // or a ticker's timerfd
+        std::shared_ptr<void> hold;
     };
     void retire(int fd);
+    void add_watch(int fd, uint32_t events, std::unique_ptr<Watch> w);
     void drain_mailbox(bool signalled);
     void arm_timerfd();
     void fire_timers();
