@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 using namespace tandem::records;
 using tandem::test::TempDir;
@@ -108,6 +109,45 @@ TEST_CASE("records appended become durable, survive reopening and are read in or
     CHECK(recovery.records == 100);
     CHECK(recovery.truncated_bytes == 0);
     CHECK(read_all(again).size() == 100); // the new empty segment follows the old one
+}
+
+// How often the commit thread ("tandem-spool") has gone to sleep and woken.
+static long spool_thread_wakeups() {
+    for (auto &task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        if (!std::getline(comm, name) || name != "tandem-spool")
+            continue;
+        std::ifstream status(task.path() / "status");
+        for (std::string line; std::getline(status, line);)
+            if (line.rfind("voluntary_ctxt_switches:", 0) == 0)
+                return std::stol(line.substr(line.find(':') + 1));
+    }
+    return -1;
+}
+
+TEST_CASE("an idle spool's committer sleeps, and the first record wakes it") {
+    TempDir dir;
+    SpoolOptions opts{dir.path().string(), 10, 1000, 1u << 20};
+    Spool spool;
+    SpoolRecovery recovery;
+    std::string error;
+    REQUIRE(spool.open(opts, recovery, error));
+    spool.start(); // its first heartbeat is now, the next one in a second
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    long before = spool_thread_wakeups();
+    REQUIRE(before >= 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    CHECK(spool_thread_wakeups() - before <= 2); // not one per 10 ms commit interval (25)
+
+    // Well before the next heartbeat: only the record itself can wake it.
+    SpoolPos before_append = spool.durable();
+    auto appended = std::chrono::steady_clock::now();
+    REQUIRE(spool.append(rec("first"), error));
+    spool.wait_durable_beyond(before_append, std::chrono::milliseconds(2000));
+    CHECK(spool.durable() > before_append);
+    CHECK(std::chrono::steady_clock::now() - appended < std::chrono::milliseconds(400));
+    spool.stop();
 }
 
 TEST_CASE("segments rotate at the configured size and are released behind every checkpoint") {

@@ -8,6 +8,7 @@
 #include "runtime/ids.hpp"
 
 #include <dirent.h>
+#include <optional>
 #include <pthread.h>
 
 namespace tandem::records {
@@ -103,6 +104,10 @@ void Service::ensure_shipper(const std::string &sink_name) {
 }
 
 void Service::housekeeping_loop() {
+    // What the last release was computed from: the calls that pin segments
+    // change only with an append, which moves the durable position, so an
+    // unchanged pair has nothing new to release (no directory scan).
+    std::optional<std::pair<SpoolPos, SpoolPos>> released;
     std::unique_lock lock(mutex_);
     while (running_) {
         lock.unlock();
@@ -112,12 +117,14 @@ void Service::housekeeping_loop() {
         lock.lock();
         // With no sink at all, nothing may go: a sink configured later gets it.
         bool any_sink = !shippers_.empty();
-        SpoolPos oldest = spool_.durable();
+        SpoolPos durable = spool_.durable(), oldest = durable;
         for (auto &s : shippers_)
             oldest = std::min(oldest, s->checkpoint());
         lock.unlock();
-        if (any_sink)
+        if (any_sink && released != std::pair{oldest, durable}) {
             spool_.release_before(oldest);
+            released = std::pair{oldest, durable};
+        }
         lock.lock();
         cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return !running_; });
     }

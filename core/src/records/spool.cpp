@@ -348,10 +348,14 @@ bool Spool::append(const SpoolRecord &record, std::string &error) {
     track_locked(record);
     if (!pending_.empty() || !write_locked(frame, error)) {
         pending_.push_back(std::move(frame));
+        if (pending_.size() == 1)
+            commit_cv_.notify_one(); // the committer retries it
         error = error_;
         return false;
     }
-    if (++uncommitted_ >= options_.commit_records)
+    // The first record wakes the idle committer, which then gathers for
+    // one interval; a full group is committed at once.
+    if (++uncommitted_ == 1 || uncommitted_ >= options_.commit_records)
         commit_cv_.notify_one();
     return true;
 }
@@ -453,8 +457,14 @@ void Spool::commit_loop() {
     auto next_beat = std::chrono::steady_clock::now();
     std::unique_lock lock(mutex_);
     while (running_) {
-        commit_cv_.wait_for(lock, std::chrono::milliseconds(options_.commit_interval_ms),
-                            [this] { return !running_ || uncommitted_ >= options_.commit_records; });
+        // Idle (everything written is durable): sleep until a record comes
+        // or the heartbeat is due, not a wake-up every commit interval.
+        auto idle = [this] { return uncommitted_ == 0 && pending_.empty() && written_ == durable_; };
+        if (idle())
+            commit_cv_.wait_until(lock, next_beat, [&] { return !running_ || !idle(); });
+        if (!idle()) // gather a group, or retry what the disk refused, for one interval
+            commit_cv_.wait_for(lock, std::chrono::milliseconds(options_.commit_interval_ms),
+                                [this] { return !running_ || uncommitted_ >= options_.commit_records; });
         lock.unlock();
         commit_once();
         if (std::chrono::steady_clock::now() >= next_beat) {
