@@ -2,12 +2,13 @@
 """Media path cost: engine CPU per relayed packet in bridged SIP calls, beside
 a bare UDP echo (bench/udp_echo.c) carrying the same packets in the same run.
 
-  python3 bench/media_bench.py [CALLS] [SECONDS] [--no-jitter-buffer] [--rounds=N]
+  python3 bench/media_bench.py [CALLS] [SECONDS] [--no-jitter-buffer] [--rounds=N] [--workers=N]
 
 With --rounds=N the engine's calls stay up and each of its N windows is
 followed by the three echoes, so that a drift in the machine's speed lands
 on both sides of each round's ratio; a last line gives the ratios and
-their medians.
+their medians. --workers=N runs the engine with N workers (default 2); the
+first ratio is to the recvmmsg echo on as many threads.
 
 Sets up CALLS bridged calls (each: a UA here calls the engine, the dialplan
 dials a UAS here and bridges; both legs PCMU), then sends 20 ms PCMU packets
@@ -89,17 +90,17 @@ def measure(pid, pairs, seconds):
     return sent, received, cpu_us(pid) - c0
 
 
-def bench_engine(calls, seconds, jitter_buffer, between=None, rounds=1):
+def bench_engine(calls, seconds, jitter_buffer, between=None, rounds=1, workers=2):
     """The engine's windows; with `rounds`, `between()` runs after each one
     while the calls stay up (idle). Returns [(sent, received, cpu)]."""
     d = tempfile.mkdtemp(prefix="tandem-mediabench-")
     sip_port = harness.free_port()
     rtp_base, _ = harness.free_rtp_range(4 * calls + 40)
     with open(os.path.join(d, "tandem.lua"), "w") as f:
-        f.write("return { modules = { 'sip' }, workers = 2, shutdown_grace = 1, log = { level = 'warning' },\n"
+        f.write("return { modules = { 'sip' }, workers = %d, shutdown_grace = 1, log = { level = 'warning' },\n"
                 "  module_config = { sip = { listen = 'sip:127.0.0.1:%d', rtp_port_min = %d,\n"
                 "    rtp_port_max = %d, jitter_buffer = %s } } }\n"
-                % (sip_port, rtp_base, rtp_base + 4 * calls + 40, "true" if jitter_buffer else "false"))
+                % (workers, sip_port, rtp_base, rtp_base + 4 * calls + 40, "true" if jitter_buffer else "false"))
     with open(os.path.join(d, "dialplan.lua"), "w") as f:
         f.write("return { contexts = { default = { ['_X.'] = function(call)\n"
                 "  call:answer()\n"
@@ -180,11 +181,14 @@ def main():
     calls = int(args[0]) if args else 50
     seconds = float(args[1]) if len(args) > 1 else 10
     jb = "--no-jitter-buffer" not in sys.argv
-    rounds = next((int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--rounds=")), 1)
+    option = lambda name, default: next(  # noqa: E731
+        (int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--%s=" % name)), default)
+    rounds, workers = option("rounds", 1), option("workers", 2)
     print("# %d bridged calls, %d packets/s into the target, %.0f s each" % (calls, calls * 100, seconds))
-    engine_name = "tandem bridge (jitter buffer %s)" % ("on, unused by a plain relay" if jb else "off")
+    engine_name = "tandem bridge, %d worker%s (jitter buffer %s)" % (
+        workers, "s" if workers > 1 else "", "on, unused by a plain relay" if jb else "off")
     if rounds == 1:
-        report(engine_name, calls, seconds, *bench_engine(calls, seconds, jb)[0])
+        report(engine_name, calls, seconds, *bench_engine(calls, seconds, jb, workers=workers)[0])
         for mode, threads in ECHOES:
             report(echo_name(mode, threads, calls), calls, seconds, *bench_echo(mode, 2 * calls, seconds, threads))
         return
@@ -195,19 +199,20 @@ def main():
 
     def run_echoes():
         echoes.append([bench_echo(mode, 2 * calls, seconds, threads) for mode, threads in ECHOES])
-    windows = bench_engine(calls, seconds, jb, run_echoes, rounds)
-    ratios_two, ratios_best = [], []
+    windows = bench_engine(calls, seconds, jb, run_echoes, rounds, workers)
+    same = ECHOES.index(("recvmmsg", min(workers, 2)))
+    ratios_same, ratios_best = [], []
     for r, (window, echo) in enumerate(zip(windows, echoes), 1):
         print("## round %d" % r)
         report(engine_name, calls, seconds, *window)
         for (mode, threads), result in zip(ECHOES, echo):
             report(echo_name(mode, threads, calls), calls, seconds, *result)
         per_packet = lambda res: res[2] / res[0]  # noqa: E731
-        ratios_two.append(per_packet(window) / per_packet(echo[2]))
+        ratios_same.append(per_packet(window) / per_packet(echo[same]))
         ratios_best.append(per_packet(window) / min(per_packet(e) for e in echo))
     median = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
-    print("# tandem / 2-thread echo per round: %s (median %.2f×); / best echo: %s (median %.2f×)"
-          % (", ".join("%.2f×" % x for x in ratios_two), median(ratios_two),
+    print("# tandem / %d-thread echo per round: %s (median %.2f×); / best echo: %s (median %.2f×)"
+          % (min(workers, 2), ", ".join("%.2f×" % x for x in ratios_same), median(ratios_same),
              ", ".join("%.2f×" % x for x in ratios_best), median(ratios_best)))
 
 
