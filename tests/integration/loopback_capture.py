@@ -8,12 +8,19 @@ import struct
 import threading
 
 UDP, TCP = 17, 6
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # beyond rmem_max; needs CAP_NET_ADMIN
 
 
 class Capture:
     def __init__(self):
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
         self.sock.bind(("lo", 0))
+        # Every test's loopback traffic lands here, and this thread is Python:
+        # under a parallel run the default buffer overflows and drops frames.
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
+        except OSError:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
         self.sock.settimeout(0.2)
         self.packets = []  # (protocol, source port, destination port, payload)
         self.stop = False
