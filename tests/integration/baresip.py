@@ -43,6 +43,7 @@ import tones
 BARESIP = shutil.which("baresip")
 OPENSSL = shutil.which("openssl")
 MODULE_PATH = "/usr/lib/baresip/modules"
+READY = "baresip is ready."  # its log line once every module is loaded
 
 
 def free_port_range(count):
@@ -141,9 +142,11 @@ class Baresip:
                                      cwd=self.dir)
 
     def _lost_port_race(self):
-        """True when baresip exited because a port picked free was taken
-        by a parallel test before it bound it; the config then has new ports."""
-        if self.proc.poll() is None or harness.PORT_TAKEN not in self.read_log():
+        """True when a port picked free was taken by a parallel test before
+        baresip bound it; baresip is stopped and the config has new ports.
+        baresip exits when its SIP listeners fail, but carries on without
+        ctrl_tcp when only that one does."""
+        if harness.PORT_TAKEN not in self.read_log():
             return False
         self.stop()
         self._write_config()
@@ -173,13 +176,26 @@ class Baresip:
             while True:
                 try:
                     self.ctrl = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=1)
-                    return self
+                    # whoever holds the port answered: only a clean start
+                    # log says it is this baresip's ctrl_tcp
+                    if self._ready(deadline):
+                        return self
+                    raise OSError("baresip did not become ready")
                 except OSError:
                     if attempt + 1 < attempts and self._lost_port_race():
                         break
                     if self.proc.poll() is not None or time.time() > deadline:
                         raise RuntimeError("baresip's ctrl_tcp did not open\n" + self.read_log())
                     time.sleep(0.05)
+
+    def _ready(self, deadline):
+        """Waits for baresip's "is ready" line; False when a listener
+        (ctrl_tcp included) could not bind."""
+        while READY not in self.read_log():
+            if self.proc.poll() is not None or time.time() > deadline:
+                return False
+            time.sleep(0.05)
+        return harness.PORT_TAKEN not in self.read_log()
 
     def _read_message(self, deadline):
         """The next netstring-framed JSON message from ctrl_tcp, or None at the deadline."""

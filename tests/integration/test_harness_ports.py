@@ -104,6 +104,20 @@ class BaresipStart(unittest.TestCase):
         self.assertNotEqual(self.phone.sip_port, first)
         self.assertIsNotNone(self.phone.command("reginfo"))
 
+    def test_a_taken_control_port_is_retried_on_fresh_ports(self):
+        # baresip does not exit when only ctrl_tcp cannot bind, and the
+        # port's holder accepts the connection: the start log tells
+        tone = os.path.join(self.dir, "tone.wav")
+        baresip.write_tone_wav(tone, 440, 1)
+        self.phone = baresip.Baresip(self.dir, "1001", "pw", harness.free_port(), tone)
+        first = self.phone.ctrl_port
+        self.holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.holder.bind(("127.0.0.1", first))
+        self.holder.listen()
+        self.phone.start()
+        self.assertNotEqual(self.phone.ctrl_port, first)
+        self.assertIsNotNone(self.phone.command("reginfo"))
+
 
 if __name__ == "__main__":
     unittest.main()
