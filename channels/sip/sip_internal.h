@@ -397,10 +397,10 @@ const char *sip_sdp_addrtype(const char *ip);
 int sip_local_sdp(struct sip_call *call, int pt, int dtmf_pt, char *buf, size_t cap);
 
 /* --- RTP (sip_rtp.c); worker only --- */
-/* Sockets on `ip` (IPv4 or IPv6), an even port and the one above. 0 or -1
- * (errno EADDRINUSE: the range is full). */
 /* CLOCK_MONOTONIC in microseconds: media timing, the socket pool, pacing. */
 uint64_t sip_mono_us(void);
+/* Sockets on `ip` (IPv4 or IPv6), an even port and the one above. 0 or -1
+ * (errno EADDRINUSE: the range is full). */
 int sip_rtp_open(struct sip_rtp *rtp, const char *ip);
 /* Worker (sip_module.c): open the call's media in the family its peer
  * uses: `ipv6`, or with `from_offer` the offer's c= family (the profile's
