@@ -139,13 +139,14 @@ TEST_CASE("a handler may unwatch another ready descriptor and re-watch its own w
 TEST_CASE("a raw (module) handler gets its fd and argument, and its hold ends with the watch", "[reactor]") {
     Reactor r;
     int fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);
+    auto hold = std::make_shared<int>(0);
     struct Seen {
         Reactor *r;
+        std::weak_ptr<int> held;
         int fd = -1;
         uint32_t events = 0;
-    } seen{&r};
-    auto hold = std::make_shared<int>(0);
-    std::weak_ptr<int> held = hold;
+        bool held_while_watched = false;
+    } seen{&r, hold};
     std::thread loop([&] { r.run(); });
     r.post([&] {
         r.watch_fd(
@@ -154,6 +155,7 @@ TEST_CASE("a raw (module) handler gets its fd and argument, and its hold ends wi
                 auto *s = static_cast<Seen *>(arg);
                 s->fd = ready;
                 s->events = events;
+                s->held_while_watched = !s->held.expired();
                 s->r->unwatch_fd(ready);
                 s->r->stop();
             },
@@ -163,7 +165,8 @@ TEST_CASE("a raw (module) handler gets its fd and argument, and its hold ends wi
     ::close(fd);
     CHECK(seen.fd == fd);
     CHECK((seen.events & EPOLLIN) != 0);
-    CHECK(held.expired()); // a module's use count goes with its unwatched descriptor
+    CHECK(seen.held_while_watched);
+    CHECK(seen.held.expired()); // a module's use count goes with its unwatched descriptor
 }
 
 TEST_CASE("a task the loop posts to itself runs before the round ends, without a wake-up", "[reactor]") {
