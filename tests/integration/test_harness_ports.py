@@ -91,32 +91,30 @@ class BaresipStart(unittest.TestCase):
         self.phone.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def test_a_taken_tls_port_is_retried_on_fresh_ports(self):
+    def start_with_port_taken(self, port_of):
+        """Starts a baresip after another socket took the port that
+        `port_of(phone)` names in its first config; returns that port."""
         tone = os.path.join(self.dir, "tone.wav")
         baresip.write_tone_wav(tone, 440, 1)
         self.phone = baresip.Baresip(self.dir, "1001", "pw", harness.free_port(), tone)
-        first = self.phone.sip_port
-        # the TLS listener (SIP port + 1) is what lost the race in CI
+        taken = port_of(self.phone)
         self.holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.holder.bind(("127.0.0.1", first + 1))
+        self.holder.bind(("127.0.0.1", taken))
         self.holder.listen()
         self.phone.start()
-        self.assertNotEqual(self.phone.sip_port, first)
         self.assertIsNotNone(self.phone.command("reginfo"))
+        return taken
+
+    def test_a_taken_tls_port_is_retried_on_fresh_ports(self):
+        # the TLS listener (SIP port + 1) is what lost the race in CI
+        taken = self.start_with_port_taken(lambda phone: phone.sip_port + 1)
+        self.assertNotEqual(self.phone.sip_port + 1, taken)
 
     def test_a_taken_control_port_is_retried_on_fresh_ports(self):
         # baresip does not exit when only ctrl_tcp cannot bind, and the
         # port's holder accepts the connection: the start log tells
-        tone = os.path.join(self.dir, "tone.wav")
-        baresip.write_tone_wav(tone, 440, 1)
-        self.phone = baresip.Baresip(self.dir, "1001", "pw", harness.free_port(), tone)
-        first = self.phone.ctrl_port
-        self.holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.holder.bind(("127.0.0.1", first))
-        self.holder.listen()
-        self.phone.start()
-        self.assertNotEqual(self.phone.ctrl_port, first)
-        self.assertIsNotNone(self.phone.command("reginfo"))
+        taken = self.start_with_port_taken(lambda phone: phone.ctrl_port)
+        self.assertNotEqual(self.phone.ctrl_port, taken)
 
 
 if __name__ == "__main__":
