@@ -177,6 +177,21 @@ class CdrSpoolTest(unittest.TestCase):
         self.assertEqual(len(third.records()), len(rows))
         self.assertNotIn("recorded as interrupted", third.read_log())
 
+    def test_shipped_segments_are_released(self):
+        # 4 KB segments: a few records each, so 40 calls rotate many; once
+        # the file sink has them, housekeeping deletes all but the newest
+        spool = tempfile.mkdtemp(prefix="tandem-spool-release-")
+        self.dirs.append(spool)
+        e = self.start("segment_kb = 4", extra_args=("--spool-dir", spool))
+        segments = lambda: [n for n in os.listdir(os.path.join(spool, "records")) if n.endswith(".seg")]  # noqa: E731
+        for i in range(40):
+            ok, call_id = cs.originate(e.socket, "answer", hold_ms="1")
+            self.assertTrue(ok, call_id)
+        cs.wait_for("80 records", lambda: len(e.records()) >= 80)
+        cs.wait_for("the shipped segments deleted", lambda: len(segments()) <= 2, timeout=10, step=0.1)
+        numbers = [int(n[:-len(".seg")]) for n in segments()]
+        self.assertGreater(max(numbers), 5, "the spool rotated through many segments")
+
     def full_spool_run(self, mode):
         """Fills a 1 MB tmpfs under the spool (a segment is 64 KB, allocated
         whole when opened: the spool fails when it needs the next one), then
