@@ -8,6 +8,7 @@
  * SIP-thread-only too.
  */
 #include "sip_internal.h"
+#include "sip_nonce.h"
 #include "sip_profile.h"
 #include "sip_trunk.h"
 
@@ -33,7 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NONCE_LIFETIME 300 /* seconds */
 #define MIN_EXPIRES 60
 #define MAX_EXPIRES 3600
 #define DEFAULT_EXPIRES 3600
@@ -42,8 +42,6 @@
 struct sip_endpoint *sip_endpoints;
 int sip_endpoint_count;
 unsigned long sip_contact_serial;
-
-static unsigned char nonce_secret[16];
 
 long sip_monotonic_s(void) {
     struct timespec ts;
@@ -224,7 +222,7 @@ int sip_endpoints_load(void) {
     sip_endpoints = NULL;
     sip_endpoint_count = 0;
     sip_cfg.endpoints_path[0] = '\0';
-    if (getrandom(nonce_secret, sizeof nonce_secret, 0) != (ssize_t)sizeof nonce_secret) {
+    if (sip_nonce_init() != 0) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: getrandom failed: %s", strerror(errno));
         return -1;
     }
@@ -453,29 +451,6 @@ static void md5_hex(char out[33], const char *fmt, ...) {
     memset(buf, 0, sizeof buf);
 }
 
-static void make_nonce(char *out, size_t cap, long ts) {
-    char mac[33], sec[33];
-    for (size_t i = 0; i < sizeof nonce_secret; ++i) snprintf(sec + 2 * i, 3, "%02x", nonce_secret[i]);
-    md5_hex(mac, "%ld:%s", ts, sec);
-    snprintf(out, cap, "%08lx%s", (unsigned long)ts, mac);
-}
-
-/* 1 fresh, 0 ours but expired, -1 not ours */
-static int check_nonce(const char *nonce) {
-    if (strlen(nonce) != 8 + 32) return -1;
-    char tsbuf[9];
-    memcpy(tsbuf, nonce, 8);
-    tsbuf[8] = '\0';
-    char *end;
-    long ts = (long)strtoul(tsbuf, &end, 16);
-    if (*end) return -1;
-    char expect[64];
-    make_nonce(expect, sizeof expect, ts);
-    if (strcmp(expect, nonce) != 0) return -1;
-    long now = sip_monotonic_s();
-    return (now >= ts && now - ts <= NONCE_LIFETIME) ? 1 : 0;
-}
-
 /* The value of `name` in digest params, unquoted, into out. */
 static bool param(msg_param_t const *params, const char *name, char *out, size_t cap) {
     size_t n = strlen(name);
@@ -497,6 +472,15 @@ static bool param(msg_param_t const *params, const char *name, char *out, size_t
         return true;
     }
     return false;
+}
+
+/* Whether the digest's `uri` names the request's own target (RFC 2617
+ * 3.2.2.5): compared as SIP URIs, so case and default ports do not matter. */
+static bool same_target(const char *digest_uri, sip_t const *sip) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", digest_uri);
+    url_t parsed;
+    return sip->sip_request && url_d(&parsed, buf) == 0 && url_cmp(&parsed, sip->sip_request->rq_url) == 0;
 }
 
 /* --- failed authentications per source address --- */
@@ -604,8 +588,8 @@ struct sip_endpoint *sip_authenticate(nua_t *nua, nua_handle_t *nh, sip_t const 
         param(au->au_params, "nc", nc, sizeof nc);
         param(au->au_params, "cnonce", cnonce, sizeof cnonce);
         param(au->au_params, "algorithm", alg, sizeof alg);
-        int nstate = check_nonce(nonce);
-        if (nstate < 0) break; /* not our nonce: just challenge again */
+        enum sip_nonce_state nstate = sip_nonce_check(nonce);
+        if (nstate == SIP_NONCE_FOREIGN) break; /* just challenge again */
         struct sip_endpoint *ep = sip_endpoint_find(user);
         /* an unknown user is checked against a dummy secret: same work, same answer */
         const char *password = ep ? ep->password : "\x01no such endpoint";
@@ -620,12 +604,16 @@ struct sip_endpoint *sip_authenticate(nua_t *nua, nua_handle_t *nh, sip_t const 
         else
             ok_alg = false;
         bool match = ep && ok_alg && strcasecmp(expect, resp) == 0;
-        if (match && nstate == 1) {
+        if (match && sip_cfg.auth_uri_check && !same_target(uri, sip)) { /* an answer made for another request, replayed */
+            nua_respond(nh, 400, "Digest URI Mismatch", TAG_IF(with_this, NUTAG_WITH_THIS(nua)), TAG_END());
+            return NULL;
+        }
+        if (match && nstate == SIP_NONCE_FRESH && sip_nonce_spend(nonce, qop[0] ? nc : NULL)) {
             if (sip_endpoint_source_allowed(nua, ep)) return ep;
             forbid(nua, nh, with_this);
             return NULL;
         }
-        if (match) { /* right password, old nonce */
+        if (match) { /* right password, but the nonce is old or this count was seen */
             stale = true;
             break;
         }
@@ -636,8 +624,8 @@ struct sip_endpoint *sip_authenticate(nua_t *nua, nua_handle_t *nh, sip_t const 
         forbid(nua, nh, with_this);
         return NULL;
     }
-    char nonce[64], challenge[512];
-    make_nonce(nonce, sizeof nonce, sip_monotonic_s());
+    char nonce[SIP_NONCE_LEN + 1], challenge[512];
+    sip_nonce_make(nonce);
     snprintf(challenge, sizeof challenge, "Digest realm=\"%s\", nonce=\"%s\", algorithm=MD5, qop=\"auth\"%s",
              sip_cfg.realm, nonce, stale ? ", stale=true" : "");
     if (proxy)

@@ -38,6 +38,7 @@ struct sip_config {
     char realm[128];        /* digest realm */
     int auth_fail_limit;    /* failed authentications per source per 60 s ... */
     int auth_ban_seconds;   /* ... before it gets 403 for this long */
+    bool auth_uri_check;    /* a digest answer must be signed for the request's own URI */
     char endpoints_path[1024]; /* the endpoints/passwords file, "" none */
     /* media (sip_rtp.c) */
     bool jitter_buffer;     /* buffer and conceal received audio */

@@ -412,9 +412,13 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
     copy_cfg(sip_cfg.realm, sizeof sip_cfg.realm, "realm", "tandem");
     sip_cfg.auth_fail_limit = sip_cfg_int("auth_fail_limit", 10, 1, 100000);
     sip_cfg.auth_ban_seconds = sip_cfg_int("auth_ban_seconds", 60, 1, 86400);
-    if (sip_cfg.auth_fail_limit < 0 || sip_cfg.auth_ban_seconds < 0 || strchr(sip_cfg.realm, '"')) {
+    const char *uri_check = host->config_get(module, "auth_uri_check");
+    sip_cfg.auth_uri_check = !uri_check || !*uri_check || strcmp(uri_check, "true") == 0;
+    if (sip_cfg.auth_fail_limit < 0 || sip_cfg.auth_ban_seconds < 0 || strchr(sip_cfg.realm, '"') ||
+        (uri_check && *uri_check && strcmp(uri_check, "true") != 0 && strcmp(uri_check, "false") != 0)) {
         host->log(module, TANDEM_LOG_ERROR, NULL,
-                  "sip: auth_fail_limit (1-100000), auth_ban_seconds (1-86400) or realm is invalid");
+                  "sip: auth_fail_limit (1-100000), auth_ban_seconds (1-86400), auth_uri_check (true or false) "
+                  "or realm is invalid");
         return TANDEM_EINVAL;
     }
     if (sip_media_config() != 0 || sip_media_ips_check("", sip_cfg.rtp_ip, sip_cfg.rtp_ip6) != 0)

@@ -152,6 +152,19 @@ def free_rtp_base(count=40):
     return harness.free_rtp_range(count)[0]
 
 
+def with_auth_uri(args):
+    """SIPp signs its digest answers for sip:REMOTE_IP:PORT unless told
+    otherwise, and Tandem wants the request's own URI there (RFC 2617
+    3.2.2.5): our scenarios send REGISTER to sip:HOST:PORT and everything
+    else to sip:SERVICE@HOST:PORT."""
+    if "-au" not in args or "-auth_uri" in args or "-sf" not in args:
+        return args
+    target = next(a for a in reversed(args) if re.fullmatch(r"[\d.]+:\d+|\[[0-9a-f:]+\]:\d+", a))
+    register = os.path.basename(args[args.index("-sf") + 1]).startswith("reg")
+    user = "" if register else args[args.index("-s") + 1] + "@"
+    return [*args, "-auth_uri", user + target]  # SIPp writes the "sip:" itself
+
+
 def launch_sipp(test, args, name, port=None, calls=1, ip="127.0.0.1", media_ip="127.0.0.1", timeout=20):
     """SIPp in the background for `calls` calls, traced into test.dir/NAME.msg,
     .err and .stderr; returns the Popen (appended to test.sipp_procs).
@@ -159,6 +172,7 @@ def launch_sipp(test, args, name, port=None, calls=1, ip="127.0.0.1", media_ip="
     Ports are picked free but another test running in parallel can take
     them before SIPp binds; a SIPp that exits at once saying so is started
     again on fresh ports (unless the caller fixed `port`), up to 3 times."""
+    args = with_auth_uri(args)
     for attempt in range(3):
         # SIPp instances started together must not pick the same media ports
         # (each binds audio and video, RTP and RTCP, from -mp up)
@@ -615,16 +629,16 @@ class Registrar:
         return None
 
     @staticmethod
-    def digest(challenge, user, password, method, uri):
+    def digest(challenge, user, password, method, uri, nc=1):
         import hashlib
         p = dict(re.findall(r'(\w+)="?([^",]*)"?', challenge))
         md5 = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731
         ha1 = md5("%s:%s:%s" % (user, p["realm"], password))
         ha2 = md5("%s:%s" % (method, uri))
-        resp = md5("%s:%s:00000001:abc:auth:%s" % (ha1, p["nonce"], ha2))
+        resp = md5("%s:%s:%08x:abc:auth:%s" % (ha1, p["nonce"], nc, ha2))
         return ('Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", '
-                'algorithm=MD5, qop=auth, nc=00000001, cnonce="abc"'
-                % (user, p["realm"], p["nonce"], uri, resp))
+                'algorithm=MD5, qop=auth, nc=%08x, cnonce="abc"'
+                % (user, p["realm"], p["nonce"], uri, resp, nc))
 
     def register(self, user, password, contact, expires=3600):
         uri = "sip:127.0.0.1:%d" % self.port
@@ -726,6 +740,45 @@ class SipEndpoints(unittest.TestCase):
                                 ruri="sip:2000@127.0.0.1:%d" % self.sip_port, body=sdp)
         self.assertEqual(s, 407, d)
         self.assertRegex(self.reg.header(d, "Proxy-Authenticate"), r'Digest realm="tandem", nonce="')
+        self.assertNotIn("endpoint call from", self.engine.read_log())
+
+    def test_a_replayed_answer_is_refused(self):
+        """A captured Authorization sent again (same nonce, same count) gets a
+        stale challenge; the phone's next count on that nonce is accepted."""
+        hdrs = ["Contact: <sip:1001@127.0.0.1:9>", "Expires: 120"]
+        s, d = self.reg.request("REGISTER", "1001", hdrs)
+        self.assertEqual(s, 401, d)
+        challenge = self.reg.header(d, "WWW-Authenticate")
+        uri = "sip:127.0.0.1:%d" % self.sip_port
+        first = self.reg.digest(challenge, "1001", "secret1", "REGISTER", uri)
+        s, d = self.reg.request("REGISTER", "1001", hdrs + ["Authorization: " + first])
+        self.assertEqual(s, 200, d)
+        s, d = self.reg.request("REGISTER", "1001", hdrs + ["Authorization: " + first])
+        self.assertEqual(s, 401, d)
+        self.assertIn("stale=true", self.reg.header(d, "WWW-Authenticate"))
+        second = self.reg.digest(challenge, "1001", "secret1", "REGISTER", uri, nc=2)
+        s, d = self.reg.request("REGISTER", "1001", hdrs + ["Authorization: " + second])
+        self.assertEqual(s, 200, d)
+        # a stale answer is not a failed password: no ban however often it comes
+        for _ in range(6):
+            s, d = self.reg.request("REGISTER", "1001", hdrs + ["Authorization: " + first])
+            self.assertEqual(s, 401, d)
+        self.assertNotIn("failed authentication", self.engine.read_log())
+
+    def test_an_answer_for_another_target_is_refused(self):
+        """An answer computed for one request URI does not authenticate a
+        request to another (the digest `uri` must be the request's own)."""
+        sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+               "m=audio 9 RTP/AVP 0\r\n")
+        hdrs = ["Contact: <sip:1001@127.0.0.1:9>", "Content-Type: application/sdp"]
+        allowed = "sip:2000@127.0.0.1:%d" % self.sip_port
+        s, d = self.reg.request("INVITE", "1001", hdrs, ruri=allowed, body=sdp)
+        self.assertEqual(s, 407, d)
+        auth = self.reg.digest(self.reg.header(d, "Proxy-Authenticate"), "1001", "secret1", "INVITE", allowed)
+        s, d = self.reg.request("INVITE", "1001", hdrs + ["Proxy-Authorization: " + auth],
+                                ruri="sip:900442079460000@127.0.0.1:%d" % self.sip_port, body=sdp)
+        self.assertEqual(s, 400, d)
+        self.assertIn("Digest URI Mismatch", d.split("\r\n")[0])
         self.assertNotIn("endpoint call from", self.engine.read_log())
 
     def test_ban_after_failures(self):

@@ -376,6 +376,18 @@ class SipEdge(SipTestMixin, unittest.TestCase):
             reg.close()
         self.assertIn("sip: endpoint 1001 from 127.0.0.1, outside its acl: 403", self.engine.read_log())
 
+    def test_auth_uri_check_off_accepts_another_signed_uri(self):
+        # SIPp signs sip:127.0.0.1:1 here, not the request URI: accepted only
+        # because auth_uri_check = false (the default answers 400)
+        self.start("auth_uri_check = false", endpoints="1001 password=pw1 context=internal\n")
+        p = self.sipp(["-sf", os.path.join(SCENARIOS, "uac_auth.xml"), "-s", "service", "-au", "1001",
+                       "-ap", "pw1", "-auth_uri", "127.0.0.1:1", "-d", "500",
+                       "127.0.0.1:%d" % self.sip_port], "otheruri")
+        code, story = self.wait_sipp(p, "otheruri")
+        self.assertEqual(code, 0, story)
+        self.assertIn('uri="sip:127.0.0.1:1"', story)
+        self.assertIn("internal call from 1001", self.engine.read_log())
+
     def test_endpoint_acl_invite(self):
         # the right password from outside the acl: the INVITE gets 403 after the digest
         self.start("", endpoints="1001 password=pw1 context=internal acl=192.168.0.0/16,fd00::/8\n")
