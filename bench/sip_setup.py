@@ -7,8 +7,11 @@ CALLS calls at RATE calls/s against each server in turn:
   floor   build/bin/sofia_floor: a bare sofia-sip NUA answering 200 with a
           fixed SDP; no engine, no dialplan, no RTP socket. Twice: as
           nua_create() sets it up by default (the SIP stack in a thread of
-          its own) and with --one-thread (su_root_threading off, as Tandem
-          runs it): the lower of the two is the floor;
+          its own) -- the "bare NUA program" the 1.3x target is measured
+          against -- and with --one-thread (su_root_threading off, as
+          Tandem's SIP thread runs it), a stricter reference: that program
+          does nothing but SIP, so Tandem's SIP thread alone costs about as
+          much (see bench/BENCHMARKS.md, "Which floor");
   tandem  the real engine with the sip module: each call gets an RTP socket
           on a worker, a leg, a call, a Lua coroutine running
           `call:answer()` then waiting for the BYE, events and a CDR through
