@@ -31,3 +31,7 @@ echo "\$ python3 bench/record_bench.py 100 20 opus"
 python3 bench/record_bench.py 100 20 opus
 echo "\$ bench/codec_bench.sh"
 bench/codec_bench.sh
+echo "\$ build/bin/tandem_acd_bench 2000 10000 100000"
+build/bin/tandem_acd_bench 2000 10000 100000
+echo "\$ build/bin/tandem_acd_bench 200 1000 100000"
+build/bin/tandem_acd_bench 200 1000 100000
