@@ -678,6 +678,12 @@ QueueSnapshot Acd::snapshot(QueueId id, Ms now) const {
     return s;
 }
 
+std::vector<std::pair<AgentId, Membership>> Acd::members(QueueId id) const {
+    std::vector<std::pair<AgentId, Membership>> out;
+    for (const auto &m : impl_->queue(id).members) out.emplace_back(m->agent->id, m->membership);
+    return out;
+}
+
 size_t Acd::queue_count() const { return impl_->queues.size(); }
 size_t Acd::agent_count() const { return impl_->agents.size(); }
 

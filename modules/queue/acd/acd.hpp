@@ -176,6 +176,7 @@ public:
     Ms next_deadline() const; // INT64_MAX when nothing is pending
 
     QueueSnapshot snapshot(QueueId queue, Ms now) const;
+    std::vector<std::pair<AgentId, Membership>> members(QueueId queue) const; // in the order they were added
     size_t queue_count() const;
     size_t agent_count() const;
 

@@ -1,0 +1,179 @@
+#include "acd_service.hpp"
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <pthread.h>
+#include <string>
+#include <time.h>
+
+namespace tandem::queue {
+
+namespace {
+
+void append_json_string(std::string &out, std::string_view s) {
+    out += '"';
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (c < 0x20) {
+            char esc[8];
+            std::snprintf(esc, sizeof esc, "\\u%04x", c);
+            out += esc;
+        } else {
+            out += ch;
+        }
+    }
+    out += '"';
+}
+
+void field(std::string &out, const char *key, int64_t value) {
+    out += ",\"";
+    out += key;
+    out += "\":" + std::to_string(value);
+}
+
+} // namespace
+
+// What the Acd decides, as queue-log records (the durable spool) and events.
+class AcdService::Output : public acd::Listener {
+public:
+    Output(const tandem_host *host, tandem_module *self) : host_(host), self_(self) {}
+    acd::Acd *acd = nullptr;
+
+    void offer(const acd::Offer &) override {}
+    void withdraw(const acd::Offer &, acd::OfferEnd) override {}
+    void caller_left(acd::CallerId, acd::QueueId, acd::ExitReason) override {}
+
+    void agent_state(acd::AgentId agent, acd::AgentState from, acd::AgentState to, std::string_view reason,
+                     acd::Ms) override {
+        std::string name = acd->agent_config(agent).name, was(acd::name_of(from)), is(acd::name_of(to)), why(reason);
+        const tandem_field fields[] = {{"agent", name.c_str()}, {"from", was.c_str()}, {"state", is.c_str()},
+                                       {"reason", why.c_str()}};
+        host_->publish(self_, "agent_state", nullptr, fields, 4);
+    }
+
+    void record(const acd::LogRow &row) override {
+        std::string json = "{\"event\":";
+        append_json_string(json, row.event);
+        json += ",\"queue\":";
+        append_json_string(json, row.queue ? std::string_view(acd->queue_config(row.queue).name) : "");
+        json += ",\"agent\":";
+        append_json_string(json, row.agent ? std::string_view(acd->agent_config(row.agent).name) : "");
+        if (row.caller) field(json, "caller", static_cast<int64_t>(row.caller));
+        std::string_view e = row.event;
+        if (e == "ENTER") {
+            field(json, "position", row.a);
+        } else if (e == "NOANSWER" || e == "BUSY" || e == "REJECTED") {
+            field(json, "ring_ms", row.a);
+        } else if (e == "CONNECT") {
+            field(json, "wait_ms", row.a);
+            field(json, "ring_ms", row.b);
+        } else if (e == "COMPLETECALLER" || e == "COMPLETEAGENT") {
+            field(json, "wait_ms", row.a);
+            field(json, "talk_ms", row.b);
+        } else if (e == "ABANDON" || e.starts_with("EXIT") || e == "CALLBACK" || e == "REMOVED") {
+            field(json, "position", row.a);
+            field(json, "original_position", row.b);
+            field(json, "wait_ms", row.c);
+        } else if (e == "PAUSE") {
+            json += ",\"reason\":";
+            append_json_string(json, row.info);
+        }
+        json += '}';
+        if (host_->record_emit(self_, "queue_log", json.data(), json.size()) != TANDEM_OK)
+            host_->log(self_, TANDEM_LOG_ERROR, nullptr, "queue: a queue-log row was refused: %s", json.c_str());
+    }
+
+private:
+    const tandem_host *host_;
+    tandem_module *self_;
+};
+
+acd::Ms AcdService::monotonic_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<acd::Ms>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+AcdService::AcdService(const tandem_host *host, tandem_module *self)
+    : host_(host), self_(self), output_(std::make_unique<Output>(host, self)),
+      acd_(std::make_unique<acd::Acd>(*output_, static_cast<uint64_t>(monotonic_ms()))) {
+    output_->acd = acd_.get();
+    thread_ = std::thread([this] { run(); });
+}
+
+AcdService::~AcdService() {
+    {
+        std::lock_guard<std::mutex> hold(lock_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+}
+
+void AcdService::post(Task task) {
+    {
+        std::lock_guard<std::mutex> hold(lock_);
+        tasks_.push_back(std::move(task));
+    }
+    wake_.notify_one();
+}
+
+void AcdService::run() {
+    pthread_setname_np(pthread_self(), "tandem-acd");
+    std::unique_lock<std::mutex> hold(lock_);
+    while (!stopping_) {
+        acd::Ms deadline = acd_->next_deadline();
+        if (tasks_.empty()) {
+            if (deadline == INT64_MAX)
+                wake_.wait(hold);
+            else
+                wake_.wait_for(hold, std::chrono::milliseconds(std::max<acd::Ms>(0, deadline - monotonic_ms())));
+        }
+        std::deque<Task> batch;
+        batch.swap(tasks_);
+        hold.unlock();
+        for (Task &task : batch) task(*acd_, monotonic_ms());
+        acd_->advance(monotonic_ms());
+        hold.lock();
+    }
+}
+
+void AcdService::apply(const Settings &settings) {
+    call([&settings](acd::Acd &acd, acd::Ms now) {
+        std::vector<acd::AgentId> listed;
+        for (const AgentSpec &spec : settings.agents) {
+            acd::AgentId id = acd.find_agent(spec.config.name);
+            if (id)
+                acd.configure_agent(id, spec.config, now);
+            else
+                id = acd.add_agent(spec.config);
+            listed.push_back(id);
+        }
+        for (acd::AgentId id = 1; id <= acd.agent_count(); ++id)
+            if (std::find(listed.begin(), listed.end(), id) == listed.end()) acd.logout(id, now);
+        for (const QueueSpec &spec : settings.queues) {
+            acd::QueueId q = acd.find_queue(spec.config.name);
+            if (q)
+                acd.configure_queue(q, spec.config, now);
+            else
+                q = acd.add_queue(spec.config);
+            for (acd::AgentId a = 1; a <= acd.agent_count(); ++a) acd.remove_member(q, a, now);
+            for (const MemberSpec &m : spec.members) acd.add_member(q, acd.find_agent(m.agent), m.membership, now);
+        }
+        for (acd::QueueId q = 1; q <= acd.queue_count(); ++q) {
+            bool listed_queue = false;
+            for (const QueueSpec &spec : settings.queues) listed_queue = listed_queue || spec.config.name == acd.queue_config(q).name;
+            if (!listed_queue)
+                for (acd::AgentId a = 1; a <= acd.agent_count(); ++a) acd.remove_member(q, a, now);
+        }
+        for (const AgentSpec &spec : settings.agents)
+            if (spec.login && acd.state(acd.find_agent(spec.config.name)) == acd::AgentState::LoggedOut)
+                acd.login(acd.find_agent(spec.config.name), now);
+    });
+}
+
+} // namespace tandem::queue

@@ -1,0 +1,71 @@
+// The ACD's own thread: it owns the Acd, runs what other threads post to it,
+// wakes for the Acd's deadlines, and turns what the Acd decides into queue-log
+// records and events. Nothing else touches the Acd.
+#pragma once
+
+#include "acd/acd.hpp"
+#include "queue_settings.hpp"
+#include "tandem/module.h"
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+
+namespace tandem::queue {
+
+class AcdService {
+public:
+    using Task = std::function<void(acd::Acd &, acd::Ms now)>;
+
+    AcdService(const tandem_host *host, tandem_module *self);
+    ~AcdService(); // stops the thread; posted tasks not yet run are dropped
+    AcdService(const AcdService &) = delete;
+    AcdService &operator=(const AcdService &) = delete;
+
+    // Runs `task` on the ACD thread soon.
+    void post(Task task);
+
+    // Runs `fn` on the ACD thread and returns its result (console commands).
+    template <class Fn> auto call(Fn fn) -> decltype(fn(std::declval<acd::Acd &>(), acd::Ms{})) {
+        using R = decltype(fn(std::declval<acd::Acd &>(), acd::Ms{}));
+        std::promise<R> done;
+        auto result = done.get_future();
+        post([&](acd::Acd &acd, acd::Ms now) {
+            if constexpr (std::is_void_v<R>) {
+                fn(acd, now);
+                done.set_value();
+            } else {
+                done.set_value(fn(acd, now));
+            }
+        });
+        return result.get();
+    }
+
+    // Brings the Acd in line with `settings` (load and `module reload`):
+    // new queues and agents are added, existing ones take the new settings
+    // and members, agents' states are kept. A queue or agent no longer in
+    // the file loses its members (an agent is logged out) but stays known
+    // until the engine restarts, so its history and ids stay valid.
+    void apply(const Settings &settings);
+
+    static acd::Ms monotonic_ms();
+
+private:
+    class Output;
+    void run();
+
+    const tandem_host *host_;
+    tandem_module *self_;
+    std::unique_ptr<Output> output_;
+    std::unique_ptr<acd::Acd> acd_;
+    std::mutex lock_;
+    std::condition_variable wake_;
+    std::deque<Task> tasks_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+} // namespace tandem::queue

@@ -1,0 +1,282 @@
+// `tandem ctl queue ...` and `tandem ctl agent ...`: look at the queues and
+// agents, change agents' states, and forecast staffing with Erlang C.
+#include "acd/erlang_c.hpp"
+#include "queue_module.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace tandem::queue {
+
+namespace {
+
+void print(tandem_console_out *out, const std::string &text) { module.host->console_print(out, text.c_str()); }
+
+std::string quoted(std::string_view s) {
+    std::string q = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') q += '\\';
+        if (static_cast<unsigned char>(c) >= 0x20) q += c;
+    }
+    return q + "\"";
+}
+
+struct AgentView {
+    std::string name, state, reason, contact, skills;
+    std::vector<std::string> queues;
+};
+
+struct QueueView {
+    std::string name, strategy;
+    int waiting = 0;
+    acd::Ms longest_wait = 0;
+    int by_state[6] = {};
+    std::vector<std::pair<std::string, std::string>> members; // agent, state
+    std::vector<int> tiers;
+    int ready = 0; // logged in and not paused
+};
+
+std::vector<QueueView> queues_now(const std::string &only) {
+    return module.service->call([&only](acd::Acd &acd, acd::Ms now) {
+        std::vector<QueueView> views;
+        for (acd::QueueId q = 1; q <= acd.queue_count(); ++q) {
+            const acd::QueueConfig &c = acd.queue_config(q);
+            if (!only.empty() && c.name != only) continue;
+            acd::QueueSnapshot s = acd.snapshot(q, now);
+            QueueView v;
+            v.name = c.name;
+            v.strategy = std::string(acd::name_of(c.strategy));
+            v.waiting = s.waiting;
+            v.longest_wait = s.longest_wait;
+            std::copy(std::begin(s.agents), std::end(s.agents), v.by_state);
+            for (const auto &[agent, membership] : acd.members(q)) {
+                acd::AgentState st = acd.state(agent);
+                v.members.emplace_back(acd.agent_config(agent).name, std::string(acd::name_of(st)));
+                v.tiers.push_back(membership.tier);
+                if (st != acd::AgentState::LoggedOut && acd.pause_reason(agent).empty()) ++v.ready;
+            }
+            views.push_back(std::move(v));
+        }
+        return views;
+    });
+}
+
+int queue_show(int argc, const char *const *argv, tandem_console_out *out) {
+    std::string only = argc > 2 ? argv[2] : "";
+    std::vector<QueueView> views = queues_now(only);
+    if (!only.empty() && views.empty()) {
+        print(out, "no queue named '" + only + "'\n");
+        return TANDEM_ENOENT;
+    }
+    bool json = module.host->console_json(out);
+    std::string text = json ? "[" : "";
+    for (size_t i = 0; i < views.size(); ++i) {
+        const QueueView &v = views[i];
+        if (json) {
+            text += (i ? "," : "") + std::string("{\"name\":") + quoted(v.name) + ",\"strategy\":" + quoted(v.strategy) +
+                    ",\"waiting\":" + std::to_string(v.waiting) + ",\"longest_wait_s\":" +
+                    std::to_string(v.longest_wait / 1000) + ",\"agents\":{";
+            for (int s = 0; s < 6; ++s)
+                text += (s ? "," : "") + quoted(acd::name_of(static_cast<acd::AgentState>(s))) + ":" +
+                        std::to_string(v.by_state[s]);
+            text += "},\"members\":[";
+            for (size_t m = 0; m < v.members.size(); ++m)
+                text += (m ? "," : "") + std::string("{\"agent\":") + quoted(v.members[m].first) + ",\"state\":" +
+                        quoted(v.members[m].second) + ",\"tier\":" + std::to_string(v.tiers[m]) + "}";
+            text += "]}";
+        } else {
+            text += v.name + " (" + v.strategy + "): " + std::to_string(v.waiting) + " waiting, longest " +
+                    std::to_string(v.longest_wait / 1000) + " s\n";
+            for (size_t m = 0; m < v.members.size(); ++m)
+                text += "  " + v.members[m].first + " " + v.members[m].second + " (tier " + std::to_string(v.tiers[m]) + ")\n";
+        }
+    }
+    if (json) text += "]";
+    else if (views.empty()) text = "no queues\n";
+    print(out, text);
+    return TANDEM_OK;
+}
+
+// --calls-per-hour N --aht S [--sl P/T]
+int queue_forecast(int argc, const char *const *argv, tandem_console_out *out) {
+    if (argc < 3) {
+        print(out, "usage: queue forecast NAME --calls-per-hour N --aht SECONDS [--sl 80/20]\n");
+        return TANDEM_EINVAL;
+    }
+    std::string name = argv[2];
+    double calls = -1, aht = -1;
+    double sl_fraction = 0.8, sl_seconds = -1; // -1: the queue's own threshold
+    bool sl_ok = true;
+    for (int i = 3; i < argc; i += 2) {
+        std::string opt = argv[i];
+        if (i + 1 >= argc) {
+            print(out, "queue forecast: " + opt + " needs a value\n");
+            return TANDEM_EINVAL;
+        }
+        std::string value = argv[i + 1];
+        char *end = nullptr;
+        double number = std::strtod(value.c_str(), &end);
+        bool numeric = !value.empty() && !*end && std::isfinite(number) && number >= 0;
+        if (opt == "--sl") {
+            auto parsed = acd::parse_service_level(value);
+            sl_ok = parsed.has_value();
+            if (parsed) std::tie(sl_fraction, sl_seconds) = *parsed;
+        }
+        bool ok = opt == "--calls-per-hour" ? numeric : opt == "--aht" ? numeric && number > 0 : opt == "--sl" && sl_ok;
+        if (!ok) {
+            print(out, "queue forecast: bad option or value: " + opt + " " + value + "\n");
+            return TANDEM_EINVAL;
+        }
+        if (opt == "--calls-per-hour") calls = number;
+        if (opt == "--aht") aht = number;
+    }
+    if (calls < 0 || aht <= 0) {
+        print(out, "queue forecast: --calls-per-hour and --aht (seconds, above 0) are required\n");
+        return TANDEM_EINVAL;
+    }
+    std::vector<QueueView> views = queues_now(name);
+    if (views.empty()) {
+        print(out, "no queue named '" + name + "'\n");
+        return TANDEM_ENOENT;
+    }
+    if (sl_seconds < 0) // the queue's own threshold, at the usual 80%
+        sl_seconds = module.service->call(
+            [&name](acd::Acd &acd, acd::Ms) { return acd.queue_config(acd.find_queue(name)).service_level / 1000.0; });
+    acd::Forecast f;
+    try {
+        f = acd::agents_needed(calls, aht, sl_fraction, sl_seconds);
+    } catch (const std::invalid_argument &e) {
+        print(out, std::string("queue forecast: ") + e.what() + "\n");
+        return TANDEM_EINVAL;
+    }
+    char line[512];
+    char asa_text[32];
+    std::snprintf(asa_text, sizeof asa_text, "%.1f s", f.asa_s);
+    std::string asa = std::isfinite(f.asa_s) ? asa_text : "unbounded";
+    if (module.host->console_json(out)) {
+        std::snprintf(line, sizeof line,
+                      "{\"queue\":%s,\"calls_per_hour\":%g,\"aht_s\":%g,\"sl_percent\":%g,\"sl_seconds\":%g,"
+                      "\"traffic_erlangs\":%.3f,\"agents_needed\":%d,\"service_level\":%.4f,\"asa_s\":%.2f,"
+                      "\"occupancy\":%.4f,\"wait_probability\":%.4f,\"staffed\":%d}",
+                      quoted(name).c_str(), calls, aht, sl_fraction * 100, sl_seconds, f.traffic, f.agents,
+                      f.service_level, std::isfinite(f.asa_s) ? f.asa_s : -1.0, f.occupancy, f.wait_probability,
+                      views[0].ready);
+    } else {
+        std::snprintf(line, sizeof line,
+                      "%s: %g calls/h, AHT %g s = %.2f Erlangs; for %g%% answered within %g s: %s\n"
+                      "  service level %.1f%%, average speed of answer %s, occupancy %.1f%%, %.1f%% wait\n"
+                      "  staffed now: %d (logged in, not paused)\n",
+                      name.c_str(), calls, aht, f.traffic, sl_fraction * 100, sl_seconds,
+                      f.agents < 0 ? "not reachable with 10000 agents"
+                                   : (std::to_string(f.agents) + " agent(s) needed").c_str(),
+                      f.service_level * 100, asa.c_str(), f.occupancy * 100, f.wait_probability * 100, views[0].ready);
+    }
+    print(out, line);
+    return TANDEM_OK;
+}
+
+int queue_command(void *, int argc, const char *const *argv, tandem_console_out *out) {
+    std::string sub = argc > 1 ? argv[1] : "show";
+    if (sub == "show") return queue_show(argc, argv, out);
+    if (sub == "forecast") return queue_forecast(argc, argv, out);
+    print(out, "usage: queue show [NAME] | queue forecast NAME --calls-per-hour N --aht SECONDS [--sl 80/20]\n");
+    return TANDEM_EINVAL;
+}
+
+std::vector<AgentView> agents_now(const std::string &only) {
+    std::vector<AgentView> views = module.service->call([&only](acd::Acd &acd, acd::Ms) {
+        std::vector<AgentView> v;
+        for (acd::AgentId a = 1; a <= acd.agent_count(); ++a) {
+            const acd::AgentConfig &c = acd.agent_config(a);
+            if (!only.empty() && c.name != only) continue;
+            AgentView view{c.name, std::string(acd::name_of(acd.state(a))), std::string(acd.pause_reason(a)), "", "", {}};
+            for (const acd::SkillLevel &s : c.skills)
+                view.skills += (view.skills.empty() ? "" : ",") + s.skill + ":" + std::to_string(s.level);
+            for (acd::QueueId q = 1; q <= acd.queue_count(); ++q)
+                for (const auto &[member, m] : acd.members(q))
+                    if (member == a) view.queues.push_back(acd.queue_config(q).name);
+            v.push_back(std::move(view));
+        }
+        return v;
+    });
+    std::lock_guard<std::mutex> hold(module.settings_lock);
+    for (AgentView &v : views)
+        for (const AgentSpec &spec : module.settings.agents)
+            if (spec.config.name == v.name) v.contact = spec.contact;
+    return views;
+}
+
+int agent_show(const std::string &only, tandem_console_out *out) {
+    std::vector<AgentView> views = agents_now(only);
+    if (!only.empty() && views.empty()) {
+        print(out, "no agent named '" + only + "'\n");
+        return TANDEM_ENOENT;
+    }
+    bool json = module.host->console_json(out);
+    std::string text = json ? "[" : "";
+    for (size_t i = 0; i < views.size(); ++i) {
+        const AgentView &v = views[i];
+        std::string queues;
+        for (const std::string &q : v.queues) queues += (queues.empty() ? "" : ",") + (json ? quoted(q) : q);
+        if (json)
+            text += (i ? "," : "") + std::string("{\"name\":") + quoted(v.name) + ",\"state\":" + quoted(v.state) +
+                    ",\"pause_reason\":" + quoted(v.reason) + ",\"contact\":" + quoted(v.contact) +
+                    ",\"skills\":" + quoted(v.skills) + ",\"queues\":[" + queues + "]}";
+        else
+            text += v.name + " " + v.state + (v.reason.empty() ? "" : " (" + v.reason + ")") + " contact " +
+                    (v.contact.empty() ? "-" : v.contact) + " queues " + (queues.empty() ? "-" : queues) +
+                    (v.skills.empty() ? "" : " skills " + v.skills) + "\n";
+    }
+    if (json) text += "]";
+    else if (views.empty()) text = "no agents\n";
+    print(out, text);
+    return TANDEM_OK;
+}
+
+int agent_command(void *, int argc, const char *const *argv, tandem_console_out *out) {
+    std::string sub = argc > 1 ? argv[1] : "show";
+    if (sub == "show") return agent_show(argc > 2 ? argv[2] : "", out);
+    if ((sub == "login" || sub == "logout" || sub == "pause" || sub == "unpause") && argc >= 3) {
+        std::string name = argv[2], reason;
+        for (int i = 3; i < argc; ++i) reason += (reason.empty() ? "" : " ") + std::string(argv[i]);
+        if (sub == "pause" && reason.empty()) reason = "paused";
+        bool found = module.service->call([&](acd::Acd &acd, acd::Ms now) {
+            acd::AgentId a = acd.find_agent(name);
+            if (!a) return false;
+            if (sub == "login") acd.login(a, now);
+            else if (sub == "logout") acd.logout(a, now);
+            else if (sub == "pause") acd.pause(a, reason, now);
+            else acd.unpause(a, now);
+            return true;
+        });
+        if (!found) {
+            print(out, "no agent named '" + name + "'\n");
+            return TANDEM_ENOENT;
+        }
+        return agent_show(name, out);
+    }
+    print(out, "usage: agent show [NAME] | agent login|logout|unpause NAME | agent pause NAME [REASON]\n");
+    return TANDEM_EINVAL;
+}
+
+const tandem_console_command queue_cmd = {
+    sizeof(tandem_console_command), "queue", "queue show [NAME] | queue forecast NAME --calls-per-hour N --aht S [--sl 80/20]",
+    "queues: waiting callers and members; Erlang C staffing forecast", nullptr, queue_command};
+const tandem_console_command agent_cmd = {
+    sizeof(tandem_console_command), "agent", "agent show [NAME] | agent login|logout|unpause NAME | agent pause NAME [REASON]",
+    "queue agents: states, log in and out, pause", nullptr, agent_command};
+
+} // namespace
+
+int register_console_commands() {
+    int rc = module.host->register_console_command(module.self, &queue_cmd);
+    if (rc != TANDEM_OK) return rc;
+    return module.host->register_console_command(module.self, &agent_cmd);
+}
+
+} // namespace tandem::queue

@@ -1,0 +1,64 @@
+// Queues and ACD (issue 5): see docs/queues.md.
+#include "queue_module.hpp"
+
+#include <string>
+
+namespace tandem::queue {
+
+Module module;
+
+namespace {
+
+int configure() {
+    Settings settings;
+    std::vector<std::string> errors;
+    auto get = [](const std::string &key) { return module.host->config_get(module.self, key.c_str()); };
+    if (!read_settings(get, settings, errors)) {
+        for (const std::string &e : errors) module.host->log(module.self, TANDEM_LOG_ERROR, nullptr, "queue: %s", e.c_str());
+        return TANDEM_EINVAL;
+    }
+    if (!module.service) module.service = std::make_unique<AcdService>(module.host, module.self);
+    module.service->apply(settings);
+    module.host->log(module.self, TANDEM_LOG_INFO, nullptr, "queue: %zu queue(s), %zu agent(s)", settings.queues.size(),
+                     settings.agents.size());
+    std::lock_guard<std::mutex> hold(module.settings_lock);
+    module.settings = std::move(settings);
+    return TANDEM_OK;
+}
+
+bool abi_ok(const tandem_host *host) {
+    return host->struct_size >= offsetof(tandem_host, record_emit) + sizeof host->record_emit;
+}
+
+int queue_load(tandem_module *self, const tandem_host *host) {
+    module.self = self;
+    module.host = host;
+    if (!abi_ok(host)) {
+        host->log(self, TANDEM_LOG_ERROR, nullptr, "queue: needs an engine with ABI 1.2 (records)");
+        return TANDEM_EINVAL;
+    }
+    int rc = configure();
+    if (rc != TANDEM_OK) return rc;
+    return register_console_commands();
+}
+
+int queue_reload(tandem_module *) {
+    int rc = configure();
+    if (rc != TANDEM_OK) return rc;
+    return register_console_commands();
+}
+
+void queue_unload(tandem_module *) { module.service.reset(); }
+
+const tandem_module_desc queue_desc = {
+    TANDEM_MODULE_DESC_INIT, "queue", "0.1",
+    "queues and ACD: agents, strategies, tiers, skills, priorities, queue log, Erlang C", nullptr, queue_load,
+    queue_unload, queue_reload};
+
+} // namespace
+
+} // namespace tandem::queue
+
+extern "C" {
+TANDEM_MODULE(tandem::queue::queue_desc)
+}

@@ -1,0 +1,27 @@
+// The queue module's shared state: the host, the ACD's thread and the
+// settings it was last given (console commands read contacts and skills
+// from them).
+#pragma once
+
+#include "acd_service.hpp"
+#include "queue_settings.hpp"
+#include "tandem/module.h"
+
+#include <memory>
+#include <mutex>
+
+namespace tandem::queue {
+
+struct Module {
+    const tandem_host *host = nullptr;
+    tandem_module *self = nullptr;
+    std::unique_ptr<AcdService> service;
+    std::mutex settings_lock; // settings: replaced by reload (main thread), read by the console
+    Settings settings;
+};
+
+extern Module module;
+
+int register_console_commands(); // load() and reload()
+
+} // namespace tandem::queue

@@ -1,0 +1,40 @@
+// The queue module's configuration: module_config.queue in tandem.lua, read
+// into what the ACD takes. Times are written in seconds (decimals allowed).
+// Every error names the key it is about, e.g. "queues[2].strategy: ...".
+#pragma once
+
+#include "acd/acd.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace tandem::queue {
+
+struct MemberSpec {
+    std::string agent;
+    acd::Membership membership;
+};
+
+struct QueueSpec {
+    acd::QueueConfig config;
+    std::vector<MemberSpec> members;
+};
+
+struct AgentSpec {
+    acd::AgentConfig config;
+    std::string contact; // dial string of the agent's phone, e.g. "sip/1001"
+    bool login = false;  // logged in when the module starts
+};
+
+struct Settings {
+    std::vector<QueueSpec> queues;
+    std::vector<AgentSpec> agents;
+};
+
+// `get(key)` is the module's flat config look-up (NULL when absent).
+// Returns false, with one line per problem in `errors`, when anything is wrong.
+bool read_settings(const std::function<const char *(const std::string &)> &get, Settings &out,
+                   std::vector<std::string> &errors);
+
+} // namespace tandem::queue

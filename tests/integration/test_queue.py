@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""The queue module on a running engine: its configuration, agents' states
+changed from the console, the queue log those changes write, the Erlang C
+forecast, and a reload that changes queues without a restart.
+
+  test_show                       queues, strategies and members as configured; a
+                                  `login = true` agent is available, the others logged out
+  test_agent_states_and_queue_log login, pause with a reason, unpause, logout from the
+                                  console: each state shows, and queue_log.jsonl gets
+                                  LOGIN, PAUSE (with the reason), UNPAUSE, LOGOUT in order
+  test_forecast                   200 calls/h, AHT 180 s, 80/20 needs 14 agents (10 Erlangs);
+                                  the queue's own threshold by default; bad input refused
+  test_reload                     a new member and strategy by `reload` + `module reload queue`; the
+                                  states of agents already logged in are kept
+  test_bad_config                 an unknown strategy or member: the module refuses to load
+                                  and the log names the key
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+AGENTS = """agents = {
+    { name = "alice", contact = "sip/1001", skills = "sales:5, english:3", login = true },
+    { name = "bob", contact = "sip/1002" },
+    { name = "carol", contact = "sip/1003", capacity = 2 },
+  },"""
+
+QUEUES = """queues = {
+    { name = "support", strategy = "longest-idle", service_level = 30, members = { "alice", "bob tier=2" } },
+    { name = "sales", strategy = "skills", relax = { "30:1", "60:2" }, members = { "alice order=1" } },
+  },"""
+
+
+class QueueModule(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-queue-")
+        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
+            f.write("return { contexts = { default = { ['_.'] = function(call) call:hangup() end } } }\n")
+        self.engine = None
+
+    def tearDown(self):
+        if self.engine:
+            harness.end_engine(self, self.engine)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write(self, agents=AGENTS, queues=QUEUES):
+        with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
+            f.write("return { modules = { 'queue' }, workers = 1, shutdown_grace = 1,\n"
+                    "  module_config = { queue = {\n  %s\n  %s\n} } }\n" % (agents, queues))
+
+    def start(self, **kw):
+        self.write(**kw)
+        self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
+        return self.engine
+
+    def show(self):
+        code, reply = self.engine.ctl("queue", "show", json_output=True)
+        self.assertEqual(code, 0, reply)
+        return {q["name"]: q for q in reply["data"]}
+
+    def agent(self, name):
+        code, reply = self.engine.ctl("agent", "show", name, json_output=True)
+        self.assertEqual(code, 0, reply)
+        return reply["data"][0]
+
+    def queue_log(self, want, timeout=10):
+        """queue_log.jsonl's rows once `want` of them are there."""
+        path = os.path.join(self.engine.tmp, "data", "records", "queue_log.jsonl")
+        deadline = time.time() + timeout
+        rows = []
+        while time.time() < deadline:
+            if os.path.exists(path):
+                with open(path) as f:
+                    rows = [json.loads(line) for line in f if line.strip()]
+                if len(rows) >= want:
+                    return rows
+            time.sleep(0.05)
+        self.fail("queue_log.jsonl has %d rows, not %d:\n%s\n%s" % (len(rows), want, rows, self.engine.read_log()))
+
+    def test_show(self):
+        self.start()
+        self.assertIn("queue: 2 queue(s), 3 agent(s)", self.engine.read_log())
+        queues = self.show()
+        self.assertEqual(sorted(queues), ["sales", "support"])
+        support = queues["support"]
+        self.assertEqual(support["strategy"], "longest-idle")
+        self.assertEqual(support["waiting"], 0)
+        self.assertEqual([(m["agent"], m["state"], m["tier"]) for m in support["members"]],
+                         [("alice", "available", 1), ("bob", "logged-out", 2)])
+        self.assertEqual(support["agents"]["available"], 1)
+        self.assertEqual(support["agents"]["logged-out"], 1)
+        self.assertEqual(queues["sales"]["strategy"], "skills")
+        alice = self.agent("alice")
+        self.assertEqual((alice["contact"], alice["skills"], alice["queues"]),
+                         ("sip/1001", "sales:5,english:3", ["support", "sales"]))
+        code, out = self.engine.ctl("queue", "show", "nosuch")
+        self.assertNotEqual(code, 0)
+        self.assertIn("no queue named 'nosuch'", out)
+
+    def test_agent_states_and_queue_log(self):
+        self.start()
+        steps = (("login", (), "available", ""), ("pause", ("lunch", "break"), "paused", "lunch break"),
+                 ("unpause", (), "available", ""), ("logout", (), "logged-out", ""))
+        for action, extra, state, reason in steps:
+            code, out = self.engine.ctl("agent", action, "bob", *extra)
+            self.assertEqual(code, 0, out)
+            bob = self.agent("bob")
+            self.assertEqual((bob["state"], bob["pause_reason"]), (state, reason), action)
+        rows = [r for r in self.queue_log(5) if r["agent"] == "bob"]
+        self.assertEqual([r["event"] for r in rows], ["LOGIN", "PAUSE", "UNPAUSE", "LOGOUT"])
+        self.assertEqual(rows[1]["reason"], "lunch break")
+        self.assertTrue(all(r["kind"] == "queue_log" and r["id"] and r["time"] for r in rows), rows)
+        code, out = self.engine.ctl("agent", "login", "nobody")
+        self.assertNotEqual(code, 0)
+        self.assertIn("no agent named 'nobody'", out)
+
+    def test_forecast(self):
+        self.start()
+        code, reply = self.engine.ctl("queue", "forecast", "support", "--calls-per-hour", "200", "--aht", "180",
+                                      "--sl", "80/20", json_output=True)
+        self.assertEqual(code, 0, reply)
+        f = reply["data"]
+        self.assertEqual(f["agents_needed"], 14)
+        self.assertAlmostEqual(f["traffic_erlangs"], 10.0)
+        self.assertGreaterEqual(f["service_level"], 0.8)
+        self.assertEqual(f["staffed"], 1)  # alice
+        code, text = self.engine.ctl("queue", "forecast", "support", "--calls-per-hour", "200", "--aht", "180")
+        self.assertEqual(code, 0, text)
+        self.assertIn("for 80% answered within 30 s", text)  # the queue's service_level
+        for bad in (("--sl", "120/20"), ("--aht", "0"), ("--calls-per-hour",)):
+            code, out = self.engine.ctl("queue", "forecast", "support", "--calls-per-hour", "200", "--aht", "180", *bad)
+            self.assertNotEqual(code, 0, bad)
+            self.assertIn("queue forecast:", out)
+
+    def test_reload(self):
+        self.start()
+        self.engine.ctl("agent", "pause", "alice", "training")
+        self.write(queues=QUEUES.replace('"longest-idle", service_level = 30, members = { "alice", "bob tier=2" }',
+                                         '"round-robin", members = { "alice", "bob tier=2", "carol order=3" }'))
+        for command in (("reload",), ("module", "reload", "queue")):  # tandem.lua, then the module
+            code, out = self.engine.ctl(*command)
+            self.assertEqual(code, 0, out)
+        support = self.show()["support"]
+        self.assertEqual(support["strategy"], "round-robin")
+        self.assertEqual([m["agent"] for m in support["members"]], ["alice", "bob", "carol"])
+        alice = self.agent("alice")
+        self.assertEqual((alice["state"], alice["pause_reason"]), ("paused", "training"))
+
+    def test_bad_config(self):
+        for queues, says in (('queues = { { name = "q", strategy = "fastest" } },',
+                              "queues[1].strategy: 'fastest' is not one of"),
+                             ('queues = { { name = "q", members = { "zed" } } },',
+                              "queues[1].members: 'zed' is not in agents"),
+                             ('queues = { { name = "q", ring_timeout = "soon" } },',
+                              "queues[1].ring_timeout: must be seconds")):
+            with self.subTest(says=says):
+                self.start(queues=queues)
+                self.assertTrue(self.engine.wait_log("module queue: load() failed"), self.engine.read_log())
+                self.assertIn(says, self.engine.read_log())
+                harness.end_engine(self, self.engine)
+                self.engine = None
+
+
+if __name__ == "__main__":
+    unittest.main()
