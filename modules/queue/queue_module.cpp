@@ -38,12 +38,14 @@ int queue_load(tandem_module *self, const tandem_host *host) {
         return TANDEM_EINVAL;
     }
     int rc = configure();
+    if (rc == TANDEM_OK) rc = register_functions();
     if (rc != TANDEM_OK) return rc;
     return register_console_commands();
 }
 
 int queue_reload(tandem_module *) {
     int rc = configure();
+    if (rc == TANDEM_OK) rc = register_functions();
     if (rc != TANDEM_OK) return rc;
     return register_console_commands();
 }

@@ -23,5 +23,6 @@ struct Module {
 extern Module module;
 
 int register_console_commands(); // load() and reload()
+int register_functions();        // load() and reload(): the dialplan's agent_* functions
 
 } // namespace tandem::queue

@@ -14,12 +14,19 @@ forecast, and a reload that changes queues without a restart.
                                   states of agents already logged in are kept
   test_bad_config                 an unknown strategy or member: the module refuses to load
                                   and the log names the key
+  test_feature_codes              SIPp calls feature codes whose dialplan calls
+                                  agent_login / agent_pause / agent_state / agent_logout: the
+                                  agent's state follows, each call logs the state returned,
+                                  and an unknown agent gives nil and a reason
+  test_agent_state_events         every change is an agent_state event (tandem ctl events)
 """
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -153,6 +160,30 @@ class QueueModule(unittest.TestCase):
         alice = self.agent("alice")
         self.assertEqual((alice["state"], alice["pause_reason"]), ("paused", "training"))
 
+    def test_agent_state_events(self):
+        self.start()
+        events = subprocess.Popen([harness.BIN, "ctl", "-s", self.engine.socket, "--json", "events", "custom"],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.3)  # subscribed
+            self.engine.ctl("agent", "login", "bob")
+            self.engine.ctl("agent", "pause", "bob", "meeting")
+            lines = []
+            reader = threading.Thread(target=lambda: lines.extend(events.stdout), daemon=True)
+            reader.start()
+            deadline = time.time() + 10
+            seen = []
+            while len(seen) < 2 and time.time() < deadline:
+                time.sleep(0.05)
+                seen = [e for e in map(json.loads, list(lines)) if e.get("type") == "agent_state"]
+        finally:
+            events.kill()
+            events.wait()
+        self.assertEqual([(e["agent"], e["from"], e["state"], e["reason"], e["module"]) for e in seen],
+                         [("bob", "logged-out", "available", "login", "queue"),
+                          ("bob", "available", "paused", "meeting", "queue")])
+        self.assertTrue(all(e["ts_us"] > 0 for e in seen), seen)
+
     def test_bad_config(self):
         for queues, says in (('queues = { { name = "q", strategy = "fastest" } },',
                               "queues[1].strategy: 'fastest' is not one of"),
@@ -166,6 +197,61 @@ class QueueModule(unittest.TestCase):
                 self.assertIn(says, self.engine.read_log())
                 harness.end_engine(self, self.engine)
                 self.engine = None
+
+
+FEATURE_DIALPLAN = """
+local function report(call, what, state, err)
+  call:log(what .. ": " .. tostring(state) .. (err and (" " .. err) or ""))
+  call:answer()
+  call:hangup()
+end
+return { contexts = { default = {
+  ["*701"] = function(call) report(call, "login", call:agent_login("bob")) end,
+  ["*702"] = function(call) report(call, "pause", call:agent_pause("bob", "coffee")) end,
+  ["*703"] = function(call) report(call, "state", call:agent_state("bob")) end,
+  ["*704"] = function(call) report(call, "logout", call:agent_logout("bob")) end,
+  ["*709"] = function(call) report(call, "nobody", call:agent_login("nobody")) end,
+} } }
+"""
+
+
+@unittest.skipUnless(shutil.which("sipp"), "sipp (package sip-tester) is not installed")
+class FeatureCodes(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="tandem-queue-fc-")
+        with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
+            f.write(FEATURE_DIALPLAN)
+        config = "queue = { %s %s }," % (AGENTS, QUEUES)
+        self.engine = harness.start_listening(
+            self, lambda: harness.sip_instance(self.dir, modules=("sip", "queue"), module_config=config))
+
+    def tearDown(self):
+        harness.end_engine(self, self.engine, self.dir)
+
+    def dial(self, code):
+        """One SIPp call to `code`; returns SIPp's exit status and stderr."""
+        p = subprocess.run(["sipp", "-sn", "uac", "-s", code, "-m", "1", "-i", "127.0.0.1",
+                            "-p", str(harness.free_port()), "-timeout", "15", "-timeout_error", "-nostdin",
+                            "127.0.0.1:%d" % self.engine.sip_port],
+                           cwd=self.dir, capture_output=True, text=True, timeout=30)
+        return p.returncode, p.stderr
+
+    def state(self):
+        code, reply = self.engine.ctl("agent", "show", "bob", json_output=True)
+        return reply["data"][0]["state"], reply["data"][0]["pause_reason"]
+
+    def test_feature_codes(self):
+        for code, logged, state in (("*701", "login: available", ("available", "")),
+                                    ("*702", "pause: paused", ("paused", "coffee")),
+                                    ("*703", "state: paused", ("paused", "coffee")),
+                                    ("*704", "logout: logged-out", ("logged-out", "coffee"))):
+            # SIPp's uac scenario wants the call answered, and the dialplan
+            # hangs up at once: its BYE makes SIPp's exit code non-zero
+            self.dial(code)
+            self.assertTrue(self.engine.wait_log(logged), self.engine.read_log())
+            self.assertEqual(self.state(), state, code)
+        self.dial("*709")
+        self.assertTrue(self.engine.wait_log("nobody: nil no agent named 'nobody'"), self.engine.read_log())
 
 
 if __name__ == "__main__":
