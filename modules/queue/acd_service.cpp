@@ -55,7 +55,11 @@ public:
         host_->publish(self_, "agent_state", nullptr, fields, 4);
     }
 
+    acd::Stats stats;
+
     void record(const acd::LogRow &row) override {
+        auto [wall, day] = AcdService::wall_and_day();
+        stats.add(row, wall, day, row.queue ? acd->queue_config(row.queue).service_level : 0);
         std::string json = "{\"event\":";
         append_json_string(json, row.event);
         json += ",\"queue\":";
@@ -97,6 +101,18 @@ acd::Ms AcdService::monotonic_ms() {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<acd::Ms>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
+
+std::pair<int64_t, int64_t> AcdService::wall_and_day() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tm local{};
+    time_t secs = ts.tv_sec;
+    localtime_r(&secs, &local);
+    return {static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000,
+            static_cast<int64_t>(local.tm_year) * 1000 + local.tm_yday};
+}
+
+const acd::Stats &AcdService::stats() const { return output_->stats; }
 
 AcdService::AcdService(const tandem_host *host, tandem_module *self)
     : host_(host), self_(self), output_(std::make_unique<Output>(host, self)),

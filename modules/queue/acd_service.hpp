@@ -4,6 +4,7 @@
 #pragma once
 
 #include "acd/acd.hpp"
+#include "acd/stats.hpp"
 #include "queue_settings.hpp"
 #include "tandem/module.h"
 
@@ -52,6 +53,11 @@ public:
     void apply(const Settings &settings);
 
     static acd::Ms monotonic_ms();
+    // The wall clock (UTC ms) and the local day it falls in, as Stats wants them.
+    static std::pair<int64_t, int64_t> wall_and_day();
+
+    // On the ACD's thread only (inside call() or post()): the live statistics.
+    const acd::Stats &stats() const;
 
 private:
     class Output;

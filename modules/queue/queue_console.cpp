@@ -29,6 +29,7 @@ std::string quoted(std::string_view s) {
 struct AgentView {
     std::string name, state, reason, contact, skills;
     std::vector<std::string> queues;
+    acd::Counts windows[3]; // as QueueView's
 };
 
 struct QueueView {
@@ -38,8 +39,43 @@ struct QueueView {
     int by_state[6] = {};
     std::vector<std::pair<std::string, std::string>> members; // agent, state
     std::vector<int> tiers;
-    int ready = 0; // logged in and not paused
+    int ready = 0;                 // logged in and not paused
+    acd::Counts windows[3];        // the last 15 min, the last hour, today
+    acd::Ms wrapup = 0;
+    int needed = 0;                // Erlang C for the last hour's traffic; -1 unknown
 };
+
+constexpr int kWindowMinutes[3] = {15, 60, 0};
+constexpr const char *kWindowNames[3] = {"15m", "1h", "today"};
+
+// The staffing the last hour's traffic needs at 80% within the queue's
+// threshold; -1 while no call has completed to measure a handling time.
+int needed_now(const acd::Counts &hour, acd::Ms wrapup, acd::Ms threshold) {
+    if (hour.offered == 0) return 0;
+    if (hour.completed == 0) return -1;
+    double aht = hour.talk_s() + static_cast<double>(wrapup) / 1000.0;
+    if (aht <= 0) return 0;
+    return acd::agents_needed(static_cast<double>(hour.offered), aht, 0.8, static_cast<double>(threshold) / 1000.0).agents;
+}
+
+std::string window_json(const acd::Counts &c, acd::Ms wrapup) {
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "{\"offered\":%lld,\"answered\":%lld,\"abandoned\":%lld,\"timed_out\":%lld,"
+                  "\"service_level\":%.4f,\"asa_s\":%.1f,\"talk_s\":%.1f,\"aht_s\":%.1f}",
+                  static_cast<long long>(c.offered), static_cast<long long>(c.answered),
+                  static_cast<long long>(c.abandoned), static_cast<long long>(c.timed_out), c.service_level(), c.asa_s(),
+                  c.talk_s(), c.completed ? c.talk_s() + static_cast<double>(wrapup) / 1000.0 : 0.0);
+    return buf;
+}
+
+std::string window_text(const char *name, const acd::Counts &c) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%s: offered %lld, answered %lld, abandoned %lld, SL %.0f%%, ASA %.0f s, talk %.0f s",
+                  name, static_cast<long long>(c.offered), static_cast<long long>(c.answered),
+                  static_cast<long long>(c.abandoned), c.service_level() * 100, c.asa_s(), c.talk_s());
+    return buf;
+}
 
 std::vector<QueueView> queues_now(const std::string &only) {
     return module.service->call([&only](acd::Acd &acd, acd::Ms now) {
@@ -60,6 +96,10 @@ std::vector<QueueView> queues_now(const std::string &only) {
                 v.tiers.push_back(membership.tier);
                 if (st != acd::AgentState::LoggedOut && acd.pause_reason(agent).empty()) ++v.ready;
             }
+            auto [wall, day] = AcdService::wall_and_day();
+            for (int w = 0; w < 3; ++w) v.windows[w] = module.service->stats().queue(q, kWindowMinutes[w], wall, day);
+            v.wrapup = c.wrapup;
+            v.needed = needed_now(v.windows[1], c.wrapup, c.service_level);
             views.push_back(std::move(v));
         }
         return views;
@@ -88,12 +128,19 @@ int queue_show(int argc, const char *const *argv, tandem_console_out *out) {
             for (size_t m = 0; m < v.members.size(); ++m)
                 text += (m ? "," : "") + std::string("{\"agent\":") + quoted(v.members[m].first) + ",\"state\":" +
                         quoted(v.members[m].second) + ",\"tier\":" + std::to_string(v.tiers[m]) + "}";
-            text += "]}";
+            text += "],\"stats\":{";
+            for (int w = 0; w < 3; ++w)
+                text += (w ? "," : "") + quoted(kWindowNames[w]) + ":" + window_json(v.windows[w], v.wrapup);
+            text += "},\"staffed\":" + std::to_string(v.ready) + ",\"needed\":" + std::to_string(v.needed) + "}";
         } else {
             text += v.name + " (" + v.strategy + "): " + std::to_string(v.waiting) + " waiting, longest " +
                     std::to_string(v.longest_wait / 1000) + " s\n";
             for (size_t m = 0; m < v.members.size(); ++m)
                 text += "  " + v.members[m].first + " " + v.members[m].second + " (tier " + std::to_string(v.tiers[m]) + ")\n";
+            for (int w = 0; w < 3; ++w) text += "  " + window_text(kWindowNames[w], v.windows[w]) + "\n";
+            text += "  staffed " + std::to_string(v.ready) + ", needed " +
+                    (v.needed < 0 ? std::string("unknown (no call completed in the last hour)") : std::to_string(v.needed)) +
+                    " for the last hour's traffic\n";
         }
     }
     if (json) text += "]";
@@ -194,7 +241,9 @@ std::vector<AgentView> agents_now(const std::string &only) {
         for (acd::AgentId a = 1; a <= acd.agent_count(); ++a) {
             const acd::AgentConfig &c = acd.agent_config(a);
             if (!only.empty() && c.name != only) continue;
-            AgentView view{c.name, std::string(acd::name_of(acd.state(a))), std::string(acd.pause_reason(a)), "", "", {}};
+            AgentView view{c.name, std::string(acd::name_of(acd.state(a))), std::string(acd.pause_reason(a)), "", "", {}, {}};
+            auto [wall, day] = AcdService::wall_and_day();
+            for (int w = 0; w < 3; ++w) view.windows[w] = module.service->stats().agent(a, kWindowMinutes[w], wall, day);
             for (const acd::SkillLevel &s : c.skills)
                 view.skills += (view.skills.empty() ? "" : ",") + s.skill + ":" + std::to_string(s.level);
             for (acd::QueueId q = 1; q <= acd.queue_count(); ++q)
@@ -209,6 +258,18 @@ std::vector<AgentView> agents_now(const std::string &only) {
         for (const AgentSpec &spec : module.settings.agents)
             if (spec.config.name == v.name) v.contact = spec.contact;
     return views;
+}
+
+std::string agent_window_json(const acd::Counts (&windows)[3]) {
+    std::string text;
+    for (int w = 0; w < 3; ++w) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "%s\"%s\":{\"answered\":%lld,\"missed\":%lld,\"talk_s\":%.1f}", w ? "," : "",
+                      kWindowNames[w], static_cast<long long>(windows[w].answered),
+                      static_cast<long long>(windows[w].missed), static_cast<double>(windows[w].talk_ms) / 1000.0);
+        text += buf;
+    }
+    return text;
 }
 
 int agent_show(const std::string &only, tandem_console_out *out) {
@@ -226,7 +287,8 @@ int agent_show(const std::string &only, tandem_console_out *out) {
         if (json)
             text += (i ? "," : "") + std::string("{\"name\":") + quoted(v.name) + ",\"state\":" + quoted(v.state) +
                     ",\"pause_reason\":" + quoted(v.reason) + ",\"contact\":" + quoted(v.contact) +
-                    ",\"skills\":" + quoted(v.skills) + ",\"queues\":[" + queues + "]}";
+                    ",\"skills\":" + quoted(v.skills) + ",\"queues\":[" + queues + "],\"stats\":{" +
+                    agent_window_json(v.windows) + "}}";
         else
             text += v.name + " " + v.state + (v.reason.empty() ? "" : " (" + v.reason + ")") + " contact " +
                     (v.contact.empty() ? "-" : v.contact) + " queues " + (queues.empty() ? "-" : queues) +

@@ -104,9 +104,15 @@ class QueueModule(unittest.TestCase):
         self.assertEqual(support["agents"]["available"], 1)
         self.assertEqual(support["agents"]["logged-out"], 1)
         self.assertEqual(queues["sales"]["strategy"], "skills")
+        # live statistics: nobody has called yet; alice is staffed, none needed
+        self.assertEqual(sorted(support["stats"]), ["15m", "1h", "today"])
+        self.assertEqual(support["stats"]["1h"], {"offered": 0, "answered": 0, "abandoned": 0, "timed_out": 0,
+                                                 "service_level": 1.0, "asa_s": 0.0, "talk_s": 0.0, "aht_s": 0.0})
+        self.assertEqual((support["staffed"], support["needed"]), (1, 0))
         alice = self.agent("alice")
         self.assertEqual((alice["contact"], alice["skills"], alice["queues"]),
                          ("sip/1001", "sales:5,english:3", ["support", "sales"]))
+        self.assertEqual(alice["stats"]["today"], {"answered": 0, "missed": 0, "talk_s": 0.0})
         code, out = self.engine.ctl("queue", "show", "nosuch")
         self.assertNotEqual(code, 0)
         self.assertIn("no queue named 'nosuch'", out)
