@@ -115,7 +115,7 @@ std::pair<int64_t, int64_t> AcdService::wall_and_day() {
 const acd::Stats &AcdService::stats() const { return output_->stats; }
 
 AcdService::AcdService(const tandem_host *host, tandem_module *self)
-    : host_(host), self_(self), output_(std::make_unique<Output>(host, self)),
+    : output_(std::make_unique<Output>(host, self)),
       acd_(std::make_unique<acd::Acd>(*output_, static_cast<uint64_t>(monotonic_ms()))) {
     output_->acd = acd_.get();
     thread_ = std::thread([this] { run(); });

@@ -63,8 +63,6 @@ private:
     class Output;
     void run();
 
-    const tandem_host *host_;
-    tandem_module *self_;
     std::unique_ptr<Output> output_;
     std::unique_ptr<acd::Acd> acd_;
     std::mutex lock_;
