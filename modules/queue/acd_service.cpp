@@ -57,6 +57,10 @@ public:
 
     acd::Stats stats;
 
+    void publish(const char *name, const tandem_field *fields, size_t count) {
+        host_->publish(self_, name, nullptr, fields, count);
+    }
+
     void record(const acd::LogRow &row) override {
         auto [wall, day] = AcdService::wall_and_day();
         stats.add(row, wall, day, row.queue ? acd->queue_config(row.queue).service_level : 0);
@@ -138,11 +142,49 @@ void AcdService::post(Task task) {
     wake_.notify_one();
 }
 
+void AcdService::set_stats_interval(int seconds) {
+    {
+        std::lock_guard<std::mutex> hold(lock_);
+        stats_interval_ = static_cast<acd::Ms>(seconds) * 1000;
+        next_stats_ = stats_interval_ ? monotonic_ms() + stats_interval_ : INT64_MAX;
+    }
+    wake_.notify_one();
+}
+
+void AcdService::publish_stats(acd::Ms now) {
+    auto [wall, day] = wall_and_day();
+    for (acd::QueueId q = 1; q <= acd_->queue_count(); ++q) {
+        acd::QueueSnapshot snap = acd_->snapshot(q, now);
+        acd::Counts recent = output_->stats.queue(q, 15, wall, day);
+        int staffed = 0;
+        for (const auto &[agent, membership] : acd_->members(q))
+            staffed += acd_->state(agent) != acd::AgentState::LoggedOut && acd_->pause_reason(agent).empty();
+        char sl[16], asa[16];
+        std::snprintf(sl, sizeof sl, "%.4f", recent.service_level());
+        std::snprintf(asa, sizeof asa, "%.1f", recent.asa_s());
+        std::string values[] = {snap.name,
+                                std::to_string(snap.waiting),
+                                std::to_string(snap.longest_wait / 1000),
+                                std::to_string(snap.agents[static_cast<int>(acd::AgentState::Available)]),
+                                std::to_string(staffed),
+                                std::to_string(recent.offered),
+                                std::to_string(recent.answered),
+                                std::to_string(recent.abandoned),
+                                sl,
+                                asa};
+        const char *keys[] = {"queue", "waiting", "longest_wait_s", "available", "staffed", "offered_15m",
+                              "answered_15m", "abandoned_15m", "service_level_15m", "asa_15m_s"};
+        tandem_field fields[10];
+        for (size_t i = 0; i < 10; ++i) fields[i] = {keys[i], values[i].c_str()};
+        output_->publish("queue_stats", fields, 10);
+    }
+}
+
 void AcdService::run() {
     pthread_setname_np(pthread_self(), "tandem-acd");
     std::unique_lock<std::mutex> hold(lock_);
     while (!stopping_) {
-        acd::Ms deadline = acd_->next_deadline();
+        acd::Ms deadline = std::min(acd_->next_deadline(), next_stats_);
         if (tasks_.empty()) {
             if (deadline == INT64_MAX)
                 wake_.wait(hold);
@@ -155,6 +197,12 @@ void AcdService::run() {
         for (Task &task : batch) task(*acd_, monotonic_ms());
         acd_->advance(monotonic_ms());
         hold.lock();
+        if (monotonic_ms() >= next_stats_) {
+            next_stats_ = monotonic_ms() + stats_interval_;
+            hold.unlock();
+            publish_stats(monotonic_ms());
+            hold.lock();
+        }
     }
 }
 

@@ -56,12 +56,16 @@ public:
     // The wall clock (UTC ms) and the local day it falls in, as Stats wants them.
     static std::pair<int64_t, int64_t> wall_and_day();
 
+    // Publishes every queue's `queue_stats` event each `seconds` (0: never).
+    void set_stats_interval(int seconds);
+
     // On the ACD's thread only (inside call() or post()): the live statistics.
     const acd::Stats &stats() const;
 
 private:
     class Output;
     void run();
+    void publish_stats(acd::Ms now);
 
     std::unique_ptr<Output> output_;
     std::unique_ptr<acd::Acd> acd_;
@@ -69,6 +73,8 @@ private:
     std::condition_variable wake_;
     std::deque<Task> tasks_;
     bool stopping_ = false;
+    acd::Ms stats_interval_ = 0; // under lock_
+    acd::Ms next_stats_ = INT64_MAX;
     std::thread thread_;
 };
 

@@ -227,11 +227,42 @@ int queue_forecast(int argc, const char *const *argv, tandem_console_out *out) {
     return TANDEM_OK;
 }
 
+// add-member QUEUE AGENT [tier=N] [order=N] [weight=N] | remove-member QUEUE AGENT
+int queue_member(int argc, const char *const *argv, tandem_console_out *out) {
+    bool add = std::string(argv[1]) == "add-member";
+    std::string queue = argv[2], spec_text;
+    for (int i = 3; i < argc; ++i) spec_text += (i > 3 ? " " : "") + std::string(argv[i]);
+    MemberSpec spec;
+    if (!parse_member(spec_text, spec) || (!add && argc != 4)) {
+        print(out, "usage: queue add-member QUEUE AGENT [tier=1-9] [order=N] [weight=N] | queue remove-member QUEUE AGENT\n");
+        return TANDEM_EINVAL;
+    }
+    std::string problem = module.service->call([&](acd::Acd &acd, acd::Ms now) -> std::string {
+        acd::QueueId q = acd.find_queue(queue);
+        acd::AgentId a = acd.find_agent(spec.agent);
+        if (!q) return "no queue named '" + queue + "'";
+        if (!a) return "no agent named '" + spec.agent + "'";
+        if (add)
+            acd.add_member(q, a, spec.membership, now);
+        else
+            acd.remove_member(q, a, now);
+        return "";
+    });
+    if (!problem.empty()) {
+        print(out, problem + "\n");
+        return TANDEM_ENOENT;
+    }
+    const char *show[] = {"queue", "show", queue.c_str()};
+    return queue_show(3, show, out);
+}
+
 int queue_command(void *, int argc, const char *const *argv, tandem_console_out *out) {
     std::string sub = argc > 1 ? argv[1] : "show";
     if (sub == "show") return queue_show(argc, argv, out);
     if (sub == "forecast") return queue_forecast(argc, argv, out);
-    print(out, "usage: queue show [NAME] | queue forecast NAME --calls-per-hour N --aht SECONDS [--sl 80/20]\n");
+    if ((sub == "add-member" || sub == "remove-member") && argc >= 4) return queue_member(argc, argv, out);
+    print(out, "usage: queue show [NAME] | queue forecast NAME --calls-per-hour N --aht SECONDS [--sl 80/20]"
+               " | queue add-member QUEUE AGENT [tier=N] [order=N] [weight=N] | queue remove-member QUEUE AGENT\n");
     return TANDEM_EINVAL;
 }
 
@@ -327,8 +358,10 @@ int agent_command(void *, int argc, const char *const *argv, tandem_console_out 
 }
 
 const tandem_console_command queue_cmd = {
-    sizeof(tandem_console_command), "queue", "queue show [NAME] | queue forecast NAME --calls-per-hour N --aht S [--sl 80/20]",
-    "queues: waiting callers and members; Erlang C staffing forecast", nullptr, queue_command};
+    sizeof(tandem_console_command), "queue",
+    "queue show [NAME] | queue forecast NAME --calls-per-hour N --aht S [--sl 80/20] | queue add-member|remove-member QUEUE AGENT",
+    "queues: waiting callers, members and statistics; members added or removed; Erlang C staffing forecast", nullptr,
+    queue_command};
 const tandem_console_command agent_cmd = {
     sizeof(tandem_console_command), "agent", "agent show [NAME] | agent login|logout|unpause NAME | agent pause NAME [REASON]",
     "queue agents: states, log in and out, pause", nullptr, agent_command};

@@ -19,6 +19,7 @@ int configure() {
     }
     if (!module.service) module.service = std::make_unique<AcdService>(module.host, module.self);
     module.service->apply(settings);
+    module.service->set_stats_interval(settings.stats_interval_s);
     module.host->log(module.self, TANDEM_LOG_INFO, nullptr, "queue: %zu queue(s), %zu agent(s)", settings.queues.size(),
                      settings.agents.size());
     std::lock_guard<std::mutex> hold(module.settings_lock);

@@ -104,28 +104,6 @@ bool parse_skills(const std::string &text, std::vector<acd::SkillLevel> &out) {
     return true;
 }
 
-// "alice tier=2 order=3 weight=2"
-bool parse_member(const std::string &text, MemberSpec &out) {
-    std::stringstream in(text);
-    std::string word;
-    if (!(in >> out.agent) || !valid_name(out.agent)) return false;
-    while (in >> word) {
-        auto eq = word.find('=');
-        long v = 0;
-        if (eq == std::string::npos || !to_int(std::string_view(word).substr(eq + 1), 0, 1000000, v)) return false;
-        std::string key = word.substr(0, eq);
-        if (key == "tier" && v >= 1 && v <= 9)
-            out.membership.tier = static_cast<int>(v);
-        else if (key == "order")
-            out.membership.order = static_cast<int>(v);
-        else if (key == "weight" && v >= 1)
-            out.membership.weight = static_cast<unsigned>(v);
-        else
-            return false;
-    }
-    return true;
-}
-
 void read_queue(const Table &t, QueueSpec &q) {
     acd::QueueConfig &c = q.config;
     c.name = t.text("name");
@@ -177,6 +155,27 @@ void read_queue(const Table &t, QueueSpec &q) {
 
 } // namespace
 
+bool parse_member(const std::string &text, MemberSpec &out) {
+    std::stringstream in(text);
+    std::string word;
+    if (!(in >> out.agent) || !valid_name(out.agent)) return false;
+    while (in >> word) {
+        auto eq = word.find('=');
+        long v = 0;
+        if (eq == std::string::npos || !to_int(std::string_view(word).substr(eq + 1), 0, 1000000, v)) return false;
+        std::string key = word.substr(0, eq);
+        if (key == "tier" && v >= 1 && v <= 9)
+            out.membership.tier = static_cast<int>(v);
+        else if (key == "order")
+            out.membership.order = static_cast<int>(v);
+        else if (key == "weight" && v >= 1)
+            out.membership.weight = static_cast<unsigned>(v);
+        else
+            return false;
+    }
+    return true;
+}
+
 bool read_settings(const std::function<const char *(const std::string &)> &get, Settings &out,
                    std::vector<std::string> &errors) {
     size_t errors_before = errors.size();
@@ -203,6 +202,8 @@ bool read_settings(const std::function<const char *(const std::string &)> &get, 
             if (!agent_names.count(m.agent)) t.fail("members", "'" + m.agent + "' is not in agents");
         out.queues.push_back(std::move(q));
     }
+    Table top(get, "", "queue", errors);
+    out.stats_interval_s = static_cast<int>(top.integer("stats_interval", 0, 0, 3600));
     return errors.size() == errors_before;
 }
 

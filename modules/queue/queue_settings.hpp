@@ -30,7 +30,12 @@ struct AgentSpec {
 struct Settings {
     std::vector<QueueSpec> queues;
     std::vector<AgentSpec> agents;
+    int stats_interval_s = 0; // publish each queue's queue_stats event this often; 0: never
 };
+
+// One member as written in a queue's `members` list (and on the console):
+// "AGENT [tier=1-9] [order=N] [weight=N]". False when it is not that.
+bool parse_member(const std::string &text, MemberSpec &out);
 
 // `get(key)` is the module's flat config look-up (NULL when absent).
 // Returns false, with one line per problem in `errors`, when anything is wrong.

@@ -19,6 +19,8 @@ forecast, and a reload that changes queues without a restart.
                                   agent's state follows, each call logs the state returned,
                                   and an unknown agent gives nil and a reason
   test_agent_state_events         every change is an agent_state event (tandem ctl events)
+  test_queue_stats_events         stats_interval = 1: each queue's queue_stats event once a second
+  test_members_from_console       queue add-member / remove-member; unknown names refused
 """
 import json
 import os
@@ -57,12 +59,12 @@ class QueueModule(unittest.TestCase):
             harness.end_engine(self, self.engine)
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def write(self, agents=AGENTS, queues=QUEUES):
+    def write(self, agents=AGENTS, queues=QUEUES, extra=""):
         with open(os.path.join(self.dir, "tandem.lua"), "w") as f:
             f.write("return { modules = { 'queue' }, workers = 1, shutdown_grace = 1,\n"
-                    "  module_config = { queue = {\n  %s\n  %s\n} } }\n" % (agents, queues))
+                    "  module_config = { queue = {\n  %s\n  %s\n  %s\n} } }\n" % (agents, queues, extra))
 
-    def start(self, **kw):
+    def start(self, **kw):  # write()'s arguments
         self.write(**kw)
         self.engine = harness.Instance(os.path.join(self.dir, "tandem.lua")).start()
         return self.engine
@@ -166,29 +168,61 @@ class QueueModule(unittest.TestCase):
         alice = self.agent("alice")
         self.assertEqual((alice["state"], alice["pause_reason"]), ("paused", "training"))
 
-    def test_agent_state_events(self):
-        self.start()
+    def custom_events(self, kind, count, act=lambda: None, timeout=10):
+        """The first `count` custom events of type `kind` after `act()`."""
         events = subprocess.Popen([harness.BIN, "ctl", "-s", self.engine.socket, "--json", "events", "custom"],
                                   stdout=subprocess.PIPE, text=True)
         try:
-            time.sleep(0.3)  # subscribed
-            self.engine.ctl("agent", "login", "bob")
-            self.engine.ctl("agent", "pause", "bob", "meeting")
             lines = []
-            reader = threading.Thread(target=lambda: lines.extend(events.stdout), daemon=True)
-            reader.start()
-            deadline = time.time() + 10
+            threading.Thread(target=lambda: lines.extend(events.stdout), daemon=True).start()
+            time.sleep(0.3)  # subscribed
+            act()
+            deadline = time.time() + timeout
             seen = []
-            while len(seen) < 2 and time.time() < deadline:
+            while len(seen) < count and time.time() < deadline:
                 time.sleep(0.05)
-                seen = [e for e in map(json.loads, list(lines)) if e.get("type") == "agent_state"]
+                seen = [e for e in map(json.loads, list(lines)) if e.get("type") == kind]
+            return seen[:count]
         finally:
             events.kill()
             events.wait()
+            events.stdout.close()
+
+    def test_agent_state_events(self):
+        self.start()
+        seen = self.custom_events("agent_state", 2, lambda: (self.engine.ctl("agent", "login", "bob"),
+                                                             self.engine.ctl("agent", "pause", "bob", "meeting")))
         self.assertEqual([(e["agent"], e["from"], e["state"], e["reason"], e["module"]) for e in seen],
                          [("bob", "logged-out", "available", "login", "queue"),
                           ("bob", "available", "paused", "meeting", "queue")])
         self.assertTrue(all(e["ts_us"] > 0 for e in seen), seen)
+
+    def test_queue_stats_events(self):
+        self.start(extra="stats_interval = 1,")
+        seen = self.custom_events("queue_stats", 4)
+        by_queue = {e["queue"]: e for e in seen}
+        self.assertEqual(sorted(by_queue), ["sales", "support"])
+        support = by_queue["support"]
+        self.assertEqual((support["waiting"], support["staffed"], support["available"], support["offered_15m"],
+                          support["service_level_15m"]), ("0", "1", "1", "0", "1.0000"))
+        # once a second, not more
+        self.assertEqual(len([e for e in seen if e["queue"] == "support"]), 2)
+        stamps = [e["ts_us"] for e in seen if e["queue"] == "support"]
+        self.assertGreater(stamps[1] - stamps[0], 900000)
+
+    def test_members_from_console(self):
+        self.start()
+        code, out = self.engine.ctl("queue", "add-member", "support", "carol", "tier=3")
+        self.assertEqual(code, 0, out)
+        self.assertIn("carol logged-out (tier 3)", out)
+        code, out = self.engine.ctl("queue", "remove-member", "support", "bob")
+        self.assertEqual(code, 0, out)
+        self.assertEqual([m["agent"] for m in self.show()["support"]["members"]], ["alice", "carol"])
+        for args, says in ((("support", "zed"), "no agent named 'zed'"), (("nosuch", "bob"), "no queue named 'nosuch'"),
+                           (("support", "bob", "tier=12"), "usage: queue add-member")):
+            code, out = self.engine.ctl("queue", "add-member", *args)
+            self.assertNotEqual(code, 0, args)
+            self.assertIn(says, out)
 
     def test_bad_config(self):
         for queues, says in (('queues = { { name = "q", strategy = "fastest" } },',
