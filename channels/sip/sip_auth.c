@@ -603,7 +603,8 @@ struct sip_endpoint *sip_authenticate(nua_t *nua, nua_handle_t *nh, sip_t const 
             md5_hex(expect, "%s:%s:%s", ha1, nonce, ha2);
         else
             ok_alg = false;
-        bool match = ep && ok_alg && strcasecmp(expect, resp) == 0;
+        for (char *r = resp; *r; ++r) *r = (char)tolower((unsigned char)*r); /* hex digits, either case */
+        bool match = ep && ok_alg && strlen(resp) == 32 && sip_equal_secret(expect, resp, 32);
         if (match && sip_cfg.auth_uri_check && !same_target(uri, sip)) { /* an answer made for another request, replayed */
             nua_respond(nh, 400, "Digest URI Mismatch", TAG_IF(with_this, NUTAG_WITH_THIS(nua)), TAG_END());
             return NULL;

@@ -68,11 +68,17 @@ enum sip_nonce_state sip_nonce_check(const char *nonce) {
     memcpy(stamp, nonce, 8 + 16);
     stamp[8 + 16] = '\0';
     mac_hex(mac, stamp);
-    if (strcmp(mac, nonce + 8 + 16) != 0) return SIP_NONCE_FOREIGN;
+    if (!sip_equal_secret(mac, nonce + 8 + 16, 32)) return SIP_NONCE_FOREIGN;
     stamp[8] = '\0';
     long issued = (long)strtoul(stamp, NULL, 16);
     long now = now_s();
     return now >= issued && now - issued <= SIP_NONCE_LIFETIME ? SIP_NONCE_FRESH : SIP_NONCE_EXPIRED;
+}
+
+bool sip_equal_secret(const char *a, const char *b, size_t n) {
+    unsigned char diff = 0;
+    for (size_t i = 0; i < n; ++i) diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
 }
 
 bool sip_nonce_spend(const char *nonce, const char *nc) {

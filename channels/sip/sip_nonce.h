@@ -30,4 +30,9 @@ enum sip_nonce_state sip_nonce_check(const char *nonce);
  * authenticated before, and records it; false for a replay. */
 bool sip_nonce_spend(const char *nonce, const char *nc);
 
+/* Whether the n bytes at a and b are equal, in a time that does not depend
+ * on where they differ: a MAC or digest compared with strcmp would tell a
+ * patient attacker, byte by byte, how much of a forgery was right. */
+bool sip_equal_secret(const char *a, const char *b, size_t n);
+
 #endif

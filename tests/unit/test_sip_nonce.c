@@ -2,7 +2,8 @@
  * and verifiable, a forged or altered one is not ours, and a nonce count
  * authenticates once: replays, counts that go back, a second use without
  * qop and a nonce whose memory slot was taken by a newer one are all
- * refused. Exit status: the number of failures. */
+ * refused; secrets compare over their whole length. Exit status: the
+ * number of failures. */
 #include "sip_nonce.h"
 
 #include <stdio.h>
@@ -61,6 +62,12 @@ static void a_pushed_out_nonce_counts_as_spent(void) {
     CHECK(sip_nonce_spend(n, "00000002"));
 }
 
+static void secrets_compare_whole(void) {
+    CHECK(sip_equal_secret("0123456789abcdef", "0123456789abcdef", 16));
+    CHECK(!sip_equal_secret("0123456789abcdef", "x123456789abcdef", 16));
+    CHECK(!sip_equal_secret("0123456789abcdef", "0123456789abcdex", 16));
+}
+
 int main(void) {
     if (sip_nonce_init() != 0) {
         perror("sip_nonce_init");
@@ -70,5 +77,6 @@ int main(void) {
     counts_must_rise();
     without_qop_a_nonce_serves_once();
     a_pushed_out_nonce_counts_as_spent();
+    secrets_compare_whole();
     return failures;
 }
