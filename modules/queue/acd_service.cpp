@@ -1,5 +1,6 @@
 #include "acd_service.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -206,6 +207,21 @@ void AcdService::run() {
     }
 }
 
+namespace {
+
+// Removes the members of `q` that `members` does not name; the others stay
+// as they are (calls ringing them, their counts for fewest-calls and
+// least-talk-time).
+void keep_only(acd::Acd &acd, acd::QueueId q, const std::vector<MemberSpec> &members, acd::Ms now) {
+    for (const auto &[agent, membership] : acd.members(q)) {
+        const std::string &name = acd.agent_config(agent).name;
+        if (std::none_of(members.begin(), members.end(), [&](const MemberSpec &m) { return m.agent == name; }))
+            acd.remove_member(q, agent, now);
+    }
+}
+
+} // namespace
+
 void AcdService::apply(const Settings &settings) {
     call([&settings](acd::Acd &acd, acd::Ms now) {
         std::vector<acd::AgentId> listed;
@@ -225,14 +241,13 @@ void AcdService::apply(const Settings &settings) {
                 acd.configure_queue(q, spec.config, now);
             else
                 q = acd.add_queue(spec.config);
-            for (acd::AgentId a = 1; a <= acd.agent_count(); ++a) acd.remove_member(q, a, now);
+            keep_only(acd, q, spec.members, now);
             for (const MemberSpec &m : spec.members) acd.add_member(q, acd.find_agent(m.agent), m.membership, now);
         }
         for (acd::QueueId q = 1; q <= acd.queue_count(); ++q) {
             bool listed_queue = false;
             for (const QueueSpec &spec : settings.queues) listed_queue = listed_queue || spec.config.name == acd.queue_config(q).name;
-            if (!listed_queue)
-                for (acd::AgentId a = 1; a <= acd.agent_count(); ++a) acd.remove_member(q, a, now);
+            if (!listed_queue) keep_only(acd, q, {}, now);
         }
         for (const AgentSpec &spec : settings.agents)
             if (spec.login && acd.state(acd.find_agent(spec.config.name)) == acd::AgentState::LoggedOut)

@@ -47,7 +47,7 @@ public:
 
     // Brings the Acd in line with `settings` (load and `module reload`):
     // new queues and agents are added, existing ones take the new settings
-    // and members, agents' states are kept. A queue or agent no longer in
+    // and members, agents' states and members' counts are kept. A queue or agent no longer in
     // the file loses its members (an agent is logged out) but stays known
     // until the engine restarts, so its history and ids stay valid.
     void apply(const Settings &settings);

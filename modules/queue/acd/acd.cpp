@@ -82,9 +82,11 @@ struct Acd::Impl {
         if (id == 0 || id > agents.size()) throw std::out_of_range("no such agent");
         return *agents[id - 1];
     }
-    Member *member_of(QueueRec &q, AgentId a) {
-        for (auto &m : q.members)
-            if (m->agent->id == a) return m.get();
+    // Through the agent's few memberships, not the queue's many members:
+    // answered() and hung_up() ask on every call.
+    static Member *member_of(const AgentRec &a, QueueId q) {
+        for (Member *m : a.memberships)
+            if (m->queue == q) return m;
         return nullptr;
     }
 
@@ -469,10 +471,17 @@ void Acd::configure_agent(AgentId id, AgentConfig config, Ms now) {
 void Acd::add_member(QueueId qid, AgentId aid, Membership membership, Ms now) {
     QueueRec &q = impl_->queue(qid);
     AgentRec &a = impl_->agent(aid);
-    if (impl_->member_of(q, aid)) remove_member(qid, aid, now);
     membership.tier = std::clamp(membership.tier, 1, kMaxTier);
     while (q.tiers.size() < static_cast<size_t>(membership.tier))
         q.tiers.push_back(make_selector(q.config.strategy, impl_->random));
+    if (Member *existing = Impl::member_of(a, qid)) {
+        // a new tier, order or weight; its calls and talk time stay
+        impl_->index(*existing, false);
+        existing->membership = membership;
+        impl_->refresh(a, now);
+        if (impl_->available(a, now)) impl_->dispatch_for_agent(a, now);
+        return;
+    }
     auto m = std::make_unique<Member>(Member{&a, qid, membership, 0, 0, false, {}, 0});
     a.memberships.push_back(m.get());
     q.members.push_back(std::move(m));
@@ -486,7 +495,7 @@ void Acd::add_member(QueueId qid, AgentId aid, Membership membership, Ms now) {
 void Acd::remove_member(QueueId qid, AgentId aid, Ms now) {
     QueueRec &q = impl_->queue(qid);
     AgentRec &a = impl_->agent(aid);
-    Member *m = impl_->member_of(q, aid);
+    Member *m = Impl::member_of(a, qid);
     if (!m) return;
     std::vector<OfferId> here;
     for (OfferId id : a.ringing)
@@ -611,7 +620,7 @@ void Acd::answered(OfferId id, Ms now) {
     --a.offers;
     ++a.calls;
     a.unanswered_in_row = 0;
-    if (Member *m = d.member_of(q, a.id)) ++m->calls;
+    if (Member *m = Impl::member_of(a, q.id)) ++m->calls;
     d.withdraw_all(c, now);
     if (c.next_check != INT64_MAX) d.timers.erase({c.next_check, TimerKind::CallerCheck, c.id});
     c.next_check = INT64_MAX;
@@ -632,7 +641,7 @@ void Acd::hung_up(CallerId id, bool by_agent, Ms now) {
     AgentRec &a = impl_->agent(c.connected_agent);
     QueueRec &q = impl_->queue(c.queue);
     Ms talk = now - c.connected_at;
-    if (Member *m = impl_->member_of(q, a.id)) m->talk_ms += talk;
+    if (Member *m = Impl::member_of(a, q.id)) m->talk_ms += talk;
     --a.calls;
     a.idle_since = now;
     a.wrapup_until = std::max(a.wrapup_until, now + q.config.wrapup);

@@ -142,6 +142,8 @@ public:
     void configure_queue(QueueId queue, QueueConfig config, Ms now);
     AgentId add_agent(AgentConfig config);
     void configure_agent(AgentId agent, AgentConfig config, Ms now);
+    // For a member already there: the new tier, order and weight; what it
+    // did in the queue (calls, talk time) is kept.
     void add_member(QueueId queue, AgentId agent, Membership membership, Ms now);
     void remove_member(QueueId queue, AgentId agent, Ms now);
     QueueId find_queue(std::string_view name) const; // 0 when none

@@ -259,3 +259,19 @@ TEST_CASE("an agent of several queues takes the longest waiting caller of the hi
     CHECK(w.said.offers.back().caller == vip2); // priority before the wait of new2
     (void)new2;
 }
+
+TEST_CASE("a member added again keeps what it did in the queue (a reload does this)") {
+    World w;
+    QueueId q = w.queue(Strategy::FewestCalls);
+    AgentId a1 = w.ready_agent(q), a2 = w.ready_agent(q);
+    REQUIRE(w.serve_one(q) == a1);
+    REQUIRE(w.serve_one(q) == a2);
+    REQUIRE(w.serve_one(q) == a1); // a1 has 2 calls, a2 1
+    w.acd.add_member(q, a1, {1, 5, 1}, w.now); // a new order, the same member
+    auto members = w.acd.members(q);
+    REQUIRE(members.size() == 2);
+    CHECK(members[0].first == a1);
+    CHECK(members[0].second.tier == 1);
+    CHECK(members[0].second.order == 5);
+    CHECK(w.serve_one(q) == a2); // 1 call < 2 calls: a1's count was kept
+}
