@@ -52,6 +52,8 @@ struct sip_config {
 extern struct sip_config sip_cfg;
 /* load(): an integer key within [min, max], `def` when unset, -1 invalid. */
 int sip_cfg_int(const char *key, int def, int min, int max);
+/* A true/false setting: 1 or 0, `def` when absent, -1 for anything else. */
+int sip_cfg_bool(const char *key, bool def);
 /* load(): the media keys of sip_config (sip_media_config.c); 0 or -1 (logged). */
 int sip_media_config(void);
 /* load(): rtp_ip is numeric IPv4 and rtp_ip6 numeric IPv6 or "" (for

@@ -42,12 +42,12 @@ int sip_media_config(void) {
                              sip_host->struct_size >= offsetof(tandem_host, codec_list) + sizeof sip_host->codec_list
                          ? registered_codecs
                          : NULL;
-    const char *jb = sip_host->config_get(sip_self, "jitter_buffer");
-    if (jb && *jb && strcmp(jb, "true") != 0 && strcmp(jb, "false") != 0) {
+    int jb = sip_cfg_bool("jitter_buffer", true);
+    if (jb < 0) {
         sip_host->log(sip_self, TANDEM_LOG_ERROR, NULL, "sip: jitter_buffer must be true or false");
         return -1;
     }
-    sip_cfg.jitter_buffer = !jb || !*jb || strcmp(jb, "true") == 0;
+    sip_cfg.jitter_buffer = jb == 1;
     sip_cfg.jb_min_ms = sip_cfg_int("jitter_buffer_min_ms", 40, 20, 400);
     sip_cfg.jb_max_ms = sip_cfg_int("jitter_buffer_max_ms", 200, 20, 600);
     sip_cfg.rtcp_interval_ms = sip_cfg_int("rtcp_interval_ms", 5000, 500, 60000);

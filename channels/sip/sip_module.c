@@ -390,6 +390,12 @@ int sip_cfg_int(const char *key, int def, int min, int max) {
     return (n >= min && n <= max) ? (int)n : -1;
 }
 
+int sip_cfg_bool(const char *key, bool def) {
+    const char *v = sip_host->config_get(sip_self, key);
+    if (!v || !*v) return def;
+    return strcmp(v, "true") == 0 ? 1 : strcmp(v, "false") == 0 ? 0 : -1;
+}
+
 static int sip_load(tandem_module *module, const tandem_host *host) {
     sip_host = host;
     sip_self = module;
@@ -412,10 +418,9 @@ static int sip_load(tandem_module *module, const tandem_host *host) {
     copy_cfg(sip_cfg.realm, sizeof sip_cfg.realm, "realm", "tandem");
     sip_cfg.auth_fail_limit = sip_cfg_int("auth_fail_limit", 10, 1, 100000);
     sip_cfg.auth_ban_seconds = sip_cfg_int("auth_ban_seconds", 60, 1, 86400);
-    const char *uri_check = host->config_get(module, "auth_uri_check");
-    sip_cfg.auth_uri_check = !uri_check || !*uri_check || strcmp(uri_check, "true") == 0;
-    if (sip_cfg.auth_fail_limit < 0 || sip_cfg.auth_ban_seconds < 0 || strchr(sip_cfg.realm, '"') ||
-        (uri_check && *uri_check && strcmp(uri_check, "true") != 0 && strcmp(uri_check, "false") != 0)) {
+    int uri_check = sip_cfg_bool("auth_uri_check", true);
+    sip_cfg.auth_uri_check = uri_check == 1;
+    if (sip_cfg.auth_fail_limit < 0 || sip_cfg.auth_ban_seconds < 0 || strchr(sip_cfg.realm, '"') || uri_check < 0) {
         host->log(module, TANDEM_LOG_ERROR, NULL,
                   "sip: auth_fail_limit (1-100000), auth_ban_seconds (1-86400), auth_uri_check (true or false) "
                   "or realm is invalid");

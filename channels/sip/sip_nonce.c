@@ -84,11 +84,10 @@ bool sip_equal_secret(const char *a, const char *b, size_t n) {
 bool sip_nonce_spend(const char *nonce, const char *nc) {
     uint64_t serial = serial_of(nonce);
     uint32_t count = 1;
-    if (nc) {
-        char *end;
-        unsigned long v = strtoul(nc, &end, 16);
-        if (!*nc || *end || strlen(nc) != 8 || v == 0) return false;
-        count = (uint32_t)v;
+    if (nc) { /* exactly 8 hex digits: strtoul alone would take signs and spaces */
+        if (strlen(nc) != 8 || strspn(nc, "0123456789abcdefABCDEF") != 8) return false;
+        count = (uint32_t)strtoul(nc, NULL, 16);
+        if (count == 0) return false;
     }
     struct spent *s = &spent[serial % SPENT_SLOTS];
     if (s->serial == serial) {

@@ -4,19 +4,11 @@
  * qop and a nonce whose memory slot was taken by a newer one are all
  * refused; secrets compare over their whole length. Exit status: the
  * number of failures. */
+#include "c_check.h"
 #include "sip_nonce.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static int failures;
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
 
 static void issued_nonces_are_unique_and_ours(void) {
     char a[SIP_NONCE_LEN + 1], b[SIP_NONCE_LEN + 1];
@@ -42,6 +34,8 @@ static void counts_must_rise(void) {
     CHECK(!sip_nonce_spend(n, "0000000x"));
     CHECK(!sip_nonce_spend(n, "00000000"));
     CHECK(!sip_nonce_spend(n, "4"));
+    CHECK(!sip_nonce_spend(n, "-0000001")); /* strtoul would read 0xffffffff */
+    CHECK(!sip_nonce_spend(n, " 0000009"));
 }
 
 static void without_qop_a_nonce_serves_once(void) {

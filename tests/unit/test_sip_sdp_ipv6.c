@@ -3,20 +3,12 @@
  * our family, and an address of the wrong type is not taken; and a=ptime /
  * a=maxptime both ways. C, because the
  * channel's internal header is C11. Exit status: the number of failures. */
+#include "c_check.h"
 #include "sip_internal.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
-
-static int failures;
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
 
 static int parse(const char *sdp, struct sip_media *m) { return sip_sdp_parse(sdp, strlen(sdp), m); }
 
