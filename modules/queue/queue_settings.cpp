@@ -42,7 +42,9 @@ public:
     long integer(const std::string &key, long fallback, long lo, long hi) const {
         const char *v = raw(key);
         long out = fallback;
-        if (v && !to_int(v, lo, hi, out))
+        std::string_view text = v ? v : "";
+        if (text.ends_with(".0")) text.remove_suffix(2); // a Lua float such as 10.0 arrives as "10.0"
+        if (v && !to_int(text, lo, hi, out))
             fail(key, "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
         return out;
     }

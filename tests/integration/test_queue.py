@@ -38,7 +38,7 @@ import harness  # noqa: E402
 AGENTS = """agents = {
     { name = "alice", contact = "sip/1001", skills = "sales:5, english:3", login = true },
     { name = "bob", contact = "sip/1002" },
-    { name = "carol", contact = "sip/1003", capacity = 2 },
+    { name = "carol", contact = "sip/1003", capacity = 2.0 },
   },"""
 
 QUEUES = """queues = {
