@@ -54,7 +54,7 @@ extern "C" {
 #endif
 
 #define TANDEM_ABI_MAJOR 1
-#define TANDEM_ABI_MINOR 4
+#define TANDEM_ABI_MINOR 5
 
 #if defined(__GNUC__)
 #define TANDEM_EXPORT __attribute__((visibility("default")))
@@ -442,6 +442,36 @@ typedef struct tandem_tap {
 } tandem_tap;
 
 /* ---------------------------------------------------------------------- */
+/* Call control from a dialplan function (ABI 1.5, queue).                  */
+
+/* How a bridge made with host->inv_bridge ended. */
+enum tandem_bridge_end {
+    TANDEM_BRIDGE_PEER_GONE = 0,    /* the dialled leg hung up */
+    TANDEM_BRIDGE_CHANNEL_GONE = 1, /* the call's channel hung up */
+    TANDEM_BRIDGE_DISSOLVED = 2     /* ended with both legs alive (a transfer) */
+};
+
+/* What a suspended invocation hears about its call (host->inv_watch). Every
+ * callback runs on the call's worker; `tag` is the value given to inv_dial
+ * for that leg. */
+typedef struct tandem_inv_watch {
+    size_t struct_size;
+    void *user;
+    /* A leg dialled with inv_dial changed state: RINGING, EARLY, UP, or
+     * HUNGUP with its Q.850 cause (0 otherwise). May run before inv_dial
+     * returns, when the driver fails or answers at once. */
+    void (*leg_state)(void *user, tandem_leg *leg, uint64_t tag, int state, int cause);
+    /* May be NULL. A digit from the call's channel. The digit is consumed:
+     * a later read() of the script does not see it. */
+    void (*dtmf)(void *user, char digit);
+    /* May be NULL. The bridge made with inv_bridge ended (enum
+     * tandem_bridge_end). With TANDEM_BRIDGE_CHANNEL_GONE the call is ending:
+     * complete the invocation now (cancel() is then not called) or wait for
+     * cancel(). */
+    void (*bridge_end)(void *user, uint64_t tag, int how);
+} tandem_inv_watch;
+
+/* ---------------------------------------------------------------------- */
 /* The host table: everything a module may call.                           */
 
 typedef void (*tandem_task_fn)(void *arg);
@@ -717,6 +747,49 @@ struct tandem_host {
      * samples > 0), so the peer's driver keeps the timing. Ask per packet:
      * it changes when a recording, spy or conference starts or ends. */
     bool (*leg_relays_directly)(const tandem_leg *leg);
+
+    /* --- added in ABI 1.5: call control from a dialplan function (queue) ---
+     * All worker-only, on the invocation's worker, and only while it is
+     * suspended (after invoke() returned TANDEM_SUSPENDED, before
+     * inv_complete() or cancel()). The legs an invocation dials belong to its
+     * call; whatever of them is still up when it completes or is cancelled
+     * is hung up (cause 16) and its bridge ends, so a module cannot leave a
+     * leg behind. */
+
+    /* Follow the call: `watch` (copied) replaces any earlier one. TANDEM_OK,
+     * TANDEM_EINVAL (not suspended, or a NULL leg_state). */
+    int (*inv_watch)(tandem_invocation *inv, const tandem_inv_watch *watch);
+    /* Dial `target` ("DRIVER/DEST", as the script's dial()) as a new leg of
+     * the invocation's call. The leg inherits the channel's caller identity
+     * and variables (so `sip_h_X-...` variables become SIP headers), then
+     * `vars` are set on it. Progress reaches watch->leg_state with `tag`.
+     * Returns the leg, referenced (leg_unref it), or NULL when `target` is
+     * malformed or names no loaded driver (the log says which). */
+    tandem_leg *(*inv_dial)(tandem_invocation *inv, const char *target, const tandem_field *vars, size_t count,
+                            uint64_t tag);
+    /* Hang up a leg this invocation dialled. TANDEM_OK (also when it is
+     * already gone), TANDEM_ENOENT (not one of its legs). */
+    int (*inv_hangup)(tandem_invocation *inv, tandem_leg *leg, int cause);
+    /* Bridge the call's channel with `leg`, a leg this invocation dialled
+     * that is UP; the channel stops hearing any stream. The end reaches
+     * watch->bridge_end. TANDEM_OK, TANDEM_ENOENT (not one of its legs),
+     * TANDEM_EGONE (either side hung up), TANDEM_EBUSY (either side is
+     * bridged, or the leg is not UP). */
+    int (*inv_bridge)(tandem_invocation *inv, tandem_leg *leg);
+    /* Play `items` to the channel or to a leg this invocation dialled, over
+     * whatever it hears (a stream resumes after). An item is a prompt name
+     * as for the script's play() ("en/please-hold"), a tone ("tone:..."),
+     * or a value spoken in the leg's `language` (default "en"):
+     * "number:N", "duration:SECONDS", "digits:D". Items that cannot be
+     * played are logged and left out. done(arg) runs later on the worker
+     * when the items have played to the end; it does not run when the play
+     * is stopped (inv_play_stop, a later inv_play on that leg, the leg's
+     * hang-up, the end of the invocation). TANDEM_OK, TANDEM_ENOENT (not
+     * its leg), TANDEM_EGONE, TANDEM_EINVAL (a spoken value out of range). */
+    int (*inv_play)(tandem_invocation *inv, tandem_leg *leg, const char *const *items, size_t count,
+                    void (*done)(void *arg), void *arg);
+    /* Stop what inv_play plays to `leg`. TANDEM_OK, TANDEM_ENOENT. */
+    int (*inv_play_stop)(tandem_invocation *inv, tandem_leg *leg);
 };
 
 /* ---------------------------------------------------------------------- */

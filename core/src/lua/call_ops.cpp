@@ -8,6 +8,7 @@
 #include "media/prompts.hpp"
 #include "media/tones.hpp"
 #include "modules/invocation.hpp"
+#include "modules/invocation_control.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
@@ -546,7 +547,15 @@ class InvocationOp : public PendingOp {
 public:
     explicit InvocationOp(std::unique_ptr<tandem_invocation> inv) : inv_(std::move(inv)) {}
     void start() override {}
+    void on_leg_state(Leg &leg, LegState state) override { invocation::leg_state(*inv_, leg, state); }
+    void on_dtmf(Leg &leg, char digit) override {
+        if (invocation::dtmf(*inv_, leg, digit) && !leg.dtmf_buffer.empty())
+            leg.dtmf_buffer.pop_back(); // the function took it
+    }
     void cancel() override {
+        // What it controls goes first and silently; then the module forgets it.
+        inv_->suspended = false;
+        invocation::release(*inv_);
         const tandem_function *fn = inv_->function.desc;
         fn->cancel(fn->user, inv_.get());
         inv_->use = ModuleUse();
@@ -557,6 +566,25 @@ private:
 };
 
 } // namespace
+
+void play_to_leg(Call &call, Leg &leg, const std::vector<PlayItem> &items, std::weak_ptr<void> alive,
+                 std::function<void()> on_done) {
+    Ref<Leg> target(&leg);
+    Call *owner = &call; // alive expires before the call goes
+    prepare_playback(call, items, alive, [owner, target, alive, on_done = std::move(on_done)](const PlayPlan &plan) {
+        if (target->state() == LegState::hungup)
+            return;
+        auto player = build_player(*owner, plan);
+        if (!player) {
+            owner->worker.post([alive, on_done] {
+                if (alive.lock())
+                    on_done();
+            });
+            return;
+        }
+        owner->worker.start_playing(*target, std::move(player), on_done);
+    });
+}
 
 std::unique_ptr<PendingOp> make_sleep_op(Call &call, uint32_t ms) { return std::make_unique<SleepOp>(call, ms); }
 std::unique_ptr<PendingOp> make_play_op(Call &call, Leg &leg, PlayRequest request) {

@@ -5,6 +5,7 @@
 #include "lua/lua_worker.hpp"
 #include "media/tones.hpp"
 
+#include <functional>
 #include <lua.hpp>
 #include <map>
 #include <memory>
@@ -48,6 +49,13 @@ namespace lua {
 void read_play_items(lua_State *L, int idx, std::vector<PlayItem> &items);
 int push_invocation_results(lua_State *L, const tandem_invocation &inv);
 } // namespace lua
+
+// Plays `items` to `leg` as play() does (prompts not yet cached are decoded
+// off the worker first). on_done runs when everything played, or in a later
+// task when nothing in `items` can be played; not when the play is stopped
+// or `alive` expired before it started.
+void play_to_leg(Call &call, Leg &leg, const std::vector<PlayItem> &items, std::weak_ptr<void> alive,
+                 std::function<void()> on_done);
 
 std::unique_ptr<PendingOp> make_sleep_op(Call &call, uint32_t ms);
 std::unique_ptr<PendingOp> make_play_op(Call &call, Leg &leg, PlayRequest request);

@@ -7,6 +7,7 @@
 #include "lua/call_ops.hpp"
 #include "lua/lua_worker.hpp"
 #include "modules/invocation.hpp"
+#include "modules/invocation_control.hpp"
 #include "modules/loader.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/call.hpp"
@@ -17,6 +18,8 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
+#include <algorithm>
 
 // What a module holds for an open stream (ABI 1.3).
 struct tandem_stream {
@@ -347,11 +350,57 @@ void h_inv_complete(tandem_invocation *inv) {
     if (!inv->suspended)
         return;
     inv->suspended = false;
+    invocation::release(*inv);
     inv->lua->complete(*inv->call, [inv](lua_State *L) {
         int n = lua::push_invocation_results(L, *inv);
         inv->use = ModuleUse(); // the module's part is over
         return n;
     });
+}
+
+int h_inv_watch(tandem_invocation *inv, const tandem_inv_watch *watch) {
+    if (!inv->suspended || !watch || !watch->leg_state)
+        return TANDEM_EINVAL;
+    tandem_inv_watch copy{};
+    std::memcpy(&copy, watch, std::min(watch->struct_size, sizeof copy));
+    copy.struct_size = sizeof copy;
+    inv->watch = copy;
+    return TANDEM_OK;
+}
+
+tandem_leg *h_inv_dial(tandem_invocation *inv, const char *target, const tandem_field *vars, size_t count,
+                       uint64_t tag) {
+    if (!inv->suspended || (count && !vars))
+        return nullptr;
+    Ref<Leg> leg = invocation::dial(*inv, target, vars, count, tag);
+    return leg ? leg.release()->abi() : nullptr;
+}
+
+int h_inv_hangup(tandem_invocation *inv, tandem_leg *leg, int cause) {
+    if (!inv->suspended || !leg)
+        return TANDEM_ENOENT;
+    return invocation::hangup(*inv, *Leg::from(leg), cause);
+}
+
+int h_inv_bridge(tandem_invocation *inv, tandem_leg *leg) {
+    if (!inv->suspended || !leg)
+        return TANDEM_ENOENT;
+    return invocation::bridge(*inv, *Leg::from(leg));
+}
+
+int h_inv_play(tandem_invocation *inv, tandem_leg *leg, const char *const *items, size_t count,
+               void (*done)(void *), void *arg) {
+    if (!inv->suspended || !leg)
+        return TANDEM_ENOENT;
+    if (count && !items)
+        return TANDEM_EINVAL;
+    return invocation::play(*inv, *Leg::from(leg), items, count, done, arg);
+}
+
+int h_inv_play_stop(tandem_invocation *inv, tandem_leg *leg) {
+    if (!inv->suspended || !leg)
+        return TANDEM_ENOENT;
+    return invocation::play_stop(*inv, *Leg::from(leg));
 }
 
 int h_publish(tandem_module *self, const char *name, const char *call_id, const tandem_field *fields,
@@ -670,6 +719,12 @@ const tandem_host kHost = {
     h_call_post,
     h_leg_set_format_params,
     h_leg_relays_directly,
+    h_inv_watch,
+    h_inv_dial,
+    h_inv_hangup,
+    h_inv_bridge,
+    h_inv_play,
+    h_inv_play_stop,
 };
 
 } // namespace
