@@ -44,9 +44,17 @@ public:
     Output(const tandem_host *host, tandem_module *self) : host_(host), self_(self) {}
     acd::Acd *acd = nullptr;
 
-    void offer(const acd::Offer &) override {}
-    void withdraw(const acd::Offer &, acd::OfferEnd) override {}
-    void caller_left(acd::CallerId, acd::QueueId, acd::ExitReason) override {}
+    CallerSink *callers = nullptr;
+
+    void offer(const acd::Offer &o) override {
+        if (callers) callers->offer(*acd, o);
+    }
+    void withdraw(const acd::Offer &o, acd::OfferEnd why) override {
+        if (callers) callers->withdraw(o, why);
+    }
+    void caller_left(acd::CallerId caller, acd::QueueId, acd::ExitReason why) override {
+        if (callers) callers->caller_left(caller, why);
+    }
 
     void agent_state(acd::AgentId agent, acd::AgentState from, acd::AgentState to, std::string_view reason,
                      acd::Ms) override {
@@ -71,7 +79,13 @@ public:
         append_json_string(json, row.queue ? std::string_view(acd->queue_config(row.queue).name) : "");
         json += ",\"agent\":";
         append_json_string(json, row.agent ? std::string_view(acd->agent_config(row.agent).name) : "");
-        if (row.caller) field(json, "caller", static_cast<int64_t>(row.caller));
+        if (row.caller) {
+            field(json, "caller", static_cast<int64_t>(row.caller));
+            if (std::string call = callers ? callers->call_id(row.caller) : std::string(); !call.empty()) {
+                json += ",\"call_id\":";
+                append_json_string(json, call);
+            }
+        }
         std::string_view e = row.event;
         if (e == "ENTER") {
             field(json, "position", row.a);
@@ -119,6 +133,15 @@ std::pair<int64_t, int64_t> AcdService::wall_and_day() {
 
 const acd::Stats &AcdService::stats() const { return output_->stats; }
 
+void AcdService::set_caller_sink(CallerSink *sink) { output_->callers = sink; }
+
+int AcdService::staffed(acd::QueueId queue) const {
+    int n = 0;
+    for (const auto &[agent, membership] : acd_->members(queue))
+        n += acd_->state(agent) != acd::AgentState::LoggedOut && acd_->pause_reason(agent).empty();
+    return n;
+}
+
 AcdService::AcdService(const tandem_host *host, tandem_module *self)
     : output_(std::make_unique<Output>(host, self)),
       acd_(std::make_unique<acd::Acd>(*output_, static_cast<uint64_t>(monotonic_ms()))) {
@@ -157,9 +180,7 @@ void AcdService::publish_stats(acd::Ms now) {
     for (acd::QueueId q = 1; q <= acd_->queue_count(); ++q) {
         acd::QueueSnapshot snap = acd_->snapshot(q, now);
         acd::Counts recent = output_->stats.queue(q, 15, wall, day);
-        int staffed = 0;
-        for (const auto &[agent, membership] : acd_->members(q))
-            staffed += acd_->state(agent) != acd::AgentState::LoggedOut && acd_->pause_reason(agent).empty();
+        int staffed = this->staffed(q);
         char sl[16], asa[16];
         std::snprintf(sl, sizeof sl, "%.4f", recent.service_level());
         std::snprintf(asa, sizeof asa, "%.1f", recent.asa_s());

@@ -17,6 +17,18 @@
 
 namespace tandem::queue {
 
+// Where the ACD's decisions about callers go (queue_calls.cpp): called on
+// the ACD's thread, in the order the Acd decides.
+class CallerSink {
+public:
+    virtual ~CallerSink() = default;
+    virtual void offer(const acd::Acd &acd, const acd::Offer &offer) = 0;
+    virtual void withdraw(const acd::Offer &offer, acd::OfferEnd why) = 0;
+    virtual void caller_left(acd::CallerId caller, acd::ExitReason why) = 0;
+    // The engine's call id of an ACD caller, for its queue-log rows ("" none).
+    virtual std::string call_id(acd::CallerId caller) = 0;
+};
+
 class AcdService {
 public:
     using Task = std::function<void(acd::Acd &, acd::Ms now)>;
@@ -59,8 +71,12 @@ public:
     // Publishes every queue's `queue_stats` event each `seconds` (0: never).
     void set_stats_interval(int seconds);
 
-    // On the ACD's thread only (inside call() or post()): the live statistics.
+    // On the ACD's thread only (inside call() or post()): the live statistics,
+    // the members of `queue` logged in and not paused, and where callers'
+    // offers go (set once, before any caller enters).
     const acd::Stats &stats() const;
+    int staffed(acd::QueueId queue) const;
+    void set_caller_sink(CallerSink *sink);
 
 private:
     class Output;

@@ -28,18 +28,19 @@ int configure() {
 }
 
 bool abi_ok(const tandem_host *host) {
-    return host->struct_size >= offsetof(tandem_host, record_emit) + sizeof host->record_emit;
+    return host->struct_size >= offsetof(tandem_host, inv_play_stop) + sizeof host->inv_play_stop;
 }
 
 int queue_load(tandem_module *self, const tandem_host *host) {
     module.self = self;
     module.host = host;
     if (!abi_ok(host)) {
-        host->log(self, TANDEM_LOG_ERROR, nullptr, "queue: needs an engine with ABI 1.2 (records)");
+        host->log(self, TANDEM_LOG_ERROR, nullptr, "queue: needs an engine with ABI 1.5 (call control)");
         return TANDEM_EINVAL;
     }
     int rc = configure();
     if (rc == TANDEM_OK) rc = register_functions();
+    if (rc == TANDEM_OK) rc = register_queue_function();
     if (rc != TANDEM_OK) return rc;
     return register_console_commands();
 }
@@ -47,6 +48,7 @@ int queue_load(tandem_module *self, const tandem_host *host) {
 int queue_reload(tandem_module *) {
     int rc = configure();
     if (rc == TANDEM_OK) rc = register_functions();
+    if (rc == TANDEM_OK) rc = register_queue_function();
     if (rc != TANDEM_OK) return rc;
     return register_console_commands();
 }

@@ -24,5 +24,6 @@ extern Module module;
 
 int register_console_commands(); // load() and reload()
 int register_functions();        // load() and reload(): the dialplan's agent_* functions
+int register_queue_function();   // load() and reload(): call:queue()
 
 } // namespace tandem::queue

@@ -88,24 +88,6 @@ private:
     std::vector<std::string> &errors_;
 };
 
-// "sales:5, english:3"
-bool parse_skills(const std::string &text, std::vector<acd::SkillLevel> &out) {
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-        if (b == std::string::npos) return false;
-        item = item.substr(b, e - b + 1);
-        auto colon = item.find(':');
-        long level = 0;
-        if (colon == std::string::npos || !valid_name(item.substr(0, colon)) ||
-            !to_int(std::string_view(item).substr(colon + 1), 0, 100, level))
-            return false;
-        out.push_back({item.substr(0, colon), static_cast<int>(level)});
-    }
-    return true;
-}
-
 void read_queue(const Table &t, QueueSpec &q) {
     acd::QueueConfig &c = q.config;
     c.name = t.text("name");
@@ -130,8 +112,11 @@ void read_queue(const Table &t, QueueSpec &q) {
     c.wrapup = t.seconds("wrapup", 0, 3600);
     c.auto_pause_after = static_cast<int>(t.integer("auto_pause_after", 0, 0, 100));
     c.noanswer_delay = t.seconds("noanswer_delay", 0, 3600);
-    c.busy_delay = t.seconds("busy_delay", 0, 3600);
-    c.reject_delay = t.seconds("reject_delay", 0, 3600);
+    // Not below a second: a phone that fails at once would be rung again at once, for ever.
+    c.busy_delay = t.seconds("busy_delay", 5, 3600);
+    c.reject_delay = t.seconds("reject_delay", 5, 3600);
+    if (c.busy_delay < 1000) t.fail("busy_delay", "must be at least 1 second");
+    if (c.reject_delay < 1000) t.fail("reject_delay", "must be at least 1 second");
     c.tier_wait = t.seconds("tier_wait", 30, 86400);
     c.progressive_step = t.seconds("progressive_step", 5, 600);
     c.service_level = t.seconds("service_level", 20, 3600);
@@ -146,6 +131,16 @@ void read_queue(const Table &t, QueueSpec &q) {
         }
         c.relax.push_back({after * 1000, static_cast<int>(lower)});
     }
+    CallerExperience &x = q.caller;
+    x.moh = t.text("moh", "default");
+    x.announce_every_s = static_cast<int>(t.integer("announce_every", 0, 0, 3600));
+    x.announce = t.list("announce");
+    x.announce_position = t.boolean("announce_position", true);
+    x.announce_wait = t.boolean("announce_wait", true);
+    x.exit_keys = t.text("exit_keys");
+    if (x.exit_keys.find_first_not_of("0123456789*#ABCD") != std::string::npos)
+        t.fail("exit_keys", "must be DTMF digits: 0-9, *, #, A-D");
+    x.whisper = t.list("whisper");
     for (const std::string &m : t.list("members")) {
         MemberSpec spec;
         if (parse_member(m, spec))
@@ -156,6 +151,23 @@ void read_queue(const Table &t, QueueSpec &q) {
 }
 
 } // namespace
+
+bool parse_skills(const std::string &text, std::vector<acd::SkillLevel> &out) {
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+        if (b == std::string::npos) return false;
+        item = item.substr(b, e - b + 1);
+        auto colon = item.find(':');
+        long level = 0;
+        if (colon == std::string::npos || !valid_name(item.substr(0, colon)) ||
+            !to_int(std::string_view(item).substr(colon + 1), 0, 100, level))
+            return false;
+        out.push_back({item.substr(0, colon), static_cast<int>(level)});
+    }
+    return true;
+}
 
 bool parse_member(const std::string &text, MemberSpec &out) {
     std::stringstream in(text);

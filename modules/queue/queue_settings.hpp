@@ -16,9 +16,22 @@ struct MemberSpec {
     acd::Membership membership;
 };
 
+// What a waiting caller hears and may do (the module's part of a queue; the
+// ACD decides who is offered).
+struct CallerExperience {
+    std::string moh = "default";          // the stream heard while waiting; "" none
+    int announce_every_s = 0;             // announcements this often; 0: never
+    std::vector<std::string> announce;    // played first at each one, e.g. "en/please-hold"
+    bool announce_position = true;        // "you are caller number N"
+    bool announce_wait = true;            // "the estimated wait time is M minutes"
+    std::string exit_keys;                // digits that take the caller out of the line
+    std::vector<std::string> whisper;     // played to the agent who answers, before the bridge
+};
+
 struct QueueSpec {
     acd::QueueConfig config;
     std::vector<MemberSpec> members;
+    CallerExperience caller;
 };
 
 struct AgentSpec {
@@ -36,6 +49,9 @@ struct Settings {
 // One member as written in a queue's `members` list (and on the console):
 // "AGENT [tier=1-9] [order=N] [weight=N]". False when it is not that.
 bool parse_member(const std::string &text, MemberSpec &out);
+
+// "sales:5, english:3" (levels 0-100). False when it is not that.
+bool parse_skills(const std::string &text, std::vector<acd::SkillLevel> &out);
 
 // `get(key)` is the module's flat config look-up (NULL when absent).
 // Returns false, with one line per problem in `errors`, when anything is wrong.

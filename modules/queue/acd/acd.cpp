@@ -596,10 +596,10 @@ QueueId Acd::queue_of(CallerId id) const {
     return it == impl_->callers.end() ? 0 : it->second.queue;
 }
 
-void Acd::answered(OfferId id, Ms now) {
+bool Acd::answered(OfferId id, Ms now) {
     Impl &d = *impl_;
     auto it = d.offers.find(id);
-    if (it == d.offers.end()) return;
+    if (it == d.offers.end()) return false;
     OfferRec rec = it->second;
     d.offers.erase(it);
     d.timers.erase({rec.timeout_at, TimerKind::OfferTimeout, id});
@@ -627,6 +627,7 @@ void Acd::answered(OfferId id, Ms now) {
     d.out.record(row(now, o.queue, c.id, a.id, "CONNECT", now - c.key.entered, now - o.started));
     d.out.caller_left(c.id, o.queue, ExitReason::Connected);
     d.refresh(a, now);
+    return true;
 }
 
 void Acd::declined(OfferId id, OfferEnd why, Ms now) {

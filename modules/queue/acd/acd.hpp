@@ -168,7 +168,9 @@ public:
     QueueId queue_of(CallerId caller) const; // 0 when not waiting or connected
 
     // --- offers and connected calls ---
-    void answered(OfferId offer, Ms now);
+    // True when the offer was still ringing: the caller is now connected to
+    // its agent. False when it ended meanwhile (the module hangs up).
+    bool answered(OfferId offer, Ms now);
     void declined(OfferId offer, OfferEnd why, Ms now);
     // The connected call of `caller` ended; by_agent: the agent hung up.
     void hung_up(CallerId caller, bool by_agent, Ms now);

@@ -1,0 +1,532 @@
+// Callers in queues: call:queue(NAME [, PRIORITY [, SKILLS]]).
+//
+// The script waits in call:queue while the caller waits in the line. The
+// caller's side lives on its call's worker (a Waiting: music on hold,
+// announcements, exit keys, the legs ringing agents, the bridge); the ACD's
+// side on the ACD's thread (a Router: which worker and token each ACD caller
+// belongs to). They talk only by posting: worker → ACD with AcdService::post,
+// ACD → worker with host->post and the caller's token, so a message for a
+// caller who has gone finds nothing and is dropped.
+//
+// Returns, when the caller is out of the line (docs/queues.md, "Callers"):
+//   "completed", AGENT     the call with the agent ended (either side hung up)
+//   "timeout"              waited the queue's max_wait: the script goes on (overflow)
+//   "exitkey", DIGIT       pressed one of the queue's exit_keys
+//   "leaveempty"           no agent left who could answer (leave_when_empty)
+//   "full" / "joinempty"   refused at entry (max_callers, join_when_empty)
+//   "removed"              taken out from the console
+//   nil, MESSAGE           no such queue, or bad skills
+#include "queue_module.hpp"
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace tandem::queue {
+
+namespace {
+
+const tandem_host &host() { return *module.host; }
+
+// --- the caller's side, on its worker ------------------------------------
+
+struct Ring {
+    std::string agent;
+    tandem_leg *leg = nullptr; // referenced
+    bool answered = false;     // UP, waiting for the ACD to confirm
+    bool withdrawn = false;    // the ACD ended it: its hang-up reports nothing
+};
+
+struct Waiting {
+    tandem_invocation *inv;
+    uint64_t token;
+    int worker;
+    std::string queue;
+    CallerExperience experience;
+    enum class Phase { Entering, Waiting, Connected } phase = Phase::Entering;
+    std::map<acd::OfferId, Ring> rings;
+    acd::OfferId connected = 0;
+    std::string agent;
+    uint64_t announce_timer = 0;
+    std::string language = "en";
+    acd::Ms entered_at = AcdService::monotonic_ms();
+};
+
+std::mutex registry_lock;
+std::unordered_map<uint64_t, Waiting *> by_token;
+std::unordered_map<tandem_invocation *, Waiting *> by_invocation;
+uint64_t next_token = 1;
+
+Waiting *find(uint64_t token) {
+    std::lock_guard<std::mutex> hold(registry_lock);
+    auto it = by_token.find(token);
+    return it == by_token.end() ? nullptr : it->second;
+}
+
+// Runs fn on `worker` with the caller of `token`, if it is still waiting.
+void to_worker(int worker, uint64_t token, std::function<void(Waiting &)> fn) {
+    using Task = std::pair<uint64_t, std::function<void(Waiting &)>>;
+    auto *task = new Task(token, std::move(fn));
+    auto run = [](void *arg) {
+        std::unique_ptr<Task> t(static_cast<Task *>(arg));
+        if (Waiting *w = find(t->first)) t->second(*w);
+    };
+    if (host().post(module.self, worker, run, task) != TANDEM_OK) delete task; // stopping: the call goes too
+}
+
+void push_string(tandem_invocation *inv, std::string_view s) {
+    tandem_value v{};
+    v.type = TANDEM_VALUE_STRING;
+    v.as.string.ptr = s.data();
+    v.as.string.len = s.size();
+    host().inv_return(inv, &v);
+}
+
+void forget(Waiting &w) {
+    if (w.announce_timer) host().timer_cancel(module.self, w.announce_timer);
+    std::lock_guard<std::mutex> hold(registry_lock);
+    by_token.erase(w.token);
+    by_invocation.erase(w.inv);
+}
+
+void drop_legs(Waiting &w) {
+    for (auto &[offer, ring] : w.rings)
+        if (ring.leg) host().leg_unref(ring.leg);
+    w.rings.clear();
+}
+
+// The script goes on with `status` (and `detail`); `w` is gone afterwards.
+void finish(Waiting *w, std::string_view status, std::string_view detail = {}) {
+    forget(*w);
+    push_string(w->inv, status);
+    if (!detail.empty()) push_string(w->inv, detail);
+    host().inv_complete(w->inv); // hangs up what it still rings
+    drop_legs(*w);
+    delete w;
+}
+
+// --- the ACD's side, on its thread ---------------------------------------
+
+struct Link {
+    uint64_t token;
+    int worker;
+    std::string call_id;
+};
+
+class Router : public CallerSink {
+public:
+    std::unordered_map<acd::CallerId, Link> by_caller;
+    std::unordered_map<uint64_t, acd::CallerId> caller_of; // token → ACD caller, until its last message
+    Link entering{};                                      // the caller enter() is taking in
+
+    const Link *link(acd::CallerId caller) {
+        auto it = by_caller.find(caller);
+        if (it != by_caller.end()) return &it->second;
+        if (entering.token) { // offered inside enter(), before it returned the id
+            by_caller[caller] = entering;
+            caller_of[entering.token] = caller;
+            return &by_caller[caller];
+        }
+        return nullptr;
+    }
+
+    void offer(const acd::Acd &acd, const acd::Offer &o) override;
+    void withdraw(const acd::Offer &o, acd::OfferEnd why) override;
+    void caller_left(acd::CallerId caller, acd::ExitReason why) override;
+    std::string call_id(acd::CallerId caller) override {
+        const Link *l = link(caller);
+        return l ? l->call_id : std::string();
+    }
+};
+
+Router router;
+
+std::string contact_of(const std::string &agent) {
+    std::lock_guard<std::mutex> hold(module.settings_lock);
+    for (const AgentSpec &a : module.settings.agents)
+        if (a.config.name == agent) return a.contact;
+    return {};
+}
+
+// Runs fn(acd, now, caller) on the ACD's thread for the caller of `token`.
+void to_acd(uint64_t token, std::function<void(acd::Acd &, acd::Ms, acd::CallerId)> fn) {
+    module.service->post([token, fn = std::move(fn)](acd::Acd &acd, acd::Ms now) {
+        auto it = router.caller_of.find(token);
+        if (it != router.caller_of.end()) fn(acd, now, it->second);
+    });
+}
+
+// The caller of `token` is done with the ACD.
+void unlink(uint64_t token) {
+    auto it = router.caller_of.find(token);
+    if (it == router.caller_of.end()) return;
+    router.by_caller.erase(it->second);
+    router.caller_of.erase(it);
+}
+
+// The connected call of the caller of `token` ended.
+void call_ended(uint64_t token, bool by_agent) {
+    to_acd(token, [token, by_agent](acd::Acd &acd, acd::Ms now, acd::CallerId caller) {
+        acd.hung_up(caller, by_agent, now);
+        unlink(token);
+    });
+}
+
+acd::OfferEnd offer_end_of(int cause) {
+    switch (cause) {
+    case TANDEM_CAUSE_USER_BUSY: return acd::OfferEnd::Busy;
+    case TANDEM_CAUSE_NO_ANSWER:
+    case TANDEM_CAUSE_NO_USER_RESPONSE: return acd::OfferEnd::NoAnswer;
+    default: return acd::OfferEnd::Rejected;
+    }
+}
+
+void declined(acd::OfferId offer, acd::OfferEnd why) {
+    module.service->post([offer, why](acd::Acd &acd, acd::Ms now) { acd.declined(offer, why, now); });
+}
+
+// --- the caller's side: what happens on the worker -----------------------
+
+void bridge_to_agent(Waiting &w) {
+    auto it = w.rings.find(w.connected);
+    int rc = it == w.rings.end() ? TANDEM_EGONE : host().inv_bridge(w.inv, it->second.leg);
+    if (rc == TANDEM_OK) return;
+    // the agent left before the bridge: the call is over for the ACD
+    call_ended(w.token, true);
+    finish(&w, "completed", w.agent);
+}
+
+void whisper_done(void *arg) {
+    if (Waiting *w = find(reinterpret_cast<uintptr_t>(arg))) bridge_to_agent(*w);
+}
+
+// The ACD confirmed: the caller is the agent's.
+void connect(Waiting &w, acd::OfferId offer) {
+    w.phase = Waiting::Phase::Connected;
+    w.connected = offer;
+    w.agent = w.rings[offer].agent;
+    if (w.announce_timer) host().timer_cancel(module.self, w.announce_timer);
+    w.announce_timer = 0;
+    host().inv_play_stop(w.inv, host().inv_leg(w.inv));
+    for (auto &[id, ring] : w.rings)
+        if (id != offer && ring.leg) {
+            ring.withdrawn = true;
+            host().inv_hangup(w.inv, ring.leg, 26); // answered elsewhere
+        }
+    Ring &r = w.rings[offer];
+    if (w.experience.whisper.empty() || !r.leg) {
+        bridge_to_agent(w);
+        return;
+    }
+    std::vector<const char *> items;
+    for (const std::string &item : w.experience.whisper) items.push_back(item.c_str());
+    if (host().inv_play(w.inv, r.leg, items.data(), items.size(), whisper_done,
+                        reinterpret_cast<void *>(static_cast<uintptr_t>(w.token))) != TANDEM_OK)
+        bridge_to_agent(w);
+}
+
+void answered(Waiting &w, acd::OfferId offer) {
+    uint64_t token = w.token;
+    int worker = w.worker;
+    to_acd(token, [token, worker, offer](acd::Acd &acd, acd::Ms now, acd::CallerId) {
+        bool ok = acd.answered(offer, now);
+        to_worker(worker, token, [offer, ok](Waiting &caller) {
+            auto it = caller.rings.find(offer);
+            if (ok && caller.phase == Waiting::Phase::Waiting && it != caller.rings.end() && it->second.leg) {
+                connect(caller, offer);
+                return;
+            }
+            if (ok) { // the agent's leg went while the ACD confirmed: that call is over
+                call_ended(caller.token, true);
+                finish(&caller, "completed", it == caller.rings.end() ? std::string() : it->second.agent);
+                return;
+            }
+            if (it != caller.rings.end() && it->second.leg)
+                host().inv_hangup(caller.inv, it->second.leg, TANDEM_CAUSE_NORMAL_CLEARING);
+        });
+    });
+}
+
+void on_leg_state(void *user, tandem_leg *leg, uint64_t tag, int state, int cause) {
+    auto *w = static_cast<Waiting *>(user);
+    auto it = w->rings.find(tag);
+    if (it == w->rings.end()) return;
+    Ring &r = it->second;
+    if (state == TANDEM_LEG_UP) {
+        if (w->phase != Waiting::Phase::Waiting || r.withdrawn || r.answered) {
+            host().inv_hangup(w->inv, leg, 26);
+            return;
+        }
+        r.answered = true;
+        answered(*w, tag);
+        return;
+    }
+    if (state != TANDEM_LEG_HUNGUP) return;
+    if (w->phase == Waiting::Phase::Connected && tag == w->connected) {
+        // the agent hung up during the whisper (a bridge reports its own end)
+        return;
+    }
+    if (!r.withdrawn && !r.answered) declined(tag, offer_end_of(cause));
+    if (r.leg) host().leg_unref(r.leg);
+    w->rings.erase(it);
+}
+
+void on_bridge_end(void *user, uint64_t, int how) {
+    auto *w = static_cast<Waiting *>(user);
+    call_ended(w->token, how != TANDEM_BRIDGE_CHANNEL_GONE);
+    finish(w, "completed", w->agent);
+}
+
+void on_dtmf(void *user, char digit) {
+    auto *w = static_cast<Waiting *>(user);
+    if (w->phase != Waiting::Phase::Waiting || w->experience.exit_keys.find(digit) == std::string::npos) return;
+    uint64_t token = w->token;
+    to_acd(token, [token](acd::Acd &acd, acd::Ms now, acd::CallerId caller) {
+        acd.leave(caller, acd::ExitReason::Key, now);
+        unlink(token);
+    });
+    finish(w, "exitkey", std::string(1, digit));
+}
+
+const tandem_inv_watch watch_template = {sizeof(tandem_inv_watch), nullptr, on_leg_state, on_dtmf, on_bridge_end};
+
+// Rings `agent` at `contact` for `offer`; the agent's phone gets the
+// caller's variables (its `sip_h_X-...` ones as headers) and the queue's.
+void ring(Waiting &w, acd::OfferId offer, const std::string &agent, const std::string &contact) {
+    if (w.phase == Waiting::Phase::Connected) return; // the ACD withdraws it with the connect
+    if (contact.empty()) {
+        host().log(module.self, TANDEM_LOG_WARNING, nullptr, "queue %s: agent %s has no contact", w.queue.c_str(),
+                   agent.c_str());
+        declined(offer, acd::OfferEnd::Rejected);
+        return;
+    }
+    w.rings[offer].agent = agent;
+    std::string wait_s = std::to_string((AcdService::monotonic_ms() - w.entered_at) / 1000);
+    const tandem_field vars[] = {{"queue", w.queue.c_str()},
+                                 {"queue_agent", agent.c_str()},
+                                 {"sip_h_X-Tandem-Queue", w.queue.c_str()},
+                                 {"sip_h_X-Tandem-Queue-Wait", wait_s.c_str()}};
+    tandem_leg *leg = host().inv_dial(w.inv, contact.c_str(), vars, 4, offer);
+    auto it = w.rings.find(offer);
+    if (!leg) {
+        if (it != w.rings.end()) w.rings.erase(it);
+        declined(offer, acd::OfferEnd::Rejected);
+        return;
+    }
+    if (it == w.rings.end()) { // it failed at once and said so
+        host().leg_unref(leg);
+        return;
+    }
+    it->second.leg = leg;
+}
+
+void withdraw_ring(Waiting &w, acd::OfferId offer, acd::OfferEnd why) {
+    auto it = w.rings.find(offer);
+    if (it == w.rings.end()) return;
+    it->second.withdrawn = true;
+    if (it->second.leg && !it->second.answered)
+        host().inv_hangup(w.inv, it->second.leg,
+                          why == acd::OfferEnd::NoAnswer ? TANDEM_CAUSE_NO_ANSWER : TANDEM_CAUSE_NORMAL_CLEARING);
+}
+
+void announce_tick(void *arg);
+
+void arm_announcements(Waiting &w) {
+    if (w.experience.announce_every_s > 0)
+        w.announce_timer = host().timer_start(module.self, static_cast<uint32_t>(w.experience.announce_every_s) * 1000,
+                                              announce_tick, reinterpret_cast<void *>(static_cast<uintptr_t>(w.token)));
+}
+
+// Position and estimated wait from the ACD, then played over the music.
+void announce_tick(void *arg) {
+    Waiting *w = find(reinterpret_cast<uintptr_t>(arg));
+    if (!w) return;
+    w->announce_timer = 0;
+    uint64_t token = w->token;
+    int worker = w->worker;
+    to_acd(token, [token, worker](acd::Acd &acd, acd::Ms, acd::CallerId caller) {
+        int position = acd.position(caller);
+        acd::QueueId q = acd.queue_of(caller);
+        int64_t wait_min = 0;
+        if (q && position > 0) {
+            auto [wall, day] = AcdService::wall_and_day();
+            acd::Counts hour = module.service->stats().queue(q, 60, wall, day);
+            // The line ahead shared by the agents staffing the queue, each
+            // taking the last hour's handle time; whole minutes, rounded up.
+            if (hour.completed > 0) {
+                double aht = hour.talk_s() + acd.queue_config(q).wrapup / 1000.0;
+                double seconds = position * aht / std::max(1, module.service->staffed(q));
+                wait_min = static_cast<int64_t>(std::ceil(seconds / 60));
+            }
+        }
+        to_worker(worker, token, [position, wait_min](Waiting &waiting) {
+            if (waiting.phase != Waiting::Phase::Waiting) return;
+            const CallerExperience &x = waiting.experience;
+            std::vector<std::string> items = x.announce;
+            if (x.announce_position && position > 0) {
+                items.push_back(waiting.language + "/you-are-caller-number");
+                items.push_back("number:" + std::to_string(position));
+            }
+            if (x.announce_wait && wait_min > 0) {
+                items.push_back(waiting.language + "/estimated-wait-time-is");
+                items.push_back("duration:" + std::to_string(wait_min * 60));
+            }
+            std::vector<const char *> list;
+            for (const std::string &item : items) list.push_back(item.c_str());
+            if (!list.empty())
+                host().inv_play(waiting.inv, host().inv_leg(waiting.inv), list.data(), list.size(), nullptr, nullptr);
+            arm_announcements(waiting);
+        });
+    });
+}
+
+// The ACD took the caller in (or refused it).
+void entered(Waiting &w, std::string refused) {
+    if (!refused.empty()) {
+        finish(&w, refused);
+        return;
+    }
+    w.phase = Waiting::Phase::Waiting;
+    tandem_inv_watch watch = watch_template;
+    watch.user = &w;
+    host().inv_watch(w.inv, &watch);
+    tandem_leg *channel = host().inv_leg(w.inv);
+    if (!w.experience.moh.empty() && host().leg_hear_stream(channel, w.experience.moh.c_str()) == TANDEM_ENOENT)
+        host().log(module.self, TANDEM_LOG_WARNING, host().leg_call_id(channel),
+                   "queue %s: no music-on-hold stream '%s' (is the moh module loaded?)", w.queue.c_str(),
+                   w.experience.moh.c_str());
+    arm_announcements(w);
+}
+
+void Router::offer(const acd::Acd &acd, const acd::Offer &o) {
+    const Link *l = link(o.caller);
+    if (!l) return;
+    std::string agent = acd.agent_config(o.agent).name;
+    std::string contact = contact_of(agent);
+    acd::OfferId id = o.id;
+    to_worker(l->worker, l->token, [id, agent, contact](Waiting &w) { ring(w, id, agent, contact); });
+}
+
+void Router::withdraw(const acd::Offer &o, acd::OfferEnd why) {
+    const Link *l = link(o.caller);
+    if (!l) return;
+    acd::OfferId id = o.id;
+    to_worker(l->worker, l->token, [id, why](Waiting &w) { withdraw_ring(w, id, why); });
+}
+
+void Router::caller_left(acd::CallerId caller, acd::ExitReason why) {
+    if (why == acd::ExitReason::Connected) return; // its call goes on: unlinked when it ends
+    auto it = by_caller.find(caller);
+    if (it == by_caller.end()) return;
+    Link l = it->second;
+    caller_of.erase(l.token);
+    by_caller.erase(it);
+    const char *status = why == acd::ExitReason::Timeout ? "timeout"
+                         : why == acd::ExitReason::Empty ? "leaveempty"
+                                                         : "removed";
+    to_worker(l.worker, l.token, [status](Waiting &w) { finish(&w, status); });
+}
+
+// --- the dialplan function ------------------------------------------------
+
+std::string arg_text(tandem_invocation *inv, size_t i) {
+    const tandem_value *v = host().inv_arg(inv, i);
+    return v && v->type == TANDEM_VALUE_STRING ? std::string(v->as.string.ptr, v->as.string.len) : std::string();
+}
+
+int fail(tandem_invocation *inv, const std::string &message) {
+    tandem_value nil{};
+    nil.type = TANDEM_VALUE_NIL;
+    host().inv_return(inv, &nil);
+    push_string(inv, message);
+    return TANDEM_OK;
+}
+
+int invoke_queue(void *, tandem_invocation *inv) {
+    std::string name = arg_text(inv, 0);
+    acd::CallerInfo info;
+    if (const tandem_value *p = host().inv_arg(inv, 1); p && p->type == TANDEM_VALUE_INTEGER)
+        info.priority = static_cast<int>(std::clamp<int64_t>(p->as.integer, -1000000, 1000000));
+    std::string skills = arg_text(inv, 2);
+    if (!skills.empty() && !parse_skills(skills, info.requires_skills))
+        return fail(inv, "skills must be SKILL:LEVEL[, SKILL:LEVEL...], got '" + skills + "'");
+    auto w = std::make_unique<Waiting>();
+    {
+        std::lock_guard<std::mutex> hold(module.settings_lock);
+        const QueueSpec *spec = nullptr;
+        for (const QueueSpec &q : module.settings.queues)
+            if (q.config.name == name) spec = &q;
+        if (!spec) return fail(inv, "no queue named '" + name + "'");
+        w->experience = spec->caller;
+    }
+    tandem_leg *channel = host().inv_leg(inv);
+    if (const char *lang = host().leg_get_var(channel, "language"); lang && *lang) w->language = lang;
+    w->inv = inv;
+    w->queue = name;
+    w->worker = host().leg_worker(channel);
+    {
+        std::lock_guard<std::mutex> hold(registry_lock);
+        w->token = next_token++;
+        by_token[w->token] = w.get();
+        by_invocation[inv] = w.get();
+    }
+    uint64_t token = w->token;
+    int worker = w->worker;
+    w.release();
+    std::string call_id = host().leg_call_id(channel);
+    module.service->post([token, worker, name, info, call_id](acd::Acd &acd, acd::Ms now) {
+        acd::QueueId q = acd.find_queue(name);
+        router.entering = {token, worker, call_id};
+        acd::EnterResult r = q ? acd.enter(q, info, now) : acd::EnterResult{0, "no such queue", 0};
+        router.entering = {};
+        std::string refused;
+        if (r.caller) {
+            router.by_caller[r.caller] = {token, worker, call_id};
+            router.caller_of[token] = r.caller;
+        } else {
+            refused = r.refused == "full" ? "full" : r.refused == "empty" ? "joinempty" : "removed";
+        }
+        to_worker(worker, token, [refused](Waiting &caller) { entered(caller, refused); });
+    });
+    return TANDEM_SUSPENDED;
+}
+
+// The call hung up (or the script was stopped) while in the queue.
+void cancel_queue(void *, tandem_invocation *inv) {
+    Waiting *w;
+    {
+        std::lock_guard<std::mutex> hold(registry_lock);
+        auto it = by_invocation.find(inv);
+        if (it == by_invocation.end()) return;
+        w = it->second;
+    }
+    forget(*w);
+    uint64_t token = w->token;
+    bool connected = w->phase == Waiting::Phase::Connected;
+    to_acd(token, [token, connected](acd::Acd &acd, acd::Ms now, acd::CallerId caller) {
+        if (connected)
+            acd.hung_up(caller, false, now);
+        else
+            acd.leave(caller, acd::ExitReason::Abandoned, now);
+        unlink(token);
+    });
+    drop_legs(*w);
+    delete w;
+}
+
+const tandem_function queue_function = {
+    sizeof(tandem_function), "queue", "s|is",
+    "queue(NAME [, PRIORITY [, SKILLS]]): wait in a queue for an agent; returns how it ended", true, nullptr,
+    invoke_queue, cancel_queue};
+
+} // namespace
+
+int register_queue_function() {
+    module.service->call([](acd::Acd &, acd::Ms) { module.service->set_caller_sink(&router); });
+    return host().register_function(module.self, &queue_function);
+}
+
+} // namespace tandem::queue
