@@ -752,9 +752,11 @@ struct tandem_host {
      * All worker-only, on the invocation's worker, and only while it is
      * suspended (after invoke() returned TANDEM_SUSPENDED, before
      * inv_complete() or cancel()). The legs an invocation dials belong to its
-     * call; whatever of them is still up when it completes or is cancelled
-     * is hung up (cause 16) and its bridge ends, so a module cannot leave a
-     * leg behind. */
+     * call. When it completes, its bridge ends and those still up are hung
+     * up (cause 16), so a module cannot leave a leg behind; when it is
+     * cancelled, those still ringing are hung up and answered ones are left
+     * to the call (the script's end hangs them up; after a transfer the
+     * party that goes on keeps its leg). */
 
     /* Follow the call: `watch` (copied) replaces any earlier one. TANDEM_OK,
      * TANDEM_EINVAL (not suspended, or a NULL leg_state). */

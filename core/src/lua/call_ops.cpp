@@ -555,7 +555,7 @@ public:
     void cancel() override {
         // What it controls goes first and silently; then the module forgets it.
         inv_->suspended = false;
-        invocation::release(*inv_);
+        invocation::release(*inv_, true);
         const tandem_function *fn = inv_->function.desc;
         fn->cancel(fn->user, inv_.get());
         inv_->use = ModuleUse();

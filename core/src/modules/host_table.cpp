@@ -350,7 +350,7 @@ void h_inv_complete(tandem_invocation *inv) {
     if (!inv->suspended)
         return;
     inv->suspended = false;
-    invocation::release(*inv);
+    invocation::release(*inv, false);
     inv->lua->complete(*inv->call, [inv](lua_State *L) {
         int n = lua::push_invocation_results(L, *inv);
         inv->use = ModuleUse(); // the module's part is over

@@ -181,7 +181,7 @@ bool dtmf(tandem_invocation &inv, Leg &leg, char digit) {
     return true;
 }
 
-void release(tandem_invocation &inv) {
+void release(tandem_invocation &inv, bool cancelled) {
     inv.watch.reset();
     for (auto &[leg, token] : inv.plays)
         if (leg->state() != LegState::hungup)
@@ -193,7 +193,8 @@ void release(tandem_invocation &inv) {
             inv.bridge->dissolve();
     }
     for (auto &d : inv.dialled)
-        d.leg->hangup(TANDEM_CAUSE_NORMAL_CLEARING);
+        if (!cancelled || d.leg->state() != LegState::up)
+            d.leg->hangup(TANDEM_CAUSE_NORMAL_CLEARING);
 }
 
 } // namespace tandem::invocation

@@ -22,8 +22,10 @@ void leg_state(tandem_invocation &inv, Leg &leg, LegState state);
 // True when the watch took the digit.
 bool dtmf(tandem_invocation &inv, Leg &leg, char digit);
 
-// The invocation ends (complete or cancel): stops its plays, ends its
-// bridge and hangs up its legs, without telling the module.
-void release(tandem_invocation &inv);
+// The invocation ends, without telling the module: its plays stop, its
+// bridge ends and its legs are hung up; when it was cancelled, answered
+// legs are left to the call (the end of the script hangs them up; after a
+// transfer the party that goes on keeps its leg).
+void release(tandem_invocation &inv, bool cancelled);
 
 } // namespace tandem::invocation
