@@ -94,7 +94,7 @@ public:
         } else if (e == "CONNECT") {
             field(json, "wait_ms", row.a);
             field(json, "ring_ms", row.b);
-        } else if (e == "COMPLETECALLER" || e == "COMPLETEAGENT") {
+        } else if (e == "COMPLETECALLER" || e == "COMPLETEAGENT" || e == "TRANSFER") {
             field(json, "wait_ms", row.a);
             field(json, "talk_ms", row.b);
         } else if (e == "ABANDON" || e.starts_with("EXIT") || e == "CALLBACK" || e == "REMOVED") {

@@ -293,6 +293,20 @@ void on_dtmf(void *user, char digit) {
 
 const tandem_inv_watch watch_template = {sizeof(tandem_inv_watch), nullptr, on_leg_state, on_dtmf, on_bridge_end};
 
+// A `queue_offer` event: who rings for whom, with what the IVR collected
+// (the caller's sip_h_X-... variables, as X-... fields), for a CTI client
+// that pops the caller's record on the agent's screen.
+void publish_offer(Waiting &w, const std::string &agent, const std::string &wait_s) {
+    std::vector<std::pair<std::string, std::string>> data;
+    tandem_leg *channel = host().inv_leg(w.inv);
+    host().leg_vars_each(channel, "sip_h_X-", [](void *arg, const char *name, const char *value) {
+        static_cast<decltype(data) *>(arg)->emplace_back(name + 6, value); // without "sip_h_"
+    }, &data);
+    std::vector<tandem_field> fields = {{"queue", w.queue.c_str()}, {"agent", agent.c_str()}, {"wait_s", wait_s.c_str()}};
+    for (const auto &[key, value] : data) fields.push_back({key.c_str(), value.c_str()});
+    host().publish(module.self, "queue_offer", host().leg_call_id(channel), fields.data(), fields.size());
+}
+
 // Rings `agent` at `contact` for `offer`; the agent's phone gets the
 // caller's variables (its `sip_h_X-...` ones as headers) and the queue's.
 void ring(Waiting &w, acd::OfferId offer, const std::string &agent, const std::string &contact) {
@@ -309,6 +323,7 @@ void ring(Waiting &w, acd::OfferId offer, const std::string &agent, const std::s
                                  {"queue_agent", agent.c_str()},
                                  {"sip_h_X-Tandem-Queue", w.queue.c_str()},
                                  {"sip_h_X-Tandem-Queue-Wait", wait_s.c_str()}};
+    publish_offer(w, agent, wait_s);
     tandem_leg *leg = host().inv_dial(w.inv, contact.c_str(), vars, 4, offer);
     auto it = w.rings.find(offer);
     if (!leg) {
@@ -506,8 +521,13 @@ void cancel_queue(void *, tandem_invocation *inv) {
     forget(*w);
     uint64_t token = w->token;
     bool connected = w->phase == Waiting::Phase::Connected;
-    to_acd(token, [token, connected](acd::Acd &acd, acd::Ms now, acd::CallerId caller) {
-        if (connected)
+    // A script stopped while its channel is still up was redirected: a
+    // transfer of the call (REFER, or INVITE with Replaces) by either party.
+    bool transferred = host().leg_state(host().inv_leg(inv)) != TANDEM_LEG_HUNGUP;
+    to_acd(token, [token, connected, transferred](acd::Acd &acd, acd::Ms now, acd::CallerId caller) {
+        if (connected && transferred)
+            acd.transferred(caller, now);
+        else if (connected)
             acd.hung_up(caller, false, now);
         else
             acd.leave(caller, acd::ExitReason::Abandoned, now);

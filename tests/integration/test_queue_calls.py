@@ -22,10 +22,12 @@ queue log the engine writes and what each agent's SIPp received.
   test_refused_at_entry         max_callers and join_when_empty: "full" / "joinempty"
   test_wrapup_respected         a queue's wrap-up keeps its only agent from the next
                                 caller for that long
+  test_transfer_by_the_agent    the agent's REFER sends the caller on in the dialplan: a
+                                TRANSFER row with the talk time, no COMPLETE row
   test_data_travels_to_the_agent
                                 the caller's sip_h_X-... variables and the queue's own
-                                X-Tandem-Queue headers reach the agent's INVITE, and the
-                                queue-log rows carry the call id
+                                X-Tandem-Queue headers reach the agent's INVITE and the
+                                queue_offer event, and the queue-log rows carry the call id
   test_statistics_match_the_calls
                                 `queue show` counts what the calls did
 """
@@ -56,6 +58,10 @@ return { contexts = { default = {
   ['_q.'] = function(call) enter(call, call.exten:sub(2)) end,
   ['_vip.'] = function(call) enter(call, call.exten:sub(4), 10) end,
   ['_sales.'] = function(call) enter(call, call.exten:sub(6), 0, "sales:5") end,
+  ['target'] = function(call)
+    call:log("transferred to target")
+    call:sleep(300)
+  end,
   ['_data.'] = function(call)
     call:set("sip_h_X-Account", "4711")
     enter(call, call.exten:sub(5))
@@ -77,21 +83,23 @@ class QueueCalls(SipTestMixin, unittest.TestCase):
 
     # --- set-up ---
 
-    def agent(self, name, scenario=None, calls=50):
+    def agent(self, name, scenario=None, calls=50, extra=()):
         """A SIPp agent phone: SIPp's built-in uas answers at once; a scenario
-        in tests/sip does what it says. Returns its SIP port."""
-        args = ["-sf", os.path.join(base.SCENARIOS, scenario)] if scenario else ["-sn", "uas"]
+        in tests/sip does what it says (with `extra` SIPp arguments). Returns
+        its SIP port."""
+        args = ["-sf", os.path.join(base.SCENARIOS, scenario), *extra] if scenario else ["-sn", "uas"]
         p = base.launch_sipp(self, args, "agent-" + name, calls=calls, timeout=300)
         port = int(p.args[p.args.index("-p") + 1])
         self.agents[name] = (p, port)
         return port
 
     def start(self, agents, queues, modules=("sip", "queue")):
-        """`agents`: (name, scenario, Lua fields) — each gets a SIPp phone and
-        is its contact; `queues`: Lua tables for module_config.queue.queues."""
+        """`agents`: (name, scenario, Lua fields[, SIPp arguments]) — each gets
+        a SIPp phone and is its contact; `queues`: Lua tables for
+        module_config.queue.queues."""
         lines = []
-        for name, scenario, fields in agents:
-            port = self.agent(name, scenario, calls=1 if scenario else 50)
+        for name, scenario, fields, *extra in agents:
+            port = self.agent(name, scenario, calls=1 if scenario else 50, extra=extra[0] if extra else ())
             lines.append("{ name = '%s', contact = 'sip/%s@127.0.0.1:%d'%s }"
                          % (name, name, port, ", " + fields if fields else ""))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
@@ -289,10 +297,28 @@ class QueueCalls(SipTestMixin, unittest.TestCase):
     def test_data_travels_to_the_agent(self):
         self.start([("a", None, "login = true")],
                    ["{ name = 'billing', strategy = 'linear', members = { 'a' } }"])
-        p = self.sipp(["-sn", "uac", "-s", "databilling", "-d", "800", "127.0.0.1:%d" % self.engine.sip_port],
-                      "caller")
-        code, story = self.wait_sipp(p, "caller")
-        self.assertEqual(code, 0, story)
+        events = subprocess.Popen([harness.BIN, "ctl", "-s", self.engine.socket, "--json", "events", "custom"],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.3)  # subscribed before the call
+            p = self.sipp(["-sn", "uac", "-s", "databilling", "-d", "800", "127.0.0.1:%d" % self.engine.sip_port],
+                          "caller")
+            code, story = self.wait_sipp(p, "caller")
+            self.assertEqual(code, 0, story)
+            offer = None
+            while offer is None:
+                line = events.stdout.readline()
+                self.assertTrue(line, "no queue_offer event\n" + self.engine.read_log())
+                ev = json.loads(line)
+                if ev.get("type") == "queue_offer":
+                    offer = ev
+        finally:
+            events.terminate()
+            events.wait()
+            events.stdout.close()
+        # what the IVR collected, for the agent's screen
+        self.assertEqual((offer["queue"], offer["agent"], offer["X-Account"]), ("billing", "a", "4711"), offer)
+        self.assertTrue(offer.get("call_id"), offer)
         invite = self.invites("a")[0]
         self.assertRegex(invite, r"(?m)^X-Account: 4711$")
         self.assertRegex(invite, r"(?m)^X-Tandem-Queue: billing$")
@@ -349,6 +375,20 @@ class QueueCalls(SipTestMixin, unittest.TestCase):
         self.call("keys", "caller", scenario="uac_dtmf.xml")
         self.assertTrue(self.engine.wait_log("queue keys returned exitkey 1"))
         self.assertEqual(len(self.rows(1, event="EXITWITHKEY", queue="keys")), 1)
+
+    def test_transfer_by_the_agent(self):
+        self.start([("a", "uas_refer.xml", "login = true", ("-key", "refer_to", "target"))],
+                   ["{ name = 'sales', strategy = 'linear', members = { 'a' } }"])
+        self.call("sales", "caller", scenario="uac_expect_bye.xml")
+        self.assertTrue(self.engine.wait_log("transferred to target"))
+        p, _ = self.agents["a"]
+        code, story = self.wait_sipp(p, "agent-a")
+        self.assertEqual(code, 0, story)  # REFER accepted, then the engine's BYE to the transferor
+        ends = [r for r in self.rows(1, event="TRANSFER") if r["queue"] == "sales"]
+        self.assertEqual([(r["agent"], r["event"]) for r in ends], [("a", "TRANSFER")])
+        self.assertGreaterEqual(ends[0]["talk_ms"], 700)  # the scenario talks 800 ms before its REFER
+        self.assertFalse([r for r in self.rows() if r["event"].startswith("COMPLETE")], self.rows())
+        self.wait_state("a", "available")
 
     def test_statistics_match_the_calls(self):
         self.start([("a", None, "login = true")],

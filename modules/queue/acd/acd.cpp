@@ -354,6 +354,9 @@ struct Acd::Impl {
 
     // Out of the line: out of every index first, so that the agents its
     // withdrawn offers free cannot pick it again.
+    // The connected call of `id` ended: `event` is its queue-log row.
+    void end_call(CallerId id, std::string_view event, Ms now);
+
     void exit_caller(CallerRec &c, ExitReason why, std::string_view event, Ms now) {
         QueueRec &q = queue(c.queue);
         const CallerId id = c.id;
@@ -574,6 +577,23 @@ EnterResult Acd::enter(QueueId qid, CallerInfo info, Ms now) {
     return result;
 }
 
+void Acd::Impl::end_call(CallerId id, std::string_view event, Ms now) {
+    auto it = callers.find(id);
+    if (it == callers.end() || !it->second.connected) return;
+    CallerRec c = it->second;
+    callers.erase(it);
+    AgentRec &a = agent(c.connected_agent);
+    QueueRec &q = queue(c.queue);
+    Ms talk = now - c.connected_at;
+    if (Member *m = member_of(a, q.id)) m->talk_ms += talk;
+    --a.calls;
+    a.idle_since = now;
+    a.wrapup_until = std::max(a.wrapup_until, now + q.config.wrapup);
+    schedule_agent_wake(a, now);
+    out.record(row(now, c.queue, id, a.id, event, c.connected_at - c.key.entered, talk));
+    refresh(a, now);
+}
+
 void Acd::leave(CallerId id, ExitReason why, Ms now) {
     auto it = impl_->callers.find(id);
     if (it == impl_->callers.end() || it->second.connected) return;
@@ -635,22 +655,10 @@ void Acd::declined(OfferId id, OfferEnd why, Ms now) {
 }
 
 void Acd::hung_up(CallerId id, bool by_agent, Ms now) {
-    auto it = impl_->callers.find(id);
-    if (it == impl_->callers.end() || !it->second.connected) return;
-    CallerRec c = it->second;
-    impl_->callers.erase(it);
-    AgentRec &a = impl_->agent(c.connected_agent);
-    QueueRec &q = impl_->queue(c.queue);
-    Ms talk = now - c.connected_at;
-    if (Member *m = Impl::member_of(a, q.id)) m->talk_ms += talk;
-    --a.calls;
-    a.idle_since = now;
-    a.wrapup_until = std::max(a.wrapup_until, now + q.config.wrapup);
-    impl_->schedule_agent_wake(a, now);
-    impl_->out.record(row(now, c.queue, id, a.id, by_agent ? "COMPLETEAGENT" : "COMPLETECALLER",
-                       c.connected_at - c.key.entered, talk));
-    impl_->refresh(a, now);
+    impl_->end_call(id, by_agent ? "COMPLETEAGENT" : "COMPLETECALLER", now);
 }
+
+void Acd::transferred(CallerId id, Ms now) { impl_->end_call(id, "TRANSFER", now); }
 
 void Acd::advance(Ms now) {
     Impl &d = *impl_;

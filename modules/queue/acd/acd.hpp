@@ -99,7 +99,7 @@ struct EnterResult {
 
 // One queue-log row. `event` is one of: ENTER (a = position), OFFER,
 // NOANSWER / BUSY / REJECTED (a = ring ms), CONNECT (a = wait ms, b = ring
-// ms), COMPLETECALLER / COMPLETEAGENT (a = wait ms, b = talk ms), ABANDON,
+// ms), COMPLETECALLER / COMPLETEAGENT / TRANSFER (a = wait ms, b = talk ms), ABANDON,
 // EXITWITHTIMEOUT, EXITWITHKEY, EXITEMPTY, CALLBACK, REMOVED (a = position,
 // b = original position, c = wait ms), LOGIN, LOGOUT, PAUSE (info = reason),
 // UNPAUSE. Agent rows carry queue 0 unless about one queue.
@@ -174,6 +174,9 @@ public:
     void declined(OfferId offer, OfferEnd why, Ms now);
     // The connected call of `caller` ended; by_agent: the agent hung up.
     void hung_up(CallerId caller, bool by_agent, Ms now);
+    // The connected call of `caller` left the queue's hands by a transfer:
+    // it ends for the agent as a hang-up does, with a TRANSFER row.
+    void transferred(CallerId caller, Ms now);
 
     // --- time ---
     void advance(Ms now);

@@ -60,7 +60,7 @@ void Stats::add(const LogRow &row, int64_t wall_ms, int64_t day, Ms threshold) {
         q.answered = a.answered = 1;
         q.answered_in_sl = row.a <= threshold;
         q.wait_ms = row.a;
-    } else if (e == "COMPLETECALLER" || e == "COMPLETEAGENT") {
+    } else if (e == "COMPLETECALLER" || e == "COMPLETEAGENT" || e == "TRANSFER") {
         q.completed = a.completed = 1;
         q.talk_ms = a.talk_ms = row.b;
     } else if (e == "ABANDON") {

@@ -182,6 +182,21 @@ TEST_CASE("the queue log of one answered call") {
     CHECK(complete.b == 60000); // talked
 }
 
+TEST_CASE("a transferred call ends for the agent with a TRANSFER row") {
+    World w;
+    QueueId q = w.queue(Strategy::Linear);
+    AgentId a = w.ready_agent(q);
+    CallerId c = w.caller(q);
+    w.answer_last();
+    w.at(20000);
+    w.acd.transferred(c, w.now);
+    CHECK(w.said.row_events.back() == "TRANSFER");
+    CHECK(w.said.rows.back().b == 20000); // talked until the transfer
+    CHECK(w.acd.state(a) == AgentState::Available);
+    w.acd.hung_up(c, false, w.now); // the call is no longer the queue's
+    CHECK(w.count_rows("COMPLETECALLER") == 0);
+}
+
 TEST_CASE("a second answer to a withdrawn offer changes nothing") {
     World w;
     QueueId q = w.queue(Strategy::RingAll);
