@@ -18,6 +18,7 @@
 //   nil, MESSAGE           no such queue, or bad skills
 #include "queue_module.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -33,11 +34,15 @@ const tandem_host &host() { return *module.host; }
 
 // --- the caller's side, on its worker ------------------------------------
 
+// One offer: the agent's phones (one per contact) ringing for the caller.
 struct Ring {
     std::string agent;
-    tandem_leg *leg = nullptr; // referenced
-    bool answered = false;     // UP, waiting for the ACD to confirm
-    bool withdrawn = false;    // the ACD ended it: its hang-up reports nothing
+    std::vector<tandem_leg *> legs;  // referenced; the phones not hung up yet
+    tandem_leg *answered = nullptr;  // the phone that answered (one of legs)
+    bool ever_answered = false;
+    bool dialling = false;           // still dialling its contacts: no verdict yet
+    bool withdrawn = false;          // the ACD ended it: its hang-ups report nothing
+    int cause = 0;                   // the most telling cause of the phones that failed
 };
 
 struct Waiting {
@@ -94,8 +99,14 @@ void forget(Waiting &w) {
 
 void drop_legs(Waiting &w) {
     for (auto &[offer, ring] : w.rings)
-        if (ring.leg) host().leg_unref(ring.leg);
+        for (tandem_leg *leg : ring.legs) host().leg_unref(leg);
     w.rings.clear();
+}
+
+// Hangs up the ring's phones but `keep`.
+void hang_up_ring(Waiting &w, Ring &r, tandem_leg *keep, int cause) {
+    for (tandem_leg *leg : std::vector<tandem_leg *>(r.legs))
+        if (leg != keep) host().inv_hangup(w.inv, leg, cause);
 }
 
 // The script goes on with `status` (and `detail`); `w` is gone afterwards.
@@ -144,10 +155,10 @@ public:
 
 Router router;
 
-std::string contact_of(const std::string &agent) {
+std::vector<std::string> contacts_of(const std::string &agent) {
     std::lock_guard<std::mutex> hold(module.settings_lock);
     for (const AgentSpec &a : module.settings.agents)
-        if (a.config.name == agent) return a.contact;
+        if (a.config.name == agent) return a.contacts;
     return {};
 }
 
@@ -175,6 +186,16 @@ void call_ended(uint64_t token, bool by_agent) {
     });
 }
 
+// Busy says the most about an agent, then no answer, then anything else.
+int telling(int cause) {
+    switch (cause) {
+    case TANDEM_CAUSE_USER_BUSY: return 3;
+    case TANDEM_CAUSE_NO_ANSWER:
+    case TANDEM_CAUSE_NO_USER_RESPONSE: return 2;
+    default: return cause ? 1 : 0;
+    }
+}
+
 acd::OfferEnd offer_end_of(int cause) {
     switch (cause) {
     case TANDEM_CAUSE_USER_BUSY: return acd::OfferEnd::Busy;
@@ -192,7 +213,8 @@ void declined(acd::OfferId offer, acd::OfferEnd why) {
 
 void bridge_to_agent(Waiting &w) {
     auto it = w.rings.find(w.connected);
-    int rc = it == w.rings.end() ? TANDEM_EGONE : host().inv_bridge(w.inv, it->second.leg);
+    tandem_leg *phone = it == w.rings.end() ? nullptr : it->second.answered;
+    int rc = phone ? host().inv_bridge(w.inv, phone) : TANDEM_EGONE;
     if (rc == TANDEM_OK) return;
     // the agent left before the bridge: the call is over for the ACD
     call_ended(w.token, true);
@@ -212,18 +234,18 @@ void connect(Waiting &w, acd::OfferId offer) {
     w.announce_timer = 0;
     host().inv_play_stop(w.inv, host().inv_leg(w.inv));
     for (auto &[id, ring] : w.rings)
-        if (id != offer && ring.leg) {
+        if (id != offer) {
             ring.withdrawn = true;
-            host().inv_hangup(w.inv, ring.leg, 26); // answered elsewhere
+            hang_up_ring(w, ring, nullptr, 26); // answered elsewhere
         }
     Ring &r = w.rings[offer];
-    if (w.experience.whisper.empty() || !r.leg) {
+    if (w.experience.whisper.empty() || !r.answered) {
         bridge_to_agent(w);
         return;
     }
     std::vector<const char *> items;
     for (const std::string &item : w.experience.whisper) items.push_back(item.c_str());
-    if (host().inv_play(w.inv, r.leg, items.data(), items.size(), whisper_done,
+    if (host().inv_play(w.inv, r.answered, items.data(), items.size(), whisper_done,
                         reinterpret_cast<void *>(static_cast<uintptr_t>(w.token))) != TANDEM_OK)
         bridge_to_agent(w);
 }
@@ -235,19 +257,28 @@ void answered(Waiting &w, acd::OfferId offer) {
         bool ok = acd.answered(offer, now);
         to_worker(worker, token, [offer, ok](Waiting &caller) {
             auto it = caller.rings.find(offer);
-            if (ok && caller.phase == Waiting::Phase::Waiting && it != caller.rings.end() && it->second.leg) {
+            tandem_leg *phone = it == caller.rings.end() ? nullptr : it->second.answered;
+            if (ok && caller.phase == Waiting::Phase::Waiting && phone) {
                 connect(caller, offer);
                 return;
             }
-            if (ok) { // the agent's leg went while the ACD confirmed: that call is over
+            if (ok) { // the agent's phone went while the ACD confirmed: that call is over
                 call_ended(caller.token, true);
                 finish(&caller, "completed", it == caller.rings.end() ? std::string() : it->second.agent);
                 return;
             }
-            if (it != caller.rings.end() && it->second.leg)
-                host().inv_hangup(caller.inv, it->second.leg, TANDEM_CAUSE_NORMAL_CLEARING);
+            if (phone) host().inv_hangup(caller.inv, phone, TANDEM_CAUSE_NORMAL_CLEARING);
         });
     });
+}
+
+// A ring's verdict once none of its phones is left: declined with the most
+// telling cause, unless the ACD ended it or one of them answered.
+void settle(Waiting &w, std::map<acd::OfferId, Ring>::iterator it) {
+    Ring &r = it->second;
+    if (r.dialling || !r.legs.empty()) return;
+    if (!r.withdrawn && !r.ever_answered) declined(it->first, offer_end_of(r.cause));
+    w.rings.erase(it);
 }
 
 void on_leg_state(void *user, tandem_leg *leg, uint64_t tag, int state, int cause) {
@@ -260,18 +291,24 @@ void on_leg_state(void *user, tandem_leg *leg, uint64_t tag, int state, int caus
             host().inv_hangup(w->inv, leg, 26);
             return;
         }
-        r.answered = true;
+        r.answered = leg;
+        r.ever_answered = true;
+        hang_up_ring(*w, r, leg, 26); // the agent's other phones
         answered(*w, tag);
         return;
     }
     if (state != TANDEM_LEG_HUNGUP) return;
-    if (w->phase == Waiting::Phase::Connected && tag == w->connected) {
+    if (w->phase == Waiting::Phase::Connected && tag == w->connected && leg == r.answered) {
         // the agent hung up during the whisper (a bridge reports its own end)
         return;
     }
-    if (!r.withdrawn && !r.answered) declined(tag, offer_end_of(cause));
-    if (r.leg) host().leg_unref(r.leg);
-    w->rings.erase(it);
+    if (leg == r.answered) r.answered = nullptr;
+    if (telling(cause) > telling(r.cause)) r.cause = cause;
+    if (auto at = std::find(r.legs.begin(), r.legs.end(), leg); at != r.legs.end()) {
+        r.legs.erase(at);
+        host().leg_unref(leg);
+    }
+    settle(*w, it);
 }
 
 void on_bridge_end(void *user, uint64_t, int how) {
@@ -307,44 +344,50 @@ void publish_offer(Waiting &w, const std::string &agent, const std::string &wait
     host().publish(module.self, "queue_offer", host().leg_call_id(channel), fields.data(), fields.size());
 }
 
-// Rings `agent` at `contact` for `offer`; the agent's phone gets the
-// caller's variables (its `sip_h_X-...` ones as headers) and the queue's.
-void ring(Waiting &w, acd::OfferId offer, const std::string &agent, const std::string &contact) {
+// Rings `agent` at its `contacts` (all at once) for `offer`; each phone gets
+// the caller's variables (its `sip_h_X-...` ones as headers) and the queue's.
+void ring(Waiting &w, acd::OfferId offer, const std::string &agent, const std::vector<std::string> &contacts) {
     if (w.phase == Waiting::Phase::Connected) return; // the ACD withdraws it with the connect
-    if (contact.empty()) {
+    if (contacts.empty()) {
         host().log(module.self, TANDEM_LOG_WARNING, nullptr, "queue %s: agent %s has no contact", w.queue.c_str(),
                    agent.c_str());
         declined(offer, acd::OfferEnd::Rejected);
         return;
     }
-    w.rings[offer].agent = agent;
+    auto it = w.rings.emplace(offer, Ring{}).first;
+    Ring &r = it->second;
+    r.agent = agent;
+    r.dialling = true;
     std::string wait_s = std::to_string((AcdService::monotonic_ms() - w.entered_at) / 1000);
     const tandem_field vars[] = {{"queue", w.queue.c_str()},
                                  {"queue_agent", agent.c_str()},
                                  {"sip_h_X-Tandem-Queue", w.queue.c_str()},
                                  {"sip_h_X-Tandem-Queue-Wait", wait_s.c_str()}};
     publish_offer(w, agent, wait_s);
-    tandem_leg *leg = host().inv_dial(w.inv, contact.c_str(), vars, 4, offer);
-    auto it = w.rings.find(offer);
-    if (!leg) {
-        if (it != w.rings.end()) w.rings.erase(it);
-        declined(offer, acd::OfferEnd::Rejected);
-        return;
+    for (const std::string &contact : contacts) {
+        if (r.answered || r.withdrawn) break; // a phone answered at once, or the ACD ended it meanwhile
+        tandem_leg *leg = host().inv_dial(w.inv, contact.c_str(), vars, 4, offer);
+        if (!leg) {
+            r.cause = r.cause ? r.cause : TANDEM_CAUSE_INCOMPATIBLE_DESTINATION;
+            continue;
+        }
+        if (host().leg_state(leg) == TANDEM_LEG_HUNGUP) { // it failed at once and said so
+            host().leg_unref(leg);
+            continue;
+        }
+        r.legs.push_back(leg);
     }
-    if (it == w.rings.end()) { // it failed at once and said so
-        host().leg_unref(leg);
-        return;
-    }
-    it->second.leg = leg;
+    r.dialling = false;
+    settle(w, it);
 }
 
 void withdraw_ring(Waiting &w, acd::OfferId offer, acd::OfferEnd why) {
     auto it = w.rings.find(offer);
     if (it == w.rings.end()) return;
-    it->second.withdrawn = true;
-    if (it->second.leg && !it->second.answered)
-        host().inv_hangup(w.inv, it->second.leg,
-                          why == acd::OfferEnd::NoAnswer ? TANDEM_CAUSE_NO_ANSWER : TANDEM_CAUSE_NORMAL_CLEARING);
+    Ring &r = it->second;
+    r.withdrawn = true;
+    if (r.answered) return; // the ACD's refusal of the answer hangs it up
+    hang_up_ring(w, r, nullptr, why == acd::OfferEnd::NoAnswer ? TANDEM_CAUSE_NO_ANSWER : TANDEM_CAUSE_NORMAL_CLEARING);
 }
 
 void announce_tick(void *arg);
@@ -420,9 +463,9 @@ void Router::offer(const acd::Acd &acd, const acd::Offer &o) {
     const Link *l = link(o.caller);
     if (!l) return;
     std::string agent = acd.agent_config(o.agent).name;
-    std::string contact = contact_of(agent);
+    std::vector<std::string> contacts = contacts_of(agent);
     acd::OfferId id = o.id;
-    to_worker(l->worker, l->token, [id, agent, contact](Waiting &w) { ring(w, id, agent, contact); });
+    to_worker(l->worker, l->token, [id, agent, contacts](Waiting &w) { ring(w, id, agent, contacts); });
 }
 
 void Router::withdraw(const acd::Offer &o, acd::OfferEnd why) {

@@ -200,7 +200,10 @@ bool read_settings(const std::function<const char *(const std::string &)> &get, 
         a.config.name = t.text("name");
         if (!valid_name(a.config.name)) t.fail("name", "is required: letters, digits, '-', '_' or '.', at most 64");
         if (!agent_names.insert(a.config.name).second) t.fail("name", "'" + a.config.name + "' is declared twice");
-        a.contact = t.text("contact");
+        if (const char *one = t.raw("contact"))
+            a.contacts.emplace_back(one);
+        else
+            a.contacts = t.list("contact");
         a.config.capacity = static_cast<int>(t.integer("capacity", 1, 1, 100));
         if (!parse_skills(t.text("skills"), a.config.skills) && !t.text("skills").empty())
             t.fail("skills", "must be SKILL:LEVEL[, SKILL:LEVEL...] with levels 0-100");

@@ -36,7 +36,7 @@ struct QueueSpec {
 
 struct AgentSpec {
     acd::AgentConfig config;
-    std::string contact; // dial string of the agent's phone, e.g. "sip/1001"
+    std::vector<std::string> contacts; // dial strings of the agent's phones, rung at once: "sip/1001"
     bool login = false;  // logged in when the module starts
 };
 

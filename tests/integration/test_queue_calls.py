@@ -22,6 +22,8 @@ queue log the engine writes and what each agent's SIPp received.
   test_refused_at_entry         max_callers and join_when_empty: "full" / "joinempty"
   test_wrapup_respected         a queue's wrap-up keeps its only agent from the next
                                 caller for that long
+  test_agent_with_two_phones    an agent's contacts ring at once; the one that answers is
+                                connected, the other is cancelled
   test_transfer_by_the_agent    the agent's REFER sends the caller on in the dialplan: a
                                 TRANSFER row with the talk time, no COMPLETE row
   test_data_travels_to_the_agent
@@ -93,7 +95,7 @@ class QueueCalls(SipTestMixin, unittest.TestCase):
         self.agents[name] = (p, port)
         return port
 
-    def start(self, agents, queues, modules=("sip", "queue")):
+    def start(self, agents, queues, modules=("sip", "queue"), more_agents=()):
         """`agents`: (name, scenario, Lua fields[, SIPp arguments]) — each gets
         a SIPp phone and is its contact; `queues`: Lua tables for
         module_config.queue.queues."""
@@ -104,6 +106,7 @@ class QueueCalls(SipTestMixin, unittest.TestCase):
                          % (name, name, port, ", " + fields if fields else ""))
         with open(os.path.join(self.dir, "dialplan.lua"), "w") as f:
             f.write(DIALPLAN)
+        lines += more_agents  # Lua tables of agents whose phones the test started itself
         config = "queue = { agents = { %s }, queues = { %s } }," % (", ".join(lines), ", ".join(queues))
         self.engine = harness.start_listening(self, lambda: harness.sip_instance(
             self.dir, modules=modules, module_config=config, workers=2))
@@ -375,6 +378,24 @@ class QueueCalls(SipTestMixin, unittest.TestCase):
         self.call("keys", "caller", scenario="uac_dtmf.xml")
         self.assertTrue(self.engine.wait_log("queue keys returned exitkey 1"))
         self.assertEqual(len(self.rows(1, event="EXITWITHKEY", queue="keys")), 1)
+
+    def test_agent_with_two_phones(self):
+        desk = self.agent("desk", "uas_ring_cancel.xml", calls=1)
+        mobile = self.agent("mobile", calls=1)
+        self.start([], ["{ name = 'sales', strategy = 'linear', members = { 'a' } }"],
+                   more_agents=["{ name = 'a', login = true, contact = { 'sip/desk@127.0.0.1:%d', "
+                                "'sip/mobile@127.0.0.1:%d' } }" % (desk, mobile)])
+        self.call("sales", "caller")
+        # both rang; the mobile answered and the desk phone got its CANCEL
+        self.assertEqual(len(self.invites("desk")), 1)
+        self.assertEqual(len(self.invites("mobile")), 1)
+        for phone in ("desk", "mobile"):
+            p, _ = self.agents[phone]
+            code, story = self.wait_sipp(p, "agent-" + phone)
+            self.assertEqual(code, 0, story)
+        self.assertEqual([r["agent"] for r in self.rows(1, event="CONNECT")], ["a"])
+        code, reply = self.engine.ctl("agent", "show", "a", json_output=True)
+        self.assertEqual(reply["data"][0]["contact"], "sip/desk@127.0.0.1:%d, sip/mobile@127.0.0.1:%d" % (desk, mobile))
 
     def test_transfer_by_the_agent(self):
         self.start([("a", "uas_refer.xml", "login = true", ("-key", "refer_to", "target"))],
