@@ -94,13 +94,17 @@ public:
         } else if (e == "CONNECT") {
             field(json, "wait_ms", row.a);
             field(json, "ring_ms", row.b);
-        } else if (e == "COMPLETECALLER" || e == "COMPLETEAGENT" || e == "TRANSFER") {
+        } else if (e == "COMPLETECALLER" || e == "COMPLETEAGENT" || e == "TRANSFER" || e == "CALLBACKFAILED") {
             field(json, "wait_ms", row.a);
             field(json, "talk_ms", row.b);
         } else if (e == "ABANDON" || e.starts_with("EXIT") || e == "CALLBACK" || e == "REMOVED") {
             field(json, "position", row.a);
             field(json, "original_position", row.b);
             field(json, "wait_ms", row.c);
+        } else if (e == "CALLBACKDONE") {
+            field(json, "attempts", row.a);
+            json += ",\"outcome\":";
+            append_json_string(json, row.info);
         } else if (e == "PAUSE") {
             json += ",\"reason\":";
             append_json_string(json, row.info);
@@ -166,6 +170,16 @@ void AcdService::post(Task task) {
     wake_.notify_one();
 }
 
+void AcdService::post_at(acd::Ms when, Task task) {
+    {
+        std::lock_guard<std::mutex> hold(lock_);
+        timed_.emplace(when, std::move(task));
+    }
+    wake_.notify_one();
+}
+
+void AcdService::log_row(const acd::LogRow &row) { output_->record(row); }
+
 void AcdService::set_stats_interval(int seconds) {
     {
         std::lock_guard<std::mutex> hold(lock_);
@@ -206,7 +220,7 @@ void AcdService::run() {
     pthread_setname_np(pthread_self(), "tandem-acd");
     std::unique_lock<std::mutex> hold(lock_);
     while (!stopping_) {
-        acd::Ms deadline = std::min(acd_->next_deadline(), next_stats_);
+        acd::Ms deadline = std::min({acd_->next_deadline(), next_stats_, timed_.empty() ? INT64_MAX : timed_.begin()->first});
         if (tasks_.empty()) {
             if (deadline == INT64_MAX)
                 wake_.wait(hold);
@@ -215,6 +229,10 @@ void AcdService::run() {
         }
         std::deque<Task> batch;
         batch.swap(tasks_);
+        for (acd::Ms now = monotonic_ms(); !timed_.empty() && timed_.begin()->first <= now;) {
+            batch.push_back(std::move(timed_.begin()->second));
+            timed_.erase(timed_.begin());
+        }
         hold.unlock();
         for (Task &task : batch) task(*acd_, monotonic_ms());
         acd_->advance(monotonic_ms());

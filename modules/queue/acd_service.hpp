@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -38,8 +39,9 @@ public:
     AcdService(const AcdService &) = delete;
     AcdService &operator=(const AcdService &) = delete;
 
-    // Runs `task` on the ACD thread soon.
+    // Runs `task` on the ACD thread soon, or once the monotonic clock reaches `when`.
     void post(Task task);
+    void post_at(acd::Ms when, Task task);
 
     // Runs `fn` on the ACD thread and returns its result (console commands).
     template <class Fn> auto call(Fn fn) -> decltype(fn(std::declval<acd::Acd &>(), acd::Ms{})) {
@@ -77,6 +79,8 @@ public:
     const acd::Stats &stats() const;
     int staffed(acd::QueueId queue) const;
     void set_caller_sink(CallerSink *sink);
+    // A queue-log row the Acd does not write itself (callback outcomes).
+    void log_row(const acd::LogRow &row);
 
 private:
     class Output;
@@ -88,6 +92,7 @@ private:
     std::mutex lock_;
     std::condition_variable wake_;
     std::deque<Task> tasks_;
+    std::multimap<acd::Ms, Task> timed_; // post_at's, by when
     bool stopping_ = false;
     acd::Ms stats_interval_ = 0; // under lock_
     acd::Ms next_stats_ = INT64_MAX;

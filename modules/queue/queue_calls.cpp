@@ -16,6 +16,9 @@
 //   "full" / "joinempty"   refused at entry (max_callers, join_when_empty)
 //   "removed"              taken out from the console
 //   nil, MESSAGE           no such queue, or bad skills
+#include "invocation_values.hpp"
+#include "queue_callback.hpp"
+#include "waiting_registry.hpp"
 #include "queue_module.hpp"
 
 #include <algorithm>
@@ -57,44 +60,22 @@ struct Waiting {
     std::string agent;
     uint64_t announce_timer = 0;
     std::string language = "en";
+    acd::CallerInfo info; // what it entered with: a callback keeps it
     acd::Ms entered_at = AcdService::monotonic_ms();
 };
 
-std::mutex registry_lock;
-std::unordered_map<uint64_t, Waiting *> by_token;
-std::unordered_map<tandem_invocation *, Waiting *> by_invocation;
-uint64_t next_token = 1;
+WaitingRegistry<Waiting> callers_waiting;
 
-Waiting *find(uint64_t token) {
-    std::lock_guard<std::mutex> hold(registry_lock);
-    auto it = by_token.find(token);
-    return it == by_token.end() ? nullptr : it->second;
-}
+Waiting *find(uint64_t token) { return callers_waiting.find(token); }
 
 // Runs fn on `worker` with the caller of `token`, if it is still waiting.
 void to_worker(int worker, uint64_t token, std::function<void(Waiting &)> fn) {
-    using Task = std::pair<uint64_t, std::function<void(Waiting &)>>;
-    auto *task = new Task(token, std::move(fn));
-    auto run = [](void *arg) {
-        std::unique_ptr<Task> t(static_cast<Task *>(arg));
-        if (Waiting *w = find(t->first)) t->second(*w);
-    };
-    if (host().post(module.self, worker, run, task) != TANDEM_OK) delete task; // stopping: the call goes too
-}
-
-void push_string(tandem_invocation *inv, std::string_view s) {
-    tandem_value v{};
-    v.type = TANDEM_VALUE_STRING;
-    v.as.string.ptr = s.data();
-    v.as.string.len = s.size();
-    host().inv_return(inv, &v);
+    callers_waiting.post(worker, token, std::move(fn));
 }
 
 void forget(Waiting &w) {
     if (w.announce_timer) host().timer_cancel(module.self, w.announce_timer);
-    std::lock_guard<std::mutex> hold(registry_lock);
-    by_token.erase(w.token);
-    by_invocation.erase(w.inv);
+    callers_waiting.remove(w.token, w.inv);
 }
 
 void drop_legs(Waiting &w) {
@@ -149,7 +130,7 @@ public:
     void caller_left(acd::CallerId caller, acd::ExitReason why) override;
     std::string call_id(acd::CallerId caller) override {
         const Link *l = link(caller);
-        return l ? l->call_id : std::string();
+        return l ? l->call_id : callback::call_id(caller).value_or("");
     }
 };
 
@@ -317,9 +298,31 @@ void on_bridge_end(void *user, uint64_t, int how) {
     finish(w, "completed", w->agent);
 }
 
+// The caller asks for a callback: out of the line, its place held for the
+// queue_callback() its script calls next (queue_callback.cpp).
+void ask_for_callback(Waiting *w) {
+    uint64_t token = w->token;
+    callback::Place place{w->queue, 0, w->info};
+    std::string call_id = host().leg_call_id(host().inv_leg(w->inv));
+    to_acd(token, [token, place, call_id](acd::Acd &acd, acd::Ms now, acd::CallerId caller) mutable {
+        if (auto entered = acd.entered_at(caller)) {
+            place.entered = *entered;
+            callback::hold(call_id, place, now);
+        }
+        acd.leave(caller, acd::ExitReason::Callback, now);
+        unlink(token);
+    });
+    finish(w, "callback");
+}
+
 void on_dtmf(void *user, char digit) {
     auto *w = static_cast<Waiting *>(user);
-    if (w->phase != Waiting::Phase::Waiting || w->experience.exit_keys.find(digit) == std::string::npos) return;
+    if (w->phase != Waiting::Phase::Waiting) return;
+    if (!w->experience.callback_key.empty() && digit == w->experience.callback_key[0]) {
+        ask_for_callback(w);
+        return;
+    }
+    if (w->experience.exit_keys.find(digit) == std::string::npos) return;
     uint64_t token = w->token;
     to_acd(token, [token](acd::Acd &acd, acd::Ms now, acd::CallerId caller) {
         acd.leave(caller, acd::ExitReason::Key, now);
@@ -461,7 +464,10 @@ void entered(Waiting &w, std::string refused) {
 
 void Router::offer(const acd::Acd &acd, const acd::Offer &o) {
     const Link *l = link(o.caller);
-    if (!l) return;
+    if (!l) {
+        callback::offer(acd, o);
+        return;
+    }
     std::string agent = acd.agent_config(o.agent).name;
     std::vector<std::string> contacts = contacts_of(agent);
     acd::OfferId id = o.id;
@@ -470,7 +476,10 @@ void Router::offer(const acd::Acd &acd, const acd::Offer &o) {
 
 void Router::withdraw(const acd::Offer &o, acd::OfferEnd why) {
     const Link *l = link(o.caller);
-    if (!l) return;
+    if (!l) {
+        callback::withdraw(o, why);
+        return;
+    }
     acd::OfferId id = o.id;
     to_worker(l->worker, l->token, [id, why](Waiting &w) { withdraw_ring(w, id, why); });
 }
@@ -478,7 +487,10 @@ void Router::withdraw(const acd::Offer &o, acd::OfferEnd why) {
 void Router::caller_left(acd::CallerId caller, acd::ExitReason why) {
     if (why == acd::ExitReason::Connected) return; // its call goes on: unlinked when it ends
     auto it = by_caller.find(caller);
-    if (it == by_caller.end()) return;
+    if (it == by_caller.end()) {
+        callback::left(caller, why);
+        return;
+    }
     Link l = it->second;
     caller_of.erase(l.token);
     by_caller.erase(it);
@@ -490,19 +502,6 @@ void Router::caller_left(acd::CallerId caller, acd::ExitReason why) {
 
 // --- the dialplan function ------------------------------------------------
 
-std::string arg_text(tandem_invocation *inv, size_t i) {
-    const tandem_value *v = host().inv_arg(inv, i);
-    return v && v->type == TANDEM_VALUE_STRING ? std::string(v->as.string.ptr, v->as.string.len) : std::string();
-}
-
-int fail(tandem_invocation *inv, const std::string &message) {
-    tandem_value nil{};
-    nil.type = TANDEM_VALUE_NIL;
-    host().inv_return(inv, &nil);
-    push_string(inv, message);
-    return TANDEM_OK;
-}
-
 int invoke_queue(void *, tandem_invocation *inv) {
     std::string name = arg_text(inv, 0);
     acd::CallerInfo info;
@@ -510,27 +509,23 @@ int invoke_queue(void *, tandem_invocation *inv) {
         info.priority = static_cast<int>(std::clamp<int64_t>(p->as.integer, -1000000, 1000000));
     std::string skills = arg_text(inv, 2);
     if (!skills.empty() && !parse_skills(skills, info.requires_skills))
-        return fail(inv, "skills must be SKILL:LEVEL[, SKILL:LEVEL...], got '" + skills + "'");
+        return return_failure(inv, "skills must be SKILL:LEVEL[, SKILL:LEVEL...], got '" + skills + "'");
     auto w = std::make_unique<Waiting>();
     {
         std::lock_guard<std::mutex> hold(module.settings_lock);
         const QueueSpec *spec = nullptr;
         for (const QueueSpec &q : module.settings.queues)
             if (q.config.name == name) spec = &q;
-        if (!spec) return fail(inv, "no queue named '" + name + "'");
+        if (!spec) return return_failure(inv, "no queue named '" + name + "'");
         w->experience = spec->caller;
     }
     tandem_leg *channel = host().inv_leg(inv);
     if (const char *lang = host().leg_get_var(channel, "language"); lang && *lang) w->language = lang;
     w->inv = inv;
     w->queue = name;
+    w->info = info;
     w->worker = host().leg_worker(channel);
-    {
-        std::lock_guard<std::mutex> hold(registry_lock);
-        w->token = next_token++;
-        by_token[w->token] = w.get();
-        by_invocation[inv] = w.get();
-    }
+    w->token = callers_waiting.add(w.get(), inv);
     uint64_t token = w->token;
     int worker = w->worker;
     w.release();
@@ -554,13 +549,8 @@ int invoke_queue(void *, tandem_invocation *inv) {
 
 // The call hung up (or the script was stopped) while in the queue.
 void cancel_queue(void *, tandem_invocation *inv) {
-    Waiting *w;
-    {
-        std::lock_guard<std::mutex> hold(registry_lock);
-        auto it = by_invocation.find(inv);
-        if (it == by_invocation.end()) return;
-        w = it->second;
-    }
+    Waiting *w = callers_waiting.find(inv);
+    if (!w) return;
     forget(*w);
     uint64_t token = w->token;
     bool connected = w->phase == Waiting::Phase::Connected;

@@ -9,6 +9,7 @@
 // An unknown agent returns nil and "no agent named 'NAME'"; the script goes
 // on. Each waits (the coroutine yields) only for the ACD's thread to apply
 // the change, which takes microseconds; the worker never blocks.
+#include "invocation_values.hpp"
 #include "queue_module.hpp"
 
 #include <mutex>
@@ -38,19 +39,6 @@ std::mutex waiting_lock;
 std::unordered_map<tandem_invocation *, uint64_t> waiting;
 uint64_t next_token = 1;
 
-std::string arg_text(tandem_invocation *inv, size_t i) {
-    const tandem_value *v = module.host->inv_arg(inv, i);
-    return v && v->type == TANDEM_VALUE_STRING ? std::string(v->as.string.ptr, v->as.string.len) : std::string();
-}
-
-void push_string(tandem_invocation *inv, const std::string &s) {
-    tandem_value v{};
-    v.type = TANDEM_VALUE_STRING;
-    v.as.string.ptr = s.c_str();
-    v.as.string.len = s.size();
-    module.host->inv_return(inv, &v);
-}
-
 // On the caller's worker again.
 void answer(void *arg) {
     std::unique_ptr<Request> r(static_cast<Request *>(arg));
@@ -60,14 +48,10 @@ void answer(void *arg) {
         if (it == waiting.end() || it->second != r->token) return; // the call hung up meanwhile
         waiting.erase(it);
     }
-    if (r->found) {
+    if (r->found)
         push_string(r->inv, r->state);
-    } else {
-        tandem_value nil{};
-        nil.type = TANDEM_VALUE_NIL;
-        module.host->inv_return(r->inv, &nil);
-        push_string(r->inv, "no agent named '" + r->agent + "'");
-    }
+    else
+        return_failure(r->inv, "no agent named '" + r->agent + "'");
     module.host->inv_complete(r->inv);
 }
 

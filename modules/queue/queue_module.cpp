@@ -1,4 +1,5 @@
 // Queues and ACD (issue 5): see docs/queues.md.
+#include "queue_callback.hpp"
 #include "queue_module.hpp"
 
 #include <string>
@@ -41,6 +42,7 @@ int queue_load(tandem_module *self, const tandem_host *host) {
     int rc = configure();
     if (rc == TANDEM_OK) rc = register_functions();
     if (rc == TANDEM_OK) rc = register_queue_function();
+    if (rc == TANDEM_OK) rc = callback::register_functions();
     if (rc != TANDEM_OK) return rc;
     return register_console_commands();
 }
@@ -49,6 +51,7 @@ int queue_reload(tandem_module *) {
     int rc = configure();
     if (rc == TANDEM_OK) rc = register_functions();
     if (rc == TANDEM_OK) rc = register_queue_function();
+    if (rc == TANDEM_OK) rc = callback::register_functions();
     if (rc != TANDEM_OK) return rc;
     return register_console_commands();
 }

@@ -141,6 +141,18 @@ void read_queue(const Table &t, QueueSpec &q) {
     if (x.exit_keys.find_first_not_of("0123456789*#ABCD") != std::string::npos)
         t.fail("exit_keys", "must be DTMF digits: 0-9, *, #, A-D");
     x.whisper = t.list("whisper");
+    x.callback_key = t.text("callback_key");
+    if (x.callback_key.size() > 1 || x.callback_key.find_first_not_of("0123456789*#ABCD") != std::string::npos)
+        t.fail("callback_key", "must be one DTMF digit: 0-9, *, #, A-D");
+    if (!x.callback_key.empty() && x.exit_keys.find(x.callback_key) != std::string::npos)
+        t.fail("callback_key", "is also one of exit_keys");
+    x.callback_dial = t.text("callback_dial");
+    if (!x.callback_dial.empty() && x.callback_dial.find("{number}") == std::string::npos)
+        t.fail("callback_dial", "must contain {number}, e.g. \"sip/{number}@trunk\"");
+    x.callback_attempts = static_cast<int>(t.integer("callback_attempts", 3, 1, 10));
+    x.callback_retry_s = static_cast<int>(t.integer("callback_retry", 60, 1, 86400));
+    x.callback_exten = t.text("callback_exten", "queue-callback");
+    x.callback_context = t.text("callback_context", "default");
     for (const std::string &m : t.list("members")) {
         MemberSpec spec;
         if (parse_member(m, spec))

@@ -26,6 +26,13 @@ struct CallerExperience {
     bool announce_wait = true;            // "the estimated wait time is M minutes"
     std::string exit_keys;                // digits that take the caller out of the line
     std::vector<std::string> whisper;     // played to the agent who answers, before the bridge
+    // Callbacks (queue_callback.cpp): the caller hangs up and keeps its place.
+    std::string callback_key;             // the digit that asks for one; "": none
+    std::string callback_dial;            // the customer's dial string, "{number}" replaced: "sip/{number}@trunk"
+    int callback_attempts = 3;            // calls to the customer before giving up
+    int callback_retry_s = 60;            // between them
+    std::string callback_exten = "queue-callback"; // where the agent's call runs once it answers
+    std::string callback_context = "default";
 };
 
 struct QueueSpec {

@@ -18,7 +18,7 @@ size_t tandem_abi_layout_c(size_t *out, size_t cap) {
         /* ABI 1.3, record: audio taps */ LAYOUT(tandem_tap), offsetof(tandem_tap, closed), offsetof(tandem_host, call_post),
         /* ABI 1.4: native relay */ offsetof(tandem_host, leg_relays_directly),
         /* ABI 1.5: call control, queue */ LAYOUT(tandem_inv_watch), offsetof(tandem_inv_watch, bridge_end),
-        offsetof(tandem_host, inv_play_stop),
+        offsetof(tandem_host, inv_play_stop), offsetof(tandem_host, call_hangup),
     };
     size_t n = sizeof v / sizeof v[0];
     for (size_t i = 0; i < n && i < cap; ++i)

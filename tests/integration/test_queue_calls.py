@@ -30,6 +30,13 @@ queue log the engine writes and what each agent's SIPp received.
                                 the caller's sip_h_X-... variables and the queue's own
                                 X-Tandem-Queue headers reach the agent's INVITE and the
                                 queue_offer event, and the queue-log rows carry the call id
+  test_callback                 the caller presses callback_key and hangs up; when an agent
+                                logs in the engine calls the agent, then the customer, and
+                                puts them through: CALLBACK, ENTER, OFFER, CONNECT,
+                                COMPLETECALLER, CALLBACKDONE completed, on the caller's call id
+  test_callback_retries_then_gives_up
+                                a busy customer is called again after callback_retry, then
+                                CALLBACKDONE failed after callback_attempts
   test_statistics_match_the_calls
                                 `queue show` counts what the calls did
 """
@@ -55,11 +62,20 @@ local function enter(call, name, priority, skills)
   call:log("queue " .. name .. " returned " .. tostring(status) .. " " .. tostring(detail))
   if status == "timeout" then call:play("en/goodbye") end -- the overflow
   if status == "exitkey" then call:sleep(5000) end       -- the caller hangs up
+  if status == "callback" then                            -- a confirmed number, in real life
+    local queued, position = call:queue_callback(name, "5551234")
+    call:log("callback " .. tostring(queued) .. " " .. tostring(position))
+    call:sleep(5000)
+  end
 end
 return { contexts = { default = {
   ['_q.'] = function(call) enter(call, call.exten:sub(2)) end,
   ['_vip.'] = function(call) enter(call, call.exten:sub(4), 10) end,
   ['_sales.'] = function(call) enter(call, call.exten:sub(6), 0, "sales:5") end,
+  ['queue-callback'] = function(call)                   -- the agent's side of a callback
+    call:log("callback to " .. call:get("callback_number") .. " for " .. call:get("queue_agent"))
+    call:log("callback run " .. tostring(call:queue_callback_run()))
+  end,
   ['target'] = function(call)
     call:log("transferred to target")
     call:sleep(300)
@@ -409,6 +425,45 @@ class QueueCalls(SipTestMixin, unittest.TestCase):
         self.assertEqual([(r["agent"], r["event"]) for r in ends], [("a", "TRANSFER")])
         self.assertGreaterEqual(ends[0]["talk_ms"], 700)  # the scenario talks 800 ms before its REFER
         self.assertFalse([r for r in self.rows() if r["event"].startswith("COMPLETE")], self.rows())
+        self.wait_state("a", "available")
+
+    def callback_queue(self, customer_scenario, calls, more=""):
+        customer = self.agent("customer", customer_scenario, calls=calls)
+        self.start([("a", None, "")],
+                   ["{ name = 'cb', strategy = 'linear', callback_key = '1', callback_retry = 1, "
+                    "callback_dial = 'sip/{number}@127.0.0.1:%d'%s, members = { 'a' } }" % (customer, more)])
+        self.call("cb", "caller", scenario="uac_dtmf.xml")  # presses 1 while nobody is logged in
+        self.assertTrue(self.engine.wait_log("queue cb returned callback nil"))
+        self.assertTrue(self.engine.wait_log("callback queued 1"), self.engine.read_log())
+        rows = self.rows(3, queue="cb")
+        self.assertEqual([r["event"] for r in rows[:3]], ["ENTER", "CALLBACK", "ENTER"], rows)
+        self.assertEqual(rows[2]["call_id"], rows[0]["call_id"])  # the callback is the caller's call
+        self.assertEqual(self.engine.ctl("agent", "login", "a")[0], 0)
+        return rows[0]["call_id"]
+
+    def test_callback(self):
+        call_id = self.callback_queue("uas_answer_hangup.xml", 1)
+        done = self.rows(1, event="CALLBACKDONE", timeout=20)[0]
+        self.assertEqual((done["outcome"], done["attempts"], done["agent"], done["call_id"]),
+                         ("completed", 1, "a", call_id))
+        events = [r["event"] for r in self.rows(queue="cb")]
+        self.assertEqual(events[3:], ["OFFER", "CONNECT", "COMPLETECALLER", "CALLBACKDONE"], events)
+        self.assertTrue(self.engine.wait_log("callback to 5551234 for a"))
+        self.assertTrue(self.engine.wait_log("callback run completed"))
+        p, _ = self.agents["customer"]
+        code, story = self.wait_sipp(p, "agent-customer")
+        self.assertEqual(code, 0, story)
+        self.assertRegex(self.invites("customer")[0], r"(?m)^X-Tandem-Callback: cb$")
+        self.wait_state("a", "available")
+
+    def test_callback_retries_then_gives_up(self):
+        self.callback_queue("uas_busy.xml", 2, ", callback_attempts = 2")
+        done = self.rows(1, event="CALLBACKDONE", timeout=20)[0]
+        self.assertEqual((done["outcome"], done["attempts"]), ("failed", 2))
+        events = [r["event"] for r in self.rows(queue="cb")]
+        self.assertEqual(events[3:], ["OFFER", "CONNECT", "CALLBACKFAILED", "ENTER", "OFFER", "CONNECT",
+                                      "CALLBACKFAILED", "CALLBACKDONE"], events)
+        self.assertEqual(len(self.invites("customer")), 2)
         self.wait_state("a", "available")
 
     def test_statistics_match_the_calls(self):

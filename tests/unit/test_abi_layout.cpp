@@ -18,7 +18,7 @@ TEST_CASE("module.h has the same layout in C and C++", "[abi]") {
         /* ABI 1.3, record: audio taps */ sizeof(tandem_tap), offsetof(tandem_tap, closed), offsetof(tandem_host, call_post),
         /* ABI 1.4: native relay */ offsetof(tandem_host, leg_relays_directly),
         /* ABI 1.5: call control, queue */ sizeof(tandem_inv_watch), offsetof(tandem_inv_watch, bridge_end),
-        offsetof(tandem_host, inv_play_stop),
+        offsetof(tandem_host, inv_play_stop), offsetof(tandem_host, call_hangup),
     };
     std::vector<size_t> c(cxx.size() + 4);
     size_t n = tandem_abi_layout_c(c.data(), c.size());

@@ -792,6 +792,25 @@ struct tandem_host {
                     void (*done)(void *arg), void *arg);
     /* Stop what inv_play plays to `leg`. TANDEM_OK, TANDEM_ENOENT. */
     int (*inv_play_stop)(tandem_invocation *inv, tandem_leg *leg);
+
+    /* --- added in ABI 1.5: calls a module places (queue callbacks) --- */
+
+    /* Any thread: call `dest` ("DRIVER/DEST") as a new call; once it
+     * answers it runs the dialplan at exten@context (context NULL:
+     * "default") with `vars` set on its channel and originated=true, as
+     * `tandem ctl originate`. The new call's id goes to call_id (up to cap
+     * bytes with its NUL) when not NULL. There is no ringing timeout: hang
+     * it up with call_hangup. TANDEM_OK, TANDEM_EINVAL (malformed dest, or
+     * call_id too small), TANDEM_ENOENT (no such driver), TANDEM_EBUSY
+     * (stopping, limits.max_calls, or the record spool refuses calls); the
+     * log says which. */
+    int (*originate)(tandem_module *self, const char *dest, const char *exten, const char *context,
+                     const tandem_field *vars, size_t count, char *call_id, size_t cap);
+    /* Any thread: hang up every leg of the call `call_id` with `cause`, as
+     * `tandem ctl hangup`, soon on its worker; nothing when there is no
+     * such call (any more). TANDEM_OK, TANDEM_EINVAL, TANDEM_EBUSY
+     * (stopping). */
+    int (*call_hangup)(tandem_module *self, const char *call_id, int cause);
 };
 
 /* ---------------------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <algorithm>
 
 // What a module holds for an open stream (ABI 1.3).
@@ -647,6 +648,44 @@ int h_call_post(tandem_module *self, const char *call_id, void (*fn)(tandem_leg 
     return TANDEM_OK;
 }
 
+int h_originate(tandem_module *self, const char *dest, const char *exten, const char *context,
+                const tandem_field *vars, size_t count, char *call_id, size_t cap) {
+    if (!dest || !exten || (count && !vars))
+        return TANDEM_EINVAL;
+    std::map<std::string, std::string> values;
+    for (size_t i = 0; i < count; ++i)
+        if (vars[i].key && *vars[i].key)
+            values[vars[i].key] = vars[i].value ? vars[i].value : "";
+    std::string error;
+    std::string id = engine().originate(dest, exten, context && *context ? context : "default", values, error);
+    if (id.empty()) {
+        log::write(log::Level::warning, self ? self->name : "module", "", "originate " + std::string(dest) + ": " + error);
+        if (error.starts_with("no channel driver"))
+            return TANDEM_ENOENT;
+        return error.starts_with("destination") ? TANDEM_EINVAL : TANDEM_EBUSY;
+    }
+    if (call_id) {
+        if (cap <= id.size())
+            return TANDEM_EINVAL;
+        std::memcpy(call_id, id.c_str(), id.size() + 1);
+    }
+    return TANDEM_OK;
+}
+
+int h_call_hangup(tandem_module *, const char *call_id, int cause) {
+    if (!call_id || cause < 1 || cause > 127)
+        return TANDEM_EINVAL;
+    int posted = 0;
+    for (int i = 0; i < engine().worker_count(); ++i) {
+        Worker &w = engine().worker(i);
+        posted += w.post([&w, id = std::string(call_id), cause] {
+            if (Call *call = w.find_call(id))
+                call->hangup_all(cause);
+        });
+    }
+    return posted ? TANDEM_OK : TANDEM_EBUSY;
+}
+
 bool h_leg_relays_directly(const tandem_leg *l) {
     const Leg *leg = Leg::from(l);
     return leg->state() != LegState::hungup && leg->relays_directly();
@@ -725,6 +764,8 @@ const tandem_host kHost = {
     h_inv_bridge,
     h_inv_play,
     h_inv_play_stop,
+    h_originate,
+    h_call_hangup,
 };
 
 } // namespace

@@ -180,7 +180,7 @@ struct Acd::Impl {
         const QueueRec &q = *queues[c.queue - 1];
         const Ms waited = now - c.key.entered;
         Ms next = INT64_MAX;
-        if (q.config.max_wait > 0) next = std::min(next, c.key.entered + q.config.max_wait);
+        if (q.config.max_wait > 0 && !c.info.callback) next = std::min(next, c.key.entered + q.config.max_wait);
         int open = tiers_open(c, q, now);
         if (open < static_cast<int>(q.tiers.size()) && q.config.tier_wait > 0)
             next = std::min(next, c.key.entered + open * q.config.tier_wait);
@@ -405,7 +405,7 @@ struct Acd::Impl {
             CallerRec &c = it->second;
             c.next_check = INT64_MAX;
             const QueueRec &q = *queues[c.queue - 1];
-            if (q.config.max_wait > 0 && now - c.key.entered >= q.config.max_wait) {
+            if (q.config.max_wait > 0 && !c.info.callback && now - c.key.entered >= q.config.max_wait) {
                 exit_caller(c, ExitReason::Timeout, "EXITWITHTIMEOUT", now);
                 break;
             }
@@ -564,11 +564,12 @@ EnterResult Acd::enter(QueueId qid, CallerInfo info, Ms now) {
     c.id = id;
     c.queue = qid;
     c.needs = impl_->skill_list(info.requires_skills, false);
-    c.key = LineKey{-static_cast<int64_t>(info.priority), now, id};
+    Ms arrived = info.entered ? std::min(*info.entered, now) : now;
+    c.key = LineKey{-static_cast<int64_t>(info.priority), arrived, id};
     c.info = std::move(info);
     q.line.insert(c.key);
     q.ready.insert(c.key);
-    q.by_arrival.emplace(now, id);
+    q.by_arrival.emplace(arrived, id);
     c.original_position = impl_->position(c);
     impl_->out.record(row(now, qid, id, 0, "ENTER", c.original_position));
     EnterResult result{id, {}, c.original_position};
@@ -659,6 +660,14 @@ void Acd::hung_up(CallerId id, bool by_agent, Ms now) {
 }
 
 void Acd::transferred(CallerId id, Ms now) { impl_->end_call(id, "TRANSFER", now); }
+
+void Acd::callback_failed(CallerId id, Ms now) { impl_->end_call(id, "CALLBACKFAILED", now); }
+
+std::optional<Ms> Acd::entered_at(CallerId id) const {
+    auto it = impl_->callers.find(id);
+    if (it == impl_->callers.end() || it->second.connected) return std::nullopt;
+    return it->second.key.entered;
+}
 
 void Acd::advance(Ms now) {
     Impl &d = *impl_;

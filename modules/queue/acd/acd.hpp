@@ -31,6 +31,7 @@
 #include "acd/types.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -81,6 +82,8 @@ struct Membership {
 struct CallerInfo {
     int priority = 0;            // higher is served first, before arrival time
     std::vector<SkillLevel> requires_skills; // skills strategy: the first is the primary
+    std::optional<Ms> entered;   // a callback keeps the place of the caller it replaces: its arrival
+    bool callback = false;       // nobody waits on the line: max_wait does not apply
 };
 
 struct Offer {
@@ -99,7 +102,7 @@ struct EnterResult {
 
 // One queue-log row. `event` is one of: ENTER (a = position), OFFER,
 // NOANSWER / BUSY / REJECTED (a = ring ms), CONNECT (a = wait ms, b = ring
-// ms), COMPLETECALLER / COMPLETEAGENT / TRANSFER (a = wait ms, b = talk ms), ABANDON,
+// ms), COMPLETECALLER / COMPLETEAGENT / TRANSFER / CALLBACKFAILED (a = wait ms, b = talk ms), ABANDON,
 // EXITWITHTIMEOUT, EXITWITHKEY, EXITEMPTY, CALLBACK, REMOVED (a = position,
 // b = original position, c = wait ms), LOGIN, LOGOUT, PAUSE (info = reason),
 // UNPAUSE. Agent rows carry queue 0 unless about one queue.
@@ -165,6 +168,7 @@ public:
     // are withdrawn (Cancelled). Unknown or already connected: no-op.
     void leave(CallerId caller, ExitReason why, Ms now);
     int position(CallerId caller) const;     // 1-based; 0 when not waiting
+    std::optional<Ms> entered_at(CallerId caller) const; // its arrival in the line, while waiting
     QueueId queue_of(CallerId caller) const; // 0 when not waiting or connected
 
     // --- offers and connected calls ---
@@ -177,6 +181,9 @@ public:
     // The connected call of `caller` left the queue's hands by a transfer:
     // it ends for the agent as a hang-up does, with a TRANSFER row.
     void transferred(CallerId caller, Ms now);
+    // A callback's agent took it but the customer could not be reached: the
+    // agent is free again, with a CALLBACKFAILED row.
+    void callback_failed(CallerId caller, Ms now);
 
     // --- time ---
     void advance(Ms now);

@@ -209,3 +209,36 @@ TEST_CASE("a second answer to a withdrawn offer changes nothing") {
     CHECK(w.acd.state(a2) == AgentState::Available);
     CHECK(w.count_rows("CONNECT") == 1);
 }
+
+TEST_CASE("a callback keeps the place of the caller who asked for it, and waits past max_wait") {
+    World w;
+    QueueConfig c;
+    c.max_wait = 60000;
+    QueueId q = w.queue(Strategy::Linear, c);
+    w.at(1000);
+    CallerId first = w.caller(q);
+    w.at(2000);
+    CallerId second = w.caller(q);
+    w.at(3000);
+    Ms arrived = *w.acd.entered_at(first);
+    w.acd.leave(first, ExitReason::Callback, w.now);
+    CHECK(w.count_rows("CALLBACK") == 1);
+    CHECK(w.acd.position(second) == 1);
+    CallerInfo info;
+    info.entered = arrived;
+    info.callback = true;
+    CallerId callback = w.acd.enter(q, info, w.now).caller;
+    CHECK(w.acd.position(callback) == 1); // back ahead of the one who came later
+    CHECK(w.acd.position(second) == 2);
+    w.at(62000); // the second caller's max_wait passes; the callback stays
+    CHECK(w.acd.position(second) == 0);
+    CHECK(w.acd.position(callback) == 1);
+    AgentId a = w.ready_agent(q);
+    CHECK(w.last_agent() == a);
+    CHECK(w.said.offers.back().caller == callback);
+    w.answer_last();
+    w.at(70000);
+    w.acd.callback_failed(callback, w.now); // the customer did not answer
+    CHECK(w.said.row_events.back() == "CALLBACKFAILED");
+    CHECK(w.acd.state(a) == AgentState::Available);
+}
