@@ -43,6 +43,7 @@ struct Ring {
     std::vector<tandem_leg *> legs;  // referenced; the phones not hung up yet
     tandem_leg *answered = nullptr;  // the phone that answered (one of legs)
     bool ever_answered = false;
+    bool confirming = false;         // its answer is with the ACD: the ring stays until the reply
     bool dialling = false;           // still dialling its contacts: no verdict yet
     bool withdrawn = false;          // the ACD ended it: its hang-ups report nothing
     int cause = 0;                   // the most telling cause of the phones that failed
@@ -159,6 +160,21 @@ void unlink(uint64_t token) {
     router.caller_of.erase(it);
 }
 
+// The caller of `token` is out of the queue's hands for `why`. The worker
+// may not know yet that the ACD connected it (an answer being confirmed):
+// the ACD's own state decides whether it leaves the line or ends a call.
+void out_of_queue(uint64_t token, acd::ExitReason why, bool transferred = false) {
+    to_acd(token, [token, why, transferred](acd::Acd &acd, acd::Ms now, acd::CallerId caller) {
+        if (acd.position(caller) > 0)
+            acd.leave(caller, why, now);
+        else if (transferred)
+            acd.transferred(caller, now);
+        else
+            acd.hung_up(caller, false, now); // nothing when it is not connected either
+        unlink(token);
+    });
+}
+
 // The connected call of the caller of `token` ended.
 void call_ended(uint64_t token, bool by_agent) {
     to_acd(token, [token, by_agent](acd::Acd &acd, acd::Ms now, acd::CallerId caller) {
@@ -231,35 +247,37 @@ void connect(Waiting &w, acd::OfferId offer) {
         bridge_to_agent(w);
 }
 
+// A ring's verdict once none of its phones is left: declined with the most
+// telling cause, unless the ACD ended it or one of them answered.
+void settle(Waiting &w, std::map<acd::OfferId, Ring>::iterator it) {
+    Ring &r = it->second;
+    if (r.dialling || r.confirming || !r.legs.empty()) return;
+    if (!r.withdrawn && !r.ever_answered) declined(it->first, offer_end_of(r.cause));
+    w.rings.erase(it);
+}
+
 void answered(Waiting &w, acd::OfferId offer) {
     uint64_t token = w.token;
     int worker = w.worker;
     to_acd(token, [token, worker, offer](acd::Acd &acd, acd::Ms now, acd::CallerId) {
         bool ok = acd.answered(offer, now);
         to_worker(worker, token, [offer, ok](Waiting &caller) {
-            auto it = caller.rings.find(offer);
-            tandem_leg *phone = it == caller.rings.end() ? nullptr : it->second.answered;
+            auto it = caller.rings.find(offer); // kept while confirming
+            it->second.confirming = false;
+            tandem_leg *phone = it->second.answered;
             if (ok && caller.phase == Waiting::Phase::Waiting && phone) {
                 connect(caller, offer);
                 return;
             }
             if (ok) { // the agent's phone went while the ACD confirmed: that call is over
                 call_ended(caller.token, true);
-                finish(&caller, "completed", it == caller.rings.end() ? std::string() : it->second.agent);
+                finish(&caller, "completed", it->second.agent);
                 return;
             }
-            if (phone) host().inv_hangup(caller.inv, phone, TANDEM_CAUSE_NORMAL_CLEARING);
+            if (phone) host().inv_hangup(caller.inv, phone, TANDEM_CAUSE_NORMAL_CLEARING); // may settle it
+            if (auto again = caller.rings.find(offer); again != caller.rings.end()) settle(caller, again);
         });
     });
-}
-
-// A ring's verdict once none of its phones is left: declined with the most
-// telling cause, unless the ACD ended it or one of them answered.
-void settle(Waiting &w, std::map<acd::OfferId, Ring>::iterator it) {
-    Ring &r = it->second;
-    if (r.dialling || !r.legs.empty()) return;
-    if (!r.withdrawn && !r.ever_answered) declined(it->first, offer_end_of(r.cause));
-    w.rings.erase(it);
 }
 
 void on_leg_state(void *user, tandem_leg *leg, uint64_t tag, int state, int cause) {
@@ -274,6 +292,7 @@ void on_leg_state(void *user, tandem_leg *leg, uint64_t tag, int state, int caus
         }
         r.answered = leg;
         r.ever_answered = true;
+        r.confirming = true;
         hang_up_ring(*w, r, leg, 26); // the agent's other phones
         answered(*w, tag);
         return;
@@ -304,14 +323,13 @@ void ask_for_callback(Waiting *w) {
     uint64_t token = w->token;
     callback::Place place{w->queue, 0, w->info};
     std::string call_id = host().leg_call_id(host().inv_leg(w->inv));
-    to_acd(token, [token, place, call_id](acd::Acd &acd, acd::Ms now, acd::CallerId caller) mutable {
+    to_acd(token, [place, call_id](acd::Acd &acd, acd::Ms now, acd::CallerId caller) mutable {
         if (auto entered = acd.entered_at(caller)) {
             place.entered = *entered;
             callback::hold(call_id, place, now);
         }
-        acd.leave(caller, acd::ExitReason::Callback, now);
-        unlink(token);
     });
+    out_of_queue(token, acd::ExitReason::Callback);
     finish(w, "callback");
 }
 
@@ -323,11 +341,7 @@ void on_dtmf(void *user, char digit) {
         return;
     }
     if (w->experience.exit_keys.find(digit) == std::string::npos) return;
-    uint64_t token = w->token;
-    to_acd(token, [token](acd::Acd &acd, acd::Ms now, acd::CallerId caller) {
-        acd.leave(caller, acd::ExitReason::Key, now);
-        unlink(token);
-    });
+    out_of_queue(w->token, acd::ExitReason::Key);
     finish(w, "exitkey", std::string(1, digit));
 }
 
@@ -552,20 +566,10 @@ void cancel_queue(void *, tandem_invocation *inv) {
     Waiting *w = callers_waiting.find(inv);
     if (!w) return;
     forget(*w);
-    uint64_t token = w->token;
-    bool connected = w->phase == Waiting::Phase::Connected;
     // A script stopped while its channel is still up was redirected: a
     // transfer of the call (REFER, or INVITE with Replaces) by either party.
     bool transferred = host().leg_state(host().inv_leg(inv)) != TANDEM_LEG_HUNGUP;
-    to_acd(token, [token, connected, transferred](acd::Acd &acd, acd::Ms now, acd::CallerId caller) {
-        if (connected && transferred)
-            acd.transferred(caller, now);
-        else if (connected)
-            acd.hung_up(caller, false, now);
-        else
-            acd.leave(caller, acd::ExitReason::Abandoned, now);
-        unlink(token);
-    });
+    out_of_queue(w->token, acd::ExitReason::Abandoned, transferred);
     drop_legs(*w);
     delete w;
 }
