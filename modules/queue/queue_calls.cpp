@@ -58,6 +58,7 @@ struct Waiting {
     enum class Phase { Entering, Waiting, Connected } phase = Phase::Entering;
     std::map<acd::OfferId, Ring> rings;
     acd::OfferId connected = 0;
+    bool bridged = false;
     std::string agent;
     uint64_t announce_timer = 0;
     std::string language = "en";
@@ -212,7 +213,10 @@ void bridge_to_agent(Waiting &w) {
     auto it = w.rings.find(w.connected);
     tandem_leg *phone = it == w.rings.end() ? nullptr : it->second.answered;
     int rc = phone ? host().inv_bridge(w.inv, phone) : TANDEM_EGONE;
-    if (rc == TANDEM_OK) return;
+    if (rc == TANDEM_OK) {
+        w.bridged = true;
+        return;
+    }
     // the agent left before the bridge: the call is over for the ACD
     call_ended(w.token, true);
     finish(&w, "completed", w.agent);
@@ -230,11 +234,14 @@ void connect(Waiting &w, acd::OfferId offer) {
     if (w.announce_timer) host().timer_cancel(module.self, w.announce_timer);
     w.announce_timer = 0;
     host().inv_play_stop(w.inv, host().inv_leg(w.inv));
+    std::vector<acd::OfferId> others; // a ring whose last phone hangs up leaves the map at once
     for (auto &[id, ring] : w.rings)
         if (id != offer) {
             ring.withdrawn = true;
-            hang_up_ring(w, ring, nullptr, 26); // answered elsewhere
+            others.push_back(id);
         }
+    for (acd::OfferId id : others)
+        if (auto it = w.rings.find(id); it != w.rings.end()) hang_up_ring(w, it->second, nullptr, 26); // answered elsewhere
     Ring &r = w.rings[offer];
     if (w.experience.whisper.empty() || !r.answered) {
         bridge_to_agent(w);
@@ -263,6 +270,10 @@ void answered(Waiting &w, acd::OfferId offer) {
         bool ok = acd.answered(offer, now);
         to_worker(worker, token, [offer, ok](Waiting &caller) {
             auto it = caller.rings.find(offer); // kept while confirming
+            if (it == caller.rings.end()) { // cannot happen; if it did, the agent must not stay on a call
+                if (ok) call_ended(caller.token, true);
+                return;
+            }
             it->second.confirming = false;
             tandem_leg *phone = it->second.answered;
             if (ok && caller.phase == Waiting::Phase::Waiting && phone) {
@@ -299,7 +310,9 @@ void on_leg_state(void *user, tandem_leg *leg, uint64_t tag, int state, int caus
     }
     if (state != TANDEM_LEG_HUNGUP) return;
     if (w->phase == Waiting::Phase::Connected && tag == w->connected && leg == r.answered) {
-        // the agent hung up during the whisper (a bridge reports its own end)
+        if (w->bridged) return; // the bridge reports its own end
+        r.answered = nullptr;   // the agent hung up during the whisper
+        bridge_to_agent(*w);    // which ends the call for the ACD
         return;
     }
     if (leg == r.answered) r.answered = nullptr;

@@ -37,13 +37,19 @@ queue log the engine writes and what each agent's SIPp received.
   test_callback_retries_then_gives_up
                                 a busy customer is called again after callback_retry, then
                                 CALLBACKDONE failed after callback_attempts
+  test_music_and_announcements  a waiting caller hears the moh class, or announcements over
+                                silence, or nothing: RTP packets sent to it tell which
+  test_whisper_to_the_agent     the agent hears the whisper before the bridge (RTP sent to
+                                the agent, none without a whisper)
+  test_agent_hangs_up_during_the_whisper
+                                the caller is not left waiting: call:queue returns, COMPLETEAGENT
+  test_exit_key                 a digit in exit_keys (RFC 4733): "exitkey", EXITWITHKEY
   test_statistics_match_the_calls
                                 `queue show` counts what the calls did
 """
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -387,6 +393,15 @@ class QueueCalls(SipTestMixin, unittest.TestCase):
         # SIPp callers send no audio: what the agent got is the whisper
         self.assertGreater(sent["told"], 20, sent)
         self.assertEqual(sent["plain"], 0, sent)
+
+    def test_agent_hangs_up_during_the_whisper(self):
+        self.start([("a", "uas_answer_hangup.xml", "login = true")],  # hangs up a second after answering
+                   ["{ name = 'told', strategy = 'linear', moh = '', "
+                    "whisper = { 'en/please-hold', 'en/please-hold', 'en/please-hold' }, members = { 'a' } }"])
+        self.call("told", "caller", scenario="uac_expect_bye.xml")
+        self.assertTrue(self.engine.wait_log("queue told returned completed a"))
+        self.assertEqual([r["event"] for r in self.rows(4, queue="told")][-2:], ["CONNECT", "COMPLETEAGENT"])
+        self.wait_state("a", "available")
 
     def test_exit_key(self):
         self.start([("a", None, "")],
