@@ -255,13 +255,14 @@ int invoke_run(void *, tandem_invocation *inv) {
                                          {"queue_agent", agent.c_str()},
                                          {"callback_number", number.c_str()},
                                          {"sip_h_X-Tandem-Callback", queue.c_str()}};
+            uint64_t run_token = r.token;
             tandem_leg *leg = host().inv_dial(r.inv, dial.c_str(), vars, 4, 1);
             if (!leg) {
                 report_failure(r.caller);
                 finish(&r, "failed");
                 return;
             }
-            if (Run *still = running.find(r.token)) // a driver that failed at once finished it already
+            if (Run *still = running.find(run_token)) // a driver that failed at once finished `r` already
                 still->customer = leg;
             else
                 host().leg_unref(leg);
