@@ -226,6 +226,39 @@ void whisper_done(void *arg) {
     if (Waiting *w = find(reinterpret_cast<uintptr_t>(arg))) bridge_to_agent(*w);
 }
 
+// A whisper item with the caller's data in it: {queue}, {caller_num},
+// {wait} (seconds waited) and {var:NAME} (the caller's variable), e.g.
+// "en/queue-{queue}" or "digits:{caller_num}". Unknown names stay as written.
+std::string fill_in(Waiting &w, const std::string &item) {
+    tandem_leg *channel = host().inv_leg(w.inv);
+    std::string out;
+    for (size_t i = 0; i < item.size();) {
+        size_t close = item[i] == '{' ? item.find('}', i) : std::string::npos;
+        if (close == std::string::npos) {
+            out += item[i++];
+            continue;
+        }
+        std::string name = item.substr(i + 1, close - i - 1), value;
+        const char *number = nullptr, *caller_name = nullptr;
+        if (name == "queue") {
+            value = w.queue;
+        } else if (name == "caller_num") {
+            host().leg_caller(channel, &number, &caller_name);
+            value = number ? number : "";
+        } else if (name == "wait") {
+            value = std::to_string((AcdService::monotonic_ms() - w.entered_at) / 1000);
+        } else if (name.starts_with("var:")) {
+            const char *v = host().leg_get_var(channel, name.c_str() + 4);
+            value = v ? v : "";
+        } else {
+            value = item.substr(i, close - i + 1);
+        }
+        out += value;
+        i = close + 1;
+    }
+    return out;
+}
+
 // The ACD confirmed: the caller is the agent's.
 void connect(Waiting &w, acd::OfferId offer) {
     w.phase = Waiting::Phase::Connected;
@@ -247,8 +280,10 @@ void connect(Waiting &w, acd::OfferId offer) {
         bridge_to_agent(w);
         return;
     }
+    std::vector<std::string> whisper;
+    for (const std::string &item : w.experience.whisper) whisper.push_back(fill_in(w, item));
     std::vector<const char *> items;
-    for (const std::string &item : w.experience.whisper) items.push_back(item.c_str());
+    for (const std::string &item : whisper) items.push_back(item.c_str());
     if (host().inv_play(w.inv, r.answered, items.data(), items.size(), whisper_done,
                         reinterpret_cast<void *>(static_cast<uintptr_t>(w.token))) != TANDEM_OK)
         bridge_to_agent(w);

@@ -9,6 +9,8 @@ queue log the engine writes and what each agent's SIPp received.
                                 each agent received) is the strategy's
   test_skills_and_priority      a caller needing sales:5 goes to the agent who has it;
                                 a priority caller who came second is served first
+  test_tiers_and_relaxed_skills tier 2 rings only after tier_wait; a skill need relaxes
+                                after its step and the agent who has less then takes it
   test_ring_all                 every available agent rings; one connects, the others
                                 are cancelled or hung up, and nobody stays reserved
   test_caller_hangs_up_while_agent_rings
@@ -39,8 +41,8 @@ queue log the engine writes and what each agent's SIPp received.
                                 CALLBACKDONE failed after callback_attempts
   test_music_and_announcements  a waiting caller hears the moh class, or announcements over
                                 silence, or nothing: RTP packets sent to it tell which
-  test_whisper_to_the_agent     the agent hears the whisper before the bridge (RTP sent to
-                                the agent, none without a whisper)
+  test_whisper_to_the_agent     the agent hears the whisper, with the caller's wait filled
+                                in, before the bridge (RTP sent to the agent, none without)
   test_agent_hangs_up_during_the_whisper
                                 the caller is not left waiting: call:queue returns, COMPLETEAGENT
   test_exit_key                 a digit in exit_keys (RFC 4733): "exitkey", EXITWITHKEY
@@ -249,6 +251,21 @@ class QueueCalls(SipTestMixin, unittest.TestCase):
         self.wait_sipp(vip, "vip")
         self.wait_sipp(plain, "plain")
 
+    def test_tiers_and_relaxed_skills(self):
+        self.start([("a", None, ""), ("b", None, "login = true, skills = 'sales:3'")],
+                   ["{ name = 'tiered', strategy = 'linear', tier_wait = 1.5, members = { 'a', 'b tier=2' } }",
+                    "{ name = 'skilled', strategy = 'skills', relax = { '1:2' }, members = { 'b' } }"])
+        # a (tier 1) is logged out: b (tier 2) is offered the caller only after tier_wait
+        self.call("tiered", "tiered", talk_ms=2500)
+        connect = self.rows(1, event="CONNECT", queue="tiered")[0]
+        self.assertEqual(connect["agent"], "b")
+        self.assertGreaterEqual(connect["wait_ms"], 1500)
+        # the caller needs sales:5, b has 3: after a second the need drops by 2 and b takes it
+        self.call("skilled", "skilled", talk_ms=2500, prefix="sales")
+        connect = self.rows(1, event="CONNECT", queue="skilled")[0]
+        self.assertEqual(connect["agent"], "b")
+        self.assertGreaterEqual(connect["wait_ms"], 1000)
+
     def test_ring_all(self):
         self.start([("a", None, "login = true"), ("b", "uas_ring_cancel.xml", "login = true"),
                     ("c", "uas_ring_cancel.xml", "login = true")],
@@ -382,7 +399,8 @@ class QueueCalls(SipTestMixin, unittest.TestCase):
 
     def test_whisper_to_the_agent(self):
         self.start([("a", None, "login = true")],
-                   ["{ name = 'told', strategy = 'linear', moh = '', whisper = { 'en/please-hold' }, members = { 'a' } }",
+                   ["{ name = 'told', strategy = 'linear', moh = '', whisper = { 'en/please-hold', 'number:{wait}' }, "
+                    "members = { 'a' } }",
                     "{ name = 'plain', strategy = 'linear', moh = '', members = { 'a' } }"])
         sent = {}
         for q in ("told", "plain"):
