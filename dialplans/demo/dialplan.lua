@@ -28,14 +28,29 @@ return {
         call:hangup()
       end,
 
-      -- "Sales": rings two agents at once; the first to answer gets the call.
+      -- "Sales": the queue (tandem.lua, module_config.queue) rings every
+      -- agent logged in; the first to answer gets the caller, who hears music
+      -- and "please hold" meanwhile. After two minutes, or on 0, the caller
+      -- leaves the line and the script goes on: the overflow.
       ["200"] = function(call)
-        local status, agent = call:dial({ "local/agent-1@agents", "local/agent-2@agents" }, { timeout = 15 })
-        call:log("dial result: " .. status)
-        if status == "answer" then
-          local how = call:bridge(agent)
-          call:log("bridge ended: " .. how)
+        call:answer()
+        local status, detail = call:queue("sales")
+        call:log("queue sales: " .. tostring(status) .. " " .. tostring(detail))
+        if status ~= "completed" then
+          call:play("en/goodbye")
         end
+      end,
+
+      -- Agents' feature codes: a softphone joins sales with *701 and leaves with *702.
+      ["*701"] = function(call)
+        call:answer()
+        local state = call:agent_login(call.caller_num)
+        call:play(state and "tone:440/200" or "tone:480+620/500")
+      end,
+      ["*702"] = function(call)
+        call:answer()
+        call:agent_logout(call.caller_num)
+        call:play("tone:440/200")
       end,
 
       -- Echo test: a short beep, then everything you say comes back; '#'

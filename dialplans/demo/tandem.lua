@@ -15,8 +15,26 @@ return {
   workers = 0,                 -- one per core
   -- codec_opus and codec_g722: phones may talk Opus or G.722 besides G.711
   -- (docs/codecs.md); module_config.codec_opus would tune Opus
-  modules = { "local", "sip", "moh", "codec_opus", "codec_g722" },
+  modules = { "local", "sip", "moh", "codec_opus", "codec_g722", "queue" },
   module_config = {
+    -- The call centre (docs/queues.md): "sales" at 200 rings its agents' phones
+    -- at once. agent-1 and agent-2 are scripted phones (the dialplan's
+    -- `agents` context); 1001 and 1002 are softphones that join with *701 and
+    -- leave with *702 (feature codes in the dialplan). `tandem ctl queue show`
+    -- shows the line and live statistics.
+    queue = {
+      agents = {
+        { name = "agent-1", contact = "local/agent-1@agents", login = true },
+        { name = "agent-2", contact = "local/agent-2@agents", login = true },
+        { name = "1001", contact = "sip/1001" },
+        { name = "1002", contact = "sip/1002" },
+      },
+      queues = {
+        { name = "sales", strategy = "ring-all", ring_timeout = 15, max_wait = 120,
+          announce_every = 30, announce = { "en/please-hold" }, exit_keys = "0",
+          members = { "agent-1", "agent-2", "1001", "1002" } },
+      },
+    },
     -- Music on hold: without `classes`, one class "default" from
     -- sounds/moh/default (see modules/moh/README.md), e.g.
     -- moh = { classes = { { name = "default", directory = "moh/default" },

@@ -1,5 +1,5 @@
 """The shipped demo, run by the real binary: the scripted call goes through
-the IVR, a transfer, a parallel dial and a bridge; the console shows it;
+the IVR, a transfer, the sales queue ringing two agents and a bridge; the console shows it;
 SIGHUP reloads; SIGTERM stops cleanly."""
 import json
 import os
@@ -27,7 +27,11 @@ class DemoEndToEnd(unittest.TestCase):
         e = self.engine
         self.assertTrue(e.wait_log("menu choice 1"), e.read_log())
         self.assertTrue(e.wait_log("transfer to 200@demo"), e.read_log())
-        self.assertTrue(e.wait_log("dial result: answer"), e.read_log())
+        # the sales queue rings both scripted agents; agent-2 answers and is bridged
+        deadline = time.time() + 10
+        while not re.search(r"\[queue\] \[\S+\] bridged ", e.read_log()) and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertRegex(e.read_log(), r"\[queue\] \[\S+\] bridged ")
         # While bridged, the console shows the call and its legs.
         rc, calls = e.ctl("calls", json_output=True)
         self.assertEqual(rc, 0)
@@ -38,9 +42,13 @@ class DemoEndToEnd(unittest.TestCase):
         self.assertEqual(len(bridged), 2, json.dumps(legs))
         self.assertTrue(e.wait_log("scripted caller hangs up"), e.read_log())
         self.assertTrue(e.wait_log("caller left after 1"), e.read_log())
-        # agent-1 was busy; agent-2 took the call.
+        # agent-1 was busy; agent-2 took the call; the queue log says so.
         log = e.read_log()
         self.assertIn("local/agent-1@agents) hung up: user_busy (17)", log)
+        with open(os.path.join(e.tmp, "data", "records", "queue_log.jsonl")) as f:
+            rows = [json.loads(line) for line in f]
+        self.assertIn(("BUSY", "agent-1"), [(r["event"], r["agent"]) for r in rows])
+        self.assertIn(("CONNECT", "agent-2"), [(r["event"], r["agent"]) for r in rows])
         # The IVR's prompts are the shipped ones, found and played; the
         # loader decoded the whole shipped set at start.
         self.assertNotIn("play: prompt", log)
