@@ -181,6 +181,33 @@ TEST_CASE("segments rotate at the configured size and are released behind every 
     CHECK(rest.back().id == "r599");
 }
 
+TEST_CASE("an open call keeps its start's segment until its record is written") {
+    TempDir dir;
+    SpoolOptions opts{dir.path().string(), 5, 1000, 4096};
+    Spool spool;
+    SpoolRecovery recovery;
+    std::string error;
+    REQUIRE(spool.open(opts, recovery, error));
+    spool.start();
+    REQUIRE(spool.append(rec("a-start", "call-a", "call_start"), error));
+    REQUIRE(spool.append(rec("b-start", "call-b", "call_start"), error)); // the same segment, twice pinned
+    uint64_t start_segment = spool.first().segment;
+    for (int i = 0; i < 600; ++i)
+        REQUIRE(spool.append(rec("r" + std::to_string(i)), error));
+    REQUIRE(spool.append(rec("c-start", "call-c", "call_start"), error)); // a later segment
+    spool.wait_durable_beyond(spool.durable(), std::chrono::seconds(5));
+    REQUIRE(spool.durable().segment > start_segment + 2);
+    spool.release_before(spool.durable());
+    CHECK(spool.first().segment == start_segment); // calls a and b hold it
+    REQUIRE(spool.append(rec("a-cdr", "call-a"), error));
+    spool.release_before(spool.durable());
+    CHECK(spool.first().segment == start_segment); // b still does
+    REQUIRE(spool.append(rec("b-cdr", "call-b"), error));
+    spool.release_before(spool.durable());
+    CHECK(spool.first().segment > start_segment + 1); // only c's, the last, is held now
+    spool.stop();
+}
+
 TEST_CASE("segments are allocated whole, read up to their records, and cut to them when closed") {
     TempDir dir;
     SpoolOptions opts{dir.path().string(), 5, 1000, 4096};

@@ -257,7 +257,7 @@ bool Spool::scan_and_open(SpoolRecovery &recovery, std::string &error) {
         last = seg;
     }
     for (auto &[call_id, r] : starts) {
-        open_calls_[call_id] = 0; // held until its interrupted record is appended
+        open_call_locked(call_id, 0); // held until its interrupted record is appended
         recovery.unfinished_starts.push_back(r);
         if (auto a = answers.find(call_id); a != answers.end())
             recovery.unfinished_answers[call_id] = a->second;
@@ -364,9 +364,25 @@ void Spool::track_locked(const SpoolRecord &r) {
     if (r.call_id.empty())
         return;
     if (r.kind == "call_start")
-        open_calls_[r.call_id] = file_ ? file_->number : 0;
+        open_call_locked(r.call_id, file_ ? file_->number : 0);
     else if (!is_journal(r.kind))
-        open_calls_.erase(r.call_id);
+        close_call_locked(r.call_id);
+}
+
+void Spool::open_call_locked(const std::string &call_id, uint64_t segment) {
+    close_call_locked(call_id);
+    open_calls_[call_id] = segment;
+    ++pinned_[segment];
+}
+
+void Spool::close_call_locked(const std::string &call_id) {
+    auto it = open_calls_.find(call_id);
+    if (it == open_calls_.end())
+        return;
+    auto pin = pinned_.find(it->second);
+    if (--pin->second == 0)
+        pinned_.erase(pin);
+    open_calls_.erase(it);
 }
 
 bool Spool::write_locked(const std::string &frame, std::string &error) {
@@ -478,8 +494,8 @@ void Spool::commit_loop() {
 void Spool::release_before(SpoolPos pos) {
     std::lock_guard lock(mutex_);
     uint64_t keep = std::min(pos.segment, file_ ? file_->number : 0);
-    for (auto &[_, seg] : open_calls_)
-        keep = std::min(keep, seg == 0 ? first_.segment : seg);
+    if (!pinned_.empty())
+        keep = std::min(keep, pinned_.begin()->first == 0 ? first_.segment : pinned_.begin()->first);
     for (uint64_t seg : list_segments(options_.dir)) {
         if (seg >= keep)
             break;

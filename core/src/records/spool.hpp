@@ -111,6 +111,10 @@ private:
     // one frame of `frame_bytes`) and mapped; makes it file_.
     bool open_segment_locked(uint64_t number, size_t frame_bytes, std::string &error);
     void track_locked(const SpoolRecord &r);
+    // An open call holds its start frame's segment (0: the first there is);
+    // the oldest such segment is pinned_'s first, so release need not walk calls.
+    void open_call_locked(const std::string &call_id, uint64_t segment);
+    void close_call_locked(const std::string &call_id);
     void commit_loop();
     bool commit_once();
     void heartbeat();
@@ -126,6 +130,7 @@ private:
     uint32_t uncommitted_ = 0;
     std::deque<std::string> pending_;              // frames the disk refused, in order
     std::map<std::string, uint64_t> open_calls_;   // call id -> segment of its start frame
+    std::map<uint64_t, size_t> pinned_;            // segment -> open calls that started in it
     bool healthy_ = true;
     std::string error_;
     bool running_ = false;
