@@ -35,3 +35,7 @@ echo "\$ build/bin/tandem_acd_bench 2000 10000 100000"
 build/bin/tandem_acd_bench 2000 10000 100000
 echo "\$ build/bin/tandem_acd_bench 200 1000 100000"
 build/bin/tandem_acd_bench 200 1000 100000
+echo "\$ python3 bench/queue_load.py 2000 10000"
+python3 bench/queue_load.py 2000 10000
+echo "\$ python3 bench/queue_load.py 200 1000"
+python3 bench/queue_load.py 200 1000
