@@ -409,10 +409,23 @@ void publish_offer(Waiting &w, const std::string &agent, const std::string &wait
     host().publish(module.self, "queue_offer", host().leg_call_id(channel), fields.data(), fields.size());
 }
 
+// The caller is in line: the module follows its call from now on. The ACD
+// may offer it before its reply to the entry arrives (both are posted, and
+// an agent's phone on another worker may answer or fail in between), so the
+// first of ring() and entered() does this.
+void start_waiting(Waiting &w) {
+    if (w.phase != Waiting::Phase::Entering) return;
+    w.phase = Waiting::Phase::Waiting;
+    tandem_inv_watch watch = watch_template;
+    watch.user = &w;
+    host().inv_watch(w.inv, &watch);
+}
+
 // Rings `agent` at its `contacts` (all at once) for `offer`; each phone gets
 // the caller's variables (its `sip_h_X-...` ones as headers) and the queue's.
 void ring(Waiting &w, acd::OfferId offer, const std::string &agent, const std::vector<std::string> &contacts) {
     if (w.phase == Waiting::Phase::Connected) return; // the ACD withdraws it with the connect
+    start_waiting(w);
     if (contacts.empty()) {
         host().log(module.self, TANDEM_LOG_WARNING, nullptr, "queue %s: agent %s has no contact", w.queue.c_str(),
                    agent.c_str());
@@ -512,10 +525,8 @@ void entered(Waiting &w, std::string refused) {
         finish(&w, refused);
         return;
     }
-    w.phase = Waiting::Phase::Waiting;
-    tandem_inv_watch watch = watch_template;
-    watch.user = &w;
-    host().inv_watch(w.inv, &watch);
+    start_waiting(w);
+    if (w.phase != Waiting::Phase::Waiting) return;
     tandem_leg *channel = host().inv_leg(w.inv);
     if (!w.experience.moh.empty() && host().leg_hear_stream(channel, w.experience.moh.c_str()) == TANDEM_ENOENT)
         host().log(module.self, TANDEM_LOG_WARNING, host().leg_call_id(channel),
