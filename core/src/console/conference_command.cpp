@@ -14,6 +14,12 @@ using nlohmann::json;
 
 namespace {
 
+// A participant kicked or gone stays in its mixer until the mixer's next
+// tick drops the slot; the console no longer counts it.
+bool present(const MixLink &p) {
+    return p.state.load(std::memory_order_acquire) != MixLink::ended && !p.member_left.load(std::memory_order_acquire);
+}
+
 json participant_json(const MixLink &p) {
     return {{"leg", p.leg_id},
             {"call_id", p.call_id},
@@ -27,7 +33,8 @@ Reply list(Engine &engine) {
         for (Mixer *m : w.mixing().rooms_named("")) {
             json members = json::array();
             for (MixLink *p : m->participants())
-                members.push_back(participant_json(*p));
+                if (present(*p))
+                    members.push_back(participant_json(*p));
             out.push_back({{"room", m->room()}, {"rate", m->rate()}, {"worker", w.index()}, {"members", members}});
         }
         return out;
@@ -52,7 +59,7 @@ json change_participants(Engine &engine, const std::string &room, const std::str
         json out = json::array();
         for (Mixer *m : w.mixing().rooms_named(room))
             for (MixLink *p : m->participants())
-                if (id == "all" || id == p->leg_id || id == p->call_id || id == p->leg_name) {
+                if (present(*p) && (id == "all" || id == p->leg_id || id == p->call_id || id == p->leg_name)) {
                     change(*p);
                     out.push_back(participant_json(*p));
                 }
