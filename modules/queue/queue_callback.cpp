@@ -68,13 +68,6 @@ void declined_later(acd::OfferId offer) {
     module.service->post([offer](acd::Acd &acd, acd::Ms now) { acd.declined(offer, acd::OfferEnd::Rejected, now); });
 }
 
-std::vector<std::string> contacts_of(const std::string &agent) {
-    std::lock_guard<std::mutex> hold(module.settings_lock);
-    for (const AgentSpec &a : module.settings.agents)
-        if (a.config.name == agent) return a.contacts;
-    return {};
-}
-
 // The customer was not reached on this attempt: again after the retry
 // delay, or the end of the callback.
 void attempt_failed(acd::Acd &acd, acd::CallerId caller, acd::Ms now) {
@@ -112,16 +105,11 @@ int invoke_callback(void *, tandem_invocation *inv) {
     std::string queue = arg_text(inv, 0), number = arg_text(inv, 1);
     if (!valid_number(number)) return return_failure(inv, "the number must be 1-32 of 0-9 + * #, got '" + number + "'");
     Job job;
-    {
-        std::lock_guard<std::mutex> hold(module.settings_lock);
-        const QueueSpec *spec = nullptr;
-        for (const QueueSpec &q : module.settings.queues)
-            if (q.config.name == queue) spec = &q;
-        if (!spec) return return_failure(inv, "no queue named '" + queue + "'");
-        if (spec->caller.callback_dial.empty())
-            return return_failure(inv, "queue '" + queue + "' takes no callbacks (it has no callback_dial)");
-        job.settings = spec->caller;
-    }
+    std::optional<CallerExperience> settings = queue_experience(queue);
+    if (!settings) return return_failure(inv, "no queue named '" + queue + "'");
+    if (settings->callback_dial.empty())
+        return return_failure(inv, "queue '" + queue + "' takes no callbacks (it has no callback_dial)");
+    job.settings = std::move(*settings);
     tandem_leg *channel = host().inv_leg(inv);
     job.origin_call = host().leg_call_id(channel);
     job.queue = queue;
@@ -311,7 +299,7 @@ bool offer(const acd::Acd &acd, const acd::Offer &o) {
     Job *job = job_of(o.caller);
     if (!job) return false;
     job->agent = acd.agent_config(o.agent).name;
-    std::vector<std::string> contacts = contacts_of(job->agent);
+    std::vector<std::string> contacts = agent_contacts(job->agent);
     if (contacts.empty()) {
         declined_later(o.id);
         return true;

@@ -138,13 +138,6 @@ public:
 
 Router router;
 
-std::vector<std::string> contacts_of(const std::string &agent) {
-    std::lock_guard<std::mutex> hold(module.settings_lock);
-    for (const AgentSpec &a : module.settings.agents)
-        if (a.config.name == agent) return a.contacts;
-    return {};
-}
-
 // Runs fn(acd, now, caller) on the ACD's thread for the caller of `token`.
 void to_acd(uint64_t token, std::function<void(acd::Acd &, acd::Ms, acd::CallerId)> fn) {
     module.service->post([token, fn = std::move(fn)](acd::Acd &acd, acd::Ms now) {
@@ -542,7 +535,7 @@ void Router::offer(const acd::Acd &acd, const acd::Offer &o) {
         return;
     }
     std::string agent = acd.agent_config(o.agent).name;
-    std::vector<std::string> contacts = contacts_of(agent);
+    std::vector<std::string> contacts = agent_contacts(agent);
     acd::OfferId id = o.id;
     to_worker(l->worker, l->token, [id, agent, contacts](Waiting &w) { ring(w, id, agent, contacts); });
 }
@@ -584,14 +577,9 @@ int invoke_queue(void *, tandem_invocation *inv) {
     if (!skills.empty() && !parse_skills(skills, info.requires_skills))
         return return_failure(inv, "skills must be SKILL:LEVEL[, SKILL:LEVEL...], got '" + skills + "'");
     auto w = std::make_unique<Waiting>();
-    {
-        std::lock_guard<std::mutex> hold(module.settings_lock);
-        const QueueSpec *spec = nullptr;
-        for (const QueueSpec &q : module.settings.queues)
-            if (q.config.name == name) spec = &q;
-        if (!spec) return return_failure(inv, "no queue named '" + name + "'");
-        w->experience = spec->caller;
-    }
+    std::optional<CallerExperience> experience = queue_experience(name);
+    if (!experience) return return_failure(inv, "no queue named '" + name + "'");
+    w->experience = std::move(*experience);
     tandem_leg *channel = host().inv_leg(inv);
     if (const char *lang = host().leg_get_var(channel, "language"); lang && *lang) w->language = lang;
     w->inv = inv;

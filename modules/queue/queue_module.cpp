@@ -8,6 +8,20 @@ namespace tandem::queue {
 
 Module module;
 
+std::vector<std::string> agent_contacts(const std::string &agent) {
+    std::lock_guard<std::mutex> hold(module.settings_lock);
+    for (const AgentSpec &a : module.settings.agents)
+        if (a.config.name == agent) return a.contacts;
+    return {};
+}
+
+std::optional<CallerExperience> queue_experience(const std::string &queue) {
+    std::lock_guard<std::mutex> hold(module.settings_lock);
+    for (const QueueSpec &q : module.settings.queues)
+        if (q.config.name == queue) return q.caller;
+    return std::nullopt;
+}
+
 namespace {
 
 int configure() {

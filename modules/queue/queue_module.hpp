@@ -9,6 +9,9 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace tandem::queue {
 
@@ -21,6 +24,12 @@ struct Module {
 };
 
 extern Module module;
+
+// From the settings last applied (any thread; takes settings_lock): an
+// agent's contacts (none for an unknown agent), and what a queue's callers
+// hear and may do (nullopt for an unknown queue).
+std::vector<std::string> agent_contacts(const std::string &agent);
+std::optional<CallerExperience> queue_experience(const std::string &queue);
 
 int register_console_commands(); // load() and reload()
 int register_functions();        // load() and reload(): the dialplan's agent_* functions
