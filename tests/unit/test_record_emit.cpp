@@ -36,8 +36,21 @@ TEST_CASE("record_emit spools a module's queue-log row for every sink, and refus
     CHECK(r["data"]["wait_s"] == 12);
     CHECK(r["time"].get<std::string>().ends_with("Z"));
 
+    // What the engine overrides goes through a value tree: the kind is the
+    // engine's, and a record is written on one line.
+    std::string rewritten = "{\n \"kind\": \"cdr\",\n \"id\": 5,\n \"n\": 2\n}";
+    CHECK(host->record_emit(nullptr, "queue_log", rewritten.data(), rewritten.size()) == TANDEM_OK);
+    REQUIRE(EngineFixture::poll_until([&] { return lines_of(path).size() == 2; }));
+    auto second = lines_of(path)[1];
+    CHECK(second["kind"] == "queue_log");
+    CHECK(second["n"] == 2);
+    CHECK(second["id"].is_string());
+    CHECK(second["id"] != "q-1");
+
     CHECK(host->record_emit(nullptr, "cdr", row.data(), row.size()) == TANDEM_EINVAL); // only the engine writes CDRs
     CHECK(host->record_emit(nullptr, "queue_log", "[1,2]", 5) == TANDEM_EINVAL);
     CHECK(host->record_emit(nullptr, "queue_log", "{\"a\":", 5) == TANDEM_EINVAL);
     CHECK(host->record_emit(nullptr, "bad\nkind", "{}", 2) == TANDEM_EINVAL);
+    std::string newline_id = R"({"id":"a\nb"})";
+    CHECK(host->record_emit(nullptr, "queue_log", newline_id.data(), newline_id.size()) == TANDEM_EINVAL);
 }

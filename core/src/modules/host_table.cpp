@@ -496,11 +496,8 @@ int h_record_emit(tandem_module *self, const char *kind, const char *json, size_
     if (!kind || !*kind || !json || std::string_view(kind) == "cdr" || std::string_view(kind) == "call_start" ||
         std::string_view(kind).find('\n') != std::string_view::npos)
         return TANDEM_EINVAL;
-    auto record = nlohmann::json::parse(std::string_view(json, json_len), nullptr, false);
-    if (!record.is_object())
-        return TANDEM_EINVAL;
     std::string error;
-    if (!engine().records().emit(kind, std::move(record), error) && error.find("cannot be framed") != std::string::npos) {
+    if (!engine().records().emit(kind, std::string_view(json, json_len), error)) {
         log::warning(self ? self->name : "modules", "record_emit: {}", error);
         return TANDEM_EINVAL;
     }

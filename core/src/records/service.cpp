@@ -3,6 +3,7 @@
 #include "config/paths.hpp"
 #include "log.hpp"
 #include "records/cdr.hpp"
+#include "records/module_record.hpp"
 #include "runtime/call.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/ids.hpp"
@@ -187,11 +188,32 @@ std::string Service::call_ended(const Call &call) {
     return cdr;
 }
 
-bool Service::emit(const std::string &kind, json record, std::string &error) {
-    if (!record.is_object()) {
-        error = "a record must be a JSON object";
+bool Service::emit(const std::string &kind, std::string_view json_text, std::string &error) {
+    std::string time = iso_time(ids::now_us());
+    RecordStamp stamp{kind, engine_.config().records.tenant, time};
+    std::string text, id;
+    switch (stamp_record(json_text, stamp, new_record_id(), text, id)) {
+    case StampResult::invalid:
+        error = "a record must be one JSON object";
+        return false;
+    case StampResult::needs_tree:
+        stamp_through_tree(kind, json_text, text, id);
+        break;
+    case StampResult::stamped:
+        break;
+    }
+    if (id.find('\n') != std::string::npos || kind.size() + id.size() + text.size() + 3 > kMaxPayload) {
+        error = "record " + kind + " is too large or has a newline in its id";
         return false;
     }
+    // Not tied to the call's journal entry: only the CDR closes that.
+    append(kind, id, "", std::move(text));
+    return true;
+}
+
+void Service::stamp_through_tree(const std::string &kind, std::string_view json_text, std::string &text,
+                                 std::string &id) {
+    json record = json::parse(json_text, nullptr, false);
     if (!record.contains("id") || !record["id"].is_string())
         record["id"] = new_record_id();
     record["kind"] = kind;
@@ -199,9 +221,8 @@ bool Service::emit(const std::string &kind, json record, std::string &error) {
         record["tenant"] = engine_.config().records.tenant;
     if (!record.contains("time"))
         record["time"] = iso_time(ids::now_us());
-    // Not tied to the call's journal entry: only the CDR closes that.
-    return spool_.append({kind, record["id"], "", record.dump(-1, ' ', false, json::error_handler_t::replace)},
-                         error);
+    id = record["id"];
+    text = record.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 json Service::status() const {

@@ -43,14 +43,19 @@ public:
     void call_started(const Call &call);
     void call_answered(const Call &call);
     std::string call_ended(const Call &call);
-    // Any thread: a record of another kind ("queue_log", ...); `json` must be
-    // an object. Its "id" is filled in when absent. False when not spooled.
-    bool emit(const std::string &kind, nlohmann::json record, std::string &error);
+    // Any thread: a module's record of another kind ("queue_log", ...), JSON
+    // text that must be one object (module_record.hpp). The engine adds
+    // "kind", and "id", "tenant" and "time" when absent. False with the
+    // reason when the record is refused: not one JSON object, too large, or
+    // a newline in its id. One the disk does not take yet is held and
+    // retried, as a CDR is.
+    bool emit(const std::string &kind, std::string_view json_text, std::string &error);
 
     // For `tandem ctl records`.
     nlohmann::json status() const;
 
 private:
+    void stamp_through_tree(const std::string &kind, std::string_view json_text, std::string &text, std::string &id);
     void append(const std::string &kind, const std::string &id, const std::string &call_id, std::string text);
     void record_interrupted(const SpoolRecovery &recovery);
     void ensure_shipper(const std::string &sink_name);
