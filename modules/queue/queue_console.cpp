@@ -286,9 +286,8 @@ std::vector<AgentView> agents_now(const std::string &only) {
     });
     std::lock_guard<std::mutex> hold(module.settings_lock);
     for (AgentView &v : views)
-        for (const AgentSpec &spec : module.settings.agents)
-            if (spec.config.name == v.name)
-                for (const std::string &c : spec.contacts) v.contact += (v.contact.empty() ? "" : ", ") + c;
+        if (const AgentSpec *spec = module.settings.agent(v.name))
+            for (const std::string &c : spec->contacts) v.contact += (v.contact.empty() ? "" : ", ") + c;
     return views;
 }
 

@@ -10,16 +10,14 @@ Module module;
 
 std::vector<std::string> agent_contacts(const std::string &agent) {
     std::lock_guard<std::mutex> hold(module.settings_lock);
-    for (const AgentSpec &a : module.settings.agents)
-        if (a.config.name == agent) return a.contacts;
-    return {};
+    const AgentSpec *spec = module.settings.agent(agent);
+    return spec ? spec->contacts : std::vector<std::string>{};
 }
 
 std::optional<CallerExperience> queue_experience(const std::string &queue) {
     std::lock_guard<std::mutex> hold(module.settings_lock);
-    for (const QueueSpec &q : module.settings.queues)
-        if (q.config.name == queue) return q.caller;
-    return std::nullopt;
+    const QueueSpec *spec = module.settings.queue(queue);
+    return spec ? std::optional<CallerExperience>(spec->caller) : std::nullopt;
 }
 
 namespace {

@@ -233,7 +233,19 @@ bool read_settings(const std::function<const char *(const std::string &)> &get, 
     }
     Table top(get, "", "queue", errors);
     out.stats_interval_s = static_cast<int>(top.integer("stats_interval", 0, 0, 3600));
+    for (size_t i = 0; i < out.agents.size(); ++i) out.agent_index.emplace(out.agents[i].config.name, i);
+    for (size_t i = 0; i < out.queues.size(); ++i) out.queue_index.emplace(out.queues[i].config.name, i);
     return errors.size() == errors_before;
+}
+
+const AgentSpec *Settings::agent(const std::string &name) const {
+    auto it = agent_index.find(name);
+    return it == agent_index.end() ? nullptr : &agents[it->second];
+}
+
+const QueueSpec *Settings::queue(const std::string &name) const {
+    auto it = queue_index.find(name);
+    return it == queue_index.end() ? nullptr : &queues[it->second];
 }
 
 } // namespace tandem::queue

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace tandem::queue {
@@ -51,6 +52,13 @@ struct Settings {
     std::vector<QueueSpec> queues;
     std::vector<AgentSpec> agents;
     int stats_interval_s = 0; // publish each queue's queue_stats event this often; 0: never
+
+    // By name, without a scan: every offer looks its agent's contacts up.
+    // Null when there is none; valid until the settings change.
+    const AgentSpec *agent(const std::string &name) const;
+    const QueueSpec *queue(const std::string &name) const;
+    // Where each name is in `agents` and `queues` (read_settings fills them).
+    std::unordered_map<std::string, size_t> agent_index, queue_index;
 };
 
 // One member as written in a queue's `members` list (and on the console):
