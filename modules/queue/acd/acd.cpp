@@ -42,7 +42,6 @@ struct QueueRec {
     std::vector<std::unique_ptr<Selector>> tiers; // tier N at N-1
     Line line;                                     // everyone waiting
     Line ready;                                    // waiting with no offer ringing
-    std::set<std::pair<Ms, CallerId>> by_arrival;  // longest wait
     int logged_in = 0;                             // members logged in
     int unpaused = 0;                              // ... and not paused
 
@@ -364,8 +363,7 @@ struct Acd::Impl {
         const int pos = position(c);
         c.leaving = true;
         q.line.erase(c.key);
-        q.ready.erase(c.key);
-        q.by_arrival.erase({c.key.entered, id});
+        if (c.offers.empty()) q.ready.erase(c.key);
         withdraw_all(c, now);
         if (c.next_check != INT64_MAX) timers.erase({c.next_check, TimerKind::CallerCheck, id});
         out.record(row(now, qid, id, 0, event, pos, c.original_position, now - c.key.entered));
@@ -569,7 +567,6 @@ EnterResult Acd::enter(QueueId qid, CallerInfo info, Ms now) {
     c.info = std::move(info);
     q.line.insert(c.key);
     q.ready.insert(c.key);
-    q.by_arrival.emplace(arrived, id);
     c.original_position = impl_->position(c);
     impl_->out.record(row(now, qid, id, 0, "ENTER", c.original_position));
     EnterResult result{id, {}, c.original_position};
@@ -633,9 +630,7 @@ bool Acd::answered(OfferId id, Ms now) {
     c.connected = true;
     c.connected_agent = a.id;
     c.connected_at = now;
-    q.line.erase(c.key);
-    q.ready.erase(c.key);
-    q.by_arrival.erase({c.key.entered, c.id});
+    q.line.erase(c.key); // not in `ready`: an offer (this one) rings for it
     std::erase(c.offers, id);
     std::erase(a.ringing, id);
     --a.offers;
@@ -700,7 +695,12 @@ QueueSnapshot Acd::snapshot(QueueId id, Ms now) const {
     QueueSnapshot s;
     s.name = q.config.name;
     s.waiting = static_cast<int>(q.line.size());
-    s.longest_wait = q.by_arrival.empty() ? 0 : now - q.by_arrival.begin()->first;
+    // The line is in order of priority, then arrival: the longest waiting
+    // caller heads one of its priority classes.
+    Ms earliest = now;
+    for (auto it = q.line.begin(); it != q.line.end(); it = q.line.lower_bound({it->neg_priority + 1, INT64_MIN, 0}))
+        earliest = std::min(earliest, it->entered);
+    s.longest_wait = now - earliest;
     for (const auto &m : q.members) ++s.agents[static_cast<int>(m->agent->reported)];
     return s;
 }

@@ -242,3 +242,24 @@ TEST_CASE("a callback keeps the place of the caller who asked for it, and waits 
     CHECK(w.said.row_events.back() == "CALLBACKFAILED");
     CHECK(w.acd.state(a) == AgentState::Available);
 }
+
+TEST_CASE("the queue's snapshot: waiting callers and the longest wait across priorities") {
+    World w;
+    QueueId q = w.queue(Strategy::LongestIdle);
+    CHECK(w.acd.snapshot(q, w.now).longest_wait == 0);
+    w.at(1000);
+    CallerId early = w.caller(q, 0); // waits longest, but behind the VIPs below
+    w.at(4000);
+    w.caller(q, 5);
+    w.at(6000);
+    w.caller(q, 9);
+    w.caller(q, 0);
+    w.at(10000);
+    QueueSnapshot s = w.acd.snapshot(q, w.now);
+    CHECK(s.waiting == 4);
+    CHECK(s.longest_wait == 9000);
+    CHECK(w.acd.position(early) == 3);
+    w.acd.leave(early, ExitReason::Abandoned, w.now);
+    CHECK(w.acd.snapshot(q, w.now).longest_wait == 6000); // the priority-5 caller, since 4000
+    CHECK(w.acd.snapshot(q, w.now).waiting == 3);
+}
