@@ -3,6 +3,7 @@
 #pragma once
 
 #include "acd/acd.hpp"
+#include "acd/node_pool.hpp"
 
 #include <cstdint>
 #include <ext/pb_ds/assoc_container.hpp>
@@ -67,7 +68,7 @@ struct LineKey {
 };
 
 using Line = __gnu_pbds::tree<LineKey, __gnu_pbds::null_type, std::less<LineKey>, __gnu_pbds::rb_tree_tag,
-                              __gnu_pbds::tree_order_statistics_node_update>;
+                              __gnu_pbds::tree_order_statistics_node_update, NodePool<char>>;
 
 struct CallerRec {
     CallerId id;
