@@ -39,6 +39,12 @@ Figures over the measured window:
                   the whole engine (plus the workers: the dial, the agent's
                   local call, Lua, the bridge, the caller entering again; the
                   log; the record spool and the file sink) over the decisions
+  ACD's work      the ACD thread's own account (`tandem ctl queue acd`, its
+                  monotonic clock around each batch of tasks): busy time per
+                  offer, split into deciding (the Acd: entering, choosing,
+                  answering, ending) and output (queue-log rows, events, the
+                  posts to the workers); the OS's CPU figure above also has
+                  the thread's sleeping and waking
   latency, for each agent's call that ended in the window, from
     COMPLETE* row -> that agent's next OFFER row    the ACD alone (both rows
                   are written on the ACD thread, in the same task)
@@ -142,6 +148,14 @@ def console(sock_path, *args):
         s.close()
     reply = json.loads(buf)
     return reply.get("ok"), reply.get("text", ""), reply.get("data")
+
+
+def acd_workload(sock_path):
+    """The ACD thread's own account of its work (`queue acd`)."""
+    ok, text, data = console(sock_path, "queue", "acd")
+    if not ok or not isinstance(data, dict):
+        raise Failed("queue acd: " + text)
+    return data
 
 
 def console_many(sock_path, requests, connections=4):
@@ -411,9 +425,11 @@ def run(args):
         # the measured window
         load_before = loadavg()
         waiting0 = waiting_total(sock)
+        work0 = acd_workload(sock)
         busy0, cpu0, t0 = machine_busy(), thread_cpu(pid), int(time.time() * 1e6)
         time.sleep(args.seconds)
         busy1, cpu1, t1 = machine_busy(), thread_cpu(pid), int(time.time() * 1e6)
+        work1 = acd_workload(sock)
         waiting1 = waiting_total(sock)
         load_after = loadavg()
         check_engine(engine, "the measured phase")
@@ -446,6 +462,8 @@ def run(args):
             "engine_cpu_us": cpu["*"] / decisions * 1e6,
             "engine_cores": cpu["*"] / window,
             "threads": {k: v / decisions * 1e6 for k, v in sorted(cpu.items()) if k != "*"},
+            "work": {k: (work1[k] - work0[k]) / max(1, work1["offers"] - work0["offers"])
+                     for k in ("busy_us", "deciding_us", "output_us")},
             "acd": acd, "dial": dial, "e2e": e2e, "completes": completes,
             "load": (load_before, load_after), "others": max(0.0, (busy1[0] - busy0[0] - cpu["*"]) / window),
             "steal": (busy1[1] - busy0[1]) / window,
@@ -497,6 +515,9 @@ def report(args, r, timings):
     print("| decisions (OFFER rows) | %d |" % r["decisions"])
     print("| decisions/s (talk time asks for) | %.0f (%.0f) |" % (r["rate"], r["expected_rate"]))
     print("| CPU per decision, ACD thread (µs) | %.1f |" % r["acd_cpu_us"])
+    print("| the ACD's work per decision by its own clock (`queue acd`): busy = deciding + rows, events and "
+          "messages (µs) | %.1f = %.1f + %.1f |"
+          % (r["work"]["busy_us"], r["work"]["deciding_us"], r["work"]["output_us"]))
     print("| CPU per decision, whole engine (µs) | %.1f |" % r["engine_cpu_us"])
     print("| engine CPU (cores busy of %d) | %.2f |" % (os.cpu_count(), r["engine_cores"]))
     print("| agent free (COMPLETE row) → OFFER row, p50 / p99 / max (µs) | %s |" % lat(r["acd"]))
@@ -513,15 +534,16 @@ def report(args, r, timings):
                                                            if v >= 0.05))
     print("timings (s): fill %.1f, login %.1f, stop %.1f" % (timings["fill"], timings["login"], timings["stop"]))
     print("| date | command | strategy | agents | callers waiting | talk (ms) | decisions | decisions/s | "
-          "ACD thread CPU per decision (µs) | engine CPU per decision (µs) | engine CPU (cores) | "
+          "ACD thread CPU per decision (µs) | ACD deciding per decision (µs) | engine CPU per decision (µs) | "
+          "engine CPU (cores) | "
           "agent free → OFFER row, p50 / p99 / max (µs) | agent free → phone dialled (µs) | "
           "phone hung up → next phone dialled (µs) |")
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    print("| %s | `python3 bench/queue_load.py %d %d%s` | %s | %d | %d | %s | %d | %.0f | %.1f | %.1f | %.2f "
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| %s | `python3 bench/queue_load.py %d %d%s` | %s | %d | %d | %s | %d | %.0f | %.1f | %.1f | %.1f | %.2f "
           "| %s | %s | %s |"
           % (datetime.now(timezone.utc).strftime("%Y-%m-%d"), r["agents"], r["callers"], args.extra_cmd,
              r["strategy"], r["agents"], r["callers"], talk, r["decisions"], r["rate"], r["acd_cpu_us"],
-             r["engine_cpu_us"], r["engine_cores"], lat(r["acd"]), lat(r["dial"]), lat(r["e2e"])))
+             r["work"]["deciding_us"], r["engine_cpu_us"], r["engine_cores"], lat(r["acd"]), lat(r["dial"]), lat(r["e2e"])))
     sys.stdout.flush()
 
 

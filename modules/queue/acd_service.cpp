@@ -36,28 +36,40 @@ void field(std::string &out, const char *key, int64_t value) {
     out += "\":" + std::to_string(value);
 }
 
+int64_t monotonic_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 } // namespace
 
 // What the Acd decides, as queue-log records (the durable spool) and events.
 class AcdService::Output : public acd::Listener {
 public:
-    Output(const tandem_host *host, tandem_module *self) : host_(host), self_(self) {}
+    Output(AcdService &service, const tandem_host *host, tandem_module *self)
+        : service_(service), host_(host), self_(self) {}
     acd::Acd *acd = nullptr;
 
     CallerSink *callers = nullptr;
 
     void offer(const acd::Offer &o) override {
+        Telling telling(service_);
+        ++service_.workload_.offers;
         if (callers) callers->offer(*acd, o);
     }
     void withdraw(const acd::Offer &o, acd::OfferEnd why) override {
+        Telling telling(service_);
         if (callers) callers->withdraw(o, why);
     }
     void caller_left(acd::CallerId caller, acd::QueueId, acd::ExitReason why) override {
+        Telling telling(service_);
         if (callers) callers->caller_left(caller, why);
     }
 
     void agent_state(acd::AgentId agent, acd::AgentState from, acd::AgentState to, std::string_view reason,
                      acd::Ms) override {
+        Telling telling(service_);
         std::string name = acd->agent_config(agent).name, was(acd::name_of(from)), is(acd::name_of(to)), why(reason);
         const tandem_field fields[] = {{"agent", name.c_str()}, {"from", was.c_str()}, {"state", is.c_str()},
                                        {"reason", why.c_str()}};
@@ -71,6 +83,7 @@ public:
     }
 
     void record(const acd::LogRow &row) override {
+        Telling telling(service_);
         auto [wall, day] = AcdService::wall_and_day();
         stats.add(row, wall, day, row.queue ? acd->queue_config(row.queue).service_level : 0);
         std::string json = "{\"event\":";
@@ -115,9 +128,17 @@ public:
     }
 
 private:
+    AcdService &service_;
     const tandem_host *host_;
     tandem_module *self_;
 };
+
+AcdService::Telling::Telling(AcdService &service)
+    : service_(service), start_(service.telling_depth_++ == 0 ? monotonic_ns() : 0) {}
+
+AcdService::Telling::~Telling() {
+    if (--service_.telling_depth_ == 0) service_.workload_.output_ns += monotonic_ns() - start_;
+}
 
 acd::Ms AcdService::monotonic_ms() {
     timespec ts;
@@ -137,6 +158,8 @@ std::pair<int64_t, int64_t> AcdService::wall_and_day() {
 
 const acd::Stats &AcdService::stats() const { return output_->stats; }
 
+AcdService::Workload AcdService::workload() const { return workload_; }
+
 void AcdService::set_caller_sink(CallerSink *sink) { output_->callers = sink; }
 
 int AcdService::staffed(acd::QueueId queue) const {
@@ -147,7 +170,7 @@ int AcdService::staffed(acd::QueueId queue) const {
 }
 
 AcdService::AcdService(const tandem_host *host, tandem_module *self)
-    : output_(std::make_unique<Output>(host, self)),
+    : output_(std::make_unique<Output>(*this, host, self)),
       acd_(std::make_unique<acd::Acd>(*output_, static_cast<uint64_t>(monotonic_ms()))) {
     output_->acd = acd_.get();
     thread_ = std::thread([this] { run(); });
@@ -234,8 +257,11 @@ void AcdService::run() {
             timed_.erase(timed_.begin());
         }
         hold.unlock();
+        int64_t started = monotonic_ns();
         for (Task &task : batch) task(*acd_, monotonic_ms());
         acd_->advance(monotonic_ms());
+        workload_.tasks += batch.size();
+        workload_.busy_ns += monotonic_ns() - started;
         hold.lock();
         if (monotonic_ms() >= next_stats_) {
             next_stats_ = monotonic_ms() + stats_interval_;

@@ -79,6 +79,29 @@ public:
     const acd::Stats &stats() const;
     int staffed(acd::QueueId queue) const;
     void set_caller_sink(CallerSink *sink);
+    // What the ACD's thread has spent its time on since it started (`queue
+    // acd`), by the monotonic clock: CPU time unless the thread was preempted.
+    struct Workload {
+        uint64_t tasks = 0;    // posted and timed tasks run
+        uint64_t offers = 0;   // offers made: the distribution decisions
+        int64_t busy_ns = 0;   // running tasks and the Acd's timers
+        int64_t output_ns = 0; // of busy_ns: queue-log rows, events and the messages to workers
+    };
+    Workload workload() const;
+    // On the ACD's thread, around what a task tells others (a reply posted
+    // to a worker): its time counts as output in workload(), not as
+    // deciding. Nested ones count once.
+    class Telling {
+    public:
+        explicit Telling(AcdService &service);
+        ~Telling();
+        Telling(const Telling &) = delete;
+        Telling &operator=(const Telling &) = delete;
+
+    private:
+        AcdService &service_;
+        int64_t start_;
+    };
     // A queue-log row the Acd does not write itself (callback outcomes).
     void log_row(const acd::LogRow &row);
 
@@ -87,6 +110,8 @@ private:
     void run();
     void publish_stats(acd::Ms now);
 
+    Workload workload_;    // on the ACD's thread
+    int telling_depth_ = 0; // Telling's nesting
     std::unique_ptr<Output> output_;
     std::unique_ptr<acd::Acd> acd_;
     std::mutex lock_;

@@ -131,6 +131,7 @@ int invoke_callback(void *, tandem_invocation *inv) {
         acd::EnterResult r = enter(acd, std::move(job), now);
         std::string refused(r.refused);
         int position = r.position;
+        AcdService::Telling telling(*module.service);
         asking.post(worker, token, [refused, position](Asking &ask) {
             asking.remove(ask.token, ask.inv);
             if (refused.empty()) {
@@ -231,6 +232,7 @@ int invoke_run(void *, tandem_invocation *inv) {
             queue = job->queue;
             agent = job->agent;
         }
+        AcdService::Telling telling(*module.service);
         running.post(worker, token, [ok, dial, number, queue, agent](Run &r) {
             if (!ok) {
                 finish(&r, "withdrawn"); // rang too long, or the agent was taken off meanwhile

@@ -71,7 +71,9 @@ WaitingRegistry<Waiting> callers_waiting;
 Waiting *find(uint64_t token) { return callers_waiting.find(token); }
 
 // Runs fn on `worker` with the caller of `token`, if it is still waiting.
+// On the ACD's thread: a reply or an order to the caller's worker.
 void to_worker(int worker, uint64_t token, std::function<void(Waiting &)> fn) {
+    AcdService::Telling telling(*module.service);
     callers_waiting.post(worker, token, std::move(fn));
 }
 

@@ -3,6 +3,7 @@
 #include "acd/erlang_c.hpp"
 #include "queue_module.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -256,13 +257,36 @@ int queue_member(int argc, const char *const *argv, tandem_console_out *out) {
     return queue_show(3, show, out);
 }
 
+// The ACD thread's own load: how much of a core distribution costs, and how
+// that splits between deciding and telling (rows, events, messages).
+int queue_acd(tandem_console_out *out) {
+    AcdService::Workload w = module.service->call([](acd::Acd &, acd::Ms) { return module.service->workload(); });
+    double offers = static_cast<double>(std::max<uint64_t>(w.offers, 1));
+    double busy_us = static_cast<double>(w.busy_ns) / 1000.0, output_us = static_cast<double>(w.output_ns) / 1000.0;
+    char buf[400];
+    if (module.host->console_json(out))
+        std::snprintf(buf, sizeof buf,
+                      "{\"offers\":%llu,\"tasks\":%llu,\"busy_us\":%.0f,\"deciding_us\":%.0f,\"output_us\":%.0f}",
+                      static_cast<unsigned long long>(w.offers), static_cast<unsigned long long>(w.tasks), busy_us,
+                      busy_us - output_us, output_us);
+    else
+        std::snprintf(buf, sizeof buf,
+                      "ACD thread: %llu offers, %llu tasks, busy %.3f s: %.1f us an offer, of which %.1f us deciding"
+                      " and %.1f us writing queue-log rows, events and messages to the workers\n",
+                      static_cast<unsigned long long>(w.offers), static_cast<unsigned long long>(w.tasks),
+                      busy_us / 1e6, busy_us / offers, (busy_us - output_us) / offers, output_us / offers);
+    print(out, buf);
+    return TANDEM_OK;
+}
+
 int queue_command(void *, int argc, const char *const *argv, tandem_console_out *out) {
     std::string sub = argc > 1 ? argv[1] : "show";
     if (sub == "show") return queue_show(argc, argv, out);
+    if (sub == "acd" && argc == 2) return queue_acd(out);
     if (sub == "forecast") return queue_forecast(argc, argv, out);
     if ((sub == "add-member" || sub == "remove-member") && argc >= 4) return queue_member(argc, argv, out);
     print(out, "usage: queue show [NAME] | queue forecast NAME --calls-per-hour N --aht SECONDS [--sl 80/20]"
-               " | queue add-member QUEUE AGENT [tier=N] [order=N] [weight=N] | queue remove-member QUEUE AGENT\n");
+               " | queue acd | queue add-member QUEUE AGENT [tier=N] [order=N] [weight=N] | queue remove-member QUEUE AGENT\n");
     return TANDEM_EINVAL;
 }
 
@@ -359,7 +383,7 @@ int agent_command(void *, int argc, const char *const *argv, tandem_console_out 
 
 const tandem_console_command queue_cmd = {
     sizeof(tandem_console_command), "queue",
-    "queue show [NAME] | queue forecast NAME --calls-per-hour N --aht S [--sl 80/20] | queue add-member|remove-member QUEUE AGENT",
+    "queue show [NAME] | queue forecast NAME --calls-per-hour N --aht S [--sl 80/20] | queue acd | queue add-member|remove-member QUEUE AGENT",
     "queues: waiting callers, members and statistics; members added or removed; Erlang C staffing forecast", nullptr,
     queue_command};
 const tandem_console_command agent_cmd = {

@@ -47,7 +47,8 @@ queue log the engine writes and what each agent's SIPp received.
                                 the caller is not left waiting: call:queue returns, COMPLETEAGENT
   test_exit_key                 a digit in exit_keys (RFC 4733): "exitkey", EXITWITHKEY
   test_statistics_match_the_calls
-                                `queue show` counts what the calls did
+                                `queue show` counts what the calls did; `queue acd`
+                                counts its offers and splits its busy time
 """
 import json
 import os
@@ -510,6 +511,18 @@ class QueueCalls(SipTestMixin, unittest.TestCase):
         stats = reply["data"][0]["stats"]["15m"]
         self.assertEqual((stats["offered"], stats["answered"], stats["abandoned"]), (2, 1, 1), stats)
         self.assertLess(stats["asa_s"], 2)
+        # the ACD thread's own account: one offer (one decision), and its
+        # busy time split between deciding and telling (rows, events, posts)
+        code, reply = self.engine.ctl("queue", "acd", json_output=True)
+        self.assertEqual(code, 0, reply)
+        work = reply["data"]
+        self.assertEqual(work["offers"], len([r for r in self.rows() if r["event"] == "OFFER"]), work)
+        self.assertGreaterEqual(work["tasks"], 4, work)  # two entries, the answer, the hang-ups
+        self.assertGreater(work["output_us"], 0, work)   # it wrote rows
+        self.assertGreaterEqual(work["deciding_us"], 0, work)
+        self.assertAlmostEqual(work["busy_us"], work["deciding_us"] + work["output_us"], delta=1)
+        code, out = self.engine.ctl("queue", "acd")
+        self.assertRegex(out, r"^ACD thread: 1 offers, \d+ tasks, busy [0-9.]+ s: ")
 
 
 def iso_ms(text):
