@@ -61,6 +61,18 @@ TEST_CASE("stamp_record handles an empty object and blanks around members") {
     CHECK(out.back() == '}');
 }
 
+TEST_CASE("stamp_record reads names and values as JSON does") {
+    std::string out, id;
+    // an escaped name is the same name: this record has its own id
+    REQUIRE(stamp(R"({"\u0069d":"x\u00e9","n":1e-400,"s":"\ud83d\ude00"})", out, id) == StampResult::stamped);
+    CHECK(id == "x\xc3\xa9");
+    auto r = nlohmann::json::parse(out);
+    CHECK(r["id"] == "x\xc3\xa9");
+    CHECK(r["s"] == "\xf0\x9f\x98\x80");
+    CHECK(r.size() == 6);
+    CHECK(stamp(R"({"k\u0069nd":1})", out, id) == StampResult::needs_tree); // still the engine's member
+}
+
 TEST_CASE("stamp_record leaves records the engine must rewrite to the value tree") {
     std::string out, id;
     CHECK(stamp(R"({"kind":"cdr","a":1})", out, id) == StampResult::needs_tree);    // kind is the engine's
@@ -73,8 +85,12 @@ TEST_CASE("stamp_record leaves records the engine must rewrite to the value tree
 
 TEST_CASE("stamp_record refuses what is not exactly one JSON object") {
     std::string out, id;
-    for (std::string_view text : {"", " ", "[1,2]", "\"s\"", "12", "null", "{\"a\":", "{\"a\":1", "{} x", "{}{}",
-                                  "{\"a\":\"\xff\"}", "{\"a\":\"line\nbreak\"}", "{'a':1}", "{\"a\":1,}"}) {
+    for (std::string_view text : std::initializer_list<std::string_view>{"", " ", "[1,2]", "\"s\"", "12", "null", "{\"a\":", "{\"a\":1", "{} x", "{}{}",
+                                  "{\"a\":\"\xff\"}", "{\"a\":\"line\nbreak\"}", "{'a':1}", "{\"a\":1,}",
+                                  // a number no double holds, a lone low surrogate, UTF-8 of a surrogate,
+                                  // an overlong form, a NUL before the end, leading zeros, a bare minus
+                                  "{\"n\":1e400}", R"({"s":"\udc00"})", R"({"s":"\ud800x"})", "{\"s\":\"\xed\xa0\x80\"}",
+                                  "{\"s\":\"\xc0\xaf\"}", std::string_view("{}\0", 3), "{\"n\":01}", "{\"n\":-}"}) {
         INFO(text);
         CHECK(stamp(text, out, id) == StampResult::invalid);
     }

@@ -2,8 +2,8 @@
 // A module's record (host->record_emit) arrives as JSON text and leaves for
 // the spool as JSON text with the engine's members added. Doing that through
 // a value tree (parse, insert, dump) cost more than everything else the
-// queue module does per row, so the text is only checked, by a streaming
-// parse, and the members are written in front of the module's own.
+// queue module does per row, so the text is only checked (json_scan.hpp)
+// and the members are written in front of the module's own.
 #include <string>
 #include <string_view>
 
