@@ -13,18 +13,16 @@ namespace tandem::records {
 
 class JsonScan {
 public:
-    // Called for each member of the top-level object with its decoded name;
-    // returns true to have the member's value decoded into `value` when it is
-    // a string (`is_string` says whether it was). Called once more with
-    // `value` filled when asked.
+    // A member of the top-level object: its decoded name, whether its value
+    // is a string, and that string decoded when `want_value(name)` asked.
     struct Member {
         std::string name;
         bool is_string = false;
         std::string value; // decoded, when asked for and a string
     };
 
-    // True when `text` is exactly one JSON object (blanks around it allowed).
-    // `want_value(name)` says which members' string values to decode.
+    // True when `text` is exactly one JSON object (blanks around it
+    // allowed); `members` are then its top-level members, in order.
     bool object(std::string_view text, const std::function<bool(const std::string &)> &want_value,
                 std::vector<Member> &members);
 
