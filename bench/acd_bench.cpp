@@ -9,6 +9,8 @@
 // virtual (1 ms a decision), the clocks are real: the calling thread's CPU
 // time for the whole run, and the wall time of each hung_up() (which is the
 // decision, from the agent coming free to the offer leaving the ACD).
+// Last, the line's worst case: the first offer after CALLERS joined a queue
+// nobody served.
 //
 //   build/bin/tandem_acd_bench [AGENTS [CALLERS [DECISIONS]]]   default 2000 10000 100000
 #include "acd/acd.hpp"
@@ -125,6 +127,29 @@ Result run(Strategy strategy, int agents, int callers, int decisions) {
             latency_us.size()};
 }
 
+// The splay tree's worst case (acd/model.hpp): CALLERS join one queue that
+// nobody serves, one after another, each told its position; then an agent
+// logs in and takes the first. Returns the wall time of that login, which
+// walks what the arrivals built, in µs.
+double first_offer_after_arrivals(int callers) {
+    Taker taker;
+    Acd acd(taker, 1);
+    QueueConfig c;
+    c.name = "morning";
+    c.ring_timeout = 1000000000;
+    QueueId q = acd.add_queue(c);
+    AgentConfig a;
+    a.name = "early";
+    AgentId agent = acd.add_agent(a);
+    acd.add_member(q, agent, {}, 0);
+    for (int i = 0; i < callers; ++i) acd.enter(q, {}, i);
+    auto t0 = std::chrono::steady_clock::now();
+    acd.login(agent, callers);
+    auto t1 = std::chrono::steady_clock::now();
+    if (taker.made.size() != 1) std::abort();
+    return std::chrono::duration<double, std::micro>(t1 - t0).count();
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -145,5 +170,7 @@ int main(int argc, char **argv) {
                     name_of(s).data(), agents, callers, r.decisions, r.offers, r.cpu_us_per_decision, r.p50_us,
                     r.p99_us, r.max_us);
     }
+    std::printf("\nfirst offer after %d callers joined a queue nobody served: %.1f µs\n", callers,
+                first_offer_after_arrivals(callers));
     return 0;
 }

@@ -40,7 +40,7 @@ struct QueueRec {
     QueueConfig config;
     std::vector<std::unique_ptr<Member>> members;
     std::vector<std::unique_ptr<Selector>> tiers; // tier N at N-1
-    Line line;                                     // everyone waiting
+    mutable Line line;                             // everyone waiting (a look-up reorganises it)
     Line ready;                                    // waiting with no offer ringing
     int logged_in = 0;                             // members logged in
     int unpaused = 0;                              // ... and not paused
@@ -201,7 +201,13 @@ struct Acd::Impl {
     }
 
     int position(const CallerRec &c) const {
-        return static_cast<int>(queues[c.queue - 1]->line.order_of_key(c.key)) + 1;
+        // Finding the caller splays it to the root, where its rank is the
+        // size of the root's left side; a rank taken without it walks
+        // whatever shape the tree is in, such as the long chain callers
+        // arriving one after another leave, and leaves it so.
+        Line &line = queues[c.queue - 1]->line;
+        line.find(c.key);
+        return static_cast<int>(line.order_of_key(c.key)) + 1;
     }
 
     bool rings_for(const AgentRec &a, const CallerRec &c) const {

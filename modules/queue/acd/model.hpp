@@ -67,7 +67,15 @@ struct LineKey {
     auto operator<=>(const LineKey &) const = default;
 };
 
-using Line = __gnu_pbds::tree<LineKey, __gnu_pbds::null_type, std::less<LineKey>, __gnu_pbds::rb_tree_tag,
+// A splay tree: a queue's line is used at its ends (callers join at the
+// back of their priority, agents take them from the front), which splaying
+// keeps near the root and in cache, where a red-black tree walked its whole
+// height for each (the largest share of the ACD's deciding time in the
+// running engine, bench/BENCHMARKS.md). Its price is the worst case: one
+// operation after many that built a long chain walks it (10,000 callers
+// joining a queue nobody serves, then an agent: `tandem_acd_bench`'s
+// "first offer" line), paid back by the operations after it.
+using Line = __gnu_pbds::tree<LineKey, __gnu_pbds::null_type, std::less<LineKey>, __gnu_pbds::splay_tree_tag,
                               __gnu_pbds::tree_order_statistics_node_update, NodePool<char>>;
 
 struct CallerRec {
