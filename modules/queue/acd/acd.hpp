@@ -21,7 +21,8 @@
 // Cost per event does not grow with the number of members: available agents
 // sit in per-queue, per-tier indexes ordered by the queue's strategy
 // (std::set, a Fenwick tree for weighted random, a swap-remove array for
-// random); waiting callers in an order-statistic tree (position in O(log n)).
+// random); waiting callers in an order-statistic splay tree (position in
+// O(log n) amortized; model.hpp says why a splay tree).
 // The exceptions, documented in docs/queues.md: ring-all rings every eligible
 // agent (that is its point), and the skills strategy walks the agents of the
 // caller's first required skill from the highest level down until one meets
