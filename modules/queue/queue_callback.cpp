@@ -311,7 +311,7 @@ bool offer(const acd::Acd &acd, const acd::Offer &o) {
                                  {"queue", job->queue.c_str()},
                                  {"queue_agent", job->agent.c_str()},
                                  {"callback_number", job->number.c_str()}};
-    char call_id[64];
+    char call_id[TANDEM_CALL_ID_SIZE];
     // The agent's first phone: an originated call rings one destination.
     if (host().originate(module.self, contacts.front().c_str(), job->settings.callback_exten.c_str(),
                          job->settings.callback_context.c_str(), vars, 4, call_id, sizeof call_id) != TANDEM_OK) {

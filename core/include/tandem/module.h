@@ -169,6 +169,9 @@ typedef struct tandem_frame {
 
 #define TANDEM_FRAME_LOST 1u
 
+/* Bytes that always hold a call id with its NUL (host->originate). */
+#define TANDEM_CALL_ID_SIZE 40
+
 /* Channel driver: provides legs to one kind of network or device.
  * A dial string "NAME/REST" reaches the driver registered as NAME.
  * All callbacks run on the leg's worker. */
@@ -799,9 +802,10 @@ struct tandem_host {
      * answers it runs the dialplan at exten@context (context NULL:
      * "default") with `vars` set on its channel and originated=true, as
      * `tandem ctl originate`. The new call's id goes to call_id (up to cap
-     * bytes with its NUL) when not NULL. There is no ringing timeout: hang
-     * it up with call_hangup. TANDEM_OK, TANDEM_EINVAL (malformed dest, or
-     * call_id too small), TANDEM_ENOENT (no such driver), TANDEM_EBUSY
+     * bytes with its NUL; TANDEM_CALL_ID_SIZE always hold it) when not NULL.
+     * There is no ringing timeout: hang it up with call_hangup. TANDEM_OK,
+     * TANDEM_EINVAL (malformed dest, or cap below TANDEM_CALL_ID_SIZE: no
+     * call is placed), TANDEM_ENOENT (no such driver), TANDEM_EBUSY
      * (stopping, limits.max_calls, or the record spool refuses calls); the
      * log says which. */
     int (*originate)(tandem_module *self, const char *dest, const char *exten, const char *context,

@@ -647,25 +647,26 @@ int h_call_post(tandem_module *self, const char *call_id, void (*fn)(tandem_leg 
 
 int h_originate(tandem_module *self, const char *dest, const char *exten, const char *context,
                 const tandem_field *vars, size_t count, char *call_id, size_t cap) {
-    if (!dest || !exten || (count && !vars))
+    if (!dest || !exten || (count && !vars) || (call_id && cap < TANDEM_CALL_ID_SIZE))
         return TANDEM_EINVAL;
     std::map<std::string, std::string> values;
     for (size_t i = 0; i < count; ++i)
         if (vars[i].key && *vars[i].key)
             values[vars[i].key] = vars[i].value ? vars[i].value : "";
     std::string error;
-    std::string id = engine().originate(dest, exten, context && *context ? context : "default", values, error);
+    Engine::OriginateRefusal why{};
+    std::string id = engine().originate(dest, exten, context && *context ? context : "default", values, error, &why);
     if (id.empty()) {
         log::write(log::Level::warning, self ? self->name : "module", "", "originate " + std::string(dest) + ": " + error);
-        if (error.starts_with("no channel driver"))
-            return TANDEM_ENOENT;
-        return error.starts_with("destination") ? TANDEM_EINVAL : TANDEM_EBUSY;
+        switch (why) {
+        case Engine::OriginateRefusal::no_driver: return TANDEM_ENOENT;
+        case Engine::OriginateRefusal::bad_destination: return TANDEM_EINVAL;
+        case Engine::OriginateRefusal::unavailable: return TANDEM_EBUSY;
+        }
+        return TANDEM_EBUSY;
     }
-    if (call_id) {
-        if (cap <= id.size())
-            return TANDEM_EINVAL;
-        std::memcpy(call_id, id.c_str(), id.size() + 1);
-    }
+    if (call_id)
+        std::memcpy(call_id, id.c_str(), id.size() + 1); // ids are shorter than TANDEM_CALL_ID_SIZE (ids.hpp)
     return TANDEM_OK;
 }
 

@@ -265,27 +265,27 @@ Ref<Leg> Engine::new_inbound_leg(tandem_module *module, const std::string &drive
 }
 
 std::string Engine::originate(const std::string &dest, const std::string &exten, const std::string &context,
-                              const std::map<std::string, std::string> &vars, std::string &error) {
-    if (!accepting_) {
-        error = "the engine is shutting down";
-        return {};
-    }
-    if (config_.limits.max_calls && stats().calls >= config_.limits.max_calls) {
-        error = "call limit reached (limits.max_calls)";
-        return {};
-    }
+                              const std::map<std::string, std::string> &vars, std::string &error,
+                              OriginateRefusal *why) {
+    auto refuse = [&](OriginateRefusal refusal, std::string reason) {
+        if (!reason.empty())
+            error = std::move(reason);
+        if (why)
+            *why = refusal;
+        return std::string();
+    };
+    if (!accepting_)
+        return refuse(OriginateRefusal::unavailable, "the engine is shutting down");
+    if (config_.limits.max_calls && stats().calls >= config_.limits.max_calls)
+        return refuse(OriginateRefusal::unavailable, "call limit reached (limits.max_calls)");
     if (!records_->admit(error))
-        return {};
+        return refuse(OriginateRefusal::unavailable, ""); // admit() said why
     auto slash = dest.find('/');
-    if (slash == std::string::npos || slash == 0) {
-        error = "destination must be DRIVER/WHERE, e.g. local/100@demo";
-        return {};
-    }
+    if (slash == std::string::npos || slash == 0)
+        return refuse(OriginateRefusal::bad_destination, "destination must be DRIVER/WHERE, e.g. local/100@demo");
     std::string driver = dest.substr(0, slash);
-    if (!registry_.snapshot()->channels.count(driver)) {
-        error = "no channel driver '" + driver + "'";
-        return {};
-    }
+    if (!registry_.snapshot()->channels.count(driver))
+        return refuse(OriginateRefusal::no_driver, "no channel driver '" + driver + "'");
     Worker &w = *workers_[static_cast<size_t>(next_worker_.fetch_add(1) % worker_count())];
     std::string call_id = ids::next_call_id();
     w.post([&w, call_id, dest, driver, slash, exten, context, vars] {

@@ -81,10 +81,15 @@ public:
     // chosen worker. Null when refused (stopping, limit, unknown driver).
     Ref<Leg> new_inbound_leg(tandem_module *module, const std::string &driver, const tandem_inbound &in,
                              std::string &error);
+    // Why originate() refused: new calls not taken now (stopping, the call
+    // limit, an unwritable record spool), a destination that is not
+    // DRIVER/WHERE, or no channel driver of that name.
+    enum class OriginateRefusal { unavailable, bad_destination, no_driver };
     // Any thread: call `dest`; when it answers, that leg runs the dialplan at
-    // exten@context. Returns the new call id, or "" with `error`.
+    // exten@context. Returns the new call id, or "" with `error` (and `why`).
     std::string originate(const std::string &dest, const std::string &exten, const std::string &context,
-                          const std::map<std::string, std::string> &vars, std::string &error);
+                          const std::map<std::string, std::string> &vars, std::string &error,
+                          OriginateRefusal *why = nullptr);
 
     // Main thread: re-read tandem.lua's reloadable settings and the dialplan.
     bool reload(std::vector<std::string> &errors);
