@@ -39,7 +39,7 @@ build-fuzz/build.ninja:
 	cmake --preset fuzz -DTANDEM_WERROR=ON
 
 test-fuzz: build-fuzz/build.ninja
-	cmake --build --preset fuzz -j $(JOBS)
+	cmake --build --preset fuzz -j $(JOBS) --target fuzz_all
 	ctest --preset fuzz $(CTEST_ARGS)
 
 bench: build
