@@ -1,5 +1,7 @@
 #include "records/json_scan.hpp"
 
+#include "records/json_writer.hpp"
+
 #include <charconv>
 #include <cstdint>
 
@@ -25,31 +27,6 @@ void append_utf8(std::string &out, unsigned code) {
         out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
         out += static_cast<char>(0x80 | (code & 0x3F));
     }
-}
-
-// The length of the UTF-8 sequence at `p` (RFC 3629: no overlong forms, no
-// surrogates, nothing above U+10FFFF), 0 when it is not one.
-size_t utf8_length(const unsigned char *p, const unsigned char *end) {
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF; // the second byte's range
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (static_cast<size_t>(end - p) < n || p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < n; ++i)
-        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-    return n;
 }
 
 // A number whose double would be infinite is refused (nlohmann does: it
@@ -159,9 +136,8 @@ bool JsonScan::string(std::string *decoded) {
             if (decoded) append_utf8(*decoded, code);
             continue;
         }
-        size_t n = c < 0x80 ? 1
-                            : utf8_length(reinterpret_cast<const unsigned char *>(p_),
-                                          reinterpret_cast<const unsigned char *>(end_));
+        size_t bad = 0;
+        size_t n = c < 0x80 ? 1 : utf8_sequence(std::string_view(p_, static_cast<size_t>(end_ - p_)), bad);
         if (n == 0) return false;
         if (decoded) decoded->append(p_, n);
         p_ += n;

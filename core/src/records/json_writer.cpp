@@ -11,9 +11,25 @@ constexpr std::string_view kReplacement = "\xEF\xBF\xBD"; // U+FFFD
 
 bool plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
 
-// The length of the valid UTF-8 sequence starting at s[0] (a byte >= 0x80),
-// or 0 with `bad` = how many bytes make its maximal invalid prefix (at least
-// 1): those are replaced by one U+FFFD, as Unicode recommends.
+void append_escaped(std::string &out, unsigned char c) {
+    switch (c) {
+    case '"': out += "\\\""; return;
+    case '\\': out += "\\\\"; return;
+    case '\b': out += "\\b"; return;
+    case '\t': out += "\\t"; return;
+    case '\n': out += "\\n"; return;
+    case '\f': out += "\\f"; return;
+    case '\r': out += "\\r"; return;
+    default: {
+        static constexpr char hex[] = "0123456789abcdef";
+        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+        out.append(u, sizeof u);
+    }
+    }
+}
+
+} // namespace
+
 size_t utf8_sequence(std::string_view s, size_t &bad) {
     auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
     unsigned char lead = byte(0);
@@ -46,25 +62,6 @@ size_t utf8_sequence(std::string_view s, size_t &bad) {
     }
     return len;
 }
-
-void append_escaped(std::string &out, unsigned char c) {
-    switch (c) {
-    case '"': out += "\\\""; return;
-    case '\\': out += "\\\\"; return;
-    case '\b': out += "\\b"; return;
-    case '\t': out += "\\t"; return;
-    case '\n': out += "\\n"; return;
-    case '\f': out += "\\f"; return;
-    case '\r': out += "\\r"; return;
-    default: {
-        static constexpr char hex[] = "0123456789abcdef";
-        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-        out.append(u, sizeof u);
-    }
-    }
-}
-
-} // namespace
 
 void append_json_string(std::string &out, std::string_view s) {
     out.push_back('"');

@@ -61,6 +61,12 @@ private:
     bool need_comma_ = false;
 };
 
+// The length of the valid UTF-8 sequence (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF) starting at s[0], a byte >= 0x80; or 0
+// with `bad` = how many bytes make its maximal invalid prefix (at least 1),
+// which append_json_string replaces by one U+FFFD, as Unicode recommends.
+size_t utf8_sequence(std::string_view s, size_t &bad);
+
 // `s` as a JSON string literal (quotes included), appended to `out`.
 void append_json_string(std::string &out, std::string_view s);
 
