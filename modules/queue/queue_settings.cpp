@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <set>
 #include <sstream>
 
 namespace tandem::queue {
@@ -205,13 +204,12 @@ bool parse_member(const std::string &text, MemberSpec &out) {
 bool read_settings(const std::function<const char *(const std::string &)> &get, Settings &out,
                    std::vector<std::string> &errors) {
     size_t errors_before = errors.size();
-    std::set<std::string> agent_names, queue_names;
     for (int i = 1; get("agents." + std::to_string(i) + ".name") || get("agents." + std::to_string(i) + ".contact"); ++i) {
         Table t(get, "agents." + std::to_string(i) + ".", "agents[" + std::to_string(i) + "]", errors);
         AgentSpec a;
         a.config.name = t.text("name");
         if (!valid_name(a.config.name)) t.fail("name", "is required: letters, digits, '-', '_' or '.', at most 64");
-        if (!agent_names.insert(a.config.name).second) t.fail("name", "'" + a.config.name + "' is declared twice");
+        if (!out.agent_index.emplace(a.config.name, out.agents.size()).second) t.fail("name", "'" + a.config.name + "' is declared twice");
         if (const char *one = t.raw("contact"))
             a.contacts.emplace_back(one);
         else
@@ -226,15 +224,13 @@ bool read_settings(const std::function<const char *(const std::string &)> &get, 
         Table t(get, "queues." + std::to_string(i) + ".", "queues[" + std::to_string(i) + "]", errors);
         QueueSpec q;
         read_queue(t, q);
-        if (!queue_names.insert(q.config.name).second) t.fail("name", "'" + q.config.name + "' is declared twice");
+        if (!out.queue_index.emplace(q.config.name, out.queues.size()).second) t.fail("name", "'" + q.config.name + "' is declared twice");
         for (const MemberSpec &m : q.members)
-            if (!agent_names.count(m.agent)) t.fail("members", "'" + m.agent + "' is not in agents");
+            if (!out.agent_index.count(m.agent)) t.fail("members", "'" + m.agent + "' is not in agents");
         out.queues.push_back(std::move(q));
     }
     Table top(get, "", "queue", errors);
     out.stats_interval_s = static_cast<int>(top.integer("stats_interval", 0, 0, 3600));
-    for (size_t i = 0; i < out.agents.size(); ++i) out.agent_index.emplace(out.agents[i].config.name, i);
-    for (size_t i = 0; i < out.queues.size(); ++i) out.queue_index.emplace(out.queues[i].config.name, i);
     return errors.size() == errors_before;
 }
 

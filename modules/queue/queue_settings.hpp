@@ -57,7 +57,8 @@ struct Settings {
     // Null when there is none; valid until the settings change.
     const AgentSpec *agent(const std::string &name) const;
     const QueueSpec *queue(const std::string &name) const;
-    // Where each name is in `agents` and `queues` (read_settings fills them).
+    // Where each name is in `agents` and `queues` (read_settings fills them
+    // as it reads, and refuses a name declared twice by them).
     std::unordered_map<std::string, size_t> agent_index, queue_index;
 };
 
