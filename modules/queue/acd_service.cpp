@@ -140,11 +140,7 @@ AcdService::Telling::~Telling() {
     if (--service_.telling_depth_ == 0) service_.workload_.output_ns += monotonic_ns() - start_;
 }
 
-acd::Ms AcdService::monotonic_ms() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<acd::Ms>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
+acd::Ms AcdService::monotonic_ms() { return monotonic_ns() / 1000000; }
 
 std::pair<int64_t, int64_t> AcdService::wall_and_day() {
     timespec ts;

@@ -42,11 +42,7 @@ private:
         Block *next;
     };
     static constexpr std::size_t kBlock = (std::max(Size, sizeof(Block)) + Align - 1) / Align * Align;
-
-public:
     static constexpr std::size_t kPerSlab = 512;
-
-private:
 
     void grow() {
         slabs_.push_back(std::make_unique<Slab>());
